@@ -1,0 +1,281 @@
+"""Checks across the spec (names, references, duplicates, quotas, backups).
+
+They run on the raw YAML data, next to the schema check, so that one run reports every
+problem at once even when parts of the file do not match the schema.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from nasops.errors import Problem
+from nasops.spec.names import (
+    folder_name_problem,
+    login_problem,
+    posix_group_problem,
+    share_name_problem,
+    slugify,
+    suggestion,
+)
+from nasops.spec.units import format_size, parse_size
+from nasops.spec.yaml_source import DataPath, SourceMap
+
+REPOSITORY_URL = re.compile(
+    r"^(/|sftp:[^@/\s]+@[^:\s]+:|rest:https?://|rclone:[^:\s]+:|s3:|b2:|azure:|gs:|swift:)")
+CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]+:[^/@\s]+@")
+
+
+class Checker:
+    """Collects located problems while walking the raw spec data."""
+
+    def __init__(self, data: Any, source: SourceMap) -> None:
+        self.data = data if isinstance(data, dict) else {}
+        self.source = source
+        self.problems: list[Problem] = []
+        self.principals: dict[str, str] = {}  # casefolded name -> "group" or "user"
+
+    def error(self, path: DataPath, message: str) -> None:
+        self.problems.append(self.source.problem(path, message))
+
+    def warning(self, path: DataPath, message: str) -> None:
+        self.problems.append(self.source.problem(path, message, severity="warning"))
+
+    def items(self, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Yield (index, mapping) for the list at `key`, skipping malformed entries."""
+        values = self.data.get(key)
+        if isinstance(values, list):
+            for index, value in enumerate(values):
+                if isinstance(value, dict):
+                    yield index, value
+
+    def run(self) -> list[Problem]:
+        self.check_groups()
+        self.check_users()
+        self.check_shares()
+        self.check_backup()
+        return self.problems
+
+    def account_prefix(self) -> str:
+        organization = self.data.get("organization")
+        if isinstance(organization, dict):
+            return str(organization.get("account_prefix") or "")
+        return ""
+
+    def check_groups(self) -> None:
+        seen: dict[str, int] = {}
+        system_seen: dict[str, int] = {}
+        for index, group in self.items("groups"):
+            name = group.get("name")
+            if not isinstance(name, str) or not name.strip():
+                continue
+            key = name.casefold()
+            if key in seen:
+                self.error(("groups", index, "name"),
+                           f"group '{name}' is defined twice (also groups[{seen[key]}])")
+                continue
+            seen[key] = index
+            self.principals[key] = "group"
+            explicit = group.get("system_name")
+            system_name = explicit if isinstance(explicit, str) else slugify(name)
+            problem = posix_group_problem(system_name)
+            if problem and explicit is not None:
+                self.error(("groups", index, "system_name"), problem)
+                continue
+            if problem or not system_name:
+                self.error(("groups", index, "name"),
+                           f"cannot derive a system name from '{name}'; add system_name")
+                continue
+            full = self.account_prefix() + system_name
+            if full in system_seen:
+                self.error(("groups", index, "name"),
+                           f"group '{name}' gets the system name '{full}' like "
+                           f"groups[{system_seen[full]}]; set a different system_name")
+            system_seen[full] = index
+            self.principals.setdefault(system_name.casefold(), "group")
+
+    def group_names(self) -> list[str]:
+        return [str(group.get("name")) for _, group in self.items("groups")
+                if isinstance(group.get("name"), str)]
+
+    def check_users(self) -> None:
+        seen: dict[str, int] = {}
+        device_ids: dict[str, str] = {}
+        groups = self.group_names()
+        for index, user in self.items("users"):
+            login = user.get("login")
+            if not isinstance(login, str):
+                continue
+            problem = login_problem(login)
+            if problem:
+                self.error(("users", index, "login"), problem)
+            key = login.casefold()
+            if key in seen:
+                self.error(("users", index, "login"),
+                           f"login '{login}' is used twice (also users[{seen[key]}])")
+            elif self.principals.get(key) == "group":
+                self.error(("users", index, "login"),
+                           f"login '{login}' is also a group name; access entries would be "
+                           "ambiguous, rename one of them")
+            seen[key] = index
+            self.principals.setdefault(key, "user")
+            member_of = user.get("groups")
+            for position, group in enumerate(member_of if isinstance(member_of, list) else []):
+                if isinstance(group, str) and group.casefold() not in self.principals:
+                    self.error(("users", index, "groups", position),
+                               f"unknown group '{group}'{suggestion(group, groups)}")
+            self.check_devices(index, user, device_ids)
+
+    def check_devices(self, index: int, user: dict[str, Any], device_ids: dict[str, str]) -> None:
+        devices = user.get("devices")
+        names: set[str] = set()
+        for position, device in enumerate(devices if isinstance(devices, list) else []):
+            if not isinstance(device, dict):
+                continue
+            path: DataPath = ("users", index, "devices", position)
+            name, device_id = device.get("name"), device.get("id")
+            if isinstance(name, str):
+                if name.casefold() in names:
+                    self.error((*path, "name"), f"device name '{name}' is used twice")
+                names.add(name.casefold())
+            if isinstance(device_id, str):
+                owner = device_ids.get(device_id)
+                if owner is not None:
+                    self.error((*path, "id"), f"this device ID is already listed for {owner}")
+                device_ids[device_id] = str(user.get("login"))
+        if user.get("state") == "disabled" and names:
+            self.warning(("users", index, "devices"),
+                         "this user is disabled; their devices will not be synchronised")
+
+    def principal_names(self) -> list[str]:
+        users = [str(user.get("login")) for _, user in self.items("users")]
+        return self.group_names() + users
+
+    def check_access(self, path: DataPath, access: Any) -> None:
+        if not isinstance(access, dict):
+            return
+        for principal in access:
+            if str(principal).casefold() not in self.principals:
+                hint = suggestion(str(principal), self.principal_names())
+                self.error((*path, "access", principal),
+                           f"unknown group or user '{principal}'{hint}")
+
+    def check_folders(self, path: DataPath, folders: Any) -> None:
+        if not isinstance(folders, list):
+            return
+        siblings: dict[str, int] = {}
+        former: dict[str, int] = {}
+        for index, folder in enumerate(folders):
+            if not isinstance(folder, dict):
+                continue
+            here: DataPath = (*path, "folders", index)
+            name = folder.get("name")
+            if isinstance(name, str):
+                self.check_name(here, name, siblings, folder_name_problem)
+            self.check_rename(here, folder, siblings, former)
+            self.check_access(here, folder.get("access"))
+            if folder.get("inherit") is False and not folder.get("access"):
+                self.warning(here, "inherit: false with no access entries: only the NAS "
+                                   "administrator can open this folder")
+            self.check_folders(here, folder.get("folders"))
+        for former_name, index in former.items():
+            if former_name in siblings:
+                self.error((*path, "folders", index, "renamed_from"),
+                           "renamed_from names a folder that is still in the spec; "
+                           "a rename needs the old name to be gone")
+
+    def check_name(self, path: DataPath, name: str, seen: dict[str, int], rule: Any) -> None:
+        problem = rule(name)
+        if problem:
+            self.error((*path, "name"), problem)
+        key = name.casefold()
+        if key in seen:
+            self.error((*path, "name"), f"'{name}' appears twice here (names are compared "
+                                        "ignoring case, as Windows does)")
+        seen[key] = path[-1] if isinstance(path[-1], int) else 0
+
+    def check_rename(self, path: DataPath, item: dict[str, Any], siblings: dict[str, int],
+                     former: dict[str, int]) -> None:
+        old = item.get("renamed_from")
+        if not isinstance(old, str):
+            return
+        problem = folder_name_problem(old)
+        if problem:
+            self.error((*path, "renamed_from"), problem)
+        elif old.casefold() == str(item.get("name", "")).casefold():
+            self.error((*path, "renamed_from"), "renamed_from is the same as the name")
+        elif old.casefold() in former:
+            self.error((*path, "renamed_from"), f"two entries claim to be renamed from '{old}'")
+        former[old.casefold()] = int(path[-1])
+
+    def check_shares(self) -> None:
+        seen: dict[str, int] = {}
+        former: dict[str, int] = {}
+        volume = self.data.get("volume")
+        volume_size = None
+        if isinstance(volume, dict) and isinstance(volume.get("size"), str | int):
+            try:
+                volume_size = parse_size(volume["size"])
+            except ValueError:
+                volume_size = None
+        for index, share in self.items("shares"):
+            path: DataPath = ("shares", index)
+            name = share.get("name")
+            if isinstance(name, str):
+                self.check_name(path, name, seen, share_name_problem)
+            self.check_rename(path, share, seen, former)
+            self.check_access(path, share.get("access"))
+            quota = share.get("quota")
+            if volume_size is not None and isinstance(quota, str | int):
+                try:
+                    quota_bytes = parse_size(quota)
+                except ValueError:
+                    quota_bytes = 0
+                if quota_bytes > volume_size:
+                    self.error((*path, "quota"),
+                               f"quota {quota} is larger than the volume "
+                               f"({format_size(volume_size)})")
+            self.check_folders(path, share.get("folders"))
+        for old, index in former.items():
+            if old in seen:
+                self.error(("shares", index, "renamed_from"),
+                           "renamed_from names a share that is still in the spec")
+
+    def check_backup(self) -> None:
+        backup = self.data.get("backup")
+        if not isinstance(backup, dict):
+            return
+        share_names = [str(share.get("name")) for _, share in self.items("shares")]
+        sources = backup.get("sources")
+        for position, source in enumerate(sources if isinstance(sources, list) else []):
+            if isinstance(source, str) and source.casefold() not in {
+                    name.casefold() for name in share_names}:
+                self.error(("backup", "sources", position),
+                           f"unknown share '{source}'{suggestion(source, share_names)}")
+        repositories = backup.get("repositories")
+        names: set[str] = set()
+        for position, repository in enumerate(
+                repositories if isinstance(repositories, list) else []):
+            if not isinstance(repository, dict):
+                continue
+            path: DataPath = ("backup", "repositories", position)
+            name = repository.get("name")
+            if isinstance(name, str):
+                if name in names:
+                    self.error((*path, "name"), f"repository name '{name}' is used twice")
+                names.add(name)
+            url = repository.get("url")
+            if isinstance(url, str):
+                if CREDENTIALS_IN_URL.search(url):
+                    self.error((*path, "url"), "this URL contains a password; secrets never "
+                                               "go in the spec, put them in the secrets file")
+                elif not REPOSITORY_URL.match(url):
+                    self.error((*path, "url"),
+                               f"'{url}' is not a restic repository; use an absolute path, "
+                               "sftp:user@host:/path, rest:https://host/path or rclone:remote:path")
+
+
+def check_spec_data(data: Any, source: SourceMap) -> list[Problem]:
+    """Given raw spec data and its source map, return every cross-check problem."""
+    return Checker(data, source).run()

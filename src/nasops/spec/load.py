@@ -1,0 +1,174 @@
+"""Load a spec file: YAML with positions, schema check, cross-checks; every problem at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from nasops.errors import BadInputError, Problem, SpecError
+from nasops.spec.checks import check_spec_data
+from nasops.spec.models import Level, Spec
+from nasops.spec.names import suggestion
+from nasops.spec.yaml_source import DataPath, SourceMap, parse_yaml
+
+SECRET_WORDS = ("password", "passwd", "secret", "api_key", "apikey", "token", "private_key")
+TYPE_WORDS = {
+    "string_type": "text",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "list_type": "a list (lines starting with '- ')",
+    "dict_type": "a mapping (key: value lines)",
+    "model_type": "a mapping (key: value lines)",
+    "model_attributes_type": "a mapping (key: value lines)",
+}
+PATTERN_HINTS = {
+    "id": "use lowercase letters, digits and '-', starting with a letter (e.g. wsm)",
+    "account_prefix": "use a few lowercase letters followed by '-', e.g. 'wsm-'",
+    "email": "this does not look like an email address",
+    "name": "use lowercase letters, digits and '-', starting with a letter",
+    "path": "use an absolute path such as /srv/nas",
+}
+DEVICE_ID_HINT = ("this is not a Syncthing device ID (eight groups of seven capital "
+                  "letters or digits 2-7, separated by '-'); copy it from Syncthing's "
+                  "'Show ID'")
+
+
+@dataclass
+class LoadedSpec:
+    """A valid spec with where it came from and any warnings."""
+
+    spec: Spec
+    source: SourceMap
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"'{str(value).lower()}'"
+    return f"'{value}'"
+
+
+def _model_at(path: DataPath) -> type[BaseModel] | None:
+    """Given a data path, return the model class that owns the mapping at that path."""
+    model: type[BaseModel] | None = Spec
+    for part in path:
+        if model is None or isinstance(part, int):
+            continue
+        info = model.model_fields.get(part)
+        if info is None:
+            return None
+        model = _inner_model(info.annotation)
+    return model
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in getattr(annotation, "__args__", ()):
+        found = _inner_model(argument)
+        if found is not None:
+            return found
+    return None
+
+
+def _translate(error: Any, source: SourceMap) -> Problem:
+    """Turn one pydantic error into a plain located sentence."""
+    location: DataPath = tuple(error["loc"])
+    kind, value = error["type"], error.get("input")
+    last = location[-1] if location else ""
+    if kind == "extra_forbidden":
+        owner = _model_at(location[:-1])
+        known = list(owner.model_fields) if owner else []
+        if any(word in str(last).lower() for word in SECRET_WORDS):
+            message = (f"'{last}' looks like a secret; secrets never go in the spec: put them "
+                       "in the secrets file referenced by the inventory")
+        else:
+            message = f"unknown key '{last}'{suggestion(str(last), known)}"
+            if known and not suggestion(str(last), known):
+                message += f"; allowed here: {', '.join(known)}"
+        return source.problem(location, message)
+    if kind == "missing":
+        return source.problem(location[:-1], f"missing required key '{last}'")
+    if len(location) >= 2 and location[-2] == "access" and kind == "enum":
+        levels = ", ".join(level.value for level in Level)
+        return source.problem(location, f"{_describe(value)} is not a level for '{last}'; "
+                                        f"use {levels}")
+    if kind in TYPE_WORDS:
+        return source.problem(location, f"expected {TYPE_WORDS[kind]}, got {_describe(value)}",
+                              prefer_key=False)
+    if kind in ("literal_error", "enum"):
+        expected = error.get("ctx", {}).get("expected", "")
+        return source.problem(location, f"{_describe(value)} is not allowed; use {expected}")
+    if kind == "string_pattern_mismatch":
+        is_device = len(location) >= 2 and "devices" in location and last == "id"
+        hint = DEVICE_ID_HINT if is_device else PATTERN_HINTS.get(str(last), "invalid value")
+        return source.problem(location, f"{_describe(value)}: {hint}")
+    if kind == "value_error":
+        message = str(error["msg"]).removeprefix("Value error, ")
+        return source.problem(location, message)
+    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
+        limit = next(iter(error.get("ctx", {}).values()), "")
+        words = {"greater_than_equal": "at least", "less_than_equal": "at most",
+                 "greater_than": "more than", "less_than": "less than"}[kind]
+        return source.problem(location, f"{_describe(value)} must be {words} {limit}")
+    if kind in ("too_short", "string_too_short"):
+        return source.problem(location, "cannot be empty")
+    if kind == "string_too_long":
+        limit = error.get("ctx", {}).get("max_length", "")
+        return source.problem(location, f"is longer than {limit} characters")
+    return source.problem(location, str(error["msg"]))
+
+
+def load_spec_text(text: str, file: str = "<spec>") -> LoadedSpec:
+    """Given spec text, return a LoadedSpec; raise SpecError listing every problem."""
+    data, source = parse_yaml(text, file)
+    if data is None:
+        raise SpecError([Problem(file, 1, 1, "", "the file is empty; start from "
+                                                 "`nasops init` for a commented example")])
+    if not isinstance(data, dict):
+        raise SpecError([Problem(file, 1, 1, "", "the spec must be a mapping of keys "
+                                                 "(organization:, users:, shares: …)")])
+    problems = check_spec_data(data, source)
+    spec: Spec | None = None
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as error:
+        problems += [_translate(item, source) for item in error.errors()]
+    errors = [problem for problem in problems if problem.severity == "error"]
+    if errors or spec is None:
+        raise SpecError(_unique(errors))
+    warnings = [problem for problem in problems if problem.severity == "warning"]
+    return LoadedSpec(spec, source, _unique(warnings))
+
+
+def _unique(problems: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(problems))
+
+
+def load_spec(path: str | Path) -> LoadedSpec:
+    """Given a spec file path, return a LoadedSpec; raise SpecError or BadInputError."""
+    spec_path = Path(path)
+    try:
+        text = spec_path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInputError(f"{spec_path}: no such spec file") from None
+    except IsADirectoryError:
+        raise BadInputError(f"{spec_path}: is a directory, not a spec file") from None
+    except UnicodeDecodeError as error:
+        raise BadInputError(f"{spec_path}: not UTF-8 text ({error.reason} at byte "
+                            f"{error.start}); save the file as UTF-8") from None
+    except PermissionError:
+        raise BadInputError(f"{spec_path}: permission denied") from None
+    return load_spec_text(text, str(path))
