@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -16,12 +17,14 @@ def cli() -> None:
     """Provision and operate a small organisation's NAS from one YAML spec."""
 
 
+COMMAND_MODULES = ("spec_commands",)
+
+
 def _register_commands() -> None:
     # Imported here so that each group module stays independent of the others.
-    from nasops.cli import lab, spec_commands
-
-    spec_commands.register(cli)
-    lab.register(cli)
+    for name in COMMAND_MODULES:
+        module = importlib.import_module(f"nasops.cli.{name}")
+        module.register(cli)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,91 @@
+"""Commands that only read a spec: validate, access-report, spec schema, init."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import click
+
+from nasops.errors import BadInputError
+from nasops.report.access import FORMATS, render
+from nasops.spec import LoadedSpec, Spec, load_spec
+from nasops.spec.rights import resolve_rights
+
+
+def _load(spec_path: str) -> LoadedSpec:
+    loaded = load_spec(spec_path)
+    for warning in loaded.warnings:
+        click.echo(warning.format(), err=True)
+    return loaded
+
+
+@click.command()
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
+def validate(spec_path: str) -> None:
+    """Check SPEC and list every problem with its line; exit 2 if it is invalid."""
+    loaded = _load(spec_path)
+    spec = loaded.spec
+    folders = len(resolve_rights(spec).folders)
+    click.echo(f"{spec_path}: valid — {len(spec.users)} users, {len(spec.groups)} groups, "
+               f"{len(spec.shares)} shares, {folders} folders"
+               + (f", {len(loaded.warnings)} warning(s)" if loaded.warnings else ""))
+
+
+@click.command("access-report")
+@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
+@click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Output format.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of standard output.")
+def access_report(spec_path: str, output_format: str, output: str | None) -> None:
+    """Show who can read or change every folder of SPEC (GDPR access overview)."""
+    spec = _load(spec_path).spec
+    text = render(spec, resolve_rights(spec), output_format)
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        click.echo(f"access report written to {output}", err=True)
+    else:
+        click.echo(text, nl=not text.endswith("\n"))
+
+
+@click.group("spec")
+def spec_group() -> None:
+    """Spec helpers for editors and new users."""
+
+
+@spec_group.command("schema")
+def schema() -> None:
+    """Print the spec's JSON Schema (for editor completion and checks)."""
+    document = Spec.model_json_schema()
+    document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    document["title"] = "nasops spec"
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@click.command()
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--organization", default="my-org", show_default=True,
+              help="Short identifier of the organisation.")
+def init(directory: str, organization: str) -> None:
+    """Write a commented starter spec and inventory into DIRECTORY."""
+    target = Path(directory)
+    spec_file = target / f"{organization}.yml"
+    inventory_file = target / "inventory.yml"
+    existing = [str(path) for path in (spec_file, inventory_file) if path.exists()]
+    if existing:
+        raise BadInputError(f"refusing to overwrite {', '.join(existing)}")
+    data = resources.files("nasops") / "data"
+    starter = (data / "starter-spec.yml").read_text(encoding="utf-8")
+    inventory = (data / "starter-inventory.yml").read_text(encoding="utf-8")
+    target.mkdir(parents=True, exist_ok=True)
+    spec_file.write_text(starter.replace("my-org", organization), encoding="utf-8")
+    inventory_file.write_text(inventory.replace("my-org", organization), encoding="utf-8")
+    click.echo(f"wrote {spec_file} and {inventory_file}; next: nasops validate {spec_file}")
+
+
+def register(cli: click.Group) -> None:
+    """Add the spec commands to the main CLI group."""
+    for command in (validate, access_report, spec_group, init):
+        cli.add_command(command)

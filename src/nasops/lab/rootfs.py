@@ -1,0 +1,167 @@
+"""The cached Debian 12 base every lab host boots from (read-only lower layer of its overlay)."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from nasops.execute import run_command
+from nasops.lab.prerequisites import require_prerequisites
+from nasops.lab.volume import remove_tree
+
+SUITE = "bookworm"
+VARIANT = "minbase"
+MIRROR_VARIABLE = "NASOPS_LAB_MIRROR"
+DEFAULT_MIRROR = "http://deb.debian.org/debian"
+# Everything a lab NAS needs; changing this list changes the cache key, so the base rebuilds.
+GUEST_PACKAGES: tuple[str, ...] = (
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "openssh-server",
+    "samba",
+    "smbclient",
+    "acl",
+    "attr",
+    "python3",
+    "restic",
+    "syncthing",
+    "btrfs-progs",
+    "iproute2",
+    "procps",
+    "sudo",
+    "locales",
+    "ca-certificates",
+)
+# Bump when bake_base() changes what it writes, so existing caches are rebuilt.
+RECIPE_VERSION = 1
+# Units that must not run in a lab host: NetBIOS and the AD DC would broadcast or clash with
+# smbd; timers would trim the machine's disks or reach for the network on their own.
+MASKED_UNITS: tuple[str, ...] = (
+    "nmbd.service",
+    "samba-ad-dc.service",
+    "e2scrub_reap.service",
+    "e2scrub_all.timer",
+    "fstrim.timer",
+    "apt-daily.timer",
+    "apt-daily-upgrade.timer",
+    "systemd-networkd-wait-online.service",
+)
+MANIFEST_NAME = "base.json"
+DEBOOTSTRAP_TIMEOUT = 1200
+
+Progress = Callable[[str], None]
+
+
+def cache_key(packages: tuple[str, ...] = GUEST_PACKAGES) -> str:
+    """Given the package list, return the hex key naming its cached base."""
+    recipe = {
+        "suite": SUITE,
+        "variant": VARIANT,
+        "packages": sorted(packages),
+        "recipe": RECIPE_VERSION,
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def base_directory(cache_root: Path, packages: tuple[str, ...] = GUEST_PACKAGES) -> Path:
+    """Given the cache root, return the directory of the base for this package list."""
+    return cache_root / f"{SUITE}-{cache_key(packages)}"
+
+
+def debootstrap_argv(target: Path, mirror: str, packages: tuple[str, ...]) -> list[str]:
+    """Given a target directory, mirror and packages, return the debootstrap command."""
+    return [
+        "debootstrap",
+        f"--variant={VARIANT}",
+        "--components=main",
+        f"--include={','.join(packages)}",
+        SUITE,
+        str(target),
+        mirror,
+    ]
+
+
+@contextmanager
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on path for the duration of the block (across processes)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def bake_base(rootfs: Path) -> None:
+    """Given a fresh debootstrapped tree, make it a neutral lab base (per-host parts removed)."""
+    # Every host gets its own sshd key (pinned by the controller) and machine id.
+    for key in (rootfs / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    (rootfs / "etc/machine-id").write_text("", encoding="utf-8")
+    (rootfs / "var/lib/dbus/machine-id").unlink(missing_ok=True)
+    # debootstrap copies the machine's own hostname; hosts get theirs at boot.
+    (rootfs / "etc/hostname").write_text("nasops-lab\n", encoding="utf-8")
+    # C.UTF-8 is built into Debian 12's libc; make it the default so accented names work.
+    (rootfs / "etc/default/locale").write_text("LANG=C.UTF-8\n", encoding="utf-8")
+    journald = rootfs / "etc/systemd/journald.conf.d"
+    journald.mkdir(parents=True, exist_ok=True)
+    (journald / "nasops-lab.conf").write_text(
+        "# Keep lab hosts' upper layers small.\n[Journal]\nSystemMaxUse=32M\n", encoding="utf-8"
+    )
+    run_command(["systemctl", f"--root={rootfs}", "disable", *MASKED_UNITS], timeout=60)
+    run_command(["systemctl", f"--root={rootfs}", "mask", *MASKED_UNITS], timeout=60)
+    # Syncthing is installed for the sync roles but must not run until they configure it.
+    run_command(["systemctl", f"--root={rootfs}", "disable", "syncthing-resume.service"])
+
+
+def build_base(target: Path, mirror: str, packages: tuple[str, ...], log: Path) -> None:
+    """Debootstrap and bake a base into target/rootfs, writing the manifest last."""
+    rootfs = target / "rootfs"
+    rootfs.mkdir(parents=True)
+    started = time.monotonic()
+    result = run_command(debootstrap_argv(rootfs, mirror, packages), timeout=DEBOOTSTRAP_TIMEOUT)
+    log.write_text(result.stdout + result.stderr, encoding="utf-8")
+    bake_base(rootfs)
+    manifest = {
+        "suite": SUITE,
+        "packages": list(packages),
+        "recipe": RECIPE_VERSION,
+        "mirror": mirror,
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    (target / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
+def ensure_base(
+    cache_root: Path,
+    packages: tuple[str, ...] = GUEST_PACKAGES,
+    progress: Progress | None = None,
+) -> Path:
+    """Given the cache root, return the cached base root filesystem, building it the first time."""
+    directory = base_directory(cache_root, packages)
+    if (directory / MANIFEST_NAME).exists():
+        return directory / "rootfs"
+    with file_lock(cache_root / ".lock"):
+        # Another process may have built it while we waited for the lock.
+        if (directory / MANIFEST_NAME).exists():
+            return directory / "rootfs"
+        require_prerequisites(building=True)
+        mirror = os.environ.get(MIRROR_VARIABLE) or DEFAULT_MIRROR
+        if progress:
+            progress(f"building the lab base ({SUITE}, {len(packages)} packages) from {mirror}")
+        # Build beside the final place and rename, so a crash never leaves a half base in use;
+        # remove_tree unmounts first, as debootstrap mounts /proc and /sys in its target.
+        building = cache_root / f".build-{directory.name}"
+        remove_tree(building)
+        build_base(building, mirror, packages, cache_root / f"{directory.name}.log")
+        remove_tree(directory)
+        building.rename(directory)
+    return directory / "rootfs"

@@ -1,0 +1,1 @@
+"""Reports for people: the access report (who can read or change what)."""
