@@ -1,0 +1,109 @@
+"""Compile a validated spec into the desired state of one NAS.
+
+The desired state is plain JSON-ready data, already resolved: system names, absolute paths,
+every folder's access entries (with traverse-only entries), Samba share settings and quotas.
+The roles and the bulk modules on the NAS do no rights reasoning of their own: they receive
+this and converge to it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any
+
+from nasops.spec.directory import Principal, build_directory
+from nasops.spec.models import LEVEL_RANKS, Level, Spec
+from nasops.spec.rights import FolderRights, RightsTable, resolve_rights
+from nasops.spec.units import parse_size
+
+DESIRED_STATE_VERSION = 1
+# Order entries so the desired state (and every diff of it) is stable.
+KIND_ORDER = {"user": 0, "group": 1}
+
+
+def _entries(folder: FolderRights, table: RightsTable) -> list[dict[str, str]]:
+    """Return the folder's entries as {kind, name (system), level}, traverse included.
+
+    A named-user ACL entry is matched before any group entry, so a user's entry carries
+    the user's whole effective access there (their groups' rights included), never less.
+    """
+    directory = table.directory
+    entries: dict[Principal, str] = {}
+    for principal in set(folder.entries) | folder.traverse:
+        if principal.kind == "user":
+            entries[principal] = table.access[principal.name][folder.index].value
+        elif principal in folder.traverse:
+            entries[principal] = "traverse"
+        elif folder.entries[principal] is not Level.NONE:
+            entries[principal] = folder.entries[principal].value
+    return [
+        {"kind": principal.kind, "name": directory.system_name(principal), "level": level}
+        for principal, level in sorted(entries.items(),
+                                       key=lambda item: (KIND_ORDER[item[0].kind],
+                                                         directory.system_name(item[0])))
+    ]
+
+
+def _share_state(spec: Spec, table: RightsTable, share_index: int, root: str,
+                 ) -> dict[str, Any]:
+    share = spec.shares[share_index]
+    directory = table.directory
+    prefix = spec.organization.account_prefix
+    folders = [folder for folder in table.folders if folder.share == share.name]
+    principals: set[Principal] = set()
+    for folder in folders:
+        principals |= {principal for principal, level in folder.entries.items()
+                       if LEVEL_RANKS[level] > 0}
+        principals |= folder.traverse
+    valid_users = sorted(
+        ("@" if principal.kind == "group" else "") + directory.system_name(principal)
+        for principal in principals
+        if principal.kind == "group" or directory.users[principal.name].enabled
+    )
+    return {
+        "name": prefix + share.name,
+        "display_name": share.name,
+        "path": posixpath.join(root, share.name),
+        "comment": share.description,
+        "quota_bytes": parse_size(share.quota) if share.quota else None,
+        "renamed_from": posixpath.join(root, share.renamed_from) if share.renamed_from else None,
+        "sync": share.sync,
+        "valid_users": valid_users,
+        "folders": [
+            {
+                "path": "/".join(folder.path[1:]),
+                "renamed_from": folder.renamed_from,
+                "entries": _entries(folder, table),
+            }
+            for folder in folders
+        ],
+    }
+
+
+def compile_spec(spec: Spec) -> dict[str, Any]:
+    """Given a validated spec, return the desired state of its NAS (JSON-ready)."""
+    directory = build_directory(spec)
+    table = resolve_rights(spec, directory)
+    root = posixpath.join(spec.volume.path, spec.organization.id)
+    groups = [
+        {"name": group.system_name, "display_name": group.name,
+         "description": group.description,
+         "members": sorted(directory.users[login].system_name for login in group.members)}
+        for group in directory.groups.values()
+    ]
+    users = [
+        {"login": user.system_name, "full_name": user.full_name, "enabled": user.enabled,
+         "groups": sorted(directory.groups[name].system_name for name in user.groups)}
+        for user in directory.users.values()
+    ]
+    return {
+        "version": DESIRED_STATE_VERSION,
+        "organization": spec.organization.id,
+        "account_prefix": spec.organization.account_prefix,
+        "volume": spec.volume.path,
+        "root": root,
+        "users_group": f"{spec.organization.account_prefix}{spec.organization.id}-users",
+        "groups": groups,
+        "users": users,
+        "shares": [_share_state(spec, table, index, root) for index in range(len(spec.shares))],
+    }
