@@ -67,6 +67,8 @@ def missing_prerequisites(facts: MachineFacts, *, building: bool = False) -> lis
             f"missing {', '.join(missing_tools)}: install the Debian package {package} "
             f"(apt-get install -y {package})"
         )
+    if packages:
+        problems.append("if those are installed, put /usr/sbin and /sbin on PATH (sudo -i)")
     for filesystem in KERNEL_FILESYSTEMS:
         if filesystem not in facts.kernel_filesystems:
             problems.append(

@@ -64,9 +64,8 @@ def is_alive(record: ProcessRecord | None) -> bool:
 
 def send_signal(record: ProcessRecord | None, signal_number: int) -> bool:
     """Signal the recorded process if it is still the same one; return whether it was sent."""
-    if not is_alive(record):
+    if record is None or not is_alive(record):
         return False
-    assert record is not None  # for the type checker: is_alive(None) is False
     try:
         os.kill(record.pid, signal_number)
     except ProcessLookupError:

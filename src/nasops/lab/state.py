@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import asdict, dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +15,7 @@ from nasops.lab.processes import ProcessRecord
 STATE_VERSION = 1
 
 
-class Condition(str, Enum):
+class Condition(StrEnum):
     """What a lab host is, as far as the machine shows."""
 
     RUNNING = "running"
@@ -56,7 +56,7 @@ def _record(value: Any) -> ProcessRecord | None:
     return ProcessRecord(pid=int(value["pid"]), start_time=int(value["start_time"]))
 
 
-def state_from_json(text: str, origin: str = "state.json") -> HostState:
+def state_from_json(text: str, origin: str = "state.json", name: str = "NAME") -> HostState:
     """Given state JSON text, return the state or raise BadInputError saying how to recover."""
     try:
         data = json.loads(text)
@@ -76,7 +76,7 @@ def state_from_json(text: str, origin: str = "state.json") -> HostState:
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise BadInputError(
             f"{origin}: unreadable lab state ({error}); "
-            "remove the host with `nasops lab down NAME --purge`"
+            f"remove the host with `nasops lab down --name {name} --purge`"
         ) from error
 
 
@@ -86,7 +86,7 @@ def load_state(path: Path) -> HostState | None:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    return state_from_json(text, str(path))
+    return state_from_json(text, str(path), path.parent.name)
 
 
 def save_state(path: Path, state: HostState) -> None:

@@ -101,7 +101,9 @@ def create_volume_image(image: Path, size_bytes: int, label: str) -> bool:
 
 def loop_devices_of(image: Path) -> list[str]:
     """Given an image file, return the loop devices it is attached to (usually none or one)."""
-    result = run_command(["losetup", "--noheadings", "--output", "NAME", "--associated", str(image)])
+    result = run_command(
+        ["losetup", "--noheadings", "--output", "NAME", "--associated", str(image)]
+    )
     return [line.strip() for line in result.stdout.splitlines() if line.strip()]
 
 

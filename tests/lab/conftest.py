@@ -1,0 +1,90 @@
+"""Session fixtures giving tests real lab NAS hosts, always torn down at the end of the session.
+
+    def test_something(lab_nas: LabHost) -> None:            # a booted NAS at 127.0.0.2
+        run_in_host(lab_nas, ["ls", "/srv/nas"])
+
+    def test_backup(lab_nas: LabHost, lab_hosts: LabHostFactory) -> None:  # nasops.lab.testing
+        offsite = lab_hosts("offsite", "127.0.0.3")          # extra hosts, same teardown
+
+Tests here run against a state directory of their own (/var/lib/nasops/lab-test unless
+NASOPS_LAB_STATE_DIR is set), so they never touch the hosts someone started by hand; the base
+cache is shared. Without root or prerequisites the tests skip, except under CI=true: there
+they fail, so a broken CI machine cannot pass by skipping everything.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nasops.lab import LabDirectories, LabHost
+from nasops.lab.paths import CACHE_DIRECTORY_VARIABLE, STATE_DIRECTORY_VARIABLE
+from nasops.lab.prerequisites import MachineFacts, missing_prerequisites
+from nasops.lab.rootfs import MANIFEST_NAME, base_directory
+from nasops.lab.testing import LabHostFactory, purge_all
+
+TEST_STATE_ROOT = Path("/var/lib/nasops/lab-test")
+LAB_DIRECTORY = Path(__file__).parent
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/lab with `lab`, so `-m "not lab"` leaves them all out."""
+    for item in items:
+        if LAB_DIRECTORY in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.lab)
+
+
+def _in_ci() -> bool:
+    return os.environ.get("CI", "").lower() in {"true", "1", "yes"}
+
+
+def _skip_or_fail(reason: str) -> None:
+    if _in_ci():
+        pytest.fail(f"lab tests cannot run under CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def lab_test_directories() -> LabDirectories:
+    """Return the lab roots the tests use (their own state root, the shared cache)."""
+    defaults = LabDirectories.from_environment()
+    state_root = os.environ.get(STATE_DIRECTORY_VARIABLE) or str(TEST_STATE_ROOT)
+    cache_root = os.environ.get(CACHE_DIRECTORY_VARIABLE) or str(defaults.cache_root)
+    return LabDirectories(Path(state_root), Path(cache_root))
+
+
+@pytest.fixture(scope="session")
+def lab_directories() -> LabDirectories:
+    """The lab roots for this test session; skips (or fails under CI) if the lab cannot run."""
+    directories = lab_test_directories()
+    base_cached = (base_directory(directories.cache_root) / MANIFEST_NAME).exists()
+    problems = missing_prerequisites(MachineFacts.observe(), building=not base_cached)
+    if problems:
+        _skip_or_fail("; ".join(problems))
+    return directories
+
+
+@pytest.fixture(scope="session")
+def lab_hosts(
+    lab_directories: LabDirectories, request: pytest.FixtureRequest
+) -> Iterator[LabHostFactory]:
+    """A factory `lab_hosts(name, address, **lab_up options) -> LabHost` for extra hosts."""
+    # Hosts an earlier, interrupted session left behind in the tests' own state root.
+    purge_all(lab_directories)
+    factory = LabHostFactory(lab_directories)
+    # Belt and braces: the finally below, the pytest finalizer, and atexit if pytest dies early.
+    request.addfinalizer(factory.teardown)
+    atexit.register(factory.teardown)
+    try:
+        yield factory
+    finally:
+        factory.teardown()
+
+
+@pytest.fixture(scope="session")
+def lab_nas(lab_hosts: LabHostFactory) -> LabHost:
+    """A booted lab NAS named `nas` at 127.0.0.2, shared by the whole session."""
+    return lab_hosts("nas", "127.0.0.2")
