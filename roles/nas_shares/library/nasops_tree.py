@@ -1,0 +1,501 @@
+#!/usr/bin/python
+"""Ansible module nasops_tree: converge one share's folder tree and POSIX ACLs in one pass."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: nasops_tree
+short_description: Converge one nasops share (managed folders, renames, POSIX ACLs) in bulk
+description:
+  - Creates missing managed folders, applies folder renames, and sets POSIX access and default
+    ACLs on every managed folder and on all content already inside it, reading every current ACL
+    in one pass (binary xattrs, no getfacl/setfacl) and writing only what differs.
+  - Content people made gets the ACL of its nearest managed folder, as inheritance would have
+    given it. Managed folders carry the xattr C(trusted.nasops=managed); a marked folder that left
+    the spec keeps its ACL and is reported as C(unmanaged). Nothing is ever deleted.
+  - Symbolic links and special files are never followed nor changed; nested mount points and
+    other file systems below the share root are not entered.
+  - The POSIX mapping is the one of docs/provisioning-contract.md.
+version_added: "0.1.0"
+author: nasops
+options:
+  path:
+    description: Absolute path of the share root.
+    type: str
+    required: true
+  folders:
+    description:
+      - The share's C(folders) list of the desired state, in pre-order.
+      - "Each item has C(path) (relative to the share root, empty for the root), C(renamed_from)
+        (former name within the same parent, or null) and C(entries), a list of
+        C({kind: group|user, name, level: write|read|traverse|none})."
+    type: list
+    elements: dict
+    required: true
+  share_renamed_from:
+    description: Former absolute path of the share root, renamed in place to O(path).
+    type: str
+  owner:
+    description: Owner of the folders this module creates (their group is root).
+    type: str
+    default: root
+  create:
+    description: Create missing managed folders (otherwise they are reported in warnings).
+    type: bool
+    default: true
+  missing_rename_source:
+    description:
+      - What to do when neither the new nor the former name of a renamed folder exists.
+      - V(create) creates the folder and warns; V(refuse) fails with a C(refused:) message.
+    type: str
+    choices: [create, refuse]
+    default: create
+notes:
+  - Supports check mode and diff mode. Runs on the NAS with the Python standard library only.
+  - Renames are all validated before anything is touched; a rename whose old and new names both
+    exist fails with a message starting with C(refused:).
+"""
+
+EXAMPLES = r"""
+- name: Converge the Afrique share
+  nasops_tree:
+    path: /srv/nas/wsm/Afrique
+    share_renamed_from: null
+    folders:
+      - path: ""
+        renamed_from: null
+        entries:
+          - {kind: group, name: cellule-afrique, level: write}
+      - path: Partenaires/Bénin
+        renamed_from: Benin
+        entries:
+          - {kind: group, name: cellule-afrique, level: read}
+"""
+
+RETURN = r"""
+changes:
+  description: What changed (or would change in check mode); at most 500 items.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind: {description: "folder, rename, acl or unmanaged", type: str}
+    target: {description: "path relative to the share root, '.' for the root", type: str}
+    detail: {description: "e.g. 'group:cellule-afrique:r-x -> rwx'", type: str}
+changes_truncated:
+  description: How many changes were left out of C(changes).
+  returned: always
+  type: int
+counts:
+  description: >-
+    folders and files visited, symlinks_skipped, special_skipped, mounts_skipped,
+    managed (folders), unmanaged (marked folders left alone), acl_written (objects written).
+  returned: always
+  type: dict
+unknown_principals:
+  description: Users and groups of the spec that do not exist (check mode only).
+  returned: always
+  type: list
+  elements: str
+path:
+  description: The share root.
+  returned: always
+  type: str
+"""
+
+import errno  # noqa: E402
+import os  # noqa: E402
+import posixpath  # noqa: E402
+import pwd  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.nasops_acl import (  # noqa: E402
+    ACCESS_XATTR,
+    DEFAULT_XATTR,
+    KIND_TAGS,
+    Acl,
+    acl_diff,
+    acl_from_mode,
+    acl_text,
+    decode_acl,
+    encode_acl,
+    file_acl,
+    inner_dir_acls,
+    managed_dir_acls,
+    owner_perm,
+)
+from ansible.module_utils.nasops_plan import (  # noqa: E402
+    Principals,
+    normalise_folders,
+    parse_mountinfo,
+    plan_tree,
+)
+
+MARKER_XATTR = "trusted.nasops"
+MARKER = b"managed"
+CHANGES_CAP = 500
+ERRORS_CAP = 20
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC  # the share path itself may use links
+COUNT_KEYS = ("folders", "files", "symlinks_skipped", "special_skipped", "mounts_skipped",
+              "managed", "unmanaged", "acl_written")
+
+
+class TreeError(Exception):
+    """The share cannot be converged; the message says why (``refused:`` for refusals)."""
+
+
+def _lstat(path: str) -> os.stat_result | None:
+    try:
+        return os.lstat(path)
+    except FileNotFoundError:
+        return None
+
+
+def _xattr(target: int | str, name: str, missing: bytes | None = None) -> bytes | None:
+    """Given an fd or a path (never followed), return an xattr's value or ``missing``."""
+    try:
+        if isinstance(target, int):
+            return os.getxattr(target, name)
+        return os.getxattr(target, name, follow_symlinks=False)
+    except OSError as error:
+        if error.errno != errno.ENODATA:
+            raise
+        return missing
+
+
+class Converger:
+    """Converge one share: validate everything, then rename, create and walk once."""
+
+    def __init__(self, path: str, folders: list[dict], share_renamed_from: str | None = None,
+                 *, owner: str = "root", create: bool = True, check_mode: bool = False,
+                 missing_rename_source: str = "create") -> None:
+        if not posixpath.isabs(path) or not posixpath.isabs(share_renamed_from or "/"):
+            raise TreeError("path and share_renamed_from must be absolute")
+        self.root = posixpath.normpath(path)
+        self.old_root = share_renamed_from and posixpath.normpath(share_renamed_from)
+        self.owner, self.create, self.check = owner, create, check_mode
+        self.refuse_missing = missing_rename_source == "refuse"
+        self.folders, problems = normalise_folders(folders)
+        if problems:
+            more = f"; and {len(problems) - ERRORS_CAP} more" if len(problems) > ERRORS_CAP else ""
+            raise TreeError("invalid folders: " + "; ".join(problems[:ERRORS_CAP]) + more)
+        self.principals = Principals()
+        self.managed: dict[str, tuple[Acl, Acl]] = {}
+        for folder in self.folders:
+            resolved = [(KIND_TAGS[kind], self.principals.resolve(kind, name), level)
+                        for kind, name, level in folder["entries"]]
+            self.managed[folder["path"]] = managed_dir_acls(resolved)
+        # Folders on the way to a managed folder: walked even where nothing governs them.
+        self.prefixes = {""}
+        for rel in self.managed:
+            parent = posixpath.dirname(rel)
+            while parent and parent not in self.prefixes:
+                self.prefixes.add(parent)
+                parent = posixpath.dirname(parent)
+        self.changes: list[dict] = []
+        self.truncated = 0
+        self.changed = False
+        self.counts = dict.fromkeys(COUNT_KEYS, 0)
+        self.warnings: list[str] = []
+        self.errors: list[str] = []
+        self.diff: dict[str, list[str]] = {"before": [], "after": []}
+        self.created: set[str] = set()
+        self.owner_id = -1
+
+    def note(self, kind: str, rel: str, detail: str, before: str = "", after: str = "") -> None:
+        """Record one change (capped); every kind but ``unmanaged`` makes the run changed."""
+        self.changed = self.changed or kind != "unmanaged"
+        if len(self.changes) >= CHANGES_CAP:
+            self.truncated += 1
+            return
+        target = rel or "."
+        self.changes.append({"kind": kind, "target": target, "detail": detail})
+        if before or after:
+            self.diff["before"].append(f"# {target}\n{before}")
+            self.diff["after"].append(f"# {target}\n{after}")
+
+    def acls_text(self, access: Acl, default: Acl | None) -> str:
+        name_of = self.principals.name_of
+        return "\n".join(acl_text(access, name_of) + acl_text(default or (), name_of, "default:"))
+
+    def plan(self) -> None:
+        """Check principals, owner and renames; raise TreeError listing every refusal before
+        anything is touched."""
+        if self.principals.unknown:
+            names = ", ".join(self.principals.unknown)
+            if not self.check:
+                raise TreeError(f"unknown users/groups: {names}; nas_accounts must create them "
+                                "before the shares are converged")
+            self.warnings.append(f"{names}: would be created by nas_accounts")
+        try:
+            self.owner_id = pwd.getpwnam(self.owner).pw_uid
+        except KeyError as error:
+            if not self.check:
+                raise TreeError(f"owner {self.owner!r} does not exist") from error
+        self.tree = plan_tree(self.root, self.old_root, self.folders, _lstat, self.refuse_missing)
+        self.warnings += self.tree.warnings
+        if self.tree.refusals:
+            raise TreeError("; ".join(self.tree.refusals))
+        if self.tree.share_rename:
+            self.note("rename", "", f"from {self.tree.share_rename}")
+        for parent, old, new in self.tree.renames:
+            self.note("rename", posixpath.join(parent, new), f"from {posixpath.join(parent, old)}")
+        for rel in self.tree.missing:
+            if not self.create:
+                self.warnings.append(f"managed folder {rel or '.'} is missing (create: false)")
+                continue
+            access, default = self.managed[rel]
+            named = [line for line in acl_text(access, self.principals.name_of)
+                     if line.split(":")[1]]
+            self.note("folder", rel, "create: " + (", ".join(named) or "no named entries"),
+                      "", self.acls_text(access, default))
+            if self.check:  # what the walk will count once it exists
+                for key in ("folders", "managed", "acl_written"):
+                    self.counts[key] += 1
+
+    def open_folder(self, rel: str, create: bool) -> int:
+        """Given a logical folder path, return an fd on it, opening every component without
+        following symlinks (creating missing ones, 0770 owner:root, when ``create``)."""
+        try:
+            fd = os.open(self.root, ROOT_FLAGS)
+        except FileNotFoundError:
+            if not create:
+                raise
+            os.makedirs(posixpath.dirname(self.root), mode=0o755, exist_ok=True)
+            self.make_dir(None, self.root, "")
+            fd = os.open(self.root, ROOT_FLAGS)
+        done = ""
+        try:
+            for part in rel.split("/") if rel else []:
+                done = posixpath.join(done, part)
+                try:
+                    child = os.open(part, DIR_FLAGS, dir_fd=fd)
+                except FileNotFoundError:
+                    if not create:
+                        raise
+                    self.make_dir(fd, part, done)
+                    child = os.open(part, DIR_FLAGS, dir_fd=fd)
+                os.close(fd)
+                fd = child
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    def make_dir(self, parent_fd: int | None, name: str, rel: str) -> None:
+        os.mkdir(name, 0o770, dir_fd=parent_fd)
+        os.chown(name, self.owner_id, 0, dir_fd=parent_fd, follow_symlinks=False)
+        os.chmod(name, 0o770, dir_fd=parent_fd)  # noqa: S103 - group/other come from the ACL
+        self.created.add(rel)
+
+    def apply(self) -> None:
+        """Apply renames (share first, then parents before children), create missing folders."""
+        if self.tree.share_rename:
+            if _lstat(self.root) is not None:
+                raise TreeError(f"refused: {self.root} appeared meanwhile")
+            os.makedirs(posixpath.dirname(self.root), mode=0o755, exist_ok=True)
+            os.rename(self.tree.share_rename, self.root)
+        for parent, old, new in self.tree.renames:
+            fd = self.open_folder(parent, create=False)
+            try:
+                if _lstat(f"/proc/self/fd/{fd}/{new}") is not None:
+                    raise TreeError(f"refused: {new!r} appeared in {parent or '.'} meanwhile")
+                os.rename(old, new, src_dir_fd=fd, dst_dir_fd=fd)
+            finally:
+                os.close(fd)
+        for rel in self.tree.missing if self.create else []:
+            os.close(self.open_folder(rel, create=True))
+
+    def converge(self, target: int | str, rel: str, mode_of: Callable[[], int], access: Acl,
+                 default: Acl | None) -> None:
+        """Given an fd (directory, with ``default``) or a /proc/self/fd path (file, never
+        followed), write its ACLs where they differ. ``mode_of`` gives st_mode, needed only
+        when there is no ACL xattr (the mode is then the whole ACL)."""
+        data = _xattr(target, ACCESS_XATTR)
+        before = decode_acl(data) if data else acl_from_mode(mode_of())
+        before_default = None
+        if default is None:  # a file: its owner keeps their own bits
+            access = file_acl(access, owner_perm(before))
+        else:
+            before_default = decode_acl(_xattr(target, DEFAULT_XATTR) or b"\2\0\0\0")
+        if before == access and before_default == default:
+            return
+        self.counts["acl_written"] += 1
+        if not self.check:
+            # Writing the access ACL also sets the mode bits (user::, mask → group, other::).
+            if before != access and isinstance(target, int):
+                os.setxattr(target, ACCESS_XATTR, encode_acl(access))
+            elif before != access:
+                os.setxattr(target, ACCESS_XATTR, encode_acl(access), follow_symlinks=False)
+            if default is not None and before_default != default:
+                os.setxattr(target, DEFAULT_XATTR, encode_acl(default))
+        if rel not in self.created:
+            name_of = self.principals.name_of
+            lines = acl_diff(before, access, name_of)
+            lines += acl_diff(before_default or (), default or (), name_of, "default:")
+            self.note("acl", rel, ", ".join(lines), self.acls_text(before, before_default),
+                      self.acls_text(access, default))
+
+    def visit_dir(self, fd: int, rel: str, st_mode: int, governing: Acl | None,
+                  ) -> tuple[Acl | None, bool]:
+        """Converge one directory; return (default ACL governing its content, descend?)."""
+        self.counts["folders"] += 1
+        marker = _xattr(fd, MARKER_XATTR, b"")
+        if rel in self.managed:
+            self.counts["managed"] += 1
+            access, default = self.managed[rel]
+            if marker != MARKER:
+                if not self.check:
+                    os.setxattr(fd, MARKER_XATTR, MARKER)
+                if rel not in self.created:
+                    self.note("folder", rel, "mark as managed")
+            self.converge(fd, rel, lambda: st_mode, access, default)
+            return default, True
+        if marker == MARKER:  # left the spec: never widened, content left alone too
+            self.counts["unmanaged"] += 1
+            self.note("unmanaged", rel, "marked managed but not in the spec: ACL kept as is")
+            return None, rel in self.prefixes
+        if governing is None:
+            return None, rel in self.prefixes
+        self.converge(fd, rel, lambda: st_mode, *inner_dir_acls(governing))
+        return governing, True
+
+    def visit_entry(self, frame: tuple, entry: os.DirEntry, rel: str) -> tuple | None:
+        """Given the current directory frame and one of its entries, converge the entry;
+        return the frame to descend into, if any."""
+        fd, _, _, actual, governing = frame
+        if entry.is_symlink():
+            self.counts["symlinks_skipped"] += 1
+        elif entry.is_dir(follow_symlinks=False):
+            if governing is None and rel not in self.prefixes and rel not in self.managed:
+                return None
+            child_actual = posixpath.join(actual, entry.name)
+            st = entry.stat(follow_symlinks=False)
+            if st.st_dev != self.device or child_actual in self.mounts:
+                self.counts["mounts_skipped"] += 1
+                self.warnings.append(f"not entering {child_actual}: another file system")
+                return None
+            child_fd = os.open(entry.name, DIR_FLAGS, dir_fd=fd)
+            try:
+                child_governing, descend = self.visit_dir(child_fd, rel, st.st_mode, governing)
+                if descend:
+                    return (child_fd, iter(list(os.scandir(child_fd))), rel, child_actual,
+                            child_governing)
+            except BaseException:
+                os.close(child_fd)
+                raise
+            os.close(child_fd)
+        elif entry.is_file(follow_symlinks=False):
+            if governing is None or (self.mounts and
+                                     posixpath.join(actual, entry.name) in self.mounts):
+                return None
+            self.counts["files"] += 1
+            self.converge(f"/proc/self/fd/{fd}/{entry.name}", rel,
+                          lambda: entry.stat(follow_symlinks=False).st_mode, governing, None)
+        else:
+            self.counts["special_skipped"] += 1
+        return None
+
+    def walk(self) -> None:
+        """Visit the whole share once, depth first, holding one fd per level."""
+        top = self.tree.actual[""] if self.check else self.root
+        try:
+            root_fd = os.open(top, ROOT_FLAGS)
+        except FileNotFoundError:
+            return
+        try:
+            root_st = os.fstat(root_fd)
+            self.device = root_st.st_dev
+            with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as info:
+                self.mounts = parse_mountinfo(info.read(), top)
+            governing, _ = self.visit_dir(root_fd, "", root_st.st_mode, None)
+            stack = [(root_fd, iter(list(os.scandir(root_fd))), "", top, governing)]
+        except BaseException as error:
+            os.close(root_fd)
+            if isinstance(error, OSError) and error.errno in (errno.EOPNOTSUPP, errno.ENOTSUP):
+                raise TreeError(f"{top}: the file system does not support POSIX ACLs or user "
+                                "xattrs") from error
+            raise
+        renamed: dict[str, dict[str, str]] = {}
+        for parent, old, new in self.tree.renames if self.check else []:
+            renamed.setdefault(parent, {})[old] = new  # walk old names as the new ones
+        while stack:
+            entry = next(stack[-1][1], None)
+            if entry is None:
+                os.close(stack.pop()[0])
+                continue
+            rel, name = stack[-1][2], entry.name
+            name = renamed[rel].get(name, name) if rel in renamed else name
+            try:
+                child = self.visit_entry(stack[-1], entry, f"{rel}/{name}" if rel else name)
+            except FileNotFoundError:
+                continue  # removed while we walked: nothing left to converge
+            except OSError as error:
+                if error.errno in (errno.EOPNOTSUPP, errno.ENOTSUP):
+                    for frame in stack:
+                        os.close(frame[0])
+                    raise TreeError(f"{stack[-1][3]}: the file system does not support POSIX "
+                                    "ACLs or user xattrs") from error
+                self.errors.append(f"{posixpath.join(stack[-1][3], entry.name)}: {error}")
+                continue
+            if child:
+                stack.append(child)
+        if self.errors:
+            raise TreeError(f"failed on {len(self.errors)} item(s): "
+                            + "; ".join(self.errors[:ERRORS_CAP]))
+
+    def run(self) -> dict:
+        """Validate, apply (unless check mode), walk; return the module result."""
+        self.plan()
+        if not self.check:
+            self.apply()
+        self.walk()
+        return self.result()
+
+    def result(self) -> dict:
+        return {"changed": self.changed, "changes": self.changes,
+                "changes_truncated": self.truncated, "counts": self.counts,
+                "unknown_principals": self.principals.unknown, "path": self.root,
+                "warnings": self.warnings,
+                "diff": {key: "\n".join(lines) + "\n" for key, lines in self.diff.items()}}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "str", "required": True},
+            "folders": {"type": "list", "elements": "dict", "required": True},
+            "share_renamed_from": {"type": "str"},
+            "owner": {"type": "str", "default": "root"},
+            "create": {"type": "bool", "default": True},
+            "missing_rename_source": {"type": "str", "default": "create",
+                                      "choices": ["create", "refuse"]},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    converger = None
+    try:
+        converger = Converger(params["path"], params["folders"], params["share_renamed_from"],
+                              owner=params["owner"], create=params["create"],
+                              check_mode=module.check_mode,
+                              missing_rename_source=params["missing_rename_source"])
+        result = converger.run()
+    except (TreeError, OSError) as error:
+        partial = converger.result() if converger else {}
+        partial.pop("diff", None)
+        for warning in partial.pop("warnings", []):
+            module.warn(warning)
+        module.fail_json(msg=str(error), **partial)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    if not module._diff:
+        result.pop("diff")
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
