@@ -111,6 +111,7 @@ def lab_up(
     directories = directories or LabDirectories.from_environment()
     say = progress or _quiet
     with file_lock(directories.lock_file):
+        volume.ensure_shared_root(directories.state_root)
         state = load_state(directories.host(name).state_file)
         if state is None:
             return _boot(_new_state(request, directories, say), request, directories, say)

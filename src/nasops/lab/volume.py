@@ -128,6 +128,19 @@ def detach_loops(image: Path) -> None:
         raise CommandFailedError(f"loop device for {image} is still attached (losetup -a)")
 
 
+def ensure_shared_root(directory: Path) -> None:
+    """Make directory a shared mount, so that every copy of a lab mount follows our unmounts.
+
+    Without systemd this machine's / is private: each host's mount namespace would keep its own
+    copy of the other hosts' volume and overlay mounts (nspawn marks its copies slave, which only
+    helps when the originals are shared), holding their loop devices long after `lab down`.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    if not is_mounted(directory):
+        run_command(["mount", "--bind", str(directory), str(directory)])
+    run_command(["mount", "--make-rshared", str(directory)])
+
+
 def mount_volume(device: str, mount_point: Path) -> None:
     """Mount the btrfs on device at mount_point (if not yet) and make sure quotas are on."""
     mount_point.mkdir(parents=True, exist_ok=True)
