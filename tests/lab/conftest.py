@@ -15,20 +15,28 @@ they fail, so a broken CI machine cannot pass by skipping everything.
 from __future__ import annotations
 
 import atexit
+import json
 import os
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
 
-from nasops.lab import LabDirectories, LabHost
+from nasops.cli.main import main
+from nasops.compile import compile_spec
+from nasops.lab import LabDirectories, LabHost, render_inventory, run_in_host
 from nasops.lab.paths import CACHE_DIRECTORY_VARIABLE, STATE_DIRECTORY_VARIABLE
 from nasops.lab.prerequisites import MachineFacts, missing_prerequisites
 from nasops.lab.rootfs import MANIFEST_NAME, base_directory
 from nasops.lab.testing import LabHostFactory, purge_all
+from nasops.spec import load_spec
+from nasops.spec.rights import RightsTable, resolve_rights
 
 TEST_STATE_ROOT = Path("/var/lib/nasops/lab-test")
 LAB_DIRECTORY = Path(__file__).parent
+EXAMPLE_SPEC = LAB_DIRECTORY.parents[1] / "inventory" / "example" / "wsm.yml"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -88,3 +96,51 @@ def lab_hosts(
 def lab_nas(lab_hosts: LabHostFactory) -> LabHost:
     """A booted lab NAS named `nas` at 127.0.0.2, shared by the whole session."""
     return lab_hosts("nas", "127.0.0.2")
+
+
+@dataclass
+class ExampleNas:
+    """A lab NAS converged to the example spec, with what tests need to log in and compare."""
+
+    host: LabHost
+    inventory: Path
+    passwords: dict[str, str]
+    rights: RightsTable
+
+
+SEED_SCRIPT = """
+import json, os, sys
+for folder in json.load(sys.stdin):
+    with open(os.path.join(folder, "seed.txt"), "w") as handle:
+        handle.write("seed\\n")
+"""
+
+
+def _nasops(*arguments: str) -> None:
+    code = main(list(arguments))
+    if code != 0:
+        pytest.fail(f"nasops {' '.join(arguments)} exited {code}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def example_nas(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory
+                ) -> ExampleNas:
+    """A NAS of its own (127.0.0.10) with the example spec applied and a seed file in every
+    folder, placed as root after the first apply (so the second apply must fix their ACLs)."""
+    host = lab_hosts("example", "127.0.0.10")
+    directory = tmp_path_factory.mktemp("example")
+    inventory = directory / "inventory.yml"
+    inventory.write_text(render_inventory(host, {"nasops_spec": str(EXAMPLE_SPEC),
+                                                 "nasops_secrets_file": "secrets.yml"}),
+                         encoding="utf-8")
+    _nasops("secrets", "init", "-i", str(inventory))
+    _nasops("apply", "-q", "-i", str(inventory))
+    spec = load_spec(EXAMPLE_SPEC).spec
+    desired = compile_spec(spec)
+    folders = [f"{share['path']}/{folder['path']}".rstrip("/")
+               for share in desired["shares"] for folder in share["folders"]]
+    run_in_host(host, ["python3", "-c", SEED_SCRIPT], input_text=json.dumps(folders))
+    _nasops("apply", "-q", "-i", str(inventory))
+    secrets = YAML(typ="safe").load((directory / "secrets.yml").read_text(encoding="utf-8"))
+    return ExampleNas(host, inventory, dict(secrets["nasops_user_passwords"]),
+                      resolve_rights(spec))

@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import click
 
 from nasops.errors import BadInputError
-from nasops.lab import Condition, get_host, lab_down, lab_status, lab_up, ssh_argv
+from nasops.lab import Condition, LabDirectories, get_host, lab_down, lab_status, lab_up, ssh_argv
 from nasops.lab.lifecycle import DEFAULT_NAME
 from nasops.lab.validate import validate_address
 
@@ -40,12 +41,37 @@ def lab() -> None:
 )
 @click.option("--hostname", help="Hostname inside (new hosts only; default: the name).")
 @click.option("--volume-size", help="Size of the btrfs data volume (new hosts only; default 2G).")
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Spec this host gets: written into its inventory with a secrets file of its own.",
+)
 def up_command(
-    name: str, address: str | None, hostname: str | None, volume_size: str | None
+    name: str,
+    address: str | None,
+    hostname: str | None,
+    volume_size: str | None,
+    spec_path: str | None,
 ) -> None:
     """Boot a lab host (idempotent) and print the path of its Ansible inventory."""
     started = time.monotonic()
-    host = lab_up(name, address, hostname=hostname, volume_size=volume_size, progress=_progress)
+    inventory_vars = None
+    if spec_path:
+        # The secrets file lives with the host's state, so `down --purge` removes it too.
+        secrets_file = LabDirectories.from_environment().host(name).directory / "secrets.yml"
+        inventory_vars = {
+            "nasops_spec": str(Path(spec_path).resolve()),
+            "nasops_secrets_file": str(secrets_file),
+        }
+    host = lab_up(
+        name,
+        address,
+        hostname=hostname,
+        volume_size=volume_size,
+        inventory_vars=inventory_vars,
+        progress=_progress,
+    )
     _progress(f"{name}: ready in {time.monotonic() - started:.1f} s")
     click.echo(str(host.inventory_path))
 

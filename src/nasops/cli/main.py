@@ -17,7 +17,15 @@ def cli() -> None:
     """Provision and operate a small organisation's NAS from one YAML spec."""
 
 
-COMMAND_MODULES = ("spec_commands",)
+COMMAND_MODULES = (
+    "spec_commands",
+    "lab",
+    "provision",
+    "secrets",
+    "exporter",
+    "monitoring",
+    "backup",
+)
 
 
 def _register_commands() -> None:
@@ -31,7 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected errors become a message and an exit code, never a traceback."""
     _register_commands()
     try:
-        cli.main(args=argv, prog_name="nasops", standalone_mode=False)
+        # Without standalone mode click returns the code of `ctx.exit(code)` instead of exiting.
+        returned = cli.main(args=argv, prog_name="nasops", standalone_mode=False)
     except NasopsError as error:
         click.echo(str(error), err=True)
         return error.exit_code
@@ -43,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         return error.exit_code
     except click.exceptions.Exit as exit_request:
         return exit_request.exit_code
-    return 0
+    return returned if isinstance(returned, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,187 @@
+"""Read the user's Ansible inventory: which NAS hosts are targeted, and their spec and secrets.
+
+The inventory is read through `ansible-inventory --list` so that every format Ansible accepts
+(YAML, INI, directories, plugins) works the same here as in the playbook run. `--limit` is
+handed to ansible-inventory itself, so host patterns have exactly Ansible's semantics.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nasops.ansible.tools import ansible_tool
+from nasops.errors import BadInputError
+from nasops.execute import run_command
+
+# The group site.yml targets (docs/provisioning-contract.md).
+NAS_GROUP = "nas"
+SPEC_VARIABLE = "nasops_spec"
+SECRETS_VARIABLE = "nasops_secrets_file"
+VAULT_HEADER = b"$ANSIBLE_VAULT;"
+
+
+@dataclass(frozen=True)
+class TargetHost:
+    """One NAS host of the inventory with the files nasops needs for it."""
+
+    name: str
+    spec_path: Path
+    secrets_path: Path | None
+    """Absolute path of the secrets file, or None when the inventory names none."""
+
+
+def is_vault_file(path: Path) -> bool:
+    """Given a file path, return whether the whole file is ansible-vault encrypted."""
+    with path.open("rb") as stream:
+        return stream.read(len(VAULT_HEADER)) == VAULT_HEADER
+
+
+def inventory_base(inventory: str) -> Path:
+    """Given the -i argument, return the directory relative variable paths are resolved in.
+
+    For a file that is its directory; for an inventory directory the directory itself; for
+    an inline host list ("host1,host2") the current directory.
+    """
+    path = Path(inventory).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    if path.exists():
+        return path.resolve().parent
+    return Path.cwd()
+
+
+def list_inventory(
+    inventory: str,
+    *,
+    limit: str | None = None,
+    vault_password_file: str | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Given an inventory path and optional --limit, return `ansible-inventory --list` data."""
+    if "," not in inventory and not Path(inventory).expanduser().exists():
+        raise BadInputError(f"{inventory}: no such inventory file or directory")
+    argv = [ansible_tool("ansible-inventory"), "-i", inventory, "--list"]
+    if limit:
+        argv += ["--limit", limit]
+    if vault_password_file:
+        argv += ["--vault-password-file", vault_password_file]
+    result = run_command(argv, environment=environment, accepted_codes=range(256))
+    if result.returncode != 0:
+        detail = (result.stderr or result.stdout).strip()
+        raise BadInputError(f"{inventory}: ansible-inventory could not read it: {detail}")
+    try:
+        data = json.loads(result.stdout)
+    except json.JSONDecodeError as error:
+        raise BadInputError(f"{inventory}: ansible-inventory printed no JSON ({error})") from None
+    if not isinstance(data, dict):
+        raise BadInputError(f"{inventory}: ansible-inventory printed an unexpected document")
+    return data
+
+
+def group_hosts(data: Mapping[str, Any], group: str) -> list[str]:
+    """Given `ansible-inventory --list` data, return the hosts of group and its children."""
+    found: list[str] = []
+    pending, seen = [group], set()
+    while pending:
+        name = pending.pop(0)
+        if name in seen:
+            continue
+        seen.add(name)
+        entry = data.get(name) or {}
+        found += [host for host in entry.get("hosts", []) if host not in found]
+        pending += list(entry.get("children", []))
+    return found
+
+
+def _resolve(base: Path, value: Any, host: str, variable: str) -> Path:
+    if not isinstance(value, str) or not value.strip():
+        raise BadInputError(f"inventory host {host}: {variable} must be a file path, "
+                            f"got {value!r}")
+    return (base / os.path.expanduser(value.strip())).resolve()
+
+
+def target_hosts(
+    data: Mapping[str, Any],
+    base: Path,
+    *,
+    spec_override: str | None = None,
+    group: str = NAS_GROUP,
+) -> list[TargetHost]:
+    """Given inventory data, its base directory and an optional --spec, return the targets.
+
+    Every host of `group` is targeted; `nasops_spec` (relative to base) names its spec unless
+    spec_override replaces it for all of them. Raise BadInputError listing every host that
+    lacks its spec variable, or when no host is targeted.
+    """
+    names = group_hosts(data, group)
+    if not names:
+        raise BadInputError(f"no host of group '{group}' in the inventory"
+                            " (or none matches --limit); the playbook only targets that group")
+    host_variables: Mapping[str, Any] = data.get("_meta", {}).get("hostvars", {})
+    targets: list[TargetHost] = []
+    problems: list[str] = []
+    for name in names:
+        variables = host_variables.get(name, {})
+        if spec_override is not None:
+            spec_path = Path(spec_override).expanduser().resolve()
+        elif SPEC_VARIABLE in variables:
+            spec_path = _resolve(base, variables[SPEC_VARIABLE], name, SPEC_VARIABLE)
+        else:
+            problems.append(f"inventory host {name}: missing variable {SPEC_VARIABLE} (the "
+                            "spec file, relative to the inventory); set it or pass --spec")
+            continue
+        secrets = variables.get(SECRETS_VARIABLE)
+        secrets_path = _resolve(base, secrets, name, SECRETS_VARIABLE) if secrets else None
+        targets.append(TargetHost(name, spec_path, secrets_path))
+    if problems:
+        raise BadInputError("\n".join(problems))
+    return targets
+
+
+def read_targets(
+    inventory: str,
+    *,
+    limit: str | None = None,
+    spec_override: str | None = None,
+    vault_password_file: str | None = None,
+    environment: Mapping[str, str] | None = None,
+) -> list[TargetHost]:
+    """Given the -i, --limit, --spec and vault options, return the targeted NAS hosts."""
+    data = list_inventory(inventory, limit=limit, vault_password_file=vault_password_file,
+                          environment=environment)
+    return target_hosts(data, inventory_base(inventory), spec_override=spec_override)
+
+
+def require_secrets(targets: Sequence[TargetHost]) -> None:
+    """Given targets, raise BadInputError naming every host without a usable secrets file."""
+    problems = []
+    for target in targets:
+        if target.secrets_path is None:
+            problems.append(f"inventory host {target.name}: missing variable {SECRETS_VARIABLE}"
+                            " (the secrets file, relative to the inventory)")
+        elif not target.secrets_path.is_file():
+            problems.append(f"inventory host {target.name}: secrets file "
+                            f"{target.secrets_path} does not exist; create it with "
+                            "`nasops secrets init -i INVENTORY`")
+    if problems:
+        raise BadInputError("\n".join(problems))
+
+
+def require_vault_password(targets: Sequence[TargetHost], vault_password_file: str | None,
+                           environment: Mapping[str, str] | None = None) -> None:
+    """Given targets, raise BadInputError if a secrets file is vault-encrypted but no vault
+    password is configured (the failing task would only say "output hidden by no_log")."""
+    environment = os.environ if environment is None else environment
+    if vault_password_file or environment.get("ANSIBLE_VAULT_IDENTITY_LIST"):
+        return
+    encrypted = [target for target in targets if target.secrets_path is not None
+                 and target.secrets_path.is_file() and is_vault_file(target.secrets_path)]
+    if encrypted:
+        files = ", ".join(sorted({str(target.secrets_path) for target in encrypted}))
+        raise BadInputError(f"{files}: encrypted with ansible-vault; pass "
+                            "--vault-password-file FILE (or set ANSIBLE_VAULT_PASSWORD_FILE)")

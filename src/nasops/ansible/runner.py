@@ -1,0 +1,171 @@
+"""Run ansible-playbook on a prepared workspace and follow it through the events file.
+
+Where the Ansible side lives: `project_root()` is the directory holding `ansible.cfg`,
+`playbooks/site.yml` and `roles/`. It is, in order, the directory named by the environment
+variable NASOPS_ANSIBLE_DIR, or the source checkout this package is imported from
+(`src/nasops/ansible/runner.py` → three levels up). An installed nasops (wheel) does not ship
+the roles: point NASOPS_ANSIBLE_DIR at a checkout or a copy of those three entries.
+
+ansible-playbook's own output goes to a log file in the workspace; what people see is
+rendered from the nasops_events callback's JSON lines. Secrets never travel in argv: the
+vault password is read by Ansible from --vault-password-file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from nasops.ansible.events import RunResult, fold_events, read_events
+from nasops.ansible.tools import ansible_tool
+from nasops.ansible.workspace import Workspace
+from nasops.errors import CommandFailedError, PrerequisiteError
+from nasops.execute import MASKER, display_command
+
+ANSIBLE_DIRECTORY_VARIABLE = "NASOPS_ANSIBLE_DIR"
+PLAYBOOK = Path("playbooks") / "site.yml"
+CALLBACK_DIRECTORY = Path(__file__).resolve().parent / "callback"
+CALLBACK_NAME = "nasops_events"
+# How often the events file is polled while ansible-playbook runs.
+POLL_SECONDS = 0.2
+LOG_TAIL_LINES = 40
+
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+def project_root(environment: Mapping[str, str] | None = None) -> Path:
+    """Given the environment (default os.environ), return the directory holding the roles.
+
+    Raise PrerequisiteError saying how to set NASOPS_ANSIBLE_DIR when it cannot be found.
+    """
+    environment = os.environ if environment is None else environment
+    configured = environment.get(ANSIBLE_DIRECTORY_VARIABLE)
+    if configured:
+        root = Path(configured).expanduser().resolve()
+        if not (root / PLAYBOOK).is_file():
+            raise PrerequisiteError(f"{ANSIBLE_DIRECTORY_VARIABLE}={configured}: no {PLAYBOOK} "
+                                    "there; it must hold ansible.cfg, playbooks/ and roles/")
+        return root
+    checkout = Path(__file__).resolve().parents[3]
+    if (checkout / PLAYBOOK).is_file():
+        return checkout
+    raise PrerequisiteError(
+        f"cannot find {PLAYBOOK} next to the nasops package ({checkout}); set "
+        f"{ANSIBLE_DIRECTORY_VARIABLE} to the directory holding ansible.cfg, playbooks/ and roles/"
+    )
+
+
+def ansible_environment(root: Path, events_path: Path | None = None) -> dict[str, str]:
+    """Given the project root and the events file, return the variables added for Ansible."""
+    environment = {
+        # The callback replaces what people see; colours would only pollute the log file.
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+    }
+    if (root / "ansible.cfg").is_file():
+        environment["ANSIBLE_CONFIG"] = str(root / "ansible.cfg")
+    if events_path is not None:
+        environment.update({
+            "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIRECTORY),
+            "ANSIBLE_CALLBACKS_ENABLED": CALLBACK_NAME,
+            "NASOPS_EVENTS_FILE": str(events_path),
+        })
+    return environment
+
+
+def playbook_argv(
+    root: Path,
+    user_inventory: str,
+    workspace_inventory: Path,
+    hosts: Sequence[str],
+    *,
+    check: bool,
+    vault_password_file: str | None = None,
+    verbosity: int = 0,
+) -> list[str]:
+    """Given the inventories and options, return the ansible-playbook argv.
+
+    --limit is always the explicit list of prepared hosts: a host of group `nas` without a
+    compiled desired state must never be run against.
+    """
+    if Path(user_inventory).expanduser().exists():
+        # Absolute, because ansible-playbook runs in the project root.
+        user_inventory = str(Path(user_inventory).expanduser().resolve())
+    argv = [ansible_tool("ansible-playbook"), "-i", user_inventory,
+            "-i", str(workspace_inventory), str(root / PLAYBOOK), "--limit", ",".join(hosts)]
+    if check:
+        argv += ["--check", "--diff"]
+    if vault_password_file:
+        argv += ["--vault-password-file", str(Path(vault_password_file).expanduser().resolve())]
+    if verbosity:
+        argv.append("-" + "v" * verbosity)
+    return argv
+
+
+def _log_tail(path: Path) -> str:
+    if not path.exists():
+        return ""
+    lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    return MASKER.mask("\n".join(lines[-LOG_TAIL_LINES:]))
+
+
+def run_playbook(
+    workspace: Workspace,
+    user_inventory: str,
+    *,
+    check: bool,
+    vault_password_file: str | None = None,
+    on_event: EventHandler | None = None,
+    root: Path | None = None,
+    verbosity: int = 0,
+) -> RunResult:
+    """Given a prepared workspace, run site.yml and return what each host reported.
+
+    on_event receives every event as it is written (for progress). Raise CommandFailedError
+    when ansible-playbook cannot be started.
+    """
+    root = root or project_root()
+    events_path = workspace.events_path
+    events_path.unlink(missing_ok=True)
+    argv = playbook_argv(root, user_inventory, workspace.inventory_path, workspace.hosts,
+                         check=check, vault_password_file=vault_password_file,
+                         verbosity=verbosity)
+    environment = {**os.environ, **ansible_environment(root, events_path)}
+    events: list[dict[str, Any]] = []
+    offset = 0
+
+    def drain() -> None:
+        nonlocal offset
+        new, offset = read_events(events_path, offset)
+        for event in new:
+            events.append(event)
+            if on_event is not None:
+                on_event(event)
+
+    with workspace.log_path.open("a", encoding="utf-8") as log:
+        log.write(f"$ {display_command(argv)}\n")
+        log.flush()
+        try:
+            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, env=environment, cwd=root)
+        except FileNotFoundError as error:
+            raise CommandFailedError("ansible-playbook not found; install ansible-core "
+                                     "(it comes with nasops) and check PATH") from error
+        try:
+            while process.poll() is None:
+                drain()
+                time.sleep(POLL_SECONDS)
+        except KeyboardInterrupt:
+            # Let Ansible stop its workers cleanly instead of leaving them orphaned.
+            process.terminate()
+            process.wait()
+            raise
+        drain()
+    result = fold_events(events, workspace.hosts, check_mode=check)
+    result.returncode = process.returncode
+    result.log_tail = _log_tail(workspace.log_path)
+    return result

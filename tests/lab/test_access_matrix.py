@@ -1,0 +1,78 @@
+"""After apply, every user of the example spec can do over SMB exactly what the report says.
+
+For every (user, folder) pair: list, read a file already there, create and delete a file,
+logged in over SMB as that user; the observed level must equal the rights table that the
+access report prints. Also: access-based enumeration hides what a user cannot reach.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from smb_probe import SEED_FILE, SmbUser
+
+from nasops.spec.rights import Access
+
+
+def test_every_user_and_folder_behaves_as_the_access_report_says(example_nas: Any) -> None:
+    table = example_nas.rights
+    mismatches: list[str] = []
+    observed_levels: Counter[Access] = Counter()
+    for login in sorted(table.access):
+        user = SmbUser(example_nas.host.address, login, example_nas.passwords[login])
+        try:
+            for folder in table.folders:
+                expected = table.access[login][folder.index]
+                share, inner = folder.path[0], "/".join(folder.path[1:])
+                probe = user.probe(share, inner)
+                observed = probe.access()
+                observed_levels[observed] += 1
+                if observed is not expected:
+                    mismatches.append(f"{login} on {folder.display_path}: report says "
+                                      f"{expected.value}, SMB gives {observed.value} ({probe})")
+                if expected is Access.TRAVERSE and SEED_FILE in probe.visible:
+                    mismatches.append(f"{login} passes through {folder.display_path} but "
+                                      "sees its files")
+        finally:
+            user.close()
+    assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches[:40])
+    # The example must exercise every level, or this comparison proves little.
+    assert all(observed_levels[level] >= 5 for level in Access), observed_levels
+
+
+def test_access_based_enumeration_hides_unreachable_folders(example_nas: Any) -> None:
+    table = example_nas.rights
+    checked = 0
+    problems: list[str] = []
+    for login in sorted(table.access):
+        levels = table.access[login]
+        user = SmbUser(example_nas.host.address, login, example_nas.passwords[login])
+        try:
+            for folder in table.folders:
+                if folder.parent is None or levels[folder.parent] is Access.NONE:
+                    continue
+                parent = table.folders[folder.parent]
+                names = user.listdir(parent.path[0], "/".join(parent.path[1:])) or []
+                visible = folder.path[-1] in names
+                should_see = levels[folder.index] is not Access.NONE
+                checked += 1
+                if visible != should_see:
+                    problems.append(f"{login}: {folder.display_path} visible={visible}, "
+                                    f"expected {should_see}")
+        finally:
+            user.close()
+    assert checked > 100, "too few pairs checked: the fixture spec lost its depth"
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_a_disabled_user_cannot_log_in(example_nas: Any) -> None:
+    disabled = [login for login, user in example_nas.rights.directory.users.items()
+                if not user.enabled]
+    assert disabled, "the example spec should keep a disabled user"
+    for login in disabled:
+        user = SmbUser(example_nas.host.address, login, example_nas.passwords[login])
+        try:
+            assert user.listdir(example_nas.rights.folders[0].path[0], "") is None
+        finally:
+            user.close()

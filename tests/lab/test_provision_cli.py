@@ -1,0 +1,140 @@
+"""secrets init, plan, apply and drift against a real lab NAS, with the repository's roles.
+
+Runs the CLI in-process against the session's lab NAS (tests/lab/conftest.py, 127.0.0.2) with
+the reference spec inventory/example/wsm.yml, through an inventory of its own (the lab's
+inventory plus nasops_spec and nasops_secrets_file) so the shared lab inventory is untouched.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from nasops.cli.main import main
+from nasops.lab import LabHost, render_inventory, run_in_host
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+EXAMPLE_SPEC = REPOSITORY / "inventory" / "example" / "wsm.yml"
+FINANCES = "/srv/nas/wsm/Afrique/Finances"
+AFRIQUE = "/srv/nas/wsm/Afrique"
+
+
+@pytest.fixture(scope="module")
+def inventory(lab_nas: LabHost, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Return an inventory for the lab NAS naming a copy of wsm.yml and a secrets file."""
+    directory = tmp_path_factory.mktemp("provision")
+    shutil.copy(EXAMPLE_SPEC, directory / "wsm.yml")
+    path = directory / "inventory.yml"
+    path.write_text(render_inventory(lab_nas, {"nasops_spec": "wsm.yml",
+                                               "nasops_secrets_file": "secrets.yml"}),
+                    encoding="utf-8")
+    return path
+
+
+def nasops(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    code = main(list(arguments))
+    output = capsys.readouterr()
+    return code, output.out, output.err
+
+
+def nas_snapshot(host: LabHost) -> str:
+    """Return the NAS state a refused run must leave alone: ACLs, modes, quotas, accounts."""
+    acls = run_in_host(host, ["getfacl", "-R", "-p", "/srv/nas/wsm"]).stdout
+    tree = run_in_host(host, ["find", "/srv/nas/wsm", "-printf", r"%p %m %u %g\n"]).stdout
+    limits = run_in_host(host, ["btrfs", "qgroup", "show", "-r", "--raw", "/srv/nas"]).stdout
+    # Keep only qgroup ids and limits: usage numbers move on their own.
+    limit_lines = [" ".join(line.split()[:1] + line.split()[3:4]) for line in limits.splitlines()]
+    groups = run_in_host(host, ["getent", "group"]).stdout
+    return "\n".join([acls, tree, *limit_lines, groups])
+
+
+def test_secrets_plan_apply_drift_cycle(
+    lab_nas: LabHost, inventory: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    host = lab_nas.name
+    code, out, err = nasops(capsys, "secrets", "init", "-i", str(inventory))
+    assert code == 0, err
+    assert "created with 23 user password(s), 2 restic password(s)" in out
+    assert (inventory.parent / "secrets.yml").stat().st_mode & 0o777 == 0o600
+
+    code, out, err = nasops(capsys, "plan", "-i", str(inventory))
+    assert code == 0, err
+    assert out.startswith(f"{host}: ")
+    assert " changes to make" in out.splitlines()[0]
+    # On a fresh NAS the ACLs come with each folder's creation, so there is no ACL section.
+    for section in ("accounts", "shares", "folders", "quotas"):
+        assert f"  {section} (" in out
+    assert "cellule-afrique" in out
+    assert run_in_host(lab_nas, ["getent", "group", "cellule-afrique"],
+                       accepted_codes=(0, 2)).returncode == 2  # plan touched nothing
+
+    code, out, err = nasops(capsys, "apply", "-i", str(inventory))
+    assert code == 0, err
+    assert f" on {host} (" in out
+    assert f"[{host}] nas_accounts: " in err
+    assert FINANCES in run_in_host(lab_nas, ["find", AFRIQUE, "-type", "d"]).stdout
+
+    code, out, err = nasops(capsys, "apply", "-i", str(inventory), "-q")
+    assert code == 0, err
+    assert out.splitlines()[0] == f"{host}: no changes: the NAS already matches the spec"
+
+    code, out, err = nasops(capsys, "drift", "-i", str(inventory), "-q")
+    assert (code, out.splitlines()[0]) == (0, f"{host}: no drift: the NAS matches the spec")
+
+    # Someone grants the partners write access to the private finance folder by hand.
+    run_in_host(lab_nas, ["setfacl", "-m", "g:partenaires-afrique:rwx", FINANCES])
+    code, out, err = nasops(capsys, "drift", "-i", str(inventory), "-q")
+    assert code == 3, out + err
+    assert FINANCES in out
+    assert f"drift found on {host}" in err
+
+    code, out, err = nasops(capsys, "apply", "-i", str(inventory), "-q")
+    assert code == 0, err
+    acl = run_in_host(lab_nas, ["getfacl", "-p", FINANCES]).stdout
+    assert "group:partenaires-afrique:" not in acl
+    code, out, err = nasops(capsys, "drift", "-i", str(inventory), "-q")
+    assert code == 0, out + err
+
+
+@pytest.fixture
+def big_file(lab_nas: LabHost) -> Iterator[str]:
+    """Write 3 MiB into the Afrique share (removed afterwards)."""
+    path = f"{AFRIQUE}/grand-rapport.bin"
+    run_in_host(lab_nas, ["dd", "if=/dev/urandom", f"of={path}", "bs=1M", "count=3",
+                          "status=none"])
+    run_in_host(lab_nas, ["sync"])
+    yield path
+    run_in_host(lab_nas, ["rm", "-f", path])
+
+
+def test_quota_below_usage_is_refused_and_nothing_changes(
+    lab_nas: LabHost, inventory: Path, big_file: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = inventory.parent / "wsm.yml"
+    tiny_quota = inventory.parent / "wsm-tiny-quota.yml"
+    text = spec.read_text(encoding="utf-8")
+    assert text.count("quota: 200G") == 3
+    # Afrique is the first share with a 200G quota; 1M is the smallest quota a spec accepts.
+    tiny_quota.write_text(text.replace("quota: 200G", "quota: 1M", 1), encoding="utf-8")
+    # Someone also widened an ACL: a refused apply must not repair it either.
+    run_in_host(lab_nas, ["setfacl", "-m", "g:partenaires-afrique:rwx", FINANCES])
+    before = nas_snapshot(lab_nas)
+    try:
+        for command in ("plan", "apply"):
+            code, out, err = nasops(capsys, command, "-i", str(inventory), "--spec",
+                                    str(tiny_quota), "-q")
+            assert code == 2, out + err
+            first = err.splitlines()[0]
+            assert first.startswith(f"{lab_nas.name} [nas_quotas: ")
+            assert "]: refused: " in first and "below" in first
+            assert err.rstrip().endswith("nothing was changed")
+            assert nas_snapshot(lab_nas) == before
+    finally:
+        nasops(capsys, "apply", "-i", str(inventory), "-q")

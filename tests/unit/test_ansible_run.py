@@ -1,0 +1,187 @@
+"""Real ansible-playbook runs on localhost (ansible_connection=local) against a stand-in project.
+
+tests/unit/fixtures/ansible/project stands in for the repository's ansible.cfg, playbooks/
+and roles/: its one module converges a JSON file instead of a NAS and reports `changes` the
+way the real bulk modules do, so the whole chain (inventory, workspace, callback, runner,
+summaries, exit codes) runs for real without a lab host.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from nasops.ansible import TargetHost, prepared_workspace, project_root, run_playbook
+from nasops.ansible.runner import ANSIBLE_DIRECTORY_VARIABLE, playbook_argv
+from nasops.cli.main import main
+from nasops.errors import PrerequisiteError
+
+FIXTURES = Path(__file__).parent / "fixtures" / "ansible"
+PROJECT = FIXTURES / "project"
+SPEC = FIXTURES / "specs" / "small.yml"
+SECRET = "Sesame-Hidden-7731"
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def local_nas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Return the inventory of a fake NAS on localhost whose state is tmp_path/state.json."""
+    monkeypatch.setenv(ANSIBLE_DIRECTORY_VARIABLE, str(PROJECT))
+    (tmp_path / "secrets.yml").write_text(
+        f"nasops_user_passwords: {{alice: {SECRET}, bob: other-password-1}}\n",
+        encoding="utf-8")
+    (tmp_path / "secrets.yml").chmod(0o600)
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(
+        "[nas]\n"
+        f"local-nas ansible_connection=local ansible_python_interpreter={sys.executable} "
+        f"nasops_spec={SPEC} nasops_secrets_file=secrets.yml "
+        f"fake_nas_state={tmp_path / 'state.json'}\n",
+        encoding="utf-8")
+    return inventory
+
+
+def _state(inventory: Path) -> dict[str, object]:
+    data = json.loads((inventory.parent / "state.json").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def _edit_state(inventory: Path, **changes: object) -> None:
+    path = inventory.parent / "state.json"
+    state = json.loads(path.read_text(encoding="utf-8"))
+    for key, value in changes.items():
+        if isinstance(value, dict):
+            state[key].update(value)
+        else:
+            state[key] = value
+    path.write_text(json.dumps(state), encoding="utf-8")
+
+
+def test_event_stream_and_no_log(local_nas: Path) -> None:
+    target = TargetHost("local-nas", SPEC, local_nas.parent / "secrets.yml")
+    seen: list[dict[str, Any]] = []
+    with prepared_workspace([target]) as workspace:
+        result = run_playbook(workspace, str(local_nas), check=True, on_event=seen.append)
+        events_text = workspace.events_path.read_text(encoding="utf-8")
+        log_text = workspace.log_path.read_text(encoding="utf-8")
+    kinds = [event["event"] for event in seen]
+    assert kinds[0] == "play_start" and kinds[-1] == "recap"
+    assert kinds.count("task_start") == kinds.count("result") == 4
+    hidden = [event for event in seen if event.get("task") == "Use a secret in a hidden task"]
+    assert hidden[-1]["censored"] is True and hidden[-1]["role"] == "fake_nas"
+    accounts, tree = [event for event in seen if event["event"] == "result"][-2:]
+    assert accounts["status"] == "changed" and accounts["host"] == "local-nas"
+    assert accounts["msg"] == "converged with ********"  # a no_log module argument
+    assert {"kind": "group", "target": "staff", "detail": "create"} in accounts["changes"]
+    # A loop's item changes are gathered, their relative targets joined to the item's path.
+    assert tree["task"] == "Converge each share's ACLs"
+    assert [change["target"] for change in tree["changes"]] == [
+        "/srv/nas/tiny/Common", "/srv/nas/tiny/Common/Money"]
+    # The secret is used by two no_log tasks and a no_log argument: it reaches no output.
+    assert SECRET not in events_text and SECRET not in log_text
+    assert result.completed and not result.failed
+    assert result.change_count == 5
+
+
+def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = str(local_nas)
+    assert main(["plan", "-i", inventory]) == 0
+    output = capsys.readouterr()
+    assert "local-nas: 5 changes to make" in output.out
+    assert "    group staff: create" in output.out
+    assert "[local-nas] fake_nas: Converge groups and quotas … would change" in output.err
+    assert not (local_nas.parent / "state.json").exists()  # plan touched nothing
+
+    assert main(["apply", "-i", inventory]) == 0
+    output = capsys.readouterr()
+    assert output.out.strip() == "5 changes on local-nas (accounts 2, ACL entries 2, quotas 1)"
+    assert "[local-nas] fake_nas: Converge each share's ACLs … changed" in output.err
+
+    assert main(["apply", "-i", inventory, "-q"]) == 0
+    output = capsys.readouterr()
+    assert output.out.strip() == "local-nas: no changes: the NAS already matches the spec"
+    assert output.err == ""
+    assert main(["drift", "-i", inventory, "-q"]) == 0
+    assert "no drift" in capsys.readouterr().out
+
+    # Someone widens a folder's ACL by hand, and the volume turns out not to be btrfs.
+    money = "/srv/nas/tiny/Common/Money"
+    _edit_state(local_nas, acls={money: ["group:finance:write", "group:staff:write"]},
+                filesystem="ext4")
+    assert main(["drift", "-i", inventory, "-q"]) == 3
+    output = capsys.readouterr()
+    assert f"  acl {money}: group:finance:write" in output.out
+    assert "warning: quota not enforced: /srv/nas is not btrfs" in output.out
+    assert "drift found on local-nas" in output.err
+    assert main(["drift", "-i", inventory, "--json"]) == 3
+    document = json.loads(capsys.readouterr().out)
+    assert document["drift"] is True
+    assert [item["target"] for item in document["hosts"]["local-nas"]] == [money]
+
+    assert main(["apply", "-i", inventory, "-q"]) == 0
+    capsys.readouterr()
+    assert main(["drift", "-i", inventory, "-q"]) == 0
+
+
+def test_refusal_stops_plan_and_apply_before_any_change(
+        local_nas: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["apply", "-i", str(local_nas), "-q"]) == 0
+    _edit_state(local_nas, usage={"/srv/nas/tiny/Common": 50 * 1024**2},
+                acls={"/srv/nas/tiny/Common": []})
+    before = _state(local_nas)
+    capsys.readouterr()
+    for command in ("plan", "apply", "drift"):
+        assert main([command, "-i", str(local_nas), "-q"]) == 2
+        error = capsys.readouterr().err
+        assert error.startswith("local-nas [fake_nas: Converge groups and quotas]: "
+                                "refused: quota 10485760 of /srv/nas/tiny/Common is below")
+        assert error.rstrip().endswith("nothing was changed")
+        assert _state(local_nas) == before
+
+
+def test_unreachable_host_fails_with_exit_1(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv(ANSIBLE_DIRECTORY_VARIABLE, str(PROJECT))
+    (tmp_path / "secrets.yml").write_text("nasops_user_passwords: {alice: x}\n",
+                                          encoding="utf-8")
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(
+        "[nas]\nfar-nas ansible_host=127.0.0.1 ansible_port=1 ansible_user=nobody "
+        f"nasops_spec={SPEC} nasops_secrets_file=secrets.yml fake_nas_state=/nonexistent\n",
+        encoding="utf-8")
+    assert main(["plan", "-i", str(inventory), "-q"]) == 1
+    error = capsys.readouterr().err
+    assert "the check run failed; nothing was changed" in error
+    assert "far-nas: unreachable:" in error
+
+
+def test_invalid_spec_is_reported_before_ansible_runs(
+        local_nas: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    broken = FIXTURES / "specs" / "broken.yml"
+    assert main(["apply", "-i", str(local_nas), "--spec", str(broken)]) == 2
+    assert "Nobody" in capsys.readouterr().err
+    assert not (local_nas.parent / "state.json").exists()
+
+
+def test_project_root_lookup(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv(ANSIBLE_DIRECTORY_VARIABLE, str(PROJECT))
+    assert project_root() == PROJECT.resolve()
+    monkeypatch.setenv(ANSIBLE_DIRECTORY_VARIABLE, str(tmp_path))
+    with pytest.raises(PrerequisiteError, match="NASOPS_ANSIBLE_DIR"):
+        project_root()
+
+
+def test_playbook_argv_limits_to_prepared_hosts(tmp_path: Path) -> None:
+    password_file = tmp_path / "vault-password"
+    argv = playbook_argv(PROJECT, "host-a,", tmp_path / "inventory", ["a", "b"], check=True,
+                         vault_password_file=str(password_file))
+    assert argv[1:] == ["-i", "host-a,", "-i", str(tmp_path / "inventory"),
+                        str(PROJECT / "playbooks" / "site.yml"), "--limit", "a,b",
+                        "--check", "--diff", "--vault-password-file", str(password_file)]
