@@ -1,0 +1,103 @@
+"""Read per-share usage and limits from btrfs qgroups (one `qgroup show` per refresh)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from nasops.exporter.collectors.base import CommandRunner, run_for_output
+
+# With `-r -e` every btrfs-progs version prints: qgroupid rfer excl max_rfer max_excl [path].
+QGROUP_ROW = re.compile(r"^\s*(\d+/\d+)\s+(\d+)\s+(\d+)\s+(\d+|none)\s+(\d+|none)(?:\s|$)")
+# The root directory of every btrfs subvolume has this inode number (BTRFS_FIRST_FREE_OBJECTID).
+SUBVOLUME_ROOT_INODE = 256
+
+
+@dataclass(frozen=True)
+class Qgroup:
+    """One qgroup's numbers, in bytes."""
+
+    referenced_bytes: int
+    exclusive_bytes: int
+    referenced_limit_bytes: int | None
+    """None when no limit is set."""
+
+
+def parse_qgroup_show(text: str) -> dict[str, Qgroup]:
+    """Given `btrfs qgroup show --raw -re` output, return qgroups by id ("0/256").
+
+    Raise ValueError when the output has no qgroup row at all (not what we know how to read).
+    """
+    qgroups: dict[str, Qgroup] = {}
+    for line in text.splitlines():
+        match = QGROUP_ROW.match(line)
+        if match is None:
+            continue
+        identifier, referenced, exclusive, limit, _exclusive_limit = match.groups()
+        qgroups[identifier] = Qgroup(int(referenced), int(exclusive),
+                                     None if limit == "none" else int(limit))
+    if not qgroups:
+        first = text.strip().splitlines()[0] if text.strip() else "(no output)"
+        raise ValueError(f"btrfs qgroup show printed no qgroup row: {first[:200]}")
+    return qgroups
+
+
+def is_subvolume_root(path: str) -> bool:
+    """Given a path, return whether it is the root of a btrfs subvolume (False if unreadable)."""
+    try:
+        return os.stat(path).st_ino == SUBVOLUME_ROOT_INODE
+    except OSError:
+        return False
+
+
+class BtrfsQgroupReader:
+    """A QgroupReader running btrfs through an injected command runner."""
+
+    def __init__(
+        self,
+        command_prefix: Sequence[str] = ("btrfs",),
+        *,
+        runner: CommandRunner = run_for_output,
+        timeout_seconds: float = 30,
+        is_subvolume: Callable[[str], bool] = is_subvolume_root,
+    ) -> None:
+        self.command_prefix = tuple(command_prefix)
+        self.runner = runner
+        self.is_subvolume = is_subvolume
+        self.timeout_seconds = timeout_seconds
+        # Subvolume ids only change when a share is re-created; a miss drops the cached id.
+        self._subvolume_ids: dict[str, int] = {}
+
+    def _subvolume_id(self, path: str) -> int | None:
+        if path in self._subvolume_ids:
+            return self._subvolume_ids[path]
+        if not self.is_subvolume(path):
+            return None  # a plain directory: rootid would give the parent volume's qgroup
+        output = self.runner([*self.command_prefix, "inspect-internal", "rootid", path],
+                             self.timeout_seconds)
+        try:
+            identifier = int(output.strip())
+        except ValueError:
+            raise ValueError(f"btrfs inspect-internal rootid {path} printed "
+                             f"{output.strip()[:80]!r}") from None
+        self._subvolume_ids[path] = identifier
+        return identifier
+
+    def __call__(self, volume_path: str, share_paths: Sequence[str]) -> dict[str, Qgroup]:
+        """Given the volume and share paths, return the qgroup of each share that has one."""
+        output = self.runner([*self.command_prefix, "qgroup", "show", "--raw", "-re",
+                              volume_path], self.timeout_seconds)
+        qgroups = parse_qgroup_show(output)
+        found: dict[str, Qgroup] = {}
+        for path in share_paths:
+            identifier = self._subvolume_id(path)
+            if identifier is None:
+                continue
+            qgroup = qgroups.get(f"0/{identifier}")
+            if qgroup is None:
+                self._subvolume_ids.pop(path, None)
+                continue
+            found[path] = qgroup
+        return found
