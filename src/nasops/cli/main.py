@@ -10,34 +10,52 @@ import click
 from nasops import __version__
 from nasops.errors import NasopsError
 
+# Command name -> module under nasops.cli that registers it. Modules are imported only when
+# their command runs: `nasops backup run` on a timer should not pay for Ansible or pydantic.
+COMMANDS = {
+    "validate": "spec_commands",
+    "access-report": "spec_commands",
+    "spec": "spec_commands",
+    "init": "spec_commands",
+    "lab": "lab",
+    "plan": "provision",
+    "apply": "provision",
+    "drift": "provision",
+    "secrets": "secrets",
+    "exporter": "exporter",
+    "monitoring": "monitoring",
+    "backup": "backup",
+    "sync": "sync",
+}
+COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A click group that imports a command's module the first time the command is needed."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.commands:
+            return self.commands[cmd_name]
+        module_name = COMMANDS.get(cmd_name)
+        if module_name is None:
+            return None
+        module = importlib.import_module(f"nasops.cli.{module_name}")
+        holder = click.Group()
+        module.register(holder)
+        return holder.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="nasops")
 def cli() -> None:
     """Provision and operate a small organisation's NAS from one YAML spec."""
 
 
-COMMAND_MODULES = (
-    "spec_commands",
-    "lab",
-    "provision",
-    "secrets",
-    "exporter",
-    "monitoring",
-    "backup",
-)
-
-
-def _register_commands() -> None:
-    # Imported here so that each group module stays independent of the others.
-    for name in COMMAND_MODULES:
-        module = importlib.import_module(f"nasops.cli.{name}")
-        module.register(cli)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected errors become a message and an exit code, never a traceback."""
-    _register_commands()
     try:
         # Without standalone mode click returns the code of `ctx.exit(code)` instead of exiting.
         returned = cli.main(args=argv, prog_name="nasops", standalone_mode=False)
