@@ -61,6 +61,15 @@ def schema() -> None:
     document = Spec.model_json_schema()
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = "nasops spec"
+    # The models accept `organization: wsm` and `volume: /srv/nas` as shorthands; say so, or
+    # editors would flag them.
+    properties = document["properties"]
+    properties["organization"] = {"anyOf": [
+        properties["organization"],
+        {"type": "string", "description": "Short identifier, same as organization.id"}]}
+    properties["volume"] = {"anyOf": [
+        {"$ref": properties["volume"]["$ref"]},
+        {"type": "string", "description": "Absolute path, same as volume.path"}]}
     click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 

@@ -11,9 +11,8 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import compress, repeat
 from typing import Any
-
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from nasops.spec.models import Spec
 from nasops.spec.rights import Access, RightsTable
@@ -22,6 +21,16 @@ FORMATS = ("table", "csv", "json", "markdown", "html")
 SYMBOLS = {Access.NONE: "·", Access.TRAVERSE: "→", Access.READ: "R", Access.WRITE: "W"}
 LEGEND = ("W = can change, R = can read, → = can only pass through to a subfolder "
           "(sees nothing else there), · = no access")
+# One HTML cell per access, built once: a 300 x 2,000 grid is 600,000 cells.
+HTML_CELLS = {access: f'<td class="access {access.value}">{symbol}</td>'
+              for access, symbol in SYMBOLS.items()}
+# One encoder for all: json.dumps(..., ensure_ascii=False) would build a new one per call.
+dumps = json.JSONEncoder(ensure_ascii=False).encode
+ACCESS_CODES = {access: code for code, access in enumerate(Access)}
+ACCESS_JSON = {access: json.dumps(access.value) for access in Access}
+# Per access, a bytes.translate table giving 1 where a code is that access and 0 elsewhere.
+MASKS = {access: bytes(int(code == ACCESS_CODES[access]) for code in range(256))
+         for access in Access}
 
 
 @dataclass(frozen=True)
@@ -37,12 +46,30 @@ class FolderSummary:
 
 def summarize(table: RightsTable) -> list[FolderSummary]:
     """Given a RightsTable, return one FolderSummary per folder in tree order."""
+    logins = sorted(table.access)
+    # Hundreds of users x thousands of folders: work on one byte per (user, folder), turn
+    # each folder's column into 0/1 masks with bytes.translate and pick logins with
+    # compress, all in C; folders with the same column share the work.
+    codes: dict[int, bytes] = {}
+    rows = []
+    for login in logins:
+        levels = table.access[login]
+        if id(levels) not in codes:  # users with the same access share one list
+            codes[id(levels)] = bytes(map(ACCESS_CODES.__getitem__, levels))
+        rows.append(codes[id(levels)])
+    matrix, size = b"".join(rows), len(table.folders)  # one row of `size` bytes per user
+    picked: dict[bytes, tuple[list[str], list[str], list[str]]] = {}
     summaries = []
     for folder in table.folders:
-        grouped = table.who(folder.index)
-        summaries.append(FolderSummary(
-            folder.display_path, sorted(grouped[Access.WRITE]), sorted(grouped[Access.READ]),
-            sorted(grouped[Access.TRAVERSE]), not folder.inherit))
+        key = matrix[folder.index::size]  # the folder's column: one byte per user
+        if key not in picked:
+            writers, readers, passing = (list(compress(logins, key.translate(MASKS[access])))
+                                         for access in (Access.WRITE, Access.READ,
+                                                        Access.TRAVERSE))
+            picked[key] = (writers, readers, passing)
+        writers, readers, passing = picked[key]
+        summaries.append(FolderSummary(folder.display_path, list(writers), list(readers),
+                                       list(passing), not folder.inherit))
     return summaries
 
 
@@ -56,7 +83,7 @@ def _document(spec: Spec, table: RightsTable) -> dict[str, Any]:
         "users": [
             {"login": login, "name": users[login].full_name, "enabled": users[login].enabled,
              "groups": list(users[login].groups),
-             "access": [access.value for access in table.access[login]]}
+             "access": table.access[login]}  # Access values are text: json writes them as is
             for login in sorted(table.access)
         ],
         "who_can_reach": [
@@ -68,8 +95,40 @@ def _document(spec: Spec, table: RightsTable) -> dict[str, Any]:
 
 
 def render_json(spec: Spec, table: RightsTable) -> str:
-    """Return the report as JSON (stable keys, folders listed once, access per user)."""
-    return json.dumps(_document(spec, table), ensure_ascii=False, indent=1)
+    """Return the report as JSON (stable keys, folders listed once, access per user).
+
+    One line per folder, per user and per summary: readable, and fast because each line
+    goes through json's C encoder (json's `indent` falls back to a much slower one).
+    """
+    # Long lists (each user's access, each folder's people) are joined from words encoded
+    # once: json.dumps would encode the same few hundred words hundreds of thousands of times.
+    words = {login: dumps(login) for login in table.access}
+    words.update({access.value: text for access, text in ACCESS_JSON.items()})
+    parts = []
+    for key, value in _document(spec, table).items():
+        if isinstance(value, list) and value:
+            items = ",\n  ".join(_json_with_lists(item, words) for item in value)
+            parts.append(f" {dumps(key)}: [\n  {items}\n ]")
+        else:
+            parts.append(f" {dumps(key)}: {dumps(value)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def _json_with_lists(item: Any, words: dict[str, str]) -> str:
+    """Return one item as JSON, its lists of known words joined from their ready encoding
+    (`words` maps a text to exactly what json.dumps gives for it)."""
+    if not isinstance(item, dict):
+        return dumps(item)
+    fields = []
+    for key, value in item.items():
+        text = None
+        if isinstance(value, list):
+            try:
+                text = "[" + ", ".join(map(words.__getitem__, value)) + "]"
+            except (KeyError, TypeError):  # a list of other words or values
+                text = None
+        fields.append(f"{dumps(key)}: {text or dumps(value)}")
+    return "{" + ", ".join(fields) + "}"
 
 
 def render_csv(spec: Spec, table: RightsTable) -> str:
@@ -81,9 +140,8 @@ def render_csv(spec: Spec, table: RightsTable) -> str:
     paths = [folder.display_path for folder in table.folders]
     users = table.directory.users
     for login in sorted(table.access):
-        name = users[login].full_name
-        writer.writerows([login, name, path, access.value]
-                         for path, access in zip(paths, table.access[login], strict=True))
+        writer.writerows(zip(repeat(login), repeat(users[login].full_name), paths,
+                             table.access[login], strict=False))
     return output.getvalue()
 
 
@@ -102,7 +160,7 @@ def render_markdown(spec: Spec, table: RightsTable) -> str:
     lines.append("| Login | " + " | ".join(_escape(path) for path in paths) + " |")
     lines.append("|---" * (len(paths) + 1) + "|")
     for login in sorted(table.access):
-        cells = " | ".join(SYMBOLS[access] for access in table.access[login])
+        cells = " | ".join(map(SYMBOLS.__getitem__, table.access[login]))
         lines.append(f"| {login} | {cells} |")
     return "\n".join(lines) + "\n"
 
@@ -113,17 +171,25 @@ def _escape(text: str) -> str:
 
 def render_html(spec: Spec, table: RightsTable) -> str:
     """Return a self-contained HTML page (no scripts, no external files)."""
-    environment = Environment(loader=PackageLoader("nasops", "data/templates"),
-                              autoescape=select_autoescape(["html"]))
+    from jinja2 import Environment, PackageLoader  # noqa: PLC0415
+    from markupsafe import Markup  # noqa: PLC0415
+
+    # Always escape: names come from the spec, and select_autoescape would miss '.html.j2'.
+    environment = Environment(loader=PackageLoader("nasops", "data/templates"), autoescape=True)
     template = environment.get_template("access-report.html.j2")
+    # The grid's cells come from HTML_CELLS only (no text from the spec), so they are safe.
+    cells = {login: Markup("".join(map(HTML_CELLS.__getitem__, levels)))  # noqa: S704
+             for login, levels in table.access.items()}
     return template.render(document=_document(spec, table), summaries=summarize(table),
-                           legend=LEGEND, symbols={a.value: s for a, s in SYMBOLS.items()})
+                           legend=LEGEND, cells=cells)
 
 
 def render_table(spec: Spec, table: RightsTable) -> str:
     """Return a terminal table: one line per folder with who can change and read it."""
-    from rich.console import Console
-    from rich.table import Table
+    # Imported here: rich and jinja2 cost ~100 ms at start-up, which `nasops validate` and the
+    # other formats should not pay.
+    from rich.console import Console  # noqa: PLC0415
+    from rich.table import Table  # noqa: PLC0415
 
     grid = Table(title=f"Access report — {spec.organization.name or spec.organization.id}",
                  caption=LEGEND, show_lines=False)

@@ -1,12 +1,16 @@
 """Check systemd `OnCalendar=` expressions without needing systemd on the controller.
 
-Accepts the shorthands (`daily`, `weekly`, …) and `[weekdays] [date] [time] [timezone]` with
-`*`, lists, ranges (`..`) and repetitions (`/`), e.g. `Mon..Fri *-*-* 01:30`, `*-*-1 03:00`.
+Accepts the shorthands (`daily`, `weekly`, …), `@epoch`, and
+`[weekdays] [date] [time] [timezone]` with `*`, lists, ranges (`..`) and repetitions (`/`),
+e.g. `Mon..Fri *-*-* 01:30`, `*-*-1 03:00`, `*-*~1` (last day of the month).
+The unit tests compare this with `systemd-analyze calendar` on many expressions.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 SHORTHANDS = {
     "minutely", "hourly", "daily", "monthly", "weekly", "yearly", "annually",
@@ -18,7 +22,22 @@ WEEKDAY_NAMES = {day: day for day in WEEKDAYS} | {
     "friday": "fri", "saturday": "sat", "sunday": "sun",
 }
 COMPONENT = re.compile(r"^(?:\*|(\d+)(?:\.\.(\d+))?)(?:/(\d+))?$")
-TIMEZONE = re.compile(r"^(UTC|[A-Za-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?)$")
+EPOCH = re.compile(r"^@\d+$")
+EXAMPLES = "examples: daily, weekly, '*-*-* 01:30', 'Mon..Fri 18:00', '*-*-1 03:00'"
+
+
+@cache
+def is_timezone(token: str) -> bool:
+    """Given a word, return whether systemd would take it as a timezone (UTC, Europe/Brussels)."""
+    if token.upper() == "UTC":
+        return True
+    if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_+/-]*", token) or token.lower() in WEEKDAY_NAMES:
+        return False
+    try:
+        ZoneInfo(token)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
 
 
 def _check_component(text: str, low: int, high: int, what: str) -> str | None:
@@ -29,6 +48,8 @@ def _check_component(text: str, low: int, high: int, what: str) -> str | None:
         for number in (match.group(1), match.group(2)):
             if number is not None and not low <= int(number) <= high:
                 return f"{what} {number} is outside {low}..{high}"
+        if match.group(2) is not None and int(match.group(2)) < int(match.group(1)):
+            return f"the range '{piece}' goes backwards"
         if match.group(3) is not None and int(match.group(3)) == 0:
             return f"a repetition of 0 in '{piece}' never advances"
     return None
@@ -36,20 +57,29 @@ def _check_component(text: str, low: int, high: int, what: str) -> str | None:
 
 def _check_weekdays(text: str) -> str | None:
     for piece in text.split(","):
-        for day in piece.split(".."):
+        days = piece.replace("..", "-").split("-")
+        for day in days:
             if day.lower() not in WEEKDAY_NAMES:
                 return f"'{day}' is not a weekday (Mon, Tue, … Sun)"
+        positions = [WEEKDAYS.index(WEEKDAY_NAMES[day.lower()]) for day in days]
+        if len(positions) > 2:
+            return f"'{piece}' is not a weekday range; write e.g. Mon..Fri"
+        if positions != sorted(positions):
+            return f"the range '{piece}' goes backwards; weeks run from Mon to Sun"
     return None
 
 
 def _check_date(text: str) -> str | None:
-    parts = text.split("-")
+    if "~" in text:  # `*-*~1`: counted from the end of the month
+        head, _, day = text.rpartition("~")
+        parts = [*head.split("-"), day]
+    else:
+        parts = text.split("-")
     if len(parts) == 2:
         parts = ["*", *parts]
     if len(parts) != 3:
         return f"'{text}' is not a date; write YYYY-MM-DD, with * for any"
     year, month, day = parts
-    day = day.replace("~", "")
     return (_check_component(year, 1970, 2199, "year")
             or _check_component(month, 1, 12, "month")
             or _check_component(day, 1, 31, "day"))
@@ -70,22 +100,25 @@ def calendar_problem(expression: str) -> str | None:
     text = str(expression).strip()
     if not text:
         return "a schedule cannot be empty"
-    if text.lower() in SHORTHANDS:
-        return None
     tokens = text.split()
-    if tokens and TIMEZONE.match(tokens[-1]):
-        tokens = tokens[:-1]
-    if not tokens:
+    if len(tokens) == 1 and "/" in text and is_timezone(text):
         return f"'{text}' has a timezone but no time"
+    if len(tokens) > 1 and is_timezone(tokens[-1]):
+        tokens = tokens[:-1]
+    elif len(tokens) > 1 and re.fullmatch(r"[A-Za-z]+/[A-Za-z_/]+", tokens[-1]):
+        return f"'{text}': '{tokens[-1]}' is not a known timezone (e.g. Europe/Brussels, UTC)"
+    if len(tokens) == 1 and (tokens[0].lower() in SHORTHANDS or EPOCH.match(tokens[0])):
+        return None
     problems: list[str | None] = []
-    if tokens and (tokens[0][:3].lower() in WEEKDAYS) and not tokens[0][0].isdigit():
+    # A leading word is meant as weekdays ('Mno 10:00'): say which day is wrong.
+    if (len(tokens) > 1 and tokens[0][0].isalpha()) or tokens[0][:3].lower() in WEEKDAYS:
         problems.append(_check_weekdays(tokens.pop(0)))
-    date_tokens = [token for token in tokens if "-" in token and ":" not in token]
+    date_tokens = [token for token in tokens
+                   if ("-" in token or "~" in token) and ":" not in token]
     time_tokens = [token for token in tokens if ":" in token]
     others = [token for token in tokens if token not in date_tokens + time_tokens]
     if others or len(date_tokens) > 1 or len(time_tokens) > 1:
-        return (f"'{text}' is not a systemd calendar expression; examples: daily, weekly, "
-                "'*-*-* 01:30', 'Mon..Fri 18:00', '*-*-1 03:00'")
+        return f"'{text}' is not a systemd calendar expression; {EXAMPLES}"
     problems += [_check_date(token) for token in date_tokens]
     problems += [_check_time(token) for token in time_tokens]
     found = [problem for problem in problems if problem]

@@ -25,6 +25,10 @@ from nasops.spec.yaml_source import DataPath, SourceMap
 REPOSITORY_URL = re.compile(
     r"^(/|sftp:[^@/\s]+@[^:\s]+:|rest:https?://|rclone:[^:\s]+:|s3:|b2:|azure:|gs:|swift:)")
 CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]+:[^/@\s]+@")
+# Folders of the operating system itself (or emptied at boot): the roles enable quotas on
+# the volume and create the organisation's folder in it.
+SYSTEM_FOLDERS = {"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root",
+                  "/run", "/sbin", "/sys", "/tmp", "/usr"}  # noqa: S108 - refused, not used
 
 
 class Checker:
@@ -34,13 +38,25 @@ class Checker:
         self.data = data if isinstance(data, dict) else {}
         self.source = source
         self.problems: list[Problem] = []
-        self.principals: dict[str, str] = {}  # casefolded name -> "group" or "user"
+        # casefolded key (group name, system name or login) -> ("group" or "user", name)
+        self.principals: dict[str, tuple[str, str]] = {}
 
     def error(self, path: DataPath, message: str) -> None:
         self.problems.append(self.source.problem(path, message))
 
     def warning(self, path: DataPath, message: str) -> None:
         self.problems.append(self.source.problem(path, message, severity="warning"))
+
+    def line(self, path: DataPath) -> int:
+        """Given a data path, return its line, so that messages can point at the other one."""
+        return self.source.position(path)[0]
+
+    def twice(self, name: str, first: str, first_path: DataPath) -> str:
+        """Return '(first on line 6)' or, when only capitals differ, a sentence saying so."""
+        line = self.line(first_path)
+        if name == first:
+            return f"(first on line {line})"
+        return f"('{first}' on line {line} is the same name: capitals do not count)"
 
     def items(self, key: str) -> Iterator[tuple[int, dict[str, Any]]]:
         """Yield (index, mapping) for the list at `key`, skipping malformed entries."""
@@ -51,11 +67,27 @@ class Checker:
                     yield index, value
 
     def run(self) -> list[Problem]:
+        self.check_volume()
         self.check_groups()
         self.check_users()
         self.check_shares()
         self.check_backup()
         return self.problems
+
+    def check_volume(self) -> None:
+        volume = self.data.get("volume")
+        path = volume.get("path") if isinstance(volume, dict) else volume
+        where: DataPath = ("volume", "path") if isinstance(volume, dict) else ("volume",)
+        if not isinstance(path, str) or not path.startswith("/"):
+            return  # the schema explains it
+        parts = path.split("/")
+        normalized = re.sub(r"/+", "/", path).rstrip("/") or "/"
+        if "." in parts or ".." in parts:
+            self.error(where, f"'{path}' contains '.' or '..'; write the folder's plain path, "
+                              "e.g. /srv/nas")
+        elif normalized in SYSTEM_FOLDERS:
+            self.error(where, f"'{path}' is a folder of the system itself; the shares need a "
+                              "folder of their own, e.g. /srv/nas")
 
     def account_prefix(self) -> str:
         organization = self.data.get("organization")
@@ -64,8 +96,8 @@ class Checker:
         return ""
 
     def check_groups(self) -> None:
-        seen: dict[str, int] = {}
-        system_seen: dict[str, int] = {}
+        seen: dict[str, tuple[str, DataPath]] = {}
+        system_seen: dict[str, tuple[str, DataPath]] = {}
         for index, group in self.items("groups"):
             name = group.get("name")
             if not isinstance(name, str) or not name.strip():
@@ -73,10 +105,10 @@ class Checker:
             key = name.casefold()
             if key in seen:
                 self.error(("groups", index, "name"),
-                           f"group '{name}' is defined twice (also groups[{seen[key]}])")
+                           f"group '{name}' is listed twice {self.twice(name, *seen[key])}")
                 continue
-            seen[key] = index
-            self.principals[key] = "group"
+            seen[key] = (name, ("groups", index, "name"))
+            self.principals[key] = ("group", name)
             explicit = group.get("system_name")
             system_name = explicit if isinstance(explicit, str) else slugify(name)
             problem = posix_group_problem(system_name)
@@ -89,11 +121,13 @@ class Checker:
                 continue
             full = self.account_prefix() + system_name
             if full in system_seen:
+                other, other_path = system_seen[full]
                 self.error(("groups", index, "name"),
-                           f"group '{name}' gets the system name '{full}' like "
-                           f"groups[{system_seen[full]}]; set a different system_name")
-            system_seen[full] = index
-            self.principals.setdefault(system_name.casefold(), "group")
+                           f"group '{name}' would get the system name '{full}', already used "
+                           f"by group '{other}' (line {self.line(other_path)}); add a "
+                           "different system_name")
+            system_seen[full] = (name, ("groups", index, "name"))
+            self.principals.setdefault(system_name.casefold(), ("group", name))
 
     def group_names(self) -> list[str]:
         return [str(group.get("name")) for _, group in self.items("groups")
@@ -103,6 +137,8 @@ class Checker:
         seen: dict[str, int] = {}
         device_ids: dict[str, str] = {}
         groups = self.group_names()
+        group_keys = set(self.principals)
+        logins = {str(user.get("login")).casefold() for _, user in self.items("users")}
         for index, user in self.items("users"):
             login = user.get("login")
             if not isinstance(login, str):
@@ -112,17 +148,24 @@ class Checker:
                 self.error(("users", index, "login"), problem)
             key = login.casefold()
             if key in seen:
-                self.error(("users", index, "login"),
-                           f"login '{login}' is used twice (also users[{seen[key]}])")
-            elif self.principals.get(key) == "group":
+                self.error(("users", index, "login"), f"login '{login}' is listed twice "
+                           f"(first on line {self.line(('users', seen[key], 'login'))})")
+            elif key in self.principals and self.principals[key][0] == "group":
                 self.error(("users", index, "login"),
                            f"login '{login}' is also a group name; access entries would be "
                            "ambiguous, rename one of them")
-            seen[key] = index
-            self.principals.setdefault(key, "user")
+            seen.setdefault(key, index)
+            self.principals.setdefault(key, ("user", login))
             member_of = user.get("groups")
             for position, group in enumerate(member_of if isinstance(member_of, list) else []):
-                if isinstance(group, str) and group.casefold() not in self.principals:
+                if not isinstance(group, str):
+                    continue
+                if group.casefold() in group_keys:
+                    continue
+                if group.casefold() in logins:
+                    self.error(("users", index, "groups", position),
+                               f"'{group}' is a person's login, not a group")
+                else:
                     self.error(("users", index, "groups", position),
                                f"unknown group '{group}'{suggestion(group, groups)}")
             self.check_devices(index, user, device_ids)
@@ -155,16 +198,26 @@ class Checker:
     def check_access(self, path: DataPath, access: Any) -> None:
         if not isinstance(access, dict):
             return
+        seen: dict[tuple[str, str], str] = {}
         for principal in access:
-            if str(principal).casefold() not in self.principals:
+            found = self.principals.get(str(principal).casefold())
+            if found is None:
                 hint = suggestion(str(principal), self.principal_names())
                 self.error((*path, "access", principal),
                            f"unknown group or user '{principal}'{hint}")
+            elif found in seen:
+                # Both keys would land on one principal and the last would silently win.
+                who = "group" if found[0] == "group" else "person"
+                self.error((*path, "access", principal),
+                           f"'{seen[found]}' and '{principal}' are the same {who}; "
+                           "keep one of the two entries")
+            else:
+                seen[found] = str(principal)
 
     def check_folders(self, path: DataPath, folders: Any) -> None:
         if not isinstance(folders, list):
             return
-        siblings: dict[str, int] = {}
+        siblings: dict[str, tuple[str, DataPath]] = {}
         former: dict[str, int] = {}
         for index, folder in enumerate(folders):
             if not isinstance(folder, dict):
@@ -185,17 +238,21 @@ class Checker:
                            "renamed_from names a folder that is still in the spec; "
                            "a rename needs the old name to be gone")
 
-    def check_name(self, path: DataPath, name: str, seen: dict[str, int], rule: Any) -> None:
+    def check_name(self, path: DataPath, name: str, seen: dict[str, tuple[str, DataPath]],
+                   rule: Any) -> None:
         problem = rule(name)
         if problem:
             self.error((*path, "name"), problem)
         key = name.casefold()
         if key in seen:
-            self.error((*path, "name"), f"'{name}' appears twice here (names are compared "
-                                        "ignoring case, as Windows does)")
-        seen[key] = path[-1] if isinstance(path[-1], int) else 0
+            # Windows (and so SMB clients) treat 'Reports' and 'reports' as one folder.
+            self.error((*path, "name"),
+                       f"'{name}' appears twice here {self.twice(name, *seen[key])}")
+        else:
+            seen[key] = (name, (*path, "name"))
 
-    def check_rename(self, path: DataPath, item: dict[str, Any], siblings: dict[str, int],
+    def check_rename(self, path: DataPath, item: dict[str, Any],
+                     siblings: dict[str, tuple[str, DataPath]],
                      former: dict[str, int]) -> None:
         old = item.get("renamed_from")
         if not isinstance(old, str):
@@ -207,10 +264,12 @@ class Checker:
             self.error((*path, "renamed_from"), "renamed_from is the same as the name")
         elif old.casefold() in former:
             self.error((*path, "renamed_from"), f"two entries claim to be renamed from '{old}'")
-        former[old.casefold()] = int(path[-1])
+        else:
+            # Only well-formed renames are checked against the siblings afterwards.
+            former[old.casefold()] = int(path[-1])
 
     def check_shares(self) -> None:
-        seen: dict[str, int] = {}
+        seen: dict[str, tuple[str, DataPath]] = {}
         former: dict[str, int] = {}
         volume = self.data.get("volume")
         volume_size = None
@@ -254,7 +313,7 @@ class Checker:
                 self.error(("backup", "sources", position),
                            f"unknown share '{source}'{suggestion(source, share_names)}")
         repositories = backup.get("repositories")
-        names: set[str] = set()
+        names: dict[str, int] = {}
         for position, repository in enumerate(
                 repositories if isinstance(repositories, list) else []):
             if not isinstance(repository, dict):
@@ -263,8 +322,10 @@ class Checker:
             name = repository.get("name")
             if isinstance(name, str):
                 if name in names:
-                    self.error((*path, "name"), f"repository name '{name}' is used twice")
-                names.add(name)
+                    first = self.line(("backup", "repositories", names[name], "name"))
+                    self.error((*path, "name"),
+                               f"repository name '{name}' is used twice (first on line {first})")
+                names.setdefault(name, position)
             url = repository.get("url")
             if isinstance(url, str):
                 if CREDENTIALS_IN_URL.search(url):

@@ -70,7 +70,8 @@ def build_directory(spec: Spec) -> Directory:
     for group in spec.groups:
         by_key.setdefault((group.system_name or slugify(group.name)).casefold(), group.name)
     for user in spec.users:
-        resolved = tuple(by_key[name.casefold()] for name in user.groups)
+        # A group listed twice (any case) makes one membership.
+        resolved = tuple(dict.fromkeys(by_key[name.casefold()] for name in user.groups))
         for group_name in resolved:
             members[group_name].append(user.login)
         directory.users[user.login] = UserEntry(

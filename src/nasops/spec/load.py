@@ -83,22 +83,52 @@ def _inner_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+COMPARISON_WORDS = {"greater_than_equal": "at least", "less_than_equal": "at most",
+                    "greater_than": "more than", "less_than": "less than"}
+
+
+def _unknown_key(location: DataPath) -> str:
+    last = str(location[-1]) if location else ""
+    owner = _model_at(location[:-1])
+    known = list(owner.model_fields) if owner else []
+    if any(word in last.lower() for word in SECRET_WORDS):
+        return (f"'{last}' looks like a secret; secrets never go in the spec: put them "
+                "in the secrets file referenced by the inventory")
+    hint = suggestion(last, known)
+    if known and not hint:
+        return f"unknown key '{last}'; allowed here: {', '.join(known)}"
+    return f"unknown key '{last}'{hint}"
+
+
+def _value_message(error: Any, location: DataPath) -> str:
+    """Given a pydantic error about a value, return a plain sentence."""
+    kind, value = error["type"], error.get("input")
+    last = location[-1] if location else ""
+    context = error.get("ctx", {})
+    if kind in ("literal_error", "enum"):
+        return f"{_describe(value)} is not allowed; use {context.get('expected', '')}"
+    if kind == "string_pattern_mismatch":
+        is_device = "devices" in location and last == "id"
+        hint = DEVICE_ID_HINT if is_device else PATTERN_HINTS.get(str(last), "invalid value")
+        return f"{_describe(value)}: {hint}"
+    if kind == "value_error":
+        return str(error["msg"]).removeprefix("Value error, ")
+    if kind in COMPARISON_WORDS:
+        limit = next(iter(context.values()), "")
+        return f"{_describe(value)} must be {COMPARISON_WORDS[kind]} {limit}"
+    if kind in ("too_short", "string_too_short", "string_too_long"):
+        too_long = f"is longer than {context.get('max_length', '')} characters"
+        return too_long if kind == "string_too_long" else "cannot be empty"
+    return str(error["msg"])
+
+
 def _translate(error: Any, source: SourceMap) -> Problem:
     """Turn one pydantic error into a plain located sentence."""
     location: DataPath = tuple(error["loc"])
     kind, value = error["type"], error.get("input")
     last = location[-1] if location else ""
     if kind == "extra_forbidden":
-        owner = _model_at(location[:-1])
-        known = list(owner.model_fields) if owner else []
-        if any(word in str(last).lower() for word in SECRET_WORDS):
-            message = (f"'{last}' looks like a secret; secrets never go in the spec: put them "
-                       "in the secrets file referenced by the inventory")
-        else:
-            message = f"unknown key '{last}'{suggestion(str(last), known)}"
-            if known and not suggestion(str(last), known):
-                message += f"; allowed here: {', '.join(known)}"
-        return source.problem(location, message)
+        return source.problem(location, _unknown_key(location))
     if kind == "missing":
         return source.problem(location[:-1], f"missing required key '{last}'")
     if len(location) >= 2 and location[-2] == "access" and kind == "enum":
@@ -108,27 +138,7 @@ def _translate(error: Any, source: SourceMap) -> Problem:
     if kind in TYPE_WORDS:
         return source.problem(location, f"expected {TYPE_WORDS[kind]}, got {_describe(value)}",
                               prefer_key=False)
-    if kind in ("literal_error", "enum"):
-        expected = error.get("ctx", {}).get("expected", "")
-        return source.problem(location, f"{_describe(value)} is not allowed; use {expected}")
-    if kind == "string_pattern_mismatch":
-        is_device = len(location) >= 2 and "devices" in location and last == "id"
-        hint = DEVICE_ID_HINT if is_device else PATTERN_HINTS.get(str(last), "invalid value")
-        return source.problem(location, f"{_describe(value)}: {hint}")
-    if kind == "value_error":
-        message = str(error["msg"]).removeprefix("Value error, ")
-        return source.problem(location, message)
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        limit = next(iter(error.get("ctx", {}).values()), "")
-        words = {"greater_than_equal": "at least", "less_than_equal": "at most",
-                 "greater_than": "more than", "less_than": "less than"}[kind]
-        return source.problem(location, f"{_describe(value)} must be {words} {limit}")
-    if kind in ("too_short", "string_too_short"):
-        return source.problem(location, "cannot be empty")
-    if kind == "string_too_long":
-        limit = error.get("ctx", {}).get("max_length", "")
-        return source.problem(location, f"is longer than {limit} characters")
-    return source.problem(location, str(error["msg"]))
+    return source.problem(location, _value_message(error, location))
 
 
 def load_spec_text(text: str, file: str = "<spec>") -> LoadedSpec:

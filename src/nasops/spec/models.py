@@ -9,7 +9,15 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from nasops.spec.calendar import calendar_problem
 from nasops.spec.units import parse_duration, parse_size, parse_subset
@@ -49,11 +57,19 @@ def _size(value: str) -> str:
     return value
 
 
+def _size_text(value: Any) -> Any:
+    # `quota: 200` is a number in YAML; keep it as text so that the unit check explains it.
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
 Schedule = Annotated[
     str, AfterValidator(_schedule),
     Field(description="systemd OnCalendar expression", examples=["daily", "*-*-* 01:30"]),
 ]
-Size = Annotated[str, AfterValidator(_size), Field(examples=["500G", "1.5T"])]
+Size = Annotated[str, BeforeValidator(_size_text), AfterValidator(_size),
+                 Field(examples=["500G", "1.5T"])]
 Duration = Annotated[str, AfterValidator(parse_duration), Field(examples=["30d", "1y"])]
 Subset = Annotated[str, AfterValidator(parse_subset), Field(examples=["5%", "1/10", "2G"])]
 AccessMap = dict[str, Level]

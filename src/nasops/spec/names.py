@@ -12,37 +12,56 @@ IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 WINDOWS_FORBIDDEN_CHARACTERS = set('\\/:*?"<>|')
 WINDOWS_RESERVED_NAMES = {
     "CON", "PRN", "AUX", "NUL",
-    *(f"COM{number}" for number in range(1, 10)),
-    *(f"LPT{number}" for number in range(1, 10)),
+    *(f"COM{number}" for number in [*range(1, 10), "¹", "²", "³"]),
+    *(f"LPT{number}" for number in [*range(1, 10), "¹", "²", "³"]),
 }
 SAMBA_RESERVED_SHARES = {"global", "homes", "printers", "print$", "ipc$"}
 MAXIMUM_NAME_BYTES = 255
+MAXIMUM_LOGIN_LENGTH = 32
 MAXIMUM_SHARE_NAME_LENGTH = 80
 
 
-def folder_name_problem(name: str) -> str | None:
-    """Given a folder name, return why Windows or Samba clients would break on it, or None."""
+def _dots_and_paths(name: str) -> str | None:
     if name in ("", ".", ".."):
         return f"'{name}' is not a folder name" if name else "a folder name cannot be empty"
     if name.startswith("/"):
         return f"'{name}' is an absolute path; give one folder name and nest folders instead"
     if ".." in name.replace("\\", "/").split("/"):
         return f"'{name}' climbs out of its parent ('..'); give one folder name"
+    return None
+
+
+def _characters(name: str) -> str | None:
     forbidden = sorted({char for char in name if char in WINDOWS_FORBIDDEN_CHARACTERS})
     if forbidden:
         shown = " ".join(forbidden)
         return f"'{name}' contains {shown}, which Windows does not allow in folder names"
     if any(unicodedata.category(char) == "Cc" for char in name):
         return f"{name!r} contains a control character"
+    return None
+
+
+def _edges_and_devices(name: str) -> str | None:
     if name.endswith((".", " ")):
         return f"'{name}' ends with a dot or a space, which Windows cannot open"
     if name.startswith(" "):
         return f"'{name}' starts with a space, which most people will not see"
-    stem = name.split(".")[0].upper().rstrip()
+    # Windows maps 'NUL.txt' and 'nul.tar.gz' to the device too: only the part before the
+    # first dot counts.
+    stem = name.split(".", maxsplit=1)[0].upper().rstrip()
     if stem in WINDOWS_RESERVED_NAMES:
         return f"'{name}' is a reserved device name on Windows ({stem})"
     if len(name.encode()) > MAXIMUM_NAME_BYTES:
         return f"'{name[:40]}…' is longer than {MAXIMUM_NAME_BYTES} bytes"
+    return None
+
+
+def folder_name_problem(name: str) -> str | None:
+    """Given a folder name, return why Windows or Samba clients would break on it, or None."""
+    for rule in (_dots_and_paths, _characters, _edges_and_devices):
+        problem = rule(name)
+        if problem:
+            return problem
     return None
 
 
@@ -64,10 +83,19 @@ def login_problem(login: str) -> str | None:
     """Given a login, return why it is not a portable POSIX user name, or None."""
     if LOGIN_NAME.match(login):
         return None
+    if len(login) > MAXIMUM_LOGIN_LENGTH:
+        return f"'{login}' is longer than {MAXIMUM_LOGIN_LENGTH} characters; choose a shorter login"
+    plain = re.sub(r"\s+", ".", unicodedata.normalize("NFKD", login).encode("ascii", "ignore")
+                   .decode().lower())
+    hint = f" (try '{plain}')" if LOGIN_NAME.match(plain) else ""
     if login.lower() != login and LOGIN_NAME.match(login.lower()):
-        return f"'{login}' has capital letters; logins are lowercase (try '{login.lower()}')"
-    return (f"'{login}' is not a valid login: use 1-32 lowercase letters, digits, '.', '-' "
-            "or '_', starting with a letter (no accents or spaces)")
+        return f"'{login}' has capital letters; logins are lowercase{hint}"
+    if any(not char.isascii() for char in login):
+        return f"'{login}' has accents or letters outside a-z, which logins cannot have{hint}"
+    if any(char.isspace() for char in login):
+        return f"'{login}' contains a space, which logins cannot have{hint}"
+    return (f"'{login}' is not a valid login: use lowercase letters, digits, '.', '-' "
+            "or '_', starting with a letter")
 
 
 def posix_group_problem(name: str) -> str | None:

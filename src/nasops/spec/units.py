@@ -9,6 +9,9 @@ SIZE_FACTORS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P":
 DURATION_PATTERN = re.compile(r"^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?$")
 PERCENT_PATTERN = re.compile(r"^(\d+(?:\.\d+)?)%$")
 FRACTION_PATTERN = re.compile(r"^(\d+)/(\d+)$")
+# restic reads a subset size as a whole number and one unit letter (B, K, M, G or T);
+# checked with restic 0.14: "1.5G", "2GiB" and "100" are refused.
+SUBSET_SIZE_PATTERN = re.compile(r"^\d+[BKMGT]$", re.IGNORECASE)
 
 
 def parse_size(text: str | int) -> int:
@@ -56,16 +59,15 @@ def parse_subset(text: str) -> str:
     percent = PERCENT_PATTERN.match(value)
     if percent:
         if not 0 < float(percent.group(1)) <= 100:
-            raise ValueError(f"'{text}' must be between 0% and 100%")
+            raise ValueError(f"'{text}' must be more than 0% and at most 100%")
         return value
     fraction = FRACTION_PATTERN.match(value)
     if fraction:
         part, total = int(fraction.group(1)), int(fraction.group(2))
         if not 1 <= part <= total:
-            raise ValueError(f"'{text}' must be n/t with 1 <= n <= t")
+            raise ValueError(f"'{text}': the first number must be at least 1 and at most the "
+                             "second, e.g. 1/10")
         return value
-    try:
-        parse_size(value)
-    except ValueError:
-        raise ValueError(f"'{text}' is not a subset; write 5%, 1/10 or a size like 2G") from None
+    if not SUBSET_SIZE_PATTERN.match(value):
+        raise ValueError(f"'{text}' is not a subset; write 5%, 1/10 or a whole size like 2G")
     return value

@@ -1,0 +1,203 @@
+"""The access report renders in every format, and every format says what the rights say."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from nasops.report.access import FORMATS, LEGEND, RENDERERS, render, summarize
+from nasops.spec import Spec, load_spec, load_spec_text
+from nasops.spec.rights import Access, RightsTable, resolve_rights
+
+EXAMPLE = Path(__file__).parents[2] / "inventory" / "example" / "wsm.yml"
+VOID_ELEMENTS = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "wbr"}
+TRICKY = """
+organization: {id: tiny, name: "Tiny & <Co>"}
+groups: [{name: "R&D <lab>"}]
+users: [{login: alice, name: "Alice \\"Al\\" O'Neil", groups: ["R&D <lab>"]}]
+shares:
+  - name: "Projets & co"
+    access: {"R&D <lab>": write}
+    folders: [{name: "Rapports 'finaux'"}]
+"""
+
+
+@pytest.fixture(scope="module")
+def example() -> tuple[Spec, RightsTable]:
+    spec = load_spec(EXAMPLE).spec
+    return spec, resolve_rights(spec)
+
+
+class TagBalance(HTMLParser):
+    """Collects text and checks that every opened element is closed in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.problems: list[str] = []
+        self.seen: list[str] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.seen.append(tag)
+        if tag not in VOID_ELEMENTS:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack[-1] != tag:
+            self.problems.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse_html(text: str) -> TagBalance:
+    parser = TagBalance()
+    parser.feed(text)
+    parser.close()
+    return parser
+
+
+def test_every_format_has_a_renderer() -> None:
+    assert set(FORMATS) == set(RENDERERS)
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_every_format_renders_the_example(output_format: str,
+                                          example: tuple[Spec, RightsTable]) -> None:
+    text = render(*example, output_format)
+    assert "Afrique" in text
+    assert "Financiën" in text
+
+
+def test_csv_has_one_row_per_user_and_folder(example: tuple[Spec, RightsTable]) -> None:
+    spec, table = example
+    rows = list(csv.DictReader(io.StringIO(render(spec, table, "csv"))))
+    assert len(rows) == len(table.access) * len(table.folders)
+    assert set(rows[0]) == {"login", "name", "folder", "access"}
+    assert {row["access"] for row in rows} <= {access.value for access in Access}
+    found = {(row["login"], row["folder"]): row["access"] for row in rows}
+    assert found[("pvandamme", "Afrique/Finances")] == "read"
+    assert found[("gvermeulen", "Afrique/Finances")] == "none"
+    assert found[("cleroy", "Afrique")] == "traverse"
+    for login, levels in table.access.items():
+        for folder, level in zip(table.folders, levels, strict=True):
+            assert found[(login, folder.display_path)] == level.value
+
+
+def test_json_loads_and_matches_the_rights(example: tuple[Spec, RightsTable]) -> None:
+    spec, table = example
+    document = json.loads(render(spec, table, "json"))
+    assert document["organization"] == "wsm"
+    assert document["folders"] == [folder.display_path for folder in table.folders]
+    logins = [user["login"] for user in document["users"]]
+    assert logins == sorted(table.access)
+    for user in document["users"]:
+        assert user["access"] == [level.value for level in table.access[user["login"]]]
+    disabled = next(user for user in document["users"] if user["login"] == "ojanssens")
+    assert disabled["enabled"] is False
+    finances = next(entry for entry in document["who_can_reach"]
+                    if entry["folder"] == "Afrique/Finances")
+    assert finances == {"folder": "Afrique/Finances", "private": True,
+                        "write": ["hdupont", "kdewit", "smertens"],
+                        "read": ["mlsimon", "pvandamme"], "traverse": []}
+
+
+def test_html_is_well_formed_and_escaped(example: tuple[Spec, RightsTable]) -> None:
+    spec, table = example
+    page = render(spec, table, "html")
+    parsed = parse_html(page)
+    assert parsed.problems == []
+    assert parsed.stack == []
+    assert "script" not in parsed.seen
+    assert page.count("<tr>") == len(table.folders) + len(table.access) + 2
+    assert "Solidarité Mondiale" in "".join(parsed.text)
+
+
+def test_html_escapes_names_from_the_spec() -> None:
+    spec = load_spec_text(TRICKY).spec
+    page = render(spec, resolve_rights(spec), "html")
+    parsed = parse_html(page)
+    assert parsed.problems == []
+    assert "<Co>" not in page and "<lab>" not in page
+    text = "".join(parsed.text)
+    assert "Tiny & <Co>" in text
+    assert "Projets & co/Rapports 'finaux'" in text
+
+
+def test_markdown_has_both_tables(example: tuple[Spec, RightsTable]) -> None:
+    spec, table = example
+    lines = render(spec, table, "markdown").splitlines()
+    assert lines[0] == "# Access report — Solidarité Mondiale — département Sud"
+    assert LEGEND in lines
+    header = lines.index("| Folder | Can change | Can read | Passes through |")
+    assert lines[header + 1] == "|---|---|---|---|"
+    folder_rows = lines[header + 2:header + 2 + len(table.folders)]
+    assert all(row.startswith("| ") and row.count(" | ") == 3 for row in folder_rows)
+    assert "| Afrique/Finances (private) | hdupont, kdewit, smertens | mlsimon, pvandamme | — |" \
+        in folder_rows
+    grid = [line for line in lines if line.startswith("| ") and line.count("|") ==
+            len(table.folders) + 2]
+    assert len(grid) == 1 + len(table.access)  # header, then one row per person
+
+
+def test_terminal_table_lists_every_folder_once(example: tuple[Spec, RightsTable]) -> None:
+    spec, table = example
+    text = render(spec, table, "table")
+    assert "Access report — Solidarité Mondiale" in text
+    assert "Finances 🔒" in text
+    assert text.count("Rapports de mission") == 3
+
+
+def test_summaries_follow_tree_order(example: tuple[Spec, RightsTable]) -> None:
+    _, table = example
+    summaries = summarize(table)
+    assert [summary.path for summary in summaries] == [f.display_path for f in table.folders]
+    private = [summary.path for summary in summaries if summary.private]
+    assert private == ["Afrique/Finances", "Amérique latine/Finances", "Asie/Finances",
+                       "Direction/Ressources humaines"]
+
+
+def test_json_is_exact_for_short_logins_and_odd_names() -> None:
+    spec = load_spec_text("""
+organization: {id: tiny, name: "Quote \\" and ünïcode"}
+groups: [{name: "read"}, {name: 'Team "A"'}]
+users:
+  - {login: a, name: "A \\"the\\" first", groups: [read]}
+  - {login: write, groups: ['Team "A"']}
+shares:
+  - name: S
+    access: {read: write, 'Team "A"': read}
+    folders: [{name: a}, {name: "read", access: {a: none}}]
+""").spec
+    table = resolve_rights(spec)
+    document = json.loads(render(spec, table, "json"))
+    assert document["organization_name"] == 'Quote " and ünïcode'
+    assert document["folders"] == ["S", "S/a", "S/read"]
+    users = {user["login"]: user for user in document["users"]}
+    assert users["a"] == {"login": "a", "name": 'A "the" first', "enabled": True,
+                          "groups": ["read"], "access": ["write", "write", "none"]}
+    assert users["write"]["groups"] == ['Team "A"']
+    assert document["who_can_reach"][2] == {"folder": "S/read", "private": False,
+                                            "write": [], "read": ["write"], "traverse": []}
+
+
+@pytest.mark.parametrize("output_format", FORMATS)
+def test_a_spec_without_people_still_reports_every_folder(output_format: str) -> None:
+    spec = load_spec_text("organization: tiny\nshares:\n  - {name: S, folders: [{name: F}]}\n"
+                          ).spec
+    table = resolve_rights(spec)
+    assert [(summary.path, summary.writers) for summary in summarize(table)] == [
+        ("S", []), ("S/F", [])]
+    text = render(spec, table, output_format)
+    if output_format == "csv":  # one row per person and folder: only the header is left
+        assert text == "login,name,folder,access\n"
+    else:
+        assert "F" in text
