@@ -6,7 +6,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 ---
 module: nasops_tree
-short_description: Converge one nasops share (managed folders, renames, POSIX ACLs) in bulk
+short_description: Converge nasops shares (managed folders, renames, POSIX ACLs) in bulk
 description:
   - Creates missing managed folders, applies folder renames, and sets POSIX access and default
     ACLs on every managed folder and on all content already inside it, reading every current ACL
@@ -17,25 +17,35 @@ description:
   - Symbolic links and special files are never followed nor changed; nested mount points and
     other file systems below the share root are not entered.
   - The POSIX mapping is the one of docs/provisioning-contract.md.
+  - Either one share (O(path), O(folders), O(share_renamed_from)) or every share at once
+    (O(shares)): one call then pays the module start-up once, and the renames and refusals of
+    all shares are checked before any share is touched.
 version_added: "0.1.0"
 author: nasops
 options:
   path:
-    description: Absolute path of the share root.
+    description: Absolute path of the share root. Required unless O(shares) is given.
     type: str
-    required: true
   folders:
     description:
-      - The share's C(folders) list of the desired state, in pre-order.
+      - The share's C(folders) list of the desired state, in pre-order. Required with O(path).
       - "Each item has C(path) (relative to the share root, empty for the root), C(renamed_from)
         (former name within the same parent, or null) and C(entries), a list of
         C({kind: group|user, name, level: write|read|traverse|none})."
     type: list
     elements: dict
-    required: true
   share_renamed_from:
     description: Former absolute path of the share root, renamed in place to O(path).
     type: str
+  shares:
+    description:
+      - The desired state's C(shares), converged in one call, in order. Each item's C(path),
+        C(folders) and C(renamed_from) (the share's former absolute path) are used; other keys
+        are ignored.
+      - Mutually exclusive with O(path). Change targets are then absolute paths, and
+        C(changes) is capped at 500 items per share.
+    type: list
+    elements: dict
   owner:
     description: Owner of the folders this module creates (their group is root).
     type: str
@@ -58,6 +68,10 @@ notes:
 """
 
 EXAMPLES = r"""
+- name: Converge every share of the desired state in one call
+  nasops_tree:
+    shares: "{{ nasops_desired.shares }}"
+
 - name: Converge the Afrique share
   nasops_tree:
     path: /srv/nas/wsm/Afrique
@@ -75,13 +89,15 @@ EXAMPLES = r"""
 
 RETURN = r"""
 changes:
-  description: What changed (or would change in check mode); at most 500 items.
+  description: What changed (or would change in check mode); at most 500 items per share.
   returned: always
   type: list
   elements: dict
   contains:
     kind: {description: "folder, rename, acl or unmanaged", type: str}
-    target: {description: "path relative to the share root, '.' for the root", type: str}
+    target:
+      description: "path relative to the share root, '.' for the root; absolute with O(shares)"
+      type: str
     detail: {description: "e.g. 'group:cellule-afrique:r-x -> rwx'", type: str}
 changes_truncated:
   description: How many changes were left out of C(changes).
@@ -100,8 +116,13 @@ unknown_principals:
   elements: str
 path:
   description: The share root.
-  returned: always
+  returned: with O(path)
   type: str
+paths:
+  description: The share roots, in order.
+  returned: with O(shares)
+  type: list
+  elements: str
 """
 
 import errno  # noqa: E402
@@ -141,6 +162,10 @@ DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC  # the share path itself may use links
 COUNT_KEYS = ("folders", "files", "symlinks_skipped", "special_skipped", "mounts_skipped",
               "managed", "unmanaged", "acl_written")
+# Distinct ACL values seen in one run are few (one per governing folder and owner mode), so
+# decoding each once makes a no-op walk cost about one getxattr per file. Bounded anyway.
+CACHE_CAP = 4096
+UNKNOWN_WARNING = ": would be created by nas_accounts"
 
 
 class TreeError(Exception):
@@ -171,18 +196,21 @@ class Converger:
 
     def __init__(self, path: str, folders: list[dict], share_renamed_from: str | None = None,
                  *, owner: str = "root", create: bool = True, check_mode: bool = False,
-                 missing_rename_source: str = "create") -> None:
+                 missing_rename_source: str = "create",
+                 principals: Principals | None = None, absolute_targets: bool = False) -> None:
         if not posixpath.isabs(path) or not posixpath.isabs(share_renamed_from or "/"):
             raise TreeError("path and share_renamed_from must be absolute")
         self.root = posixpath.normpath(path)
         self.old_root = share_renamed_from and posixpath.normpath(share_renamed_from)
         self.owner, self.create, self.check = owner, create, check_mode
+        self.absolute_targets = absolute_targets
         self.refuse_missing = missing_rename_source == "refuse"
         self.folders, problems = normalise_folders(folders)
         if problems:
             more = f"; and {len(problems) - ERRORS_CAP} more" if len(problems) > ERRORS_CAP else ""
             raise TreeError("invalid folders: " + "; ".join(problems[:ERRORS_CAP]) + more)
-        self.principals = Principals()
+        self.principals = principals or Principals()
+        self.unknown_before = len(self.principals.unknown)
         self.managed: dict[str, tuple[Acl, Acl]] = {}
         for folder in self.folders:
             resolved = [(KIND_TAGS[kind], self.principals.resolve(kind, name), level)
@@ -204,6 +232,8 @@ class Converger:
         self.diff: dict[str, list[str]] = {"before": [], "after": []}
         self.created: set[str] = set()
         self.owner_id = -1
+        self.decoded: dict[bytes, Acl] = {}
+        self.file_acls: dict[tuple[Acl, int], Acl] = {}
 
     def note(self, kind: str, rel: str, detail: str, before: str = "", after: str = "") -> None:
         """Record one change (capped); every kind but ``unmanaged`` makes the run changed."""
@@ -211,7 +241,7 @@ class Converger:
         if len(self.changes) >= CHANGES_CAP:
             self.truncated += 1
             return
-        target = rel or "."
+        target = posixpath.join(self.root, rel) if self.absolute_targets else rel or "."
         self.changes.append({"kind": kind, "target": target, "detail": detail})
         if before or after:
             self.diff["before"].append(f"# {target}\n{before}")
@@ -224,12 +254,13 @@ class Converger:
     def plan(self) -> None:
         """Check principals, owner and renames; raise TreeError listing every refusal before
         anything is touched."""
-        if self.principals.unknown:
-            names = ", ".join(self.principals.unknown)
+        unknown = self.principals.unknown[self.unknown_before:]
+        if unknown:
+            names = ", ".join(unknown)
             if not self.check:
                 raise TreeError(f"unknown users/groups: {names}; nas_accounts must create them "
                                 "before the shares are converged")
-            self.warnings.append(f"{names}: would be created by nas_accounts")
+            self.warnings.append(names + UNKNOWN_WARNING)
         try:
             self.owner_id = pwd.getpwnam(self.owner).pw_uid
         except KeyError as error:
@@ -315,12 +346,18 @@ class Converger:
         followed), write its ACLs where they differ. ``mode_of`` gives st_mode, needed only
         when there is no ACL xattr (the mode is then the whole ACL)."""
         data = _xattr(target, ACCESS_XATTR)
-        before = decode_acl(data) if data else acl_from_mode(mode_of())
+        before = self.decode(data) if data else acl_from_mode(mode_of())
         before_default = None
         if default is None:  # a file: its owner keeps their own bits
-            access = file_acl(access, owner_perm(before))
+            owner = owner_perm(before)
+            wanted = self.file_acls.get((access, owner))
+            if wanted is None:
+                if len(self.file_acls) >= CACHE_CAP:
+                    self.file_acls.clear()
+                wanted = self.file_acls[access, owner] = file_acl(access, owner)
+            access = wanted
         else:
-            before_default = decode_acl(_xattr(target, DEFAULT_XATTR) or b"\2\0\0\0")
+            before_default = self.decode(_xattr(target, DEFAULT_XATTR) or b"\2\0\0\0")
         if before == access and before_default == default:
             return
         self.counts["acl_written"] += 1
@@ -338,6 +375,15 @@ class Converger:
             lines += acl_diff(before_default or (), default or (), name_of, "default:")
             self.note("acl", rel, ", ".join(lines), self.acls_text(before, before_default),
                       self.acls_text(access, default))
+
+    def decode(self, data: bytes) -> Acl:
+        """Given an ACL xattr value, return the ACL (each distinct value decoded once)."""
+        acl = self.decoded.get(data)
+        if acl is None:
+            if len(self.decoded) >= CACHE_CAP:
+                self.decoded.clear()
+            acl = self.decoded[data] = decode_acl(data)
+        return acl
 
     def visit_dir(self, fd: int, rel: str, st_mode: int, governing: Acl | None,
                   ) -> tuple[Acl | None, bool]:
@@ -463,38 +509,136 @@ class Converger:
                 "diff": {key: "\n".join(lines) + "\n" for key, lines in self.diff.items()}}
 
 
+def converge_shares(shares: list[dict], *, owner: str = "root", create: bool = True,
+                    check_mode: bool = False, missing_rename_source: str = "create",
+                    ) -> tuple[dict, list[str]]:
+    """Given the desired state's shares, converge them all; return (result, errors).
+
+    Every share is validated and planned before any is touched, so a refusal anywhere leaves
+    every share as it was. A share that then fails does not stop the others (as one call per
+    share would). Targets are absolute; ``changes`` is capped per share."""
+    principals = Principals()
+    convergers: list[Converger] = []
+    errors: list[str] = []
+    for index, share in enumerate(shares):
+        path, folders = share.get("path"), share.get("folders")
+        if not isinstance(path, str) or not isinstance(folders, list):
+            errors.append(f"shares[{index}]: needs a path (string) and folders (list)")
+            continue
+        try:
+            convergers.append(Converger(
+                path, folders, share.get("renamed_from"), owner=owner, create=create,
+                check_mode=check_mode, missing_rename_source=missing_rename_source,
+                principals=principals, absolute_targets=True))
+        except TreeError as error:
+            errors.append(f"{path}: {error}")
+    if not errors:
+        for converger in convergers:
+            try:
+                converger.plan()
+            except (TreeError, OSError) as error:
+                errors.append(str(error))
+    if errors:  # nothing was touched; refusals first, so the message says what it is
+        errors.sort(key=lambda message: not message.startswith("refused:"))
+        return _combined(convergers, principals), errors
+    for converger in convergers:
+        try:
+            if not check_mode:
+                converger.apply()
+            converger.walk()
+        except (TreeError, OSError) as error:
+            message = str(error)
+            if not message.startswith(("refused:", converger.root)):
+                message = f"{converger.root}: {message}"
+            errors.append(message)
+    return _combined(convergers, principals), errors
+
+
+def _combined(convergers: list[Converger], principals: Principals) -> dict:
+    """Given the shares' convergers, return one module result for them all."""
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    warnings: list[str] = []
+    diff: dict[str, list[str]] = {"before": [], "after": []}
+    for converger in convergers:
+        for key in COUNT_KEYS:
+            counts[key] += converger.counts[key]
+        for warning in converger.warnings:
+            if not warning.endswith(UNKNOWN_WARNING) and warning not in warnings:
+                warnings.append(warning)
+        for key in diff:
+            diff[key] += converger.diff[key]
+    if principals.unknown:
+        warnings.insert(0, ", ".join(principals.unknown) + UNKNOWN_WARNING)
+    return {"changed": any(converger.changed for converger in convergers),
+            "changes": [change for converger in convergers for change in converger.changes],
+            "changes_truncated": sum(converger.truncated for converger in convergers),
+            "counts": counts, "unknown_principals": principals.unknown,
+            "paths": [converger.root for converger in convergers], "warnings": warnings,
+            "diff": {key: "\n".join(lines) + "\n" for key, lines in diff.items()}}
+
+
+def invocation(params: dict) -> dict:
+    """Given the module's parameters, return what the result echoes as its invocation: the
+    folder lists summarised. Echoed in full, a big tree's megabyte of arguments would travel
+    back to the controller and through every callback for nothing."""
+    echoed = dict(params)
+    if echoed.get("folders") is not None:
+        echoed["folders"] = f"{len(echoed['folders'])} folders (not echoed)"
+    if echoed.get("shares") is not None:
+        echoed["shares"] = [
+            {"path": share.get("path"), "renamed_from": share.get("renamed_from"),
+             "folders": f"{len(share.get('folders') or [])} folders (not echoed)"}
+            if isinstance(share, dict) else share for share in echoed["shares"]]
+    return {"module_args": echoed}
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "path": {"type": "str", "required": True},
-            "folders": {"type": "list", "elements": "dict", "required": True},
+            "path": {"type": "str"},
+            "folders": {"type": "list", "elements": "dict"},
             "share_renamed_from": {"type": "str"},
+            "shares": {"type": "list", "elements": "dict"},
             "owner": {"type": "str", "default": "root"},
             "create": {"type": "bool", "default": True},
             "missing_rename_source": {"type": "str", "default": "create",
                                       "choices": ["create", "refuse"]},
         },
+        required_one_of=[("path", "shares")],
+        mutually_exclusive=[("path", "shares"), ("folders", "shares"),
+                            ("share_renamed_from", "shares")],
+        required_by={"path": "folders"},
         supports_check_mode=True,
     )
     params = module.params
-    converger = None
-    try:
-        converger = Converger(params["path"], params["folders"], params["share_renamed_from"],
-                              owner=params["owner"], create=params["create"],
-                              check_mode=module.check_mode,
-                              missing_rename_source=params["missing_rename_source"])
-        result = converger.run()
-    except (TreeError, OSError) as error:
-        partial = converger.result() if converger else {}
-        partial.pop("diff", None)
-        for warning in partial.pop("warnings", []):
-            module.warn(warning)
-        module.fail_json(msg=str(error), **partial)
+    echoed = invocation(params)
+    options = {"owner": params["owner"], "create": params["create"],
+               "check_mode": module.check_mode,
+               "missing_rename_source": params["missing_rename_source"]}
+    if params["shares"] is not None:
+        result, errors = converge_shares(params["shares"], **options)
+        if errors:
+            result.pop("diff")
+            for warning in result.pop("warnings"):
+                module.warn(warning)
+            module.fail_json(msg="; ".join(errors), invocation=echoed, **result)
+    else:
+        converger = None
+        try:
+            converger = Converger(params["path"], params["folders"],
+                                  params["share_renamed_from"], **options)
+            result = converger.run()
+        except (TreeError, OSError) as error:
+            partial = converger.result() if converger else {}
+            partial.pop("diff", None)
+            for warning in partial.pop("warnings", []):
+                module.warn(warning)
+            module.fail_json(msg=str(error), invocation=echoed, **partial)
     for warning in result.pop("warnings"):
         module.warn(warning)
     if not module._diff:
         result.pop("diff")
-    module.exit_json(**result)
+    module.exit_json(invocation=echoed, **result)
 
 
 if __name__ == "__main__":

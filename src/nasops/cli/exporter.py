@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
 
 import click
 
-from nasops.errors import BadInputError
-from nasops.exporter.auth import hash_password
-from nasops.exporter.config import DEFAULT_CONFIG_PATH, load_config
+from nasops.errors import BadInputError, CommandFailedError, NasopsError
+from nasops.exporter.auth import BasicAuth, hash_password
+from nasops.exporter.config import DEFAULT_CONFIG_PATH, load_config, read_secret_file
+from nasops.exporter.drift_check import DEFAULT_DESIRED, DEFAULT_ENGINE, check_drift
+from nasops.exporter.run_records import DRIFT_FILE, DriftRecord, write_drift_record
+from nasops.exporter.server import tls_context
 from nasops.exporter.service import Exporter
 
 
@@ -45,6 +52,76 @@ def hash_password_command(user: str) -> None:
     if not password:
         raise BadInputError("empty password")
     click.echo(f"{user}:{hash_password(password)}")
+
+
+@exporter.command("check-config")
+@click.argument("config_path", type=click.Path(dir_okay=False))
+def check_config_command(config_path: str) -> None:
+    """Check a config file and the files it names, as the exporter would load them.
+
+    The nas_exporter role validates the config with this before putting it in place.
+    """
+    config = load_config(config_path)
+    if config.basic_auth is not None:
+        BasicAuth.from_file(config.basic_auth.users_file)
+    if config.tls is not None:
+        try:
+            tls_context(config.tls)
+        except (OSError, ValueError) as error:
+            raise BadInputError(f"cannot load the TLS certificate or key: {error}") from None
+    if config.syncthing is not None:
+        read_secret_file(config.syncthing.api_key_file, "Syncthing API key")
+    click.echo(f"{config_path}: valid")
+
+
+@exporter.command("drift-check")
+@click.option("--desired", "desired_path", default=DEFAULT_DESIRED, show_default=True,
+              type=click.Path(dir_okay=False), help="Desired state left by the nas_exporter role.")
+@click.option("--engine", "engine_directory", default=DEFAULT_ENGINE, show_default=True,
+              type=click.Path(file_okay=False), help="Directory holding nasops_tree.py.")
+@click.option("--state-directory", default="/var/lib/nasops", show_default=True,
+              type=click.Path(file_okay=False), help="Where drift.json is written.")
+def drift_check_command(desired_path: str, engine_directory: str, state_directory: str) -> None:
+    """Compare the share trees and ACLs with the desired state, read-only; write drift.json.
+
+    Runs on the NAS as root (nasops-drift-check.timer). Exit 0 when the check ran (drift or
+    not: the record says which), 1 when it could not compare.
+    """
+    try:
+        desired = json.loads(Path(desired_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        record = DriftRecord(checked_at=time.time(), result="error",
+                             message=f"{desired_path}: cannot read the desired state: {error}")
+    else:
+        record = check_drift(desired, engine_directory)
+    write_drift_record(Path(state_directory) / DRIFT_FILE, record)
+    click.echo(f"{record.result}: {record.drifted_items} item(s) {dict(record.drifted_by_kind)}"
+               f" {record.message}")
+    if record.result == "error":
+        raise CommandFailedError(f"drift check failed: {record.message}")
+
+
+def standalone_main(argv: Sequence[str] | None = None) -> int:
+    """The NAS's `nasops-exporter` command: only this group, with nasops' exit codes.
+
+    On the NAS only the exporter's own dependencies are installed (not Ansible nor the spec
+    tools), so it does not go through the full `nasops` CLI.
+    """
+    try:
+        returned = exporter.main(args=list(sys.argv[1:] if argv is None else argv),
+                                 prog_name="nasops-exporter", standalone_mode=False)
+    except NasopsError as error:
+        click.echo(str(error), err=True)
+        return error.exit_code
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return 130
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Exit as exit_request:
+        return exit_request.exit_code
+    return returned if isinstance(returned, int) else 0
 
 
 def register(cli: click.Group) -> None:

@@ -1,7 +1,8 @@
 """Compile a validated spec into the desired state of one NAS.
 
 The desired state is plain JSON-ready data, already resolved: system names, absolute paths,
-every folder's access entries (with traverse-only entries), Samba share settings and quotas.
+every folder's access entries (with traverse-only entries), Samba share settings, quotas and
+the Syncthing folders and devices (with the sync account's ACL entries, `nasops.sync`).
 The roles and the bulk modules on the NAS do no rights reasoning of their own: they receive
 this and converge to it.
 """
@@ -15,6 +16,7 @@ from nasops.spec.directory import Principal, build_directory
 from nasops.spec.models import LEVEL_RANKS, Level, Spec
 from nasops.spec.rights import FolderRights, RightsTable, resolve_rights
 from nasops.spec.units import parse_size
+from nasops.sync.regions import SYNC_ACCOUNT, plan_sync
 
 DESIRED_STATE_VERSION = 1
 # Order entries so the desired state (and every diff of it) is stable.
@@ -44,8 +46,19 @@ def _entries(folder: FolderRights, table: RightsTable) -> list[dict[str, str]]:
     ]
 
 
+def _with_sync_account(entries: list[dict[str, str]], level: str | None,
+                       ) -> list[dict[str, str]]:
+    """Given a folder's entries and the sync account's level there, return the entries with
+    the account's own (users first, then by name, like every entry list)."""
+    if level is None:
+        return entries
+    account = {"kind": "user", "name": SYNC_ACCOUNT, "level": level}
+    return sorted([*entries, account], key=lambda entry: (KIND_ORDER[entry["kind"]],
+                                                          entry["name"]))
+
+
 def _share_state(spec: Spec, table: RightsTable, share_index: int, root: str,
-                 ) -> dict[str, Any]:
+                 sync_levels: dict[int, str]) -> dict[str, Any]:
     share = spec.shares[share_index]
     directory = table.directory
     prefix = spec.organization.account_prefix
@@ -73,7 +86,9 @@ def _share_state(spec: Spec, table: RightsTable, share_index: int, root: str,
             {
                 "path": "/".join(folder.path[1:]),
                 "renamed_from": folder.renamed_from,
-                "entries": _entries(folder, table),
+                # Not in valid_users: the sync account never logs in over SMB.
+                "entries": _with_sync_account(_entries(folder, table),
+                                              sync_levels.get(folder.index)),
             }
             for folder in folders
         ],
@@ -85,6 +100,7 @@ def compile_spec(spec: Spec) -> dict[str, Any]:
     directory = build_directory(spec)
     table = resolve_rights(spec, directory)
     root = posixpath.join(spec.volume.path, spec.organization.id)
+    sync = plan_sync(spec, table, root)
     groups = [
         {"name": group.system_name, "display_name": group.name,
          "description": group.description,
@@ -105,5 +121,7 @@ def compile_spec(spec: Spec) -> dict[str, Any]:
         "users_group": f"{spec.organization.account_prefix}{spec.organization.id}-users",
         "groups": groups,
         "users": users,
-        "shares": [_share_state(spec, table, index, root) for index in range(len(spec.shares))],
+        "shares": [_share_state(spec, table, index, root, sync.account_levels)
+                   for index in range(len(spec.shares))],
+        "sync": sync.state,
     }

@@ -101,6 +101,10 @@ class ExporterConfig(ConfigModel):
     samba: SambaConfig | None = SambaConfig()
     drift: bool = True
     """Export the apply and drift records found in state_directory."""
+    privileged_socket: AbsolutePath | None = None
+    """Run the btrfs and smbstatus commands through the root helper listening on this Unix
+    socket (nasops.exporter.privileged; installed by the nas_exporter role) instead of
+    starting them directly; the helper runs only the exact command lines it allows."""
 
 
 def _format_errors(path: str, error: ValidationError) -> str:

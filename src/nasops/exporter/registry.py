@@ -18,7 +18,14 @@ from prometheus_client.registry import Collector
 
 from nasops import __version__
 from nasops.exporter.collectors.backup import BackupCollector
-from nasops.exporter.collectors.base import Gathered, SourceCollector, gauge, info
+from nasops.exporter.collectors.base import (
+    CommandRunner,
+    Gathered,
+    SourceCollector,
+    gauge,
+    info,
+    run_for_output,
+)
 from nasops.exporter.collectors.btrfs import BtrfsQgroupReader
 from nasops.exporter.collectors.drift import DriftCollector
 from nasops.exporter.collectors.quota import QuotaCollector, QuotaReader
@@ -26,6 +33,7 @@ from nasops.exporter.collectors.samba import SambaCollector, SambaReader
 from nasops.exporter.collectors.sync import SyncCollector, SyncReader
 from nasops.exporter.collectors.syncthing import SyncthingClient
 from nasops.exporter.config import ExporterConfig, read_secret_file
+from nasops.exporter.privileged import SocketCommandRunner
 
 logger = logging.getLogger("nasops.exporter")
 
@@ -152,9 +160,11 @@ def _syncthing_ssl_context(ca_file: str | None) -> ssl.SSLContext | None:
 def build_collectors(config: ExporterConfig) -> list[SourceCollector]:
     """Given the config, return one collector per enabled source (nothing started yet)."""
     collectors: list[SourceCollector] = []
+    runner: CommandRunner = (run_for_output if config.privileged_socket is None
+                             else SocketCommandRunner(config.privileged_socket))
     if config.quota is not None and config.shares:
         quota = config.quota
-        qgroup_reader = BtrfsQgroupReader(quota.btrfs_command,
+        qgroup_reader = BtrfsQgroupReader(quota.btrfs_command, runner=runner,
                                           timeout_seconds=quota.command_timeout_seconds)
         reader = QuotaReader(config.volume_path, config.shares, quota.method, qgroup_reader)
         collectors.append(QuotaCollector(reader, quota.refresh_interval_seconds,
@@ -173,6 +183,6 @@ def build_collectors(config: ExporterConfig) -> list[SourceCollector]:
     if config.samba is not None:
         samba = config.samba
         collectors.append(SambaCollector(
-            SambaReader(samba.command, timeout_seconds=samba.timeout_seconds),
+            SambaReader(samba.command, runner=runner, timeout_seconds=samba.timeout_seconds),
             samba.refresh_interval_seconds))
     return collectors

@@ -1,0 +1,1 @@
+../../nas_shares/module_utils/nasops_acl.py

@@ -1,0 +1,1 @@
+"""Synchronisation with laptops (Syncthing): the rights model that compile uses, and status."""

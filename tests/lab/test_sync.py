@@ -1,0 +1,500 @@
+"""Sync with field laptops, proven on real lab hosts: a NAS (127.0.0.30) converged by
+`nasops apply` from a copy of the example spec, and a second host (127.0.0.31) playing the
+field laptops with two plain Syncthing instances listed in that spec as devices:
+
+- `writer`: a device of adiallo (Cellule Afrique: writes Afrique, cannot read its Finances);
+- `reader`: a device of mlsimon (Direction: reads Afrique and its Finances, writes nothing).
+
+Both laptops keep their folders send-receive, as a careless laptop would: whatever holds a
+change from the reader back is the NAS. Every wait has a deadline; Syncthing is made to
+rescan through POST /rest/db/scan instead of waiting for its watcher.
+
+The tests run in order on one NAS. The first convergence and the one that removes a device
+are single real runs of site.yml through the runner `nasops apply` uses (without its check
+pass, to keep the module short); the last test is a real `nasops apply`, which must find
+nothing to change after everything the others did.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import secrets
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import smbclient
+from ruamel.yaml import YAML
+from smb_probe import SmbUser
+
+from nasops.ansible import prepared_workspace, read_targets, run_playbook
+from nasops.ansible.events import HostResult
+from nasops.ansible.summary import render_failures
+from nasops.cli.main import main
+from nasops.compile import compile_spec
+from nasops.lab import LabHost, render_inventory, run_in_host
+from nasops.lab.testing import LabHostFactory
+from nasops.spec import load_spec
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+EXAMPLE_SPEC = REPOSITORY / "inventory" / "example" / "wsm.yml"
+NAS_ADDRESS, LAPTOP_ADDRESS = "127.0.0.30", "127.0.0.31"
+AFRIQUE = "/srv/nas/wsm/Afrique"
+VIEWS = "/var/lib/nasops-sync/folders"
+REPORTS = "Rapports de mission"
+DEADLINE = 60.0
+LAPTOP_CONFIG = """<configuration version="36">
+    <gui enabled="true" tls="false"><address>{gui}</address></gui>
+    <options>
+        <listenAddress>tcp://{listen}</listenAddress>
+        <globalAnnounceEnabled>false</globalAnnounceEnabled>
+        <localAnnounceEnabled>false</localAnnounceEnabled>
+        <relaysEnabled>false</relaysEnabled>
+        <natEnabled>false</natEnabled>
+        <urAccepted>-1</urAccepted>
+        <crashReportingEnabled>false</crashReportingEnabled>
+        <startBrowser>false</startBrowser>
+    </options>
+</configuration>
+"""
+
+
+def wait_until(what: str, check: Callable[[], Any], timeout: float = DEADLINE) -> Any:
+    """Poll `check` until it returns something truthy; fail naming `what` at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"after {timeout:.0f} s: {what}", pytrace=False)
+        time.sleep(0.5)
+
+
+class Rest:
+    """A Syncthing REST API reached from the test machine (lab hosts share its network)."""
+
+    def __init__(self, address: str, api_key: str) -> None:
+        self.url, self.api_key = f"http://{address}", api_key
+
+    def call(self, method: str, path: str, body: Any = None, **query: str) -> Any:
+        suffix = f"?{urllib.parse.urlencode(query)}" if query else ""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(  # noqa: S310 (always http://127.0.0.N)
+            f"{self.url}{path}{suffix}", data=data, method=method,
+            headers={"X-API-Key": self.api_key})
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
+            raw = answer.read()
+        return json.loads(raw) if raw.strip() else None
+
+    def answers(self) -> bool:
+        try:
+            self.call("GET", "/rest/system/ping")
+        except (urllib.error.URLError, OSError):
+            return False
+        return True
+
+    def known(self, folder: str, name: str) -> dict[str, Any] | None:
+        """Return what the index says about a file, or None when it does not know it."""
+        try:
+            return self.call("GET", "/rest/db/file", folder=folder, file=name)  # type: ignore[no-any-return]
+        except urllib.error.HTTPError as error:
+            if error.code == 404:
+                return None
+            raise
+
+
+@dataclass
+class Laptop:
+    """One Syncthing instance on the laptop host, run as a plain transient service."""
+
+    host: LabHost
+    name: str
+    listen: str
+    gui: str
+    api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    device_id: str = ""
+
+    @property
+    def rest(self) -> Rest:
+        return Rest(self.gui, self.api_key)
+
+    def start(self) -> None:
+        home = f"/root/{self.name}-syncthing"
+        run_in_host(self.host, ["mkdir", "-p", home])
+        run_in_host(self.host, ["tee", f"{home}/config.xml"],
+                    input_text=LAPTOP_CONFIG.format(gui=self.gui, listen=self.listen))
+        run_in_host(self.host, [
+            "systemd-run", f"--unit=laptop-{self.name}", "--setenv=HOME=/root",
+            f"--setenv=STGUIAPIKEY={self.api_key}", "/usr/bin/syncthing", "serve",
+            "--no-browser", "--no-restart", "--no-upgrade", "--no-default-folder",
+            "--skip-port-probing", "--logflags=0", f"--home={home}"])
+        wait_until(f"the {self.name} laptop's Syncthing answers", self.rest.answers)
+        self.device_id = self.rest.call("GET", "/rest/system/status")["myID"]
+
+    def stop(self) -> None:
+        run_in_host(self.host, ["systemctl", "stop", f"laptop-{self.name}"])
+
+    def accept(self, nas_id: str, folder: dict[str, Any], local: str) -> None:
+        """Add the NAS and one folder it offers, kept send-receive on the laptop."""
+        self.rest.call("PUT", f"/rest/config/devices/{nas_id}", {
+            "deviceID": nas_id, "name": "nas", "addresses": [f"tcp://{NAS_ADDRESS}:22000"]})
+        self.rest.call("PUT", f"/rest/config/folders/{folder['id']}", {
+            "id": folder["id"], "label": folder["label"], "path": local,
+            "type": "sendreceive", "devices": [{"deviceID": nas_id}]})
+
+    def path(self, local: str) -> str:
+        return f"/root/{self.name}/{local}"
+
+    def has(self, path: str) -> bool:
+        return run_in_host(self.host, ["test", "-f", path], accepted_codes=(0, 1)).returncode == 0
+
+    def read(self, path: str) -> str:
+        return run_in_host(self.host, ["cat", path]).stdout
+
+
+@dataclass
+class SyncLab:
+    """The converged NAS, its laptops and what the tests need to act as people."""
+
+    nas: LabHost
+    writer: Laptop
+    reader: Laptop
+    directory: Path
+    inventory: Path
+    desired: dict[str, Any]
+    nas_rest: Rest
+    passwords: dict[str, str]
+    timings: dict[str, float]
+
+    def folder(self, label: str) -> dict[str, Any]:
+        return next(item for item in self.desired["sync"]["folders"] if item["label"] == label)
+
+    def scan(self, rest: Rest, folder: dict[str, Any] | str) -> None:
+        rest.call("POST", "/rest/db/scan",
+                  folder=folder if isinstance(folder, str) else folder["id"])
+
+    def smb(self, login: str) -> SmbUser:
+        return SmbUser(NAS_ADDRESS, login, self.passwords[login])
+
+
+def nasops(*arguments: str) -> tuple[int, str, str]:
+    """Run the CLI in-process; return (exit code, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(arguments))
+    return code, out.getvalue(), err.getvalue()
+
+
+def write_spec(target: Path, devices: dict[str, dict[str, str]]) -> None:
+    """Copy the example spec with `devices` ({login: device}) given to those users."""
+    yaml = YAML(typ="rt")
+    yaml.width = 4096  # keep the example's flow mappings on their lines
+    spec = yaml.load(EXAMPLE_SPEC.read_text(encoding="utf-8"))
+    for user in spec["users"]:
+        if user["login"] in devices:
+            user["devices"] = [devices[user["login"]]]
+        elif user["login"] not in devices and "devices" in user:
+            del user["devices"]  # the example's devices are not real laptops
+    with target.open("w", encoding="utf-8") as handle:
+        yaml.dump(spec, handle)
+
+
+def converge(lab: SyncLab, name: str) -> HostResult:
+    """Run site.yml for real on the NAS, as `nasops apply` does after its check pass (left
+    out here to keep the test short); record its duration; return what the NAS reported."""
+    started = time.monotonic()
+    with prepared_workspace(read_targets(str(lab.inventory))) as workspace:
+        result = run_playbook(workspace, str(lab.inventory), check=False)
+    lab.timings[name] = time.monotonic() - started
+    assert not result.failed, render_failures(result)
+    return result.hosts["syncnas"]
+
+
+def apply(lab: SyncLab, name: str) -> str:
+    """Run `nasops apply` on the NAS; record its duration; return its summary followed by
+    the tasks that changed something (for the messages of failed assertions)."""
+    started = time.monotonic()
+    code, out, err = nasops("apply", "-i", str(lab.inventory))
+    lab.timings[name] = time.monotonic() - started
+    assert code == 0, out + err
+    changed = [line for line in err.splitlines() if line.endswith("… changed")]
+    return "\n".join([out.rstrip("\n"), *changed])
+
+
+NO_CHANGES = "syncnas: no changes: the NAS already matches the spec"
+
+
+@pytest.fixture(scope="module")
+def sync_lab(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory,
+             ) -> Iterator[SyncLab]:
+    """The NAS converged from a spec listing both laptops, which run and accept its folders."""
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    nas = lab_hosts("syncnas", NAS_ADDRESS)
+    laptop_host = lab_hosts("synclaptop", LAPTOP_ADDRESS)
+    writer = Laptop(laptop_host, "writer", f"{LAPTOP_ADDRESS}:22000", f"{LAPTOP_ADDRESS}:8384")
+    reader = Laptop(laptop_host, "reader", f"{LAPTOP_ADDRESS}:22001", f"{LAPTOP_ADDRESS}:8385")
+    writer.start()
+    reader.start()
+    timings["hosts and laptops"] = time.monotonic() - started
+    directory = tmp_path_factory.mktemp("sync")
+    write_spec(directory / "wsm.yml", {
+        "adiallo": {"name": "laptop-writer", "id": writer.device_id,
+                    "address": f"tcp://{writer.listen}"},
+        "mlsimon": {"name": "laptop-reader", "id": reader.device_id,
+                    "address": f"tcp://{reader.listen}"},
+    })
+    inventory = directory / "inventory.yml"
+    inventory.write_text(render_inventory(nas, {"nasops_spec": "wsm.yml",
+                                                "nasops_secrets_file": "secrets.yml"}),
+                         encoding="utf-8")
+    code, out, err = nasops("secrets", "init", "-i", str(inventory))
+    assert code == 0, out + err
+    stored = YAML(typ="safe").load((directory / "secrets.yml").read_text(encoding="utf-8"))
+    desired = compile_spec(load_spec(directory / "wsm.yml").spec)
+    lab = SyncLab(nas, writer, reader, directory, inventory, desired,
+                  Rest(f"{NAS_ADDRESS}:8384", stored["nasops_syncthing_api_key"]),
+                  dict(stored["nasops_user_passwords"]), timings)
+    converge(lab, "first apply")
+    nas_id = lab.nas_rest.call("GET", "/rest/system/status")["myID"]
+    writer.accept(nas_id, lab.folder("Afrique"), writer.path("Afrique"))
+    reader.accept(nas_id, lab.folder("Afrique (read-only)"), reader.path("Afrique"))
+    reader.accept(nas_id, lab.folder("Afrique/Finances (read-only)"), reader.path("Finances"))
+    yield lab
+    print("\nsync lab timings: " + ", ".join(f"{name} {seconds:.1f} s"
+                                              for name, seconds in timings.items()))
+
+
+def smb_write(lab: SyncLab, login: str, path: str, data: bytes) -> None:
+    """Write a file in the Afrique share over SMB as `login`."""
+    user = lab.smb(login)
+    try:
+        with smbclient.open_file(user.unc("Afrique", path), mode="wb", **user.options) as handle:
+            handle.write(data)
+    finally:
+        user.close()
+
+
+def smb_read(lab: SyncLab, login: str, path: str) -> bytes:
+    """Read a file of the Afrique share over SMB as `login`."""
+    user = lab.smb(login)
+    try:
+        with smbclient.open_file(user.unc("Afrique", path), mode="rb", **user.options) as handle:
+            return bytes(handle.read())
+    finally:
+        user.close()
+
+
+def nas_has(lab: SyncLab, path: str) -> bool:
+    return run_in_host(lab.nas, ["test", "-f", path], accepted_codes=(0, 1)).returncode == 0
+
+
+def acl_lines(lab: SyncLab, *options: str) -> set[str]:
+    """Return getfacl's entries (no comments, no effective rights) of a path on the NAS."""
+    output = run_in_host(lab.nas, ["getfacl", "-cpE", *options]).stdout
+    return {line for line in output.splitlines() if line.strip()}
+
+
+def file_acl_of(folder_default: set[str]) -> set[str]:
+    """Given a folder's default ACL (`getfacl -d` lines), return the ACL the contract gives its
+    files: owner rw-, named entries without x, mask = their union, group:: and other:: ---."""
+    named = {}
+    for line in folder_default:
+        tag, name, perm = line.removeprefix("default:").split(":")
+        if tag in ("user", "group") and name:
+            named[f"{tag}:{name}"] = perm.replace("x", "-")
+    mask = "".join(flag if any(perm[index] == flag for perm in named.values()) else "-"
+                   for index, flag in enumerate("rwx"))
+    return ({f"{entry}:{perm}" for entry, perm in named.items()}
+            | {"user::rw-", "group::---", "other::---", f"mask::{mask}"})
+
+
+def service_sees(lab: SyncLab, path: str) -> list[str]:
+    """Return the names Syncthing's service sees in a directory (in its mount namespace)."""
+    script = ('nsenter -t "$(systemctl show -P MainPID nasops-syncthing.service)" -m '
+              'ls -A "$1"')
+    return run_in_host(lab.nas, ["sh", "-c", script, "sh", path]).stdout.split("\n")[:-1]
+
+
+def completion(lab: SyncLab, folder: dict[str, Any], device: str) -> dict[str, Any]:
+    return lab.nas_rest.call("GET", "/rest/db/completion",  # type: ignore[no-any-return]
+                             folder=folder["id"], device=device)
+
+
+def test_syncthing_runs_as_its_account_on_the_hosts_own_address(sync_lab: SyncLab) -> None:
+    users = run_in_host(sync_lab.nas, ["ps", "-o", "user=", "-C", "syncthing"]).stdout.split()
+    assert users and set(users) == {"nasops-sync"}
+    listening = run_in_host(sync_lab.nas, ["ss", "-Hltnup"]).stdout
+    syncthing = [line.split()[4] for line in listening.splitlines() if '"syncthing"' in line]
+    assert sorted(syncthing) == [f"{NAS_ADDRESS}:22000", f"{NAS_ADDRESS}:8384"], listening
+    options = sync_lab.nas_rest.call("GET", "/rest/config/options")
+    assert (options["globalAnnounceEnabled"], options["localAnnounceEnabled"],
+            options["relaysEnabled"], options["natEnabled"], options["urAccepted"],
+            options["crashReportingEnabled"]) == (False, False, False, False, -1, False)
+    nas_id = sync_lab.nas_rest.call("GET", "/rest/system/status")["myID"]
+    shared = {folder["id"]: (folder["type"], {device["deviceID"] for device in folder["devices"]}
+                             - {nas_id})
+              for folder in sync_lab.nas_rest.call("GET", "/rest/config/folders")}
+    writer, reader = sync_lab.writer.device_id, sync_lab.reader.device_id
+    assert shared[sync_lab.folder("Afrique")["id"]] == ("sendreceive", {writer})
+    assert shared[sync_lab.folder("Afrique (read-only)")["id"]] == ("sendonly", {reader})
+    assert shared[sync_lab.folder("Afrique/Finances (read-only)")["id"]] == ("sendonly", {reader})
+    assert all(writer not in devices for _, devices in
+               [value for key, value in shared.items() if key.endswith("-ro")])
+
+
+def test_a_file_written_over_smb_reaches_exactly_the_laptops_that_may_read_it(
+        sync_lab: SyncLab) -> None:
+    smb_write(sync_lab, "pvandamme", f"{REPORTS}/from-smb.txt", b"written over SMB\n")
+    smb_write(sync_lab, "smertens", "Finances/budget.txt", b"private budget\n")
+    for label in ("Afrique", "Afrique (read-only)", "Afrique/Finances (read-only)"):
+        sync_lab.scan(sync_lab.nas_rest, sync_lab.folder(label))
+    writer, reader = sync_lab.writer, sync_lab.reader
+    wait_until("the SMB file reaches the writer's laptop",
+               lambda: writer.has(writer.path(f"Afrique/{REPORTS}/from-smb.txt")))
+    wait_until("the SMB file reaches the reader's laptop",
+               lambda: reader.has(reader.path(f"Afrique/{REPORTS}/from-smb.txt")))
+    wait_until("the private budget reaches the reader (Direction reads Finances)",
+               lambda: reader.has(reader.path("Finances/budget.txt")))
+    assert writer.read(writer.path(f"Afrique/{REPORTS}/from-smb.txt")) == "written over SMB\n"
+    # The writer may not read Finances: once the writer is complete, nothing of it is there.
+    wait_until("the writer's laptop is complete for Afrique",
+               lambda: completion(sync_lab, sync_lab.folder("Afrique"),
+                                  writer.device_id)["completion"] == 100)
+    found = run_in_host(writer.host, ["find", writer.path(""), "-name", "budget.txt", "-o",
+                                      "-name", "Finances"]).stdout
+    assert found == ""
+    # Not only left out by .stignore (which writers could edit over SMB): the service does not
+    # see it at all through the writers' folder, while the readers' Finances folder does.
+    writers_view = f"{VIEWS}/{sync_lab.folder('Afrique')['id']}"
+    readers_view = f"{VIEWS}/{sync_lab.folder('Afrique/Finances (read-only)')['id']}"
+    assert service_sees(sync_lab, f"{writers_view}/Finances") == []  # masked
+    assert "budget.txt" in service_sees(sync_lab, readers_view)
+
+
+def test_a_writers_change_reaches_the_nas_with_the_folder_acl_and_a_colleague_edits_it(
+        sync_lab: SyncLab) -> None:
+    writer = sync_lab.writer
+    local = writer.path(f"Afrique/{REPORTS}/from-the-field.txt")
+    run_in_host(writer.host, ["tee", local], input_text="written in the field\n")
+    run_in_host(writer.host, ["chmod", "0600", local])  # laptop permission bits are ignored
+    sync_lab.scan(writer.rest, sync_lab.folder("Afrique"))
+    on_nas = f"{AFRIQUE}/{REPORTS}/from-the-field.txt"
+    wait_until("the laptop's file reaches the NAS", lambda: nas_has(sync_lab, on_nas))
+    wanted = file_acl_of(acl_lines(sync_lab, "-d", f"{AFRIQUE}/{REPORTS}"))
+    assert "group:cellule-afrique:rw-" in wanted and "user:nasops-sync:rw-" in wanted
+    wait_until(f"{on_nas} gets its folder's ACL {sorted(wanted)}",
+               lambda: acl_lines(sync_lab, on_nas) == wanted)
+    owner = run_in_host(sync_lab.nas, ["stat", "-c", "%U", on_nas]).stdout.strip()
+    assert owner == "nasops-sync"
+    path = f"{REPORTS}/from-the-field.txt"
+    assert smb_read(sync_lab, "pvandamme", path) == b"written in the field\n"
+    smb_write(sync_lab, "pvandamme", path, b"edited over SMB by a colleague\n")
+    assert smb_read(sync_lab, "pvandamme", path) == b"edited over SMB by a colleague\n"
+    sync_lab.scan(sync_lab.nas_rest, sync_lab.folder("Afrique"))
+    wait_until("the colleague's edit goes back to the laptop",
+               lambda: writer.read(local) == "edited over SMB by a colleague\n")
+
+
+def test_a_readers_change_on_the_laptop_never_reaches_the_nas(sync_lab: SyncLab) -> None:
+    reader, read_only = sync_lab.reader, sync_lab.folder("Afrique (read-only)")
+    smb_write(sync_lab, "pvandamme", f"{REPORTS}/for-readers.txt", b"from the NAS\n")
+    sync_lab.scan(sync_lab.nas_rest, read_only)
+    local = reader.path(f"Afrique/{REPORTS}/for-readers.txt")
+    wait_until("the NAS file reaches the reader", lambda: reader.has(local))
+    run_in_host(reader.host, ["tee", local], input_text="changed by a reader\n")
+    run_in_host(reader.host, ["tee", reader.path(f"Afrique/{REPORTS}/reader-new.txt")],
+                input_text="new from a reader\n")
+    sync_lab.scan(reader.rest, read_only)
+    reader_short = reader.device_id.split("-", 1)[0]
+    # The NAS hears of both changes (they are in its index)…
+    for name in ("for-readers.txt", "reader-new.txt"):
+        wait_until(f"the NAS's index knows the reader's {name}",
+                   lambda name=name: (sync_lab.nas_rest.known(read_only["id"], f"{REPORTS}/{name}")
+                                      or {}).get("global", {}).get("modifiedBy") == reader_short)
+    sync_lab.scan(sync_lab.nas_rest, read_only)
+    sync_lab.scan(sync_lab.nas_rest, sync_lab.folder("Afrique"))
+    wait_until("the NAS sees it is out of step with the reader (send-only keeps its own)",
+               lambda: sync_lab.nas_rest.call("GET", "/rest/db/status",
+                                              folder=read_only["id"])["needFiles"] >= 1)
+    time.sleep(3)  # a send-receive folder would have pulled by now
+    # …and takes neither.
+    assert smb_read(sync_lab, "pvandamme", f"{REPORTS}/for-readers.txt") == b"from the NAS\n"
+    assert not nas_has(sync_lab, f"{AFRIQUE}/{REPORTS}/reader-new.txt")
+    assert sync_lab.nas_rest.known(sync_lab.folder("Afrique")["id"],
+                                   f"{REPORTS}/reader-new.txt") is None
+
+
+def test_a_stopped_laptop_shows_disconnected_with_last_seen_and_what_it_needs(
+        sync_lab: SyncLab, tmp_path: Path) -> None:
+    stopped_at = time.time()
+    sync_lab.writer.stop()
+    writer_id, afrique = sync_lab.writer.device_id, sync_lab.folder("Afrique")
+    wait_until("the NAS sees the writer's laptop go", lambda: not sync_lab.nas_rest.call(
+        "GET", "/rest/system/connections")["connections"][writer_id]["connected"])
+    smb_write(sync_lab, "pvandamme", f"{REPORTS}/while-away.bin", secrets.token_bytes(65536))
+    sync_lab.scan(sync_lab.nas_rest, afrique)
+    wait_until("the NAS knows the laptop lacks the new file",
+               lambda: completion(sync_lab, afrique, writer_id)["needBytes"] >= 65536)
+    key_file = tmp_path / "syncthing.env"
+    key_file.write_text(f"STGUIAPIKEY={sync_lab.nas_rest.api_key}\n", encoding="utf-8")
+    arguments = ("sync", "status", "--url", f"http://{NAS_ADDRESS}:8384", "--api-key-file",
+                 str(key_file))
+    code, out, err = nasops(*arguments, "--json")
+    assert code == 0, err
+    status = json.loads(out)
+    device = next(item for item in status["devices"] if item["id"] == writer_id)
+    assert device["name"] == "laptop-writer (adiallo)"
+    assert device["connected"] is False
+    last_seen = datetime.fromisoformat(device["last_seen"]).timestamp()
+    assert stopped_at - 120 <= last_seen <= time.time() + 1
+    folder = next(item for item in status["folders"] if item["id"] == afrique["id"])
+    needs = next(item for item in folder["devices"] if item["id"] == writer_id)
+    assert needs["need_bytes"] >= 65536 and needs["completion_percent"] < 100
+    assert folder["need_bytes"] == 0  # the NAS itself lacks nothing
+    code, text, err = nasops(*arguments)
+    assert code == 0, err
+    assert "laptop-writer (adiallo)" in text and "disconnected, last seen" in text
+    on_nas = json.loads(run_in_host(sync_lab.nas, ["cat", "/etc/nasops/sync.json"]).stdout)
+    assert on_nas["url"] == f"http://{NAS_ADDRESS}:8384"
+
+
+def test_a_device_removed_from_the_spec_is_unshared_and_its_files_stay(sync_lab: SyncLab,
+                                                                       ) -> None:
+    writer = sync_lab.writer
+    write_spec(sync_lab.directory / "wsm.yml", {
+        "adiallo": {"name": "laptop-writer", "id": writer.device_id,
+                    "address": f"tcp://{writer.listen}"}})
+    reported = converge(sync_lab, "apply removing the reader")
+    sync_changes = {(change.target, change.detail.split(" ")[0]) for change in reported.changes
+                    if change.kind == "sync"}
+    assert ("device laptop-reader (mlsimon)", "remove") in sync_changes, sync_changes
+    rest = sync_lab.nas_rest
+    devices = {device["deviceID"] for device in rest.call("GET", "/rest/config/devices")}
+    assert sync_lab.reader.device_id not in devices and writer.device_id in devices
+    folders = {folder["id"] for folder in rest.call("GET", "/rest/config/folders")}
+    assert folders == {sync_lab.folder("Afrique")["id"]}
+    for path in (f"{AFRIQUE}/Finances/budget.txt", f"{AFRIQUE}/{REPORTS}/for-readers.txt",
+                 f"{AFRIQUE}/{REPORTS}/from-smb.txt"):
+        assert nas_has(sync_lab, path), f"{path} left the NAS with the device"
+    assert sync_lab.reader.has(sync_lab.reader.path("Finances/budget.txt"))
+
+
+def test_a_second_apply_changes_nothing_even_after_all_that_sync_activity(sync_lab: SyncLab,
+                                                                         ) -> None:
+    # Files arrived by sync, were edited over SMB, refused, and a device left: `nasops apply`
+    # with the same spec must find the NAS (ACLs of synced files included) as the spec says.
+    summary = apply(sync_lab, "second apply")
+    assert summary.splitlines()[0] == NO_CHANGES, summary
