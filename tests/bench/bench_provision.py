@@ -522,11 +522,13 @@ def run_benchmark(options: argparse.Namespace, work: Path) -> dict[str, Any]:
     results["seconds"]["floor_getfacl"] = round(median_of(floor_runs), 3)
     results["seconds"]["floor_getfacl_runs"] = [round(value, 3) for value in floor_runs]
     log(f"floor (getfacl -R over ssh): {floor_runs}")
-    if not options.skip_per_item:
-        results["per_item"] = bench.per_item(desired)
     bench.apply("one_folder_change", "--spec", str(changed_spec))
-    if options.compare:
-        bench.apply("back_to_the_spec", record=False)
+    bench.apply("back_to_the_spec")
+    if not options.skip_per_item:
+        # Last on the tree: ansible.posix.acl lets setfacl recalculate masks, so the per-item
+        # run changes some ACLs nasops set (mask::rwx); the apply after it puts them back.
+        results["per_item"] = bench.per_item(desired)
+        bench.apply("apply_after_per_item")
     results["compare"] = {label: bench.compare(label, str(Path(directory).resolve()))
                           for label, directory in options.compare}
     return results
@@ -570,14 +572,15 @@ def markdown(results: dict[str, Any]) -> str:
         f"{spec['folders']} folders ({spec['acl_entries']} ACL entries), "
         f"{results.get('tree', {}).get('files', spec['files'])} files spread over the "
         f"{results.get('tree', {}).get('directories', '?')} directories on the NAS. "
-        f"One-folder change: one more group reads `{spec['changed_folder']}`.",
+        f"One-folder change: a group's right on `{spec['changed_folder']}` (a leaf folder) "
+        "flips between read and write.",
         "",
         "| step | seconds | changes | load |",
         "| --- | ---: | ---: | ---: |",
     ]
     for name in ("first_apply", "apply_after_files", *sorted(
             key for key in seconds if key.startswith("noop_apply_")), "noop_apply",
-            "one_folder_change"):
+            "one_folder_change", "back_to_the_spec", "apply_after_per_item"):
         if name in seconds:
             load = results["load_average"].get(name)
             lines.append(f"| {name.replace('_', ' ')} | {seconds[name]:.1f} | "
@@ -622,15 +625,23 @@ def caveats(results: dict[str, Any]) -> list[str]:
         "A no-op `nasops apply` runs only the check pass (apply skips the real pass when the "
         "check finds nothing to do); times include the CLI: ansible-inventory, loading and "
         "compiling the spec, ansible-playbook.",
-        "The spec generator's Syncthing laptops are left out (issue 4 does not measure sync); "
-        "every role in playbooks/site.yml still runs.",
+        "The spec generator's Syncthing laptops are left out (issue 4 does not measure sync).",
     ]
+    if Path(results["ansible_dir"]) != REPOSITORY:
+        notes.append(
+            f"The main figures ran the Ansible side in {results['ansible_dir']} (roles: "
+            f"{', '.join(results['roles'])}), not the repository's playbooks/site.yml as it "
+            "stood" + ("; the last table times other Ansible sides on the same host and tree."
+                       if results.get("compare") else "."))
     per_item = results.get("per_item")
     if per_item:
         notes.append(
             "The per-item playbook ran on the tree nasops had already converged, so its ACL "
-            "tasks only read and compare (its cheapest case), and it does not touch the "
-            f"{results['spec']['files']} files at all (nasops checks every one).")
+            "tasks mostly read and compare (its cheapest case), and it does not touch the "
+            f"{results['spec']['files']} files at all (nasops checks every one). It is not "
+            "equivalent either: ansible.posix.acl lets setfacl recalculate the mask, so it "
+            "narrows some directories' mask::rwx; 'apply after per item' counts what nasops "
+            "then put back.")
         if per_item["extrapolated"]:
             notes.append(
                 f"Per-item: measured {per_item['measured_seconds']:.0f} s on a random "
@@ -639,7 +650,7 @@ def caveats(results: dict[str, Any]) -> list[str]:
                 f"({per_item['seconds']:.0f} s) adds the per-call time for all "
                 f"{per_item['total_items']} calls to the playbook's start-up "
                 f"({per_item['startup_seconds']:.1f} s): linear extrapolation.")
-    return notes
+    return notes + results.get("notes", [])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -672,6 +683,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ansible-dir", type=Path,
                         help="run nasops with another ansible.cfg/playbooks/roles directory "
                              "(NASOPS_ANSIBLE_DIR), e.g. to time some roles only")
+    parser.add_argument("--note", action="append", default=[],
+                        help="a caveat to add to the report, e.g. why --ansible-dir; repeatable")
     options = parser.parse_args(argv)
     if os.geteuid() != 0:
         parser.error("run it as root (the lab needs it)")
@@ -685,6 +698,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(nasops_argv("lab", "down", "--name", options.name, "--purge"),
                            check=False, cwd=REPOSITORY)
         shutil.rmtree(work, ignore_errors=True)
+    results["notes"] = options.note
     add_ratios(results)
     results["caveats"] = caveats(results)
     print(json.dumps({"seconds": results["seconds"], "ratios": results["ratios"],

@@ -34,6 +34,7 @@ import yaml
 from nasops.report.access import FORMATS, render
 from nasops.spec import load_spec
 from nasops.spec.rights import resolve_rights
+from nasops.sync.device_id import device_id_from_seed
 
 HERE = Path(__file__).resolve().parent
 TARGET_SECONDS = 1.0
@@ -45,12 +46,11 @@ TOPICS = ["Partenaires", "Rapports de mission", "Finances", "Projets", "Évaluat
           "Contrats", "Photos", "Budget", "Réunions", "Archives", "Formations", "Campagnes",
           "Plaidoyer", "Communication", "Ressources humaines", "Financiën", "Vormingen"]
 LEVEL_WEIGHTS = {"read": 5, "write": 4, "none": 1}
-BASE32 = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
 
 
 def device_id(generator: random.Random) -> str:
-    """Return a random Syncthing-shaped device ID."""
-    return "-".join("".join(generator.choices(BASE32, k=7)) for _ in range(8))
+    """Return a random valid Syncthing device ID (check characters right), seeded."""
+    return device_id_from_seed(str(generator.random()))
 
 
 def access_map(generator: random.Random, groups: list[str], logins: list[str],

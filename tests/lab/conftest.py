@@ -37,13 +37,54 @@ from nasops.spec.rights import RightsTable, resolve_rights
 TEST_STATE_ROOT = Path("/var/lib/nasops/lab-test")
 LAB_DIRECTORY = Path(__file__).parent
 EXAMPLE_SPEC = LAB_DIRECTORY.parents[1] / "inventory" / "example" / "wsm.yml"
+# Session-wide hosts: the modules that use one must run in the same xdist worker.
+SHARED_HOSTS = frozenset({"example_nas", "lab_nas"})
+# Lab test groups, longest first (measured wall time in CI); unknown groups come after them.
+LAB_GROUP_ORDER = ("example_nas", "test_sync", "test_monitoring", "test_backup",
+                   "lab_nas", "test_roles_apply")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test under tests/lab with `lab`, so `-m "not lab"` leaves them all out."""
-    for item in items:
-        if LAB_DIRECTORY in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.lab)
+    """Mark every test under tests/lab with `lab`, so `-m "not lab"` leaves them all out, and
+    with an xdist group: a module's tests share module-scoped hosts, so they run in one worker,
+    and every module using the session's `example_nas` runs in the same worker as well."""
+    lab_items = [item for item in items if LAB_DIRECTORY in Path(str(item.path)).parents]
+    group_of = _module_groups(lab_items)
+    groups: dict[str, list[pytest.Item]] = {}
+    for item in lab_items:
+        item.add_marker(pytest.mark.lab)
+        group = group_of[item.path]
+        item.add_marker(pytest.mark.xdist_group(group))
+        groups.setdefault(group, []).append(item)
+    # Longest groups first (scripts/test turns xdist's own reordering off): the lab groups
+    # are the critical path, the unit tests fill the workers' gaps after them.
+    rank = {name: position for position, name in enumerate(LAB_GROUP_ORDER)}
+    ordered = sorted(groups, key=lambda name: rank.get(name, len(rank)))
+    lab_set = set(lab_items)
+    items[:] = [item for name in ordered for item in groups[name]] + [
+        item for item in items if item not in lab_set]
+
+
+def _module_groups(lab_items: list[pytest.Item]) -> dict[Path, str]:
+    """Given the lab tests, return each module's xdist group: the module's name, or the name
+    of the session host it uses (`example_nas`, `lab_nas`), merging modules that share one."""
+    uses: dict[Path, set[str]] = {}
+    for item in lab_items:
+        shared = SHARED_HOSTS.intersection(getattr(item, "fixturenames", ()))
+        uses.setdefault(item.path, set()).update(shared)
+    group_of: dict[Path, str] = {}
+    for module, shared in uses.items():
+        # Modules that share a host with this one, transitively (a handful of modules).
+        linked, hosts = {module}, set(shared)
+        while True:
+            more = {other for other, used in uses.items() if used & hosts} - linked
+            if not more:
+                break
+            linked |= more
+            hosts = hosts.union(*(uses[other] for other in more))
+        group_of[module] = "+".join(sorted(hosts)) if hosts else module.stem
+    return group_of
 
 
 def _in_ci() -> bool:
@@ -60,6 +101,11 @@ def lab_test_directories() -> LabDirectories:
     """Return the lab roots the tests use (their own state root, the shared cache)."""
     defaults = LabDirectories.from_environment()
     state_root = os.environ.get(STATE_DIRECTORY_VARIABLE) or str(TEST_STATE_ROOT)
+    # Each xdist worker purges its state root at start: one root per worker, or they would
+    # purge each other's hosts.
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if worker:
+        state_root = f"{state_root}-{worker}"
     cache_root = os.environ.get(CACHE_DIRECTORY_VARIABLE) or str(defaults.cache_root)
     return LabDirectories(Path(state_root), Path(cache_root))
 

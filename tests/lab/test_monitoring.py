@@ -17,8 +17,6 @@ is checked pending. It is always terminated, by PID, in a finalizer.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import re
 import socket
@@ -40,7 +38,6 @@ from nasops.ansible.summary import render_failures
 from nasops.cli.main import main
 from nasops.lab import LabHost, render_inventory, run_in_host
 from nasops.lab.testing import LabHostFactory
-from nasops.sync.device_id import device_id_problem, luhn_base32
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -121,17 +118,6 @@ def backup_status(repository: str, now: float, *, failed: bool) -> dict[str, Any
             "drill": {"last_attempt": drill, "last_success": drill}}
 
 
-def device_id(seed: str) -> str:
-    """Given any text, return a valid, canonical Syncthing device ID derived from it (the
-    base32 of 32 bytes, a Luhn mod 32 check character after each 13, groups of seven)."""
-    digest = base64.b32encode(hashlib.sha256(seed.encode()).digest()).decode().rstrip("=")
-    chunks = [digest[index:index + 13] for index in range(0, 52, 13)]
-    full = "".join(chunk + luhn_base32(chunk) for chunk in chunks)
-    result = "-".join(full[index:index + 7] for index in range(0, 56, 7))
-    assert device_id_problem(result) is None, result
-    return result
-
-
 WRITE_FILES = """
 import json, os, sys
 for path, text in json.load(sys.stdin).items():
@@ -180,9 +166,6 @@ def nas(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory) -> 
     text = EXAMPLE_SPEC.read_text(encoding="utf-8")
     small = re.sub(r"(- name: Éducation\n(?:    .*\n)*?    quota: )100G", r"\g<1>20M", text)
     assert small != text, "the example spec no longer has Éducation's 100G quota"
-    # The example's laptop IDs are placeholders Syncthing refuses: make real-looking ones.
-    small = re.sub(r"\bid: ([A-Z2-7]{7}(?:-[A-Z2-7]{7}){7})\b",
-                   lambda match: f"id: {device_id(match.group(1))}", small)
     (directory / "wsm.yml").write_text(small, encoding="utf-8")
     inventory = directory / "inventory.yml"
     inventory.write_text(render_inventory(host, {"nasops_spec": "wsm.yml",

@@ -50,6 +50,8 @@ class Rehearsal:
     directory: Path
     desired: dict[str, Any]
     passwords: dict[str, str]
+    api_key: str
+    restic_passwords: dict[str, str] = field(default_factory=dict)
     runs: dict[str, Run] = field(default_factory=dict)
     # Whether adiallo existed right after the check on the fresh host (it must not).
     created_by_check: bool | None = None
@@ -108,9 +110,15 @@ def rehearsal(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactor
     passwords = {user["login"]: secrets.token_urlsafe(18)
                  for user in desired["users"] if user["enabled"]}
     descriptor = os.open(directory / "secrets.yml", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # The example's laptops make nas_sync run Syncthing, which needs an API key; its backup
+    # repositories need restic passwords (nas_backup refuses to run without them).
+    api_key = secrets.token_urlsafe(32)
+    restic = {repository["name"]: secrets.token_urlsafe(24)
+              for repository in desired["backup"]["repositories"]}
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        json.dump({"nasops_user_passwords": passwords}, handle)
-    rehearsal = Rehearsal(host, directory, desired, passwords)
+        json.dump({"nasops_user_passwords": passwords, "nasops_syncthing_api_key": api_key,
+                   "nasops_restic_passwords": restic}, handle)
+    rehearsal = Rehearsal(host, directory, desired, passwords, api_key, restic)
     rehearsal.playbook("check-fresh", "--check", "--diff")
     lookup = run_in_host(host, ["getent", "passwd", "adiallo"], accepted_codes=(0, 2))
     rehearsal.created_by_check = lookup.returncode == 0
@@ -191,6 +199,10 @@ def test_no_password_appears_in_ansible_output(rehearsal: Rehearsal) -> None:
         leaked = [login for login, password in rehearsal.passwords.items()
                   if password in run.output]
         assert not leaked, f"passwords of {leaked} appear in the output of {name}"
+        assert rehearsal.api_key not in run.output, f"the Syncthing API key is in {name}"
+        leaked = [repository for repository, password in rehearsal.restic_passwords.items()
+                  if password in run.output]
+        assert not leaked, f"restic passwords of {leaked} appear in the output of {name}"
 
 
 TESTPARM_WRAPPER = REPOSITORY / "roles/nas_base/files/nasops-testparm"

@@ -115,12 +115,14 @@ def test_change_count_and_report(bench: ModuleType) -> None:
         "load_average": {"first_apply": 2.0},
         "noop_breakdown_seconds": {"nas_shares": 3.0},
         "roles": ["nas_base", "nas_shares"],
+        "ansible_dir": "/elsewhere",
         "compare": {"before": {"roles": ["nas_base"], "noop_apply": 30.0,
                                "noop_apply_runs": [30.0], "load_average": [1.0]}},
         "per_item": {"seconds": 600.0, "extrapolated": True, "measured_seconds": 70.0,
                      "subset_folders": 3, "total_folders": 30, "subset_items": 30,
                      "total_items": 300, "subset_fraction_of_folders": 0.1,
                      "startup_seconds": 3.0},
+        "notes": ["Why another Ansible side."],
     }
     bench.add_ratios(results)
     assert results["ratios"] == {"noop_over_floor": 2.0, "per_item_over_noop": 60.0,
@@ -130,3 +132,5 @@ def test_change_count_and_report(bench: ModuleType) -> None:
     report = bench.markdown(results)
     assert "extrapolated from 3 of 30 folders" in report and "MISSED" not in report
     assert "| before | nas_base | 30.0 |" in report
+    assert "ran the Ansible side in /elsewhere (roles: nas_base, nas_shares)" in report
+    assert report.endswith("- Why another Ansible side.\n")

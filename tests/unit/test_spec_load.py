@@ -56,7 +56,7 @@ users:
   - login: carol
     state: disabled
     devices:
-      - {name: laptop, id: AAAAAAA-BBBBBBB-CCCCCCC-DDDDDDD-EEEEEEE-FFFFFFF-GGGGGGG-HHHHHHH}
+      - {name: laptop, id: DRFIW5Q-WSXQQ6H-DWEC2DC-RFJVKTQ-L2GXJ4Z-PGIWR6F-Q2JMPUH-OKMKVQY}
 shares:
   - name: Board
     folders:

@@ -3,6 +3,7 @@ the sync account's ACL entries, on small readable specs and on the reference NGO
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from nasops.compile import compile_spec
 from nasops.spec import load_spec, load_spec_text
 from nasops.spec.models import Device, Spec
-from nasops.sync.device_id import ALPHABET, device_id_problem, luhn_base32
+from nasops.sync.device_id import device_id_from_seed, device_id_problem
 from nasops.sync.regions import SYNC_ACCOUNT, folder_id
 
 EXAMPLE = Path(__file__).parents[2] / "inventory" / "example" / "wsm.yml"
@@ -20,19 +21,7 @@ EXAMPLE = Path(__file__).parents[2] / "inventory" / "example" / "wsm.yml"
 REAL_IDS = ("NUCNOHS-ZBDKAQM-7PA5D4C-PFXH7SA-YO6NJTD-455HGA5-A47F6OH-5QKF7QK",
             "IZ5GHBB-NRBIZ3P-DISWIKG-AMC4IZX-A6MIQDW-F53POFN-R65WP6B-QOHEDQE",
             "4FPKE5Y-DACBMWH-SVNANO4-DQPE5E2-KW45N2N-ZQJ5PEP-XQ3GPFS-KCILAAF")
-
-
-def make_device_id(seed: str) -> str:
-    """Given any text, return a valid device ID (check characters included)."""
-    digest = hashlib.sha256(seed.encode()).digest()
-    bits = int.from_bytes(digest, "big")
-    data = "".join(ALPHABET[(bits >> (5 * index)) & 31] for index in range(52))
-    chunks = [data[index:index + 13] for index in range(0, 52, 13)]
-    compact = "".join(chunk + luhn_base32(chunk) for chunk in chunks)
-    return "-".join(compact[index:index + 7] for index in range(0, 56, 7))
-
-
-WRITER, READER, PARTNER, GONE = (make_device_id(name) for name in
+WRITER, READER, PARTNER, GONE = (device_id_from_seed(name) for name in
                                  ("writer", "reader", "partner", "gone"))
 
 
@@ -64,13 +53,28 @@ def sync_levels(desired: dict[str, Any], share: str) -> dict[str, str | None]:
 
 def test_device_ids_are_checked_like_syncthing_does() -> None:
     assert all(device_id_problem(identifier) is None for identifier in REAL_IDS)
-    assert device_id_problem(make_device_id("any")) is None
-    # The example spec's placeholder IDs have the right shape but wrong check characters.
+    assert device_id_problem(device_id_from_seed("any")) is None
+    # A made-up ID of the right shape, with wrong check characters.
     placeholder = "AAAAAAA-BBBBBBB-CCCCCCC-DDDDDDD-EEEEEEE-FFFFFFF-GGGGGGG-HHHHHHH"
     assert "check character of group 2" in str(device_id_problem(placeholder))
     typo = REAL_IDS[0][:-1] + ("A" if REAL_IDS[0][-1] != "A" else "B")
     assert "group 8" in str(device_id_problem(typo))
     assert "56 letters" in str(device_id_problem("NUCNOHS-ZBDKAQM"))
+    # Syncthing 1.19 accepted the first (its check characters are right) but stored it as the
+    # second, which holds the same 256 bits: the spec's ID would never match what runs.
+    rewritten = ("CTY67JX-FHHJS5Q-Q62FK6X-3I3VAVR-X5AKKI5-GZJRH7O-SB3WQVU-FMW23BA",
+                 "CTY67JX-FHHJS5Q-Q62FK6X-3I3VAVR-X5AKKI5-GZJRH7O-SB3WQVU-FMW23AB")
+    assert "6th character of group 8" in str(device_id_problem(rewritten[0]))
+    assert device_id_problem(rewritten[1]) is None
+
+
+def test_made_up_device_ids_are_stable_and_encoded_as_syncthing_does() -> None:
+    made_up = device_id_from_seed("laptop")
+    assert made_up == device_id_from_seed("laptop") != device_id_from_seed("laptop-2")
+    digest = hashlib.sha256(b"laptop").digest()
+    compact = made_up.replace("-", "")
+    data = "".join(compact[index:index + 13] for index in range(0, 56, 14))  # no check chars
+    assert base64.b32decode(data + "====") == digest
 
 
 def test_writers_and_readers_of_one_region_get_two_folders_and_private_parts_stay_out(
@@ -144,12 +148,20 @@ def test_disabled_people_and_bad_ids_get_nothing_and_are_reported(example: Spec)
     assert sync["enabled"] is False  # no laptop to sync with: Syncthing does not run
 
 
-def test_the_example_spec_lists_only_placeholder_devices_so_nothing_runs(
+def test_the_example_spec_syncs_its_laptops_with_everything_off_but_the_lan(
         example: Spec) -> None:
     sync = compile_spec(example)["sync"]
-    assert not sync["enabled"] and sync["folders"] == [] and sync["devices"] == []
-    assert {item["name"] for item in sync["skipped_devices"]} == {
-        "laptop-cotonou", "laptop-bujumbura", "laptop-la-paz", "laptop-kathmandu"}
+    assert sync["enabled"] is True and sync["skipped_devices"] == []
+    assert {device["name"] for device in sync["devices"]} == {
+        "laptop-cotonou (fkabore)", "laptop-bujumbura (cndayisaba)",
+        "laptop-la-paz (mquispe)", "laptop-kathmandu (bthapa)"}
+    owners = {device["id"]: device["owner"] for device in sync["devices"]}
+    # Each cell's laptops get their cell's share, read-write, without the private Finances.
+    assert sorted((folder["label"], folder["type"], sorted(owners[item] for item in
+                   folder["devices"]), folder["excluded"]) for folder in sync["folders"]) == [
+        ("Afrique", "sendreceive", ["cndayisaba", "fkabore"], ["Finances"]),
+        ("Amérique latine", "sendreceive", ["mquispe"], ["Finances"]),
+        ("Asie", "sendreceive", ["bthapa"], ["Finances"])]
     assert sync["options"] == {"global_discovery": False, "local_discovery": False,
                                "relays": False, "nat_traversal": False,
                                "usage_reporting": False, "listen_addresses": []}

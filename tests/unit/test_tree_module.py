@@ -286,8 +286,9 @@ def test_hand_widened_folder_is_reported_then_reverted(share: Path) -> None:
     assert check["changed"] and check["changes"] == [
         {"kind": "acl", "target": "Finances", "detail": "group:staff:rwx -> r-x"}]
     assert "group:staff:rwx" in getfacl(share / "Finances")  # check mode wrote nothing
-    assert "group:staff:rwx" in check["diff"]["before"]
-    assert "group:staff:r-x" in check["diff"]["after"]
+    [diff] = check["diff"]  # one before/after pair per listed change, named by its target
+    assert diff["before_header"] == diff["after_header"] == "Finances"
+    assert "group:staff:rwx" in diff["before"] and "group:staff:r-x" in diff["after"]
     fixed = converge(share, SPEC)
     assert fixed["changes"] == check["changes"]
     assert "group:staff:r-x" in getfacl(share / "Finances")
@@ -394,7 +395,7 @@ def test_changes_are_capped(share: Path) -> None:
     for number in range(620):
         (share / f"f{number}").write_text("")
     result = converge(share, [folder("", ("group", "users", "read"))])
-    assert len(result["changes"]) == 500
+    assert len(result["changes"]) == 500 and len(result["diff"]) <= 500
     # 620 files and the root; Finances left the spec: one unmanaged, its content untouched
     assert result["changes_truncated"] == 620 + 1 + 1 - 500
     assert result["counts"]["acl_written"] == 620 + 1
@@ -442,14 +443,17 @@ def test_through_ansible(share: Path, tmp_path: Path) -> None:
                    "ANSIBLE_MODULE_UTILS": str(ROLE / "module_utils"),
                    "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"), "ANSIBLE_NOCOLOR": "1"}
     ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
-    results = []
+    results, outputs = [], []
     for extra in (["--check", "--diff"], []):
         done = subprocess.run([str(ansible_playbook), "-i", "localhost,", *extra, str(playbook)],
                               capture_output=True, text=True, env=environment, cwd=tmp_path,
                               check=False)
         assert done.returncode == 0, done.stdout + done.stderr
         results.append(json.loads(output.read_text()))
+        outputs.append(done.stdout)
     (check, _), (applied, _) = results
+    # The default callback shows the diff list: one pair per folder, headed by its path.
+    assert "+++ after: Finances/Audit" in outputs[0] and "+group:adm:r-x" in outputs[0]
     assert check["changed"] and check["counts"]["acl_written"] == 3
     assert [change["kind"] for change in check["changes"]] == ["folder"] * 3
     assert applied["changed"] and applied["counts"]["managed"] == 3

@@ -229,7 +229,9 @@ class Converger:
         self.counts = dict.fromkeys(COUNT_KEYS, 0)
         self.warnings: list[str] = []
         self.errors: list[str] = []
-        self.diff: dict[str, list[str]] = {"before": [], "after": []}
+        # One small before/after pair per listed change: Ansible diffs each pair on its own,
+        # where one text for the whole tree would cost it time quadratic in the changes.
+        self.diff: list[dict[str, str]] = []
         self.created: set[str] = set()
         self.owner_id = -1
         self.decoded: dict[bytes, Acl] = {}
@@ -241,11 +243,14 @@ class Converger:
         if len(self.changes) >= CHANGES_CAP:
             self.truncated += 1
             return
-        target = posixpath.join(self.root, rel) if self.absolute_targets else rel or "."
+        if self.absolute_targets:
+            target = posixpath.join(self.root, rel) if rel else self.root
+        else:
+            target = rel or "."
         self.changes.append({"kind": kind, "target": target, "detail": detail})
         if before or after:
-            self.diff["before"].append(f"# {target}\n{before}")
-            self.diff["after"].append(f"# {target}\n{after}")
+            self.diff.append({"before_header": target, "after_header": target,
+                              "before": before and before + "\n", "after": after and after + "\n"})
 
     def acls_text(self, access: Acl, default: Acl | None) -> str:
         name_of = self.principals.name_of
@@ -369,7 +374,11 @@ class Converger:
                 os.setxattr(target, ACCESS_XATTR, encode_acl(access), follow_symlinks=False)
             if default is not None and before_default != default:
                 os.setxattr(target, DEFAULT_XATTR, encode_acl(default))
-        if rel not in self.created:
+        if rel in self.created:
+            return
+        if len(self.changes) >= CHANGES_CAP:  # not listed: no need to describe it
+            self.note("acl", rel, "")
+        else:
             name_of = self.principals.name_of
             lines = acl_diff(before, access, name_of)
             lines += acl_diff(before_default or (), default or (), name_of, "default:")
@@ -506,7 +515,7 @@ class Converger:
                 "changes_truncated": self.truncated, "counts": self.counts,
                 "unknown_principals": self.principals.unknown, "path": self.root,
                 "warnings": self.warnings,
-                "diff": {key: "\n".join(lines) + "\n" for key, lines in self.diff.items()}}
+                "diff": self.diff}
 
 
 def converge_shares(shares: list[dict], *, owner: str = "root", create: bool = True,
@@ -558,15 +567,14 @@ def _combined(convergers: list[Converger], principals: Principals) -> dict:
     """Given the shares' convergers, return one module result for them all."""
     counts = dict.fromkeys(COUNT_KEYS, 0)
     warnings: list[str] = []
-    diff: dict[str, list[str]] = {"before": [], "after": []}
+    diff: list[dict[str, str]] = []
     for converger in convergers:
         for key in COUNT_KEYS:
             counts[key] += converger.counts[key]
         for warning in converger.warnings:
             if not warning.endswith(UNKNOWN_WARNING) and warning not in warnings:
                 warnings.append(warning)
-        for key in diff:
-            diff[key] += converger.diff[key]
+        diff += converger.diff
     if principals.unknown:
         warnings.insert(0, ", ".join(principals.unknown) + UNKNOWN_WARNING)
     return {"changed": any(converger.changed for converger in convergers),
@@ -574,7 +582,7 @@ def _combined(convergers: list[Converger], principals: Principals) -> dict:
             "changes_truncated": sum(converger.truncated for converger in convergers),
             "counts": counts, "unknown_principals": principals.unknown,
             "paths": [converger.root for converger in convergers], "warnings": warnings,
-            "diff": {key: "\n".join(lines) + "\n" for key, lines in diff.items()}}
+            "diff": diff}
 
 
 def invocation(params: dict) -> dict:

@@ -45,7 +45,12 @@ DEFAULT_SCRATCH_DIRECTORY = "/var/lib/nasops/drill"
 NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 # The same forms the spec accepts (nasops.spec.units), checked without importing the spec.
 DURATION_PATTERN = re.compile(r"^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?$")
-SUBSET_PATTERN = re.compile(r"^(?:\d+(?:\.\d+)?%|\d+/\d+|\d+(?:\.\d+)?[KMGT]?)$", re.IGNORECASE)
+# restic 0.14's `--read-data-subset` grammar (checked against restic itself): `x%` with
+# 0 < x <= 100, `n/t` with 1 <= n <= t <= 256, or a whole size > 0 with a unit B, K, M, G or T.
+SUBSET_PERCENT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)%$")
+SUBSET_FRACTION = re.compile(r"^(\d+)/(\d+)$")
+SUBSET_SIZE = re.compile(r"^(\d+)[BKMGT]$", re.IGNORECASE)
+SUBSET_BUCKETS = 256
 KEEP_COUNTS = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
 MAX_KEEP = 10000
 MAX_SAMPLE = 100000
@@ -205,6 +210,25 @@ def _integer(low: int, high: int) -> Callable[[Any], str | None]:
     return check
 
 
+def subset_problem(value: Any) -> str | None:
+    """Given a `read_data_subset` value, return why restic would refuse it, or None."""
+    if not isinstance(value, str):
+        return f"{value!r} is not valid; write it like 5%, 1/10 or 2G"
+    percent = SUBSET_PERCENT.match(value)
+    if percent:
+        return None if 0 < float(percent.group(1)) <= 100 else (
+            f"{value!r}: a percentage must be above 0% and at most 100%")
+    fraction = SUBSET_FRACTION.match(value)
+    if fraction:
+        part, total = int(fraction.group(1)), int(fraction.group(2))
+        return None if 1 <= part <= total <= SUBSET_BUCKETS else (
+            f"{value!r}: n/t needs 1 <= n <= t <= {SUBSET_BUCKETS}, e.g. 1/10")
+    size = SUBSET_SIZE.match(value)
+    if size:
+        return None if int(size.group(1)) > 0 else f"{value!r}: a size must be above 0"
+    return f"{value!r} is not valid; write it like 5%, 1/10 or a whole size like 2G"
+
+
 def _pattern(pattern: re.Pattern[str], example: str) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         if isinstance(value, str) and value and pattern.match(value):
@@ -268,8 +292,7 @@ def parse_config(document: Any) -> tuple[BackupConfig | None, list[str]]:
         exclude_caches=top.get("exclude_caches", True, lambda value: None if isinstance(
             value, bool) else "must be true or false"),
         retention=_retention(top.document.get("retention", {}), problems),
-        check=CheckConfig(check.get("read_data_subset", "5%", _optional(
-            _pattern(SUBSET_PATTERN, "5%, 1/10 or 2G")))),
+        check=CheckConfig(check.get("read_data_subset", "5%", _optional(subset_problem))),
         drill=DrillConfig(drill.get("sample_files", 50, _integer(1, MAX_SAMPLE)),
                           drill.get("scratch_directory", DEFAULT_SCRATCH_DIRECTORY, _absolute)),
         state_directory=top.get("state_directory", DEFAULT_STATE_DIRECTORY, _absolute),

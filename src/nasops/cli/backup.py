@@ -24,6 +24,7 @@ from nasops.backup.config import DEFAULT_CONFIG_PATH, BackupConfig, load_config
 from nasops.backup.display import outcome_line, snapshot_lines, status_lines
 from nasops.backup.errors import BackupError
 from nasops.backup.session import ResticFeatures, detect_features
+from nasops.cli.exit_codes import run_with_exit_codes
 
 REPOSITORY_HELP = "Only this repository (default: all)."
 
@@ -163,6 +164,15 @@ def init_command(context: click.Context, repository: str | None) -> None:
     failed = [outcome.repository for outcome in outcomes if outcome.error]
     if failed:
         raise BackupError(f"init failed for: {', '.join(failed)}")
+
+
+def standalone_main(argv: Sequence[str] | None = None) -> int:
+    """The NAS's `nasops-backup` command (installed by the nas_backup role): only this group.
+
+    The NAS has the exporter's release of nasops (not Ansible nor the spec tools), so the
+    timers do not go through the full `nasops` CLI; exit codes are nasops' own.
+    """
+    return run_with_exit_codes(backup, argv, "nasops-backup")
 
 
 def register(cli: click.Group) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import click
 
-from nasops.errors import BadInputError, CommandFailedError, NasopsError
+from nasops.cli.exit_codes import run_with_exit_codes
+from nasops.errors import BadInputError, CommandFailedError
 from nasops.exporter.auth import BasicAuth, hash_password
 from nasops.exporter.config import DEFAULT_CONFIG_PATH, load_config, read_secret_file
 from nasops.exporter.drift_check import DEFAULT_DESIRED, DEFAULT_ENGINE, check_drift
@@ -107,21 +108,7 @@ def standalone_main(argv: Sequence[str] | None = None) -> int:
     On the NAS only the exporter's own dependencies are installed (not Ansible nor the spec
     tools), so it does not go through the full `nasops` CLI.
     """
-    try:
-        returned = exporter.main(args=list(sys.argv[1:] if argv is None else argv),
-                                 prog_name="nasops-exporter", standalone_mode=False)
-    except NasopsError as error:
-        click.echo(str(error), err=True)
-        return error.exit_code
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.exceptions.Exit as exit_request:
-        return exit_request.exit_code
-    return returned if isinstance(returned, int) else 0
+    return run_with_exit_codes(exporter, argv, "nasops-exporter")
 
 
 def register(cli: click.Group) -> None:

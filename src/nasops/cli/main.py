@@ -8,7 +8,7 @@ import sys
 import click
 
 from nasops import __version__
-from nasops.errors import NasopsError
+from nasops.cli.exit_codes import run_with_exit_codes
 
 # Command name -> module under nasops.cli that registers it. Modules are imported only when
 # their command runs: `nasops backup run` on a timer should not pay for Ansible or pydantic.
@@ -56,21 +56,7 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; expected errors become a message and an exit code, never a traceback."""
-    try:
-        # Without standalone mode click returns the code of `ctx.exit(code)` instead of exiting.
-        returned = cli.main(args=argv, prog_name="nasops", standalone_mode=False)
-    except NasopsError as error:
-        click.echo(str(error), err=True)
-        return error.exit_code
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        return 130
-    except click.ClickException as error:
-        error.show()
-        return error.exit_code
-    except click.exceptions.Exit as exit_request:
-        return exit_request.exit_code
-    return returned if isinstance(returned, int) else 0
+    return run_with_exit_codes(cli, argv, "nasops")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,8 @@
 
 The desired state is plain JSON-ready data, already resolved: system names, absolute paths,
 every folder's access entries (with traverse-only entries), Samba share settings, quotas and
-the Syncthing folders and devices (with the sync account's ACL entries, `nasops.sync`).
+the Syncthing folders and devices (with the sync account's ACL entries, `nasops.sync`) and
+the backups (`nasops.compile.backup`).
 The roles and the bulk modules on the NAS do no rights reasoning of their own: they receive
 this and converge to it.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import posixpath
 from typing import Any
 
+from nasops.compile.backup import compile_backup
 from nasops.spec.directory import Principal, build_directory
 from nasops.spec.models import LEVEL_RANKS, Level, Spec
 from nasops.spec.rights import FolderRights, RightsTable, resolve_rights
@@ -124,4 +126,5 @@ def compile_spec(spec: Spec) -> dict[str, Any]:
         "shares": [_share_state(spec, table, index, root, sync.account_levels)
                    for index in range(len(spec.shares))],
         "sync": sync.state,
+        "backup": compile_backup(spec, root),
     }

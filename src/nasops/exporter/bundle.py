@@ -44,9 +44,10 @@ from packaging.requirements import Requirement  # a dependency of ansible-core
 
 import nasops
 
-# What the NAS runs: the exporter's commands, the root helper, the drift check.
+# What the NAS runs: the exporter's commands, the root helper, the drift check, and
+# `nasops-backup` (the nas_backup role installs its command on this same release).
 ENTRY_MODULES = ("nasops.cli.exporter", "nasops.exporter.privileged",
-                 "nasops.exporter.drift_check")
+                 "nasops.exporter.drift_check", "nasops.cli.backup")
 # What they import beyond the standard library (a test checks the archive alone suffices).
 EXPORTER_REQUIREMENTS = ("pydantic", "click", "prometheus-client", "bcrypt")
 ARCHIVE_MTIME = 1_700_000_000  # fixed: the same content always gives the same archive

@@ -21,6 +21,7 @@ from nasops.spec.names import (
 )
 from nasops.spec.units import format_size, parse_size
 from nasops.spec.yaml_source import DataPath, SourceMap
+from nasops.sync.device_id import device_id_content_problem
 
 REPOSITORY_URL = re.compile(
     r"^(/|sftp:[^@/\s]+@[^:\s]+:|rest:https?://|rclone:[^:\s]+:|s3:|b2:|azure:|gs:|swift:)")
@@ -183,6 +184,11 @@ class Checker:
                     self.error((*path, "name"), f"device name '{name}' is used twice")
                 names.add(name.casefold())
             if isinstance(device_id, str):
+                # The schema checks the shape; Syncthing would refuse wrong check characters,
+                # and nas_sync would otherwise silently leave the device out.
+                problem = device_id_content_problem(device_id)
+                if problem:
+                    self.error((*path, "id"), problem)
                 owner = device_ids.get(device_id)
                 if owner is not None:
                     self.error((*path, "id"), f"this device ID is already listed for {owner}")

@@ -11,6 +11,7 @@ PERCENT_PATTERN = re.compile(r"^(\d+(?:\.\d+)?)%$")
 FRACTION_PATTERN = re.compile(r"^(\d+)/(\d+)$")
 # restic reads a subset size as a whole number and one unit letter (B, K, M, G or T);
 # checked with restic 0.14: "1.5G", "2GiB" and "100" are refused.
+SUBSET_BUCKETS = 256
 SUBSET_SIZE_PATTERN = re.compile(r"^\d+[BKMGT]$", re.IGNORECASE)
 
 
@@ -64,10 +65,13 @@ def parse_subset(text: str) -> str:
     fraction = FRACTION_PATTERN.match(value)
     if fraction:
         part, total = int(fraction.group(1)), int(fraction.group(2))
-        if not 1 <= part <= total:
+        # restic splits the data into 256 buckets: t is at most 256.
+        if not 1 <= part <= total <= SUBSET_BUCKETS:
             raise ValueError(f"'{text}': the first number must be at least 1 and at most the "
-                             "second, e.g. 1/10")
+                             f"second, itself at most {SUBSET_BUCKETS}, e.g. 1/10")
         return value
     if not SUBSET_SIZE_PATTERN.match(value):
         raise ValueError(f"'{text}' is not a subset; write 5%, 1/10 or a whole size like 2G")
+    if not int(value[:-1]):
+        raise ValueError(f"'{text}': a subset size must be above 0")
     return value

@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from nasops.backup import status
-from nasops.backup.actions.common import (
-    RESULT_FAILED,
-    RESULT_SUCCESS,
-    Attempt,
-    Outcome,
-    features_or_failures,
-)
+from nasops.backup.actions.common import Attempt, Outcome, for_each_repository, record_outcome
 from nasops.backup.config import BackupConfig, RepositoryConfig
 from nasops.backup.errors import BackupError, IntegrityError
 from nasops.backup.restic.check import build_check_argv
 from nasops.backup.session import ResticFeatures, ResticSession
 from nasops.errors import NasopsError
-
-logger = logging.getLogger("nasops.backup")
 
 MAX_REPORTED_LINES = 20
 INFORMATIONAL_PREFIXES = (
@@ -61,13 +51,8 @@ def check_repository(
         except BackupError as error:
             raise _integrity_error(repository.name, error) from None
     except NasopsError as error:
-        record = attempt.finished(RESULT_FAILED, error=error)
-        status.record(config.state_directory, repository.name, "check", record)
-        logger.error("%s: check failed: %s", repository.name, error)
-        return Outcome(repository.name, RESULT_FAILED, record, error)
-    record = attempt.finished(RESULT_SUCCESS, "no errors were found")
-    status.record(config.state_directory, repository.name, "check", record, success=True)
-    return Outcome(repository.name, RESULT_SUCCESS, record)
+        return record_outcome(config, repository, "check", attempt, error=error)
+    return record_outcome(config, repository, "check", attempt, message="no errors were found")
 
 
 def check_repositories(
@@ -75,8 +60,7 @@ def check_repositories(
     repository_name: str | None = None, read_data_subset: str | None = None,
 ) -> list[Outcome]:
     """Given the config, check the named repository or all; return their outcomes."""
-    detected = features_or_failures(config, features, "check", repository_name)
-    if isinstance(detected, list):
-        return detected
-    return [check_repository(config, repository, detected, read_data_subset)
-            for repository in config.repository(repository_name)]
+    return for_each_repository(
+        config, features, "check", repository_name,
+        lambda repository, detected: check_repository(config, repository, detected,
+                                                      read_data_subset))

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from nasops.backup import status
-from nasops.backup.config import BackupConfig
+from nasops.backup.config import BackupConfig, RepositoryConfig
 from nasops.backup.session import ResticFeatures, detect_features
 from nasops.errors import NasopsError
+
+logger = logging.getLogger("nasops.backup")
 
 RESULT_RUNNING = "running"
 RESULT_SUCCESS = "success"
@@ -86,3 +90,30 @@ def features_or_failures(
             status.record(config.state_directory, repository.name, section, record)
             outcomes.append(Outcome(repository.name, RESULT_FAILED, record, error))
         return outcomes
+
+
+def record_outcome(config: BackupConfig, repository: RepositoryConfig, section: str,
+                   attempt: Attempt, *, message: str | None = None,
+                   error: NasopsError | None = None) -> Outcome:
+    """Given a finished check or drill attempt (failed when error is given), write its
+    record to the repository's status and return the outcome; a failure is also logged."""
+    if error is not None:
+        record = attempt.finished(RESULT_FAILED, error=error)
+        status.record(config.state_directory, repository.name, section, record)
+        logger.error("%s: %s failed: %s", repository.name, section, error)
+        return Outcome(repository.name, RESULT_FAILED, record, error)
+    record = attempt.finished(RESULT_SUCCESS, message)
+    status.record(config.state_directory, repository.name, section, record, success=True)
+    return Outcome(repository.name, RESULT_SUCCESS, record)
+
+
+def for_each_repository(
+    config: BackupConfig, features: ResticFeatures | None, section: str,
+    repository_name: str | None, action: Callable[[RepositoryConfig, ResticFeatures], Outcome],
+) -> list[Outcome]:
+    """Given the config and an action on one repository, run it on the named repository or
+    all of them in turn; return their outcomes (failed ones when restic is unusable)."""
+    detected = features_or_failures(config, features, section, repository_name)
+    if isinstance(detected, list):
+        return detected
+    return [action(repository, detected) for repository in config.repository(repository_name)]

@@ -10,7 +10,6 @@ unreadable or different is reported by name. The scratch directory is always rem
 
 from __future__ import annotations
 
-import logging
 import os
 import random
 import shutil
@@ -22,11 +21,10 @@ from pathlib import Path
 from nasops.backup import status
 from nasops.backup.actions.common import (
     BACKUP_TAG,
-    RESULT_FAILED,
-    RESULT_SUCCESS,
     Attempt,
     Outcome,
-    features_or_failures,
+    for_each_repository,
+    record_outcome,
 )
 from nasops.backup.config import BackupConfig, RepositoryConfig
 from nasops.backup.errors import BackupError, IntegrityError
@@ -36,8 +34,6 @@ from nasops.backup.restic.restore import build_restore_argv
 from nasops.backup.restic.snapshots import build_snapshots_argv
 from nasops.backup.session import ResticFeatures, ResticSession
 from nasops.errors import NasopsError
-
-logger = logging.getLogger("nasops.backup")
 
 RESTORE_BATCH = 200
 """Paths per restore call, to stay far below the kernel's argv size limit."""
@@ -160,15 +156,10 @@ def drill_repository(
     except (NasopsError, OSError) as error:
         failure = error if isinstance(error, NasopsError) else BackupError(
             f"repository '{repository.name}': drill scratch directory: {error}")
-        record = attempt.finished(RESULT_FAILED, error=failure)
-        status.record(config.state_directory, repository.name, "drill", record)
-        logger.error("%s: drill failed: %s", repository.name, failure)
-        return Outcome(repository.name, RESULT_FAILED, record, failure)
+        return record_outcome(config, repository, "drill", attempt, error=failure)
     message = (f"{len(sample)} files restored and verified, {compared} compared byte for byte "
                "with their unchanged source")
-    record = attempt.finished(RESULT_SUCCESS, message)
-    status.record(config.state_directory, repository.name, "drill", record, success=True)
-    return Outcome(repository.name, RESULT_SUCCESS, record)
+    return record_outcome(config, repository, "drill", attempt, message=message)
 
 
 def drill_repositories(
@@ -176,8 +167,7 @@ def drill_repositories(
     repository_name: str | None = None, sample_files: int | None = None,
 ) -> list[Outcome]:
     """Given the config, drill the named repository or all; return their outcomes."""
-    detected = features_or_failures(config, features, "drill", repository_name)
-    if isinstance(detected, list):
-        return detected
-    return [drill_repository(config, repository, detected, sample_files)
-            for repository in config.repository(repository_name)]
+    return for_each_repository(
+        config, features, "drill", repository_name,
+        lambda repository, detected: drill_repository(config, repository, detected,
+                                                      sample_files))
