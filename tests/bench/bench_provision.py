@@ -24,7 +24,6 @@ import argparse
 import importlib.util
 import json
 import os
-import platform
 import random
 import re
 import shutil
@@ -453,17 +452,10 @@ def per_item_versions(ansible_playbook: Path) -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
-    """Describe the machine without naming it."""
-    model = platform.processor()
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return {"system": platform.system(), "kernel": platform.release(),
-            "machine": platform.machine(), "cpu": model, "cpus": os.cpu_count(),
-            "python": platform.python_version(), "load_average_at_start": list(os.getloadavg())}
+    """Describe the machine without naming it (bench_spec's description, same keys)."""
+    description: dict[str, Any] = load_spec_generator().machine()
+    description["load_average_at_start"] = description.pop("load_average")
+    return description
 
 
 def site_roles(root: Path | None = None) -> list[str]:

@@ -177,8 +177,9 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    return {"system": platform.system(), "machine": platform.machine(), "cpu": model,
-            "cpus": os.cpu_count(), "load_average": list(os.getloadavg())}
+    return {"system": platform.system(), "kernel": platform.release(),
+            "machine": platform.machine(), "cpu": model, "cpus": os.cpu_count(),
+            "python": platform.python_version(), "load_average": list(os.getloadavg())}
 
 
 def run(users: int, groups: int, folders: int, repeat: int, output: Path | None) -> dict[str, Any]:

@@ -223,7 +223,7 @@ class StatefulSyncthing:
 
 def params(url: str, **overrides: Any) -> dict[str, Any]:
     return {"url": url, "api_key": KEY, "options": OPTIONS, "devices": DEVICES,
-            "folders": FOLDERS, "views_root": VIEWS, "skipped_devices": [], "wait_seconds": 5,
+            "folders": FOLDERS, "views_root": VIEWS, "wait_seconds": 5,
             **overrides}
 
 

@@ -49,12 +49,6 @@ options:
     description: Directory of the mount points; Syncthing sees folder C(id) at C(views_root/id).
     type: path
     required: true
-  skipped_devices:
-    description:
-      - Devices the compiler left out (C(name), C(owner), C(problem)); each gives a warning.
-    type: list
-    elements: dict
-    default: []
   wait_seconds:
     description: How long to wait for the REST API to answer (it starts with the service).
     type: int
@@ -219,7 +213,6 @@ def main() -> None:
             "devices": {"type": "list", "elements": "dict", "default": []},
             "folders": {"type": "list", "elements": "dict", "default": []},
             "views_root": {"type": "path", "required": True},
-            "skipped_devices": {"type": "list", "elements": "dict", "default": []},
             "wait_seconds": {"type": "int", "default": 60},
         },
         supports_check_mode=True,
@@ -236,9 +229,6 @@ def main() -> None:
         problems.append(f"url must start with http:// or https:// (got {params['url']!r})")
     if problems:
         module.fail_json(msg="invalid sync state: " + "; ".join(problems), changes=[])
-    for skipped in params["skipped_devices"]:
-        module.warn(f"device {skipped.get('name')} of {skipped.get('owner')} is not synchronised:"
-                    f" {skipped.get('problem')}")
     rest = Rest(params["url"], params["api_key"])
     try:
         result = converge(rest, params, module.check_mode, module.warn)

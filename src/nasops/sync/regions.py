@@ -27,7 +27,6 @@ from typing import Any
 from nasops.spec.models import Spec
 from nasops.spec.names import slugify
 from nasops.spec.rights import Access, FolderRights, RightsTable
-from nasops.sync.device_id import device_id_problem
 
 SYNC_ACCOUNT = "nasops-sync"
 WRITE, READ, NOTHING = "write", "read", "none"
@@ -112,29 +111,25 @@ class SyncPlan:
 
 
 def _devices(spec: Spec, table: RightsTable,
-             ) -> tuple[dict[str, list[str]], list[dict[str, Any]], list[dict[str, str]]]:
-    """Return (device IDs per enabled owner, devices, devices skipped with the reason)."""
+             ) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
+    """Return (device IDs per enabled owner, devices). The IDs are valid: the spec checks
+    refuse a bad one (nasops.spec.checks), and only a validated spec gets here."""
     by_owner: dict[str, list[str]] = {}
     devices: list[dict[str, Any]] = []
-    skipped: list[dict[str, str]] = []
     for user in spec.users:
         if not user.devices or not table.directory.users[user.login].enabled:
             continue
         for device in user.devices:
-            problem = device_id_problem(device.id)
-            if problem:
-                skipped.append({"name": device.name, "owner": user.login, "problem": problem})
-                continue
             by_owner.setdefault(user.login, []).append(device.id)
             devices.append({"id": device.id, "name": f"{device.name} ({user.login})",
                             "owner": user.login, "addresses": [device.address]})
-    return by_owner, devices, skipped
+    return by_owner, devices
 
 
 def plan_sync(spec: Spec, table: RightsTable, root: str) -> SyncPlan:
     """Given a validated spec, its rights table and the organisation's directory on the NAS,
     return the sync section of the desired state and the sync account's ACL levels."""
-    by_owner, devices, skipped = _devices(spec, table)
+    by_owner, devices = _devices(spec, table)
     owners = sorted(by_owner)
     folders: list[dict[str, Any]] = []
     levels: dict[int, str] = {}
@@ -178,7 +173,6 @@ def plan_sync(spec: Spec, table: RightsTable, root: str) -> SyncPlan:
             "listen_addresses": list(policy.listen_addresses),
         },
         "devices": devices,
-        "skipped_devices": skipped,
         "folders": folders,
     }
     return SyncPlan(state, levels)
