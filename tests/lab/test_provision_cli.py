@@ -15,6 +15,7 @@ import pytest
 
 from nasops.cli.main import main
 from nasops.lab import LabHost, render_inventory, run_in_host
+from nasops.lab.testing import LabHostFactory
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -25,12 +26,19 @@ AFRIQUE = "/srv/nas/wsm/Afrique"
 
 
 @pytest.fixture(scope="module")
-def inventory(lab_nas: LabHost, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def provision_nas(lab_hosts: LabHostFactory) -> LabHost:
+    """A NAS of this module's own (127.0.0.8): the applies here harden Samba (no anonymous
+    listing), which test_lab's checks of the bare session NAS must not depend on."""
+    return lab_hosts("provision", "127.0.0.8")
+
+
+@pytest.fixture(scope="module")
+def inventory(provision_nas: LabHost, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return an inventory for the lab NAS naming a copy of wsm.yml and a secrets file."""
     directory = tmp_path_factory.mktemp("provision")
     shutil.copy(EXAMPLE_SPEC, directory / "wsm.yml")
     path = directory / "inventory.yml"
-    path.write_text(render_inventory(lab_nas, {"nasops_spec": "wsm.yml",
+    path.write_text(render_inventory(provision_nas, {"nasops_spec": "wsm.yml",
                                                "nasops_secrets_file": "secrets.yml"}),
                     encoding="utf-8")
     return path
@@ -56,9 +64,9 @@ def nas_snapshot(host: LabHost) -> str:
 
 
 def test_secrets_plan_apply_drift_cycle(
-    lab_nas: LabHost, inventory: Path, capsys: pytest.CaptureFixture[str]
+    provision_nas: LabHost, inventory: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    host = lab_nas.name
+    host = provision_nas.name
     code, out, err = nasops(capsys, "secrets", "init", "-i", str(inventory))
     assert code == 0, err
     assert "created with 23 user password(s), 2 restic password(s)" in out
@@ -72,14 +80,14 @@ def test_secrets_plan_apply_drift_cycle(
     for section in ("accounts", "shares", "folders", "quotas"):
         assert f"  {section} (" in out
     assert "cellule-afrique" in out
-    assert run_in_host(lab_nas, ["getent", "group", "cellule-afrique"],
+    assert run_in_host(provision_nas, ["getent", "group", "cellule-afrique"],
                        accepted_codes=(0, 2)).returncode == 2  # plan touched nothing
 
     code, out, err = nasops(capsys, "apply", "-i", str(inventory))
     assert code == 0, err
     assert f" on {host} (" in out
     assert f"[{host}] nas_accounts: " in err
-    assert FINANCES in run_in_host(lab_nas, ["find", AFRIQUE, "-type", "d"]).stdout
+    assert FINANCES in run_in_host(provision_nas, ["find", AFRIQUE, "-type", "d"]).stdout
 
     code, out, err = nasops(capsys, "apply", "-i", str(inventory), "-q")
     assert code == 0, err
@@ -89,7 +97,7 @@ def test_secrets_plan_apply_drift_cycle(
     assert (code, out.splitlines()[0]) == (0, f"{host}: no drift: the NAS matches the spec")
 
     # Someone grants the partners write access to the private finance folder by hand.
-    run_in_host(lab_nas, ["setfacl", "-m", "g:partenaires-afrique:rwx", FINANCES])
+    run_in_host(provision_nas, ["setfacl", "-m", "g:partenaires-afrique:rwx", FINANCES])
     code, out, err = nasops(capsys, "drift", "-i", str(inventory), "-q")
     assert code == 3, out + err
     assert FINANCES in out
@@ -97,25 +105,25 @@ def test_secrets_plan_apply_drift_cycle(
 
     code, out, err = nasops(capsys, "apply", "-i", str(inventory), "-q")
     assert code == 0, err
-    acl = run_in_host(lab_nas, ["getfacl", "-p", FINANCES]).stdout
+    acl = run_in_host(provision_nas, ["getfacl", "-p", FINANCES]).stdout
     assert "group:partenaires-afrique:" not in acl
     code, out, err = nasops(capsys, "drift", "-i", str(inventory), "-q")
     assert code == 0, out + err
 
 
 @pytest.fixture
-def big_file(lab_nas: LabHost) -> Iterator[str]:
+def big_file(provision_nas: LabHost) -> Iterator[str]:
     """Write 3 MiB into the Afrique share (removed afterwards)."""
     path = f"{AFRIQUE}/grand-rapport.bin"
-    run_in_host(lab_nas, ["dd", "if=/dev/urandom", f"of={path}", "bs=1M", "count=3",
+    run_in_host(provision_nas, ["dd", "if=/dev/urandom", f"of={path}", "bs=1M", "count=3",
                           "status=none"])
-    run_in_host(lab_nas, ["sync"])
+    run_in_host(provision_nas, ["sync"])
     yield path
-    run_in_host(lab_nas, ["rm", "-f", path])
+    run_in_host(provision_nas, ["rm", "-f", path])
 
 
 def test_quota_below_usage_is_refused_and_nothing_changes(
-    lab_nas: LabHost, inventory: Path, big_file: str, capsys: pytest.CaptureFixture[str]
+    provision_nas: LabHost, inventory: Path, big_file: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = inventory.parent / "wsm.yml"
     tiny_quota = inventory.parent / "wsm-tiny-quota.yml"
@@ -124,17 +132,17 @@ def test_quota_below_usage_is_refused_and_nothing_changes(
     # Afrique is the first share with a 200G quota; 1M is the smallest quota a spec accepts.
     tiny_quota.write_text(text.replace("quota: 200G", "quota: 1M", 1), encoding="utf-8")
     # Someone also widened an ACL: a refused apply must not repair it either.
-    run_in_host(lab_nas, ["setfacl", "-m", "g:partenaires-afrique:rwx", FINANCES])
-    before = nas_snapshot(lab_nas)
+    run_in_host(provision_nas, ["setfacl", "-m", "g:partenaires-afrique:rwx", FINANCES])
+    before = nas_snapshot(provision_nas)
     try:
         for command in ("plan", "apply"):
             code, out, err = nasops(capsys, command, "-i", str(inventory), "--spec",
                                     str(tiny_quota), "-q")
             assert code == 2, out + err
             first = err.splitlines()[0]
-            assert first.startswith(f"{lab_nas.name} [nas_quotas: ")
+            assert first.startswith(f"{provision_nas.name} [nas_quotas: ")
             assert "]: refused: " in first and "below" in first
             assert err.rstrip().endswith("nothing was changed")
-            assert nas_snapshot(lab_nas) == before
+            assert nas_snapshot(provision_nas) == before
     finally:
         nasops(capsys, "apply", "-i", str(inventory), "-q")
