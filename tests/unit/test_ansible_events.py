@@ -68,6 +68,21 @@ def test_host_the_playbook_skipped_is_a_failure() -> None:
     assert "no task ran on this host" in result.hosts["b"].failures[0].message
 
 
+def test_a_role_debug_warning_becomes_a_warning_and_other_messages_do_not() -> None:
+    events = [
+        {"event": "result", "host": "a", "status": "ok", "task": "Warn", "role": "nas_backup",
+         "action": "ansible.builtin.debug",
+         "msg": "WARNING: not every repository could be reached: usb: not mounted"},
+        {"event": "result", "host": "a", "status": "ok", "task": "Key", "role": "nas_backup",
+         "action": "ansible.builtin.debug", "msg": "Authorise this key: ssh-ed25519 AAAA"},
+        {"event": "result", "host": "a", "status": "ok", "task": "Echo", "action": "command",
+         "msg": "WARNING: from a command's output, not a role's message"},
+        _recap(a=0)]
+    host = fold_events(events, ["a"], check_mode=False).hosts["a"]
+    assert host.warnings == ["not every repository could be reached: usb: not mounted"]
+    assert host.changes == []
+
+
 def test_run_without_recap_is_not_a_success() -> None:
     result = fold_events([], ["a"], check_mode=True)
     assert not result.completed and result.failed

@@ -133,3 +133,4 @@ def test_failure_without_host_detail_shows_the_log_end() -> None:
 def test_unknown_kinds_fall_under_other() -> None:
     assert section_of("membership") == "accounts"
     assert section_of("syncthing-folder") == "other"
+    assert section_of("service") == "system files and services"

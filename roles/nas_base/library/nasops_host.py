@@ -1,28 +1,28 @@
 #!/usr/bin/python
-"""Ansible module nasops_host: directory, btrfs quotas and files in one call; a service probe."""
+"""Ansible module nasops_host: the host side of a role (accounts, files, units) in one call."""
 
 from __future__ import annotations
 
 DOCUMENTATION = r"""
 ---
 module: nasops_host
-short_description: Prepare a nasops NAS in one call (directory, btrfs quotas, files)
+short_description: Converge the host side of a nasops role in one call
 description:
-  - In this order, and only where something differs; one module call instead of one task per
-    step (on a NAS that already matches, each task would cost a module start for nothing).
+  - One module call instead of one task per step: on a NAS that already matches, each task
+    would cost a module start (a file or template task several) for nothing. Every step
+    compares first and changes only what differs; each difference is one entry of C(changes).
   - Finds the Debian packages of O(packages) that are not installed. When some are missing it
     reports them in C(missing_packages) and does nothing else (the steps below need them): the
     play installs them and calls the module again.
-  - Creates a directory (and its missing parents) with the given owner, group and mode, or
-    fixes those of an existing one.
-  - Enables btrfs quotas (qgroups) when the volume is btrfs and they are disabled, then waits
-    for the initial quota scan.
-  - Writes each file whose content differs (a file with O(files[].force=false) is only created
-    when missing), validating the new content first with the file's C(validate) command, and
-    replaces it atomically; fixes owner, group and mode. Files given as a role C(template) are
-    rendered on the controller first, by the action plugin of the same name.
-  - Reports whether a systemd service is enabled and running (it changes nothing there), so
-    that the play can skip its service task when there is nothing to do.
+  - Then, in this order, the steps given. System accounts (O(accounts)). Directories
+    (O(directory), O(directories)), created with missing parents or fixed. btrfs quotas on
+    O(volume). Symbolic links (O(links)). Units to stop (O(stopped)), before their files may
+    go. Files (O(secret_files), then O(files): a validation may read a secret): written where
+    the content differs, validated first, replaced atomically; owner, group and mode fixed;
+    removed with C(state=absent). Files given as a role C(template) or a controller C(src) are
+    read on the controller by the action plugin of the same name. Pruning of software
+    directories (O(prune)). C(systemctl daemon-reload) when a unit file changed. Units to run
+    (O(started)). Restarts that follow a change (O(reactions)).
 version_added: "0.1.0"
 author: nasops
 options:
@@ -31,9 +31,43 @@ options:
     type: list
     elements: str
     default: []
+  python:
+    description: Report the NAS's machine and Python version in C(python).
+    type: bool
+    default: false
+  find:
+    description: Shell patterns of paths; those that exist are reported in C(found).
+    type: list
+    elements: str
+    default: []
+  read_links:
+    description: Paths of symbolic links whose targets are reported in C(link_targets).
+    type: list
+    elements: str
+    default: []
+  accounts:
+    description: System accounts, each a system group and a system user of the same name.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      name: {description: Account and group name., type: str, required: true}
+      comment: {description: GECOS comment., type: str, default: ""}
+      home: {description: Home (not created)., type: path, default: /nonexistent}
+      shell: {description: Login shell., type: path, default: /usr/sbin/nologin}
   directory:
     description: Directory to create or fix (owner, group and mode as in O(files)).
     type: dict
+    suboptions:
+      path: {description: Absolute path., type: path, required: true}
+      owner: {description: Owner name., type: str, default: root}
+      group: {description: Group name., type: str, default: root}
+      mode: {description: Octal mode as a string., type: str, default: "0755"}
+  directories:
+    description: More directories, in order, as O(directory).
+    type: list
+    elements: dict
+    default: []
     suboptions:
       path: {description: Absolute path., type: path, required: true}
       owner: {description: Owner name., type: str, default: root}
@@ -46,6 +80,14 @@ options:
     description: Enable btrfs quotas on O(volume) when it is btrfs.
     type: bool
     default: false
+  links:
+    description: Symbolic links to point at C(src); another link is replaced atomically.
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      dest: {description: Absolute path of the link., type: path, required: true}
+      src: {description: What it points at., type: str, required: true}
   files:
     description: Files to write, in order (a validation may use a file written before it).
     type: list
@@ -54,18 +96,33 @@ options:
     suboptions:
       dest: {description: Absolute path., type: path, required: true}
       content:
-        description: Whole content of the file. Exactly one of C(content) and C(template).
+        description: Whole content of the file. Exactly one of C(content), C(template), C(src).
         type: str
       template:
         description:
           - Template (in the role's C(templates)) rendered on the controller with the task's
             variables, as M(ansible.builtin.template) renders it (C(ansible_managed) included).
         type: str
+      src:
+        description: File on the controller whose text is the content (as M(ansible.builtin.copy)).
+        type: path
+      variables:
+        description: More variables for C(template), e.g. the C(item) of a loop template.
+        type: dict
+      state:
+        description: C(absent) removes the file.
+        type: str
+        choices: [present, absent]
+        default: present
       owner: {description: Owner name., type: str, default: root}
       group: {description: Group name., type: str, default: root}
       mode: {description: Octal mode as a string., type: str, default: "0644"}
       force:
         description: Replace a differing content; false only creates a missing file.
+        type: bool
+        default: true
+      diff:
+        description: Show the content in diff mode (false for big generated files).
         type: bool
         default: true
       validate:
@@ -74,6 +131,62 @@ options:
             the new content. A non-zero exit fails the module and leaves the file as it was.
           - Not run in check mode (nothing is written then).
         type: str
+  secret_files:
+    description:
+      - Files as O(files) whose content is a secret; it is never shown (no diff) and Ansible
+        masks it in any output (C(no_log)). Written before O(files).
+      - Give no C(content) with C(state=absent): every value of a C(no_log) option is masked
+        wherever it appears in the output, so a short one (a bare newline) would garble it.
+    type: list
+    elements: dict
+    default: []
+  prune:
+    description:
+      - Remove the entries of a directory that match C(patterns) and are not in C(keep); unit
+        files are stopped and disabled first. Only /etc/systemd/system and
+        /opt/nasops/releases are accepted (software, never data).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      directory: {description: The directory., type: path, required: true}
+      patterns:
+        description: Shell patterns of names (required, e.g. C(*)).
+        type: list
+        elements: str
+        required: true
+      keep: {description: Names to keep., type: list, elements: str, default: []}
+  started:
+    description: systemd units to enable and start (asked of systemd in one call).
+    type: list
+    elements: str
+    default: []
+  stopped:
+    description:
+      - systemd units to stop and disable, where their unit file exists; shell patterns
+        (C(nasops-backup@*.timer)) match the unit files of /etc/systemd/system.
+    type: list
+    elements: str
+    default: []
+  reactions:
+    description:
+      - Units to restart (or start) when one of C(paths) changed in this call, or C(changed)
+        is true; in check mode they are only listed in C(reactions).
+    type: list
+    elements: dict
+    default: []
+    suboptions:
+      unit: {description: The unit., type: str, required: true}
+      action: {description: What to do., type: str, choices: [restart, start], default: restart}
+      paths: {description: Paths whose change triggers it., type: list, elements: str, default: []}
+      changed:
+        description: Trigger it anyway (e.g. a release switched).
+        type: bool
+        default: false
+      no_block:
+        description: Do not wait for the unit (systemctl --no-block).
+        type: bool
+        default: false
   probe_service:
     description: systemd service whose state is reported in C(service).
     type: str
@@ -106,62 +219,60 @@ changes:
   type: list
   elements: dict
   contains:
-    kind: {description: "directory, quota or file", type: str}
-    target: {description: "path or volume", type: str}
+    kind: {description: "account, directory, quota, link, file, remove or service", type: str}
+    target: {description: "path, volume, account or unit", type: str}
     detail: {description: "e.g. 'create', 'content', 'mode 0700 -> 0755'", type: str}
+changed_paths:
+  description: The paths among C(changes), each once.
+  returned: always
+  type: list
+  elements: str
 missing_packages:
   description: The packages of O(packages) that are not installed (the other steps did not
     run when there are any).
   returned: always
   type: list
   elements: str
+python:
+  description: C(machine) and C(version) (major.minor) of the NAS's Python.
+  returned: when O(python) is true
+  type: dict
+found:
+  description: The existing paths that match O(find), sorted.
+  returned: always
+  type: list
+  elements: str
+link_targets:
+  description: For each path of O(read_links), its target, or null when it is not a link.
+  returned: always
+  type: dict
 volume_filesystem:
   description: File system type of O(volume) (as C(stat --file-system) names it).
   returned: when O(volume) is given
   type: str
+reactions:
+  description: The reactions triggered, e.g. C(restart nasops-exporter.service).
+  returned: unless packages are missing
+  type: list
+  elements: str
 service:
   description: C(name), C(enabled) and C(active) (booleans) of O(probe_service).
   returned: when O(probe_service) is given
   type: dict
 """
 
-import grp  # noqa: E402
-import os  # noqa: E402
-import pwd  # noqa: E402
-import shlex  # noqa: E402
 import shutil  # noqa: E402
-import stat  # noqa: E402
-import tempfile  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible.module_utils.nasops_host_files import HostError  # noqa: E402
+from ansible.module_utils.nasops_host_system import System  # noqa: E402
 
 OWNERSHIP = {"owner": {"type": "str", "default": "root"},
              "group": {"type": "str", "default": "root"}}
 
 
-class HostError(Exception):
-    """The host cannot be prepared; the message says why."""
-
-
-class Host:
+class Host(System):
     """Converge the steps in order, recording each change."""
-
-    def __init__(self, module: AnsibleModule) -> None:
-        self.module = module
-        self.check = module.check_mode
-        self.changes: list[dict] = []
-        self.diff: list[dict] = []
-        self.result: dict = {}
-
-    def note(self, kind: str, target: str, detail: str) -> None:
-        self.changes.append({"kind": kind, "target": target, "detail": detail})
-
-    def run(self, argv: list[str], accepted: tuple[int, ...] = (0,)) -> tuple[int, str]:
-        """Run a command; raise HostError when its exit code is not accepted."""
-        code, out, err = self.module.run_command(argv)
-        if code not in accepted:
-            raise HostError(f"{' '.join(argv)} failed (exit {code}): {(err or out).strip()}")
-        return code, out
 
     def missing(self, packages: list[str]) -> list[str]:
         """Return the packages that are not installed, in the order given."""
@@ -173,58 +284,6 @@ class Host:
         installed = {line.split()[0] for line in out.splitlines()
                      if line.endswith(" installed")}
         return [package for package in packages if package not in installed]
-
-    @staticmethod
-    def ids(owner: str, group: str) -> tuple[int, int]:
-        try:
-            return pwd.getpwnam(owner).pw_uid, grp.getgrnam(group).gr_gid
-        except KeyError as error:
-            raise HostError(f"unknown owner or group: {owner}:{group}") from error
-
-    def attributes(self, path: str, st: os.stat_result, spec: dict) -> None:
-        """Fix owner, group and mode of an existing path where they differ."""
-        uid, gid = self.ids(spec["owner"], spec["group"])
-        mode = int(spec["mode"], 8)
-        if (st.st_uid, st.st_gid) != (uid, gid):
-            self.note(self.kind_of(st), path, f"owner {st.st_uid}:{st.st_gid} -> "
-                                              f"{spec['owner']}:{spec['group']}")
-            if not self.check:
-                os.chown(path, uid, gid, follow_symlinks=False)
-        if stat.S_IMODE(st.st_mode) != mode:
-            self.note(self.kind_of(st), path,
-                      f"mode {stat.S_IMODE(st.st_mode):04o} -> {mode:04o}")
-            if not self.check:
-                os.chmod(path, mode)
-
-    @staticmethod
-    def kind_of(st: os.stat_result) -> str:
-        return "directory" if stat.S_ISDIR(st.st_mode) else "file"
-
-    def directory(self, spec: dict) -> None:
-        """Create the directory and its missing parents, or fix the existing one."""
-        path = os.path.normpath(spec["path"])
-        if not os.path.isabs(path):
-            raise HostError(f"directory {path} must be an absolute path")
-        missing: list[str] = []
-        current = path
-        while not os.path.lexists(current):
-            missing.insert(0, current)
-            current = os.path.dirname(current)
-        if not missing:
-            st = os.stat(path)
-            if not stat.S_ISDIR(st.st_mode):
-                raise HostError(f"{path} exists and is not a directory")
-            self.attributes(path, st, spec)
-            return
-        self.note("directory", path, "create")
-        if self.check:
-            return
-        uid, gid = self.ids(spec["owner"], spec["group"])
-        mode = int(spec["mode"], 8)
-        for part in missing:  # every created component gets the attributes (as file does)
-            os.mkdir(part, mode)
-            os.chown(part, uid, gid)
-            os.chmod(part, mode)
 
     def quotas(self, volume: str, enable: bool) -> None:
         """Report the volume's file system; enable btrfs quotas on it when asked."""
@@ -247,58 +306,6 @@ class Host:
         self.run([btrfs, "quota", "enable", volume])
         self.run([btrfs, "quota", "rescan", "-w", volume])  # the initial scan must finish
 
-    def file(self, spec: dict) -> None:
-        """Write one file where its content differs (validated first), fix its attributes."""
-        dest = spec["dest"]
-        content = spec["content"].encode("utf-8")
-        try:
-            st: os.stat_result | None = os.stat(dest)
-        except FileNotFoundError:
-            st = None
-        if st is not None and not stat.S_ISREG(st.st_mode):
-            raise HostError(f"{dest} exists and is not a regular file")
-        before = None
-        if st is not None and spec["force"]:
-            with open(dest, "rb") as handle:
-                before = handle.read()
-        if st is not None and (not spec["force"] or before == content):
-            self.attributes(dest, st, spec)
-            return
-        self.note("file", dest, "create" if st is None else "content")
-        if self.module._diff:
-            self.diff.append({"before_header": dest, "after_header": dest,
-                              "before": (before or b"").decode("utf-8", "replace"),
-                              "after": spec["content"]})
-        if not self.check:
-            self.write(dest, content, spec)
-
-    def write(self, dest: str, content: bytes, spec: dict) -> None:
-        """Write content next to dest, validate it, then move it into place."""
-        directory = os.path.dirname(dest)
-        if not os.path.isdir(directory):
-            raise HostError(f"{directory} does not exist (for {dest})")
-        uid, gid = self.ids(spec["owner"], spec["group"])
-        handle, temporary = tempfile.mkstemp(prefix=".nasops-", dir=directory)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content)
-                stream.flush()
-                os.fsync(stream.fileno())
-            os.chown(temporary, uid, gid)
-            os.chmod(temporary, int(spec["mode"], 8))
-            if spec["validate"]:
-                if "%s" not in spec["validate"]:
-                    raise HostError(f"validate for {dest} must contain %s")
-                argv = shlex.split(spec["validate"] % shlex.quote(temporary))
-                code, out, err = self.module.run_command(argv)
-                if code != 0:
-                    raise HostError(f"failed to validate {dest}: rc:{code} error:{err or out}")
-            os.replace(temporary, dest)
-        except BaseException:
-            if os.path.lexists(temporary):
-                os.unlink(temporary)
-            raise
-
     def probe(self, name: str) -> None:
         """Report whether a systemd service is enabled and active (changes nothing)."""
         systemctl = shutil.which("systemctl") or "systemctl"
@@ -308,44 +315,96 @@ class Host:
             state[key] = code == 0
         self.result["service"] = state
 
+    def converge(self, params: dict) -> None:
+        """Run every step given, in the documented order."""
+        for spec in params["accounts"]:
+            self.account(spec)
+        for spec in ([params["directory"]] if params["directory"] else []) + params[
+                "directories"]:
+            self.directory(spec)
+        if params["volume"]:
+            self.quotas(params["volume"], params["btrfs_quota"])
+        for spec in params["links"]:
+            self.link(spec)
+        self.stopped(params["stopped"])  # before their unit files may be removed
+        for spec in params["secret_files"]:  # first: a validation may read one
+            self.file(spec, secret=True)
+        for spec in params["files"]:
+            self.file(spec)
+        for spec in params["prune"]:
+            self.prune(spec)
+        self.daemon_reload()
+        self.started(params["started"])
+        self.react(params["reactions"])
+        if params["probe_service"]:
+            self.probe(params["probe_service"])
+
+
+FILE_OPTIONS = {
+    "dest": {"type": "path", "required": True},
+    "content": {"type": "str"},  # the action plugin renders templates and reads src files
+    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
+    "mode": {"type": "str", "default": "0644"},
+    "force": {"type": "bool", "default": True},
+    "diff": {"type": "bool", "default": True},
+    "validate": {"type": "str"}, **OWNERSHIP}
+ARGUMENT_SPEC = {
+    "packages": {"type": "list", "elements": "str", "default": []},
+    "python": {"type": "bool", "default": False},
+    "find": {"type": "list", "elements": "str", "default": []},
+    "read_links": {"type": "list", "elements": "str", "default": []},
+    "accounts": {"type": "list", "elements": "dict", "default": [], "options": {
+        "name": {"type": "str", "required": True},
+        "comment": {"type": "str", "default": ""},
+        "home": {"type": "path", "default": "/nonexistent"},
+        "shell": {"type": "path", "default": "/usr/sbin/nologin"}}},
+    "directory": {"type": "dict", "options": {
+        "path": {"type": "path", "required": True},
+        "mode": {"type": "str", "default": "0755"}, **OWNERSHIP}},
+    "directories": {"type": "list", "elements": "dict", "default": [], "options": {
+        "path": {"type": "path", "required": True},
+        "mode": {"type": "str", "default": "0755"}, **OWNERSHIP}},
+    "volume": {"type": "path"},
+    "btrfs_quota": {"type": "bool", "default": False},
+    "links": {"type": "list", "elements": "dict", "default": [], "options": {
+        "dest": {"type": "path", "required": True},
+        "src": {"type": "str", "required": True}}},
+    "files": {"type": "list", "elements": "dict", "default": [], "options": FILE_OPTIONS},
+    "secret_files": {"type": "list", "elements": "dict", "default": [], "options": {
+        **FILE_OPTIONS, "content": {"type": "str", "no_log": True}}},
+    "prune": {"type": "list", "elements": "dict", "default": [], "options": {
+        "directory": {"type": "path", "required": True},
+        "patterns": {"type": "list", "elements": "str", "required": True},
+        "keep": {"type": "list", "elements": "str", "default": []}}},
+    "started": {"type": "list", "elements": "str", "default": []},
+    "stopped": {"type": "list", "elements": "str", "default": []},
+    "reactions": {"type": "list", "elements": "dict", "default": [], "options": {
+        "unit": {"type": "str", "required": True},
+        "action": {"type": "str", "default": "restart", "choices": ["restart", "start"]},
+        "paths": {"type": "list", "elements": "str", "default": []},
+        "changed": {"type": "bool", "default": False},
+        "no_block": {"type": "bool", "default": False}}},
+    "probe_service": {"type": "str"},
+}
+
 
 def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "packages": {"type": "list", "elements": "str", "default": []},
-            "directory": {"type": "dict", "options": {
-                "path": {"type": "path", "required": True},
-                "mode": {"type": "str", "default": "0755"}, **OWNERSHIP}},
-            "volume": {"type": "path"},
-            "btrfs_quota": {"type": "bool", "default": False},
-            "files": {"type": "list", "elements": "dict", "default": [], "options": {
-                "dest": {"type": "path", "required": True},
-                "content": {"type": "str", "required": True},  # the action renders templates
-                "mode": {"type": "str", "default": "0644"},
-                "force": {"type": "bool", "default": True},
-                "validate": {"type": "str"}, **OWNERSHIP}},
-            "probe_service": {"type": "str"},
-        },
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     host = Host(module)
     try:
+        if params["python"]:
+            host.python()
+        host.look(params["find"], params["read_links"])
         host.result["missing_packages"] = host.missing(params["packages"])
         if host.result["missing_packages"]:
-            module.exit_json(changed=False, changes=[], **host.result)
-        if params["directory"]:
-            host.directory(params["directory"])
-        if params["volume"]:
-            host.quotas(params["volume"], params["btrfs_quota"])
-        for spec in params["files"]:
-            host.file(spec)
-        if params["probe_service"]:
-            host.probe(params["probe_service"])
+            module.exit_json(changed=False, changes=[], changed_paths=[], **host.result)
+        host.converge(params)
     except (HostError, OSError, ValueError) as error:
         module.fail_json(msg=str(error), changed=bool(host.changes), changes=host.changes,
-                         **host.result)
-    result = {"changed": bool(host.changes), "changes": host.changes, **host.result}
+                         changed_paths=host.changed_paths, **host.result)
+    result = {"changed": bool(host.changes), "changes": host.changes,
+              "changed_paths": host.changed_paths, **host.result}
     if module._diff and host.diff:
         result["diff"] = host.diff
     module.exit_json(**result)

@@ -46,6 +46,12 @@ options:
         C(changes) is capped at 500 items per share.
     type: list
     elements: dict
+  shares_file:
+    description:
+      - JSON file on the controller holding the compiled desired state (or its C(shares)
+        list), read by the action plugin of the same name and passed as O(shares). Much
+        faster than a variable for thousands of folders (nothing is templated).
+    type: path
   owner:
     description: Owner of the folders this module creates (their group is root).
     type: str

@@ -14,6 +14,10 @@ from typing import Any
 
 REFUSAL_PREFIX = "refused:"
 UNMANAGED = "unmanaged"
+# A role's debug message starting so is a warning (e.g. a backup repository not reachable):
+# shown with the module warnings, not only in -v output.
+WARNING_PREFIX = "WARNING:"
+DEBUG_ACTIONS = frozenset({"debug", "ansible.builtin.debug"})
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,11 @@ def _add_result(host: HostResult, event: Mapping[str, Any]) -> None:
     elif status == "failed" and not event.get("ignored"):
         host.failures.append(Failure(step, str(event.get("msg") or "failed")))
     elif status in ("ok", "changed") and not event.get("handler"):
+        message = str(event.get("msg") or "")
+        if event.get("action") in DEBUG_ACTIONS and message.startswith(WARNING_PREFIX):
+            warning = message[len(WARNING_PREFIX):].strip()
+            if warning not in host.warnings:
+                host.warnings.append(warning)
         # An ok result may still list `unmanaged` places: they are reported, never changed.
         changes = event.get("changes") or []
         host.changes += [Change(str(item.get("kind", "")), str(item.get("target", "")),

@@ -20,6 +20,9 @@ SECTIONS: tuple[tuple[str, frozenset[str]], ...] = (
     ("quotas", frozenset({"quota"})),
     ("renames", frozenset({"rename"})),
     ("unmanaged folders", frozenset({"unmanaged"})),
+    # nasops_host: what the roles install to run the NAS (Samba, exporter, backups).
+    ("system files and services",
+     frozenset({"account", "directory", "file", "link", "remove", "service"})),
 )
 OTHER_SECTION = "other"
 # A fresh NAS yields hundreds of items; the plan shows this many per section by default.

@@ -211,12 +211,56 @@ def default_cache_directory() -> Path:
     return Path(base) / "nasops" / "exporter-bundles"
 
 
+def input_fingerprint(target: Target, method: str,
+                      distributions: Sequence[metadata.Distribution]) -> str:
+    """Return a digest of what the archive is built from: the target, the libraries'
+    versions (and, when copied, their files' sizes and times) and every nasops source file.
+
+    Every apply asks for the bundle; building it costs seconds, this a few milliseconds.
+    A changed input only means a rebuild, whose content digest still names the release.
+    """
+    digest = hashlib.sha256(json.dumps([target.machine, target.python, method]).encode())
+
+    def add(path: Path) -> None:
+        try:
+            info = path.stat()
+        except OSError:
+            digest.update(f"{path}:missing\n".encode())
+            return
+        digest.update(f"{path}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+
+    for distribution in distributions:
+        digest.update(f"{distribution.metadata['Name']}=={distribution.version}\n".encode())
+        if method == "copy":
+            for relative in distribution.files or []:
+                add(Path(str(distribution.locate_file(relative))))
+    for path in sorted(Path(nasops.__file__).resolve().parent.rglob("*.py")):
+        add(path)
+    return digest.hexdigest()[:32]
+
+
+def _cached(record: Path) -> dict[str, str] | None:
+    """Given a cache record, return the bundle it names if its archive is still there."""
+    try:
+        known = json.loads(record.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(known, dict) or not Path(str(known.get("archive"))).is_file():
+        return None
+    return {key: str(value) for key, value in known.items()}
+
+
 def build_bundle(target: Target, cache_directory: Path | None = None) -> dict[str, str]:
-    """Given the NAS's interpreter, build the archive; return archive path, digest, method."""
+    """Given the NAS's interpreter, build the archive (or find the one built from the same
+    inputs); return archive path, digest, method."""
     cache = cache_directory or default_cache_directory()
     cache.mkdir(parents=True, exist_ok=True)
     distributions = distribution_closure(EXPORTER_REQUIREMENTS)
     method = "copy" if target == Target.controller() else "pip"
+    record = cache / f"inputs-{input_fingerprint(target, method, distributions)}.json"
+    known = _cached(record)
+    if known is not None:
+        return known
     with tempfile.TemporaryDirectory(dir=cache, prefix=".build-") as scratch:
         library = Path(scratch) / "root" / "lib"
         library.mkdir(parents=True)
@@ -239,8 +283,13 @@ def build_bundle(target: Target, cache_directory: Path | None = None) -> dict[st
         archive = cache / f"nasops-exporter-{digest}.tar.gz"
         if not archive.exists():
             os.replace(built, archive)  # same directory: atomic, concurrent builds agree
-    return {"archive": str(archive), "digest": digest, "nasops_version": nasops.__version__,
-            "method": method}
+    result = {"archive": str(archive), "digest": digest, "nasops_version": nasops.__version__,
+              "method": method}
+    with tempfile.NamedTemporaryFile("w", dir=cache, prefix=".record-", delete=False,
+                                     encoding="utf-8") as stream:
+        json.dump(result, stream)
+    os.replace(stream.name, record)
+    return result
 
 
 def main(argv: Sequence[str] | None = None) -> int:
