@@ -24,7 +24,6 @@ import argparse
 import importlib.util
 import json
 import os
-import random
 import re
 import shutil
 import statistics
@@ -41,14 +40,17 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
 RESULTS = HERE / "results"
-DEFAULT_VENV = Path("/var/cache/nasops/bench-venv")
-ANSIBLE_REQUIREMENT = "ansible>=12,<13"  # bundles ansible.posix; pins ansible-core 2.19
-TARGET_NOOP_SECONDS = 15.0
-TARGET_PER_ITEM_RATIO = 20.0
-TARGET_FLOOR_RATIO = 3.0
-# Permissions the per-item playbook sets, per level (docs/provisioning-contract.md).
-ACCESS_PERMISSIONS = {"write": "rwx", "read": "r-x", "traverse": "r-x", "none": "---"}
-DEFAULT_PERMISSIONS = {"write": "rwx", "read": "r-x", "none": "---"}  # traverse: no default
+sys.path.insert(0, str(HERE))  # its parts, also when the file is loaded by path (unit tests)
+
+from provision_per_item import (  # noqa: E402
+    DEFAULT_VENV,
+    ensure_per_item_venv,
+    per_item_items,
+    per_item_versions,
+    subset_items,
+    write_per_item_project,
+)
+from provision_report import add_ratios, caveats, markdown  # noqa: E402
 
 # Runs on the NAS: spread COUNT small files round-robin over every directory below ROOT.
 FILES_SCRIPT = r"""
@@ -67,44 +69,6 @@ for number in range(count):
         made += 1
 print(len(directories), made)
 """
-
-PER_ITEM_CONFIG = """\
-# The per-item baseline: the same SSH settings as nasops' ansible.cfg, nothing else.
-[defaults]
-host_key_checking = True
-interpreter_python = /usr/bin/python3
-retry_files_enabled = False
-gathering = explicit
-
-[ssh_connection]
-pipelining = True
-ssh_args = -C -o ControlMaster=auto -o ControlPersist=300s
-"""
-
-PER_ITEM_PLAYBOOK = """\
----
-# The per-item approach: one module call per folder and per ACL entry (access and default).
-- name: Converge the folder tree item by item
-  hosts: nas
-  gather_facts: false
-  tasks:
-    - name: Make sure each folder exists
-      ansible.builtin.file:
-        path: "{{ item }}"
-        state: directory
-      loop: "{{ per_item_folders }}"
-
-    - name: Set each ACL entry of each folder
-      ansible.posix.acl:
-        path: "{{ item.path }}"
-        etype: "{{ item.etype }}"
-        entity: "{{ item.entity }}"
-        permissions: "{{ item.permissions }}"
-        default: "{{ item.default }}"
-        state: present
-      loop: "{{ per_item_entries }}"
-"""
-
 
 # --- generation (also used by tests/unit/test_bench_provision_smoke.py) -------------------
 
@@ -171,53 +135,6 @@ def change_one_folder(data: dict[str, Any], desired: dict[str, Any],
         return changed, path
     raise ValueError("the spec has no folder below a share root")
 
-
-def per_item_items(desired: dict[str, Any]) -> tuple[list[str], list[dict[str, Any]]]:
-    """Given a compiled desired state, return the per-item playbook's loops: every managed
-    folder's absolute path, and one item per (folder, entry) for the access ACL and one for
-    the default ACL (traverse has none), with the permissions nasops gives that level."""
-    folders: list[str] = []
-    entries: list[dict[str, Any]] = []
-    for share in desired["shares"]:
-        for folder in share["folders"]:
-            path = share["path"] + ("/" + folder["path"] if folder["path"] else "")
-            folders.append(path)
-            for entry in folder["entries"]:
-                common = {"path": path, "etype": entry["kind"], "entity": entry["name"]}
-                entries.append({**common, "permissions": ACCESS_PERMISSIONS[entry["level"]],
-                                "default": False})
-                if entry["level"] in DEFAULT_PERMISSIONS:
-                    entries.append({**common, "default": True,
-                                    "permissions": DEFAULT_PERMISSIONS[entry["level"]]})
-    return folders, entries
-
-
-def subset_items(folders: list[str], entries: list[dict[str, Any]], fraction: float,
-                 seed: int = 4) -> tuple[list[str], list[dict[str, Any]]]:
-    """Given the per-item loops, return those of a random subset of the folders (at least
-    one folder), repeatable for a seed."""
-    if fraction >= 1:
-        return folders, entries
-    count = max(1, round(len(folders) * fraction))
-    chosen = set(random.Random(seed).sample(folders, count))  # noqa: S311 - not secret
-    return ([path for path in folders if path in chosen],
-            [entry for entry in entries if entry["path"] in chosen])
-
-
-def write_per_item_project(directory: Path, folders: list[str],
-                           entries: list[dict[str, Any]]) -> tuple[Path, Path, Path]:
-    """Write the per-item playbook, its ansible.cfg and its variables; return their paths."""
-    directory.mkdir(parents=True, exist_ok=True)
-    config, playbook = directory / "ansible.cfg", directory / "per-item.yml"
-    variables = directory / "per-item-vars.json"
-    config.write_text(PER_ITEM_CONFIG, encoding="utf-8")
-    playbook.write_text(PER_ITEM_PLAYBOOK, encoding="utf-8")
-    variables.write_text(json.dumps({"per_item_folders": folders,
-                                     "per_item_entries": entries}), encoding="utf-8")
-    return config, playbook, variables
-
-
-# --- running ------------------------------------------------------------------------------
 
 def log(message: str) -> None:
     """Print a progress line with the time and the load average."""
@@ -428,29 +345,6 @@ class Bench:
         }
 
 
-def ensure_per_item_venv(venv: Path) -> Path:
-    """Return the per-item venv's ansible-playbook, creating the venv first when missing."""
-    ansible_playbook = venv / "bin" / "ansible-playbook"
-    if not ansible_playbook.exists():
-        log(f"creating {venv} with {ANSIBLE_REQUIREMENT} (the per-item baseline only)")
-        base = getattr(sys, "_base_executable", sys.executable)
-        subprocess.run([base, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(venv / "bin" / "pip"), "install", "-q", ANSIBLE_REQUIREMENT],
-                       check=True)
-    return ansible_playbook
-
-
-def per_item_versions(ansible_playbook: Path) -> dict[str, str]:
-    """Return the per-item venv's ansible and ansible-core versions."""
-    python = ansible_playbook.parent / "python"
-    script = ("from importlib.metadata import version as v; "
-              "print(v('ansible'), v('ansible-core'))")
-    done = subprocess.run([str(python), "-c", script], capture_output=True, text=True,
-                          check=True)
-    ansible, core = done.stdout.split()
-    return {"ansible": ansible, "ansible-core": core}
-
-
 def machine() -> dict[str, Any]:
     """Describe the machine without naming it (bench_spec's description, same keys)."""
     description: dict[str, Any] = load_spec_generator().machine()
@@ -524,125 +418,6 @@ def run_benchmark(options: argparse.Namespace, work: Path) -> dict[str, Any]:
     results["compare"] = {label: bench.compare(label, str(Path(directory).resolve()))
                           for label, directory in options.compare}
     return results
-
-
-def add_ratios(results: dict[str, Any]) -> None:
-    """Add the ratios and targets of issue 4 to the results."""
-    seconds = results["seconds"]
-    noop, floor, first = seconds["noop_apply"], seconds["floor_getfacl"], seconds["first_apply"]
-    ratios: dict[str, float] = {"noop_over_floor": round(noop / floor, 2)}
-    targets: dict[str, Any] = {
-        f"noop_apply_under_{TARGET_NOOP_SECONDS:g}_s": noop < TARGET_NOOP_SECONDS,
-        f"noop_within_{TARGET_FLOOR_RATIO:g}x_floor": noop <= TARGET_FLOOR_RATIO * floor}
-    per_item = results.get("per_item")
-    if per_item:
-        ratios["per_item_over_noop"] = round(per_item["seconds"] / noop, 1)
-        ratios["per_item_over_first_apply"] = round(per_item["seconds"] / first, 1)
-        targets[f"per_item_at_least_{TARGET_PER_ITEM_RATIO:g}x_noop"] = (
-            ratios["per_item_over_noop"] >= TARGET_PER_ITEM_RATIO)
-    results["ratios"] = ratios
-    results["targets"] = targets
-
-
-def markdown(results: dict[str, Any]) -> str:
-    """Return the short human report of a run."""
-    seconds, spec, machine_ = results["seconds"], results["spec"], results["machine"]
-    per_item = results.get("per_item")
-    lines = [
-        "# `nasops apply` on a lab NAS (issue 4)",
-        "",
-        f"Run {results['date']} by `tests/bench/bench_provision.py`; raw numbers in "
-        "`provision.json`.",
-        "",
-        f"**Machine**: {machine_['cpus']} vCPU VM ({machine_['cpu']}), kernel "
-        f"{machine_['kernel']}, Python {machine_['python']}; the lab NAS is a systemd-nspawn "
-        "container on the same machine (SSH over loopback, btrfs volume on a loop device). "
-        f"Load average at start: {machine_['load_average_at_start'][0]:.1f} (the machine is "
-        "shared; see the load column).",
-        "",
-        f"**Spec**: {spec['users']} users, {spec['groups']} groups, {spec['shares']} shares, "
-        f"{spec['folders']} folders ({spec['acl_entries']} ACL entries), "
-        f"{results.get('tree', {}).get('files', spec['files'])} files spread over the "
-        f"{results.get('tree', {}).get('directories', '?')} directories on the NAS. "
-        f"One-folder change: a group's right on `{spec['changed_folder']}` (a leaf folder) "
-        "flips between read and write.",
-        "",
-        "| step | seconds | changes | load |",
-        "| --- | ---: | ---: | ---: |",
-    ]
-    for name in ("first_apply", "apply_after_files", *sorted(
-            key for key in seconds if key.startswith("noop_apply_")), "noop_apply",
-            "one_folder_change", "back_to_the_spec", "apply_after_per_item"):
-        if name in seconds:
-            load = results["load_average"].get(name)
-            lines.append(f"| {name.replace('_', ' ')} | {seconds[name]:.1f} | "
-                         f"{results['changes'].get(name, '')} | "
-                         f"{'' if load is None else f'{load:.1f}'} |")
-    lines.append(f"| floor: `getfacl -R -p` over ssh (median) | {seconds['floor_getfacl']:.1f} "
-                 "| | |")
-    if per_item:
-        how = (f"extrapolated from {per_item['subset_folders']} of {per_item['total_folders']} "
-               f"folders ({per_item['subset_items']} of {per_item['total_items']} module "
-               f"calls) measured in {per_item['measured_seconds']:.0f} s"
-               if per_item["extrapolated"] else "measured on the whole tree")
-        lines.append(f"| per-item playbook ({how}) | {per_item['seconds']:.0f} | | |")
-    lines += ["", "**Ratios**: " + ", ".join(f"{name.replace('_', ' ')} = {value}"
-                                             for name, value in results["ratios"].items()),
-              "", "**Targets**: " + ", ".join(f"{name.replace('_', ' ')}: "
-                                              f"{'met' if met else 'MISSED'}"
-                                              for name, met in results["targets"].items()),
-              "", "**No-op check pass by part** (seconds; what a no-op `apply` runs):", ""]
-    lines += [f"- {name}: {value}" for name, value in results["noop_breakdown_seconds"].items()]
-    lines += ["", f"Roles run by the measured site.yml: {', '.join(results['roles'])}."]
-    if results.get("compare"):
-        lines += ["", "**Other Ansible directories on the same host and tree** (no-op apply, "
-                      "median of the runs; measured after the figures above):", "",
-                  "| Ansible side | roles | no-op apply (s) | runs | load |",
-                  "| --- | --- | ---: | --- | --- |"]
-        lines += [f"| {label} | {', '.join(item['roles'])} | {item['noop_apply']:.1f} | "
-                  f"{', '.join(f'{run:.1f}' for run in item['noop_apply_runs'])} | "
-                  f"{', '.join(f'{load:.1f}' for load in item['load_average'])} |"
-                  for label, item in results["compare"].items()]
-    lines += ["", "## Caveats", ""] + [f"- {caveat}" for caveat in results.get("caveats", [])]
-    return "\n".join(lines) + "\n"
-
-
-def caveats(results: dict[str, Any]) -> list[str]:
-    """Return what a reader must keep in mind about these numbers."""
-    notes = [
-        "Wall-clock times on a shared 2-vCPU VM: other work ran at the same time (load "
-        "column); the same step varies by ±30 % or more between runs under load.",
-        "The lab NAS runs on the controller itself: controller and NAS compete for the same "
-        "2 vCPUs, and SSH goes over loopback (no network latency).",
-        "A no-op `nasops apply` runs only the check pass (apply skips the real pass when the "
-        "check finds nothing to do); times include the CLI: ansible-inventory, loading and "
-        "compiling the spec, ansible-playbook.",
-        "The spec generator's Syncthing laptops are left out (issue 4 does not measure sync).",
-    ]
-    if Path(results["ansible_dir"]) != REPOSITORY:
-        notes.append(
-            f"The main figures ran the Ansible side in {results['ansible_dir']} (roles: "
-            f"{', '.join(results['roles'])}), not the repository's playbooks/site.yml as it "
-            "stood" + ("; the last table times other Ansible sides on the same host and tree."
-                       if results.get("compare") else "."))
-    per_item = results.get("per_item")
-    if per_item:
-        notes.append(
-            "The per-item playbook ran on the tree nasops had already converged, so its ACL "
-            "tasks mostly read and compare (its cheapest case), and it does not touch the "
-            f"{results['spec']['files']} files at all (nasops checks every one). It is not "
-            "equivalent either: ansible.posix.acl lets setfacl recalculate the mask, so it "
-            "narrows some directories' mask::rwx; 'apply after per item' counts what nasops "
-            "then put back.")
-        if per_item["extrapolated"]:
-            notes.append(
-                f"Per-item: measured {per_item['measured_seconds']:.0f} s on a random "
-                f"{per_item['subset_fraction_of_folders'] * 100:.1f} % of the folders "
-                f"({per_item['subset_items']} module calls); the full figure "
-                f"({per_item['seconds']:.0f} s) adds the per-call time for all "
-                f"{per_item['total_items']} calls to the playbook's start-up "
-                f"({per_item['startup_seconds']:.1f} s): linear extrapolation.")
-    return notes + results.get("notes", [])
 
 
 def main(argv: list[str] | None = None) -> int:
