@@ -7,6 +7,7 @@ inventory plus nasops_spec and nasops_secrets_file) so the shared lab inventory 
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -87,6 +88,10 @@ def test_secrets_plan_apply_drift_cycle(
     assert code == 0, err
     assert f" on {host} (" in out
     assert f"[{host}] nas_accounts: " in err
+    # The exporter's record of the apply: written by `nasops apply` with what it changed.
+    record = json.loads(run_in_host(provision_nas, ["cat", "/var/lib/nasops/apply.json"]).stdout)
+    changed = int(next(line for line in out.splitlines() if f" on {host} (" in line).split()[0])
+    assert (record["result"], record["changed_items"]) == ("success", changed), record
     assert FINANCES in run_in_host(provision_nas, ["find", AFRIQUE, "-type", "d"]).stdout
 
     code, out, err = nasops(capsys, "apply", "-i", str(inventory), "-q")

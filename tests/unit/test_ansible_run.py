@@ -185,3 +185,27 @@ def test_playbook_argv_limits_to_prepared_hosts(tmp_path: Path) -> None:
     assert argv[1:] == ["-i", "host-a,", "-i", str(tmp_path / "inventory"),
                         str(PROJECT / "playbooks" / "site.yml"), "--limit", "a,b",
                         "--check", "--diff", "--vault-password-file", str(password_file)]
+
+
+def test_apply_records_say_how_the_real_run_ended_and_a_check_records_nothing() -> None:
+    from nasops.ansible.events import Change, Failure, HostResult, RunResult  # noqa: PLC0415
+    from nasops.cli.provision import apply_records  # noqa: PLC0415
+
+    done = HostResult("done", changes=[Change("acl", "/srv/nas/a", "x", "s")] * 3, unlisted=2)
+    broken = HostResult("broken", failures=[Failure("nas_shares: tree", "boom")])
+    away = HostResult("away", unreachable="ssh: connect refused")
+    real = RunResult({"done": done, "broken": broken, "away": away}, check_mode=False)
+    assert apply_records(real) == {"done": {"result": "success", "changed_items": 5},
+                                   "broken": {"result": "failure", "changed_items": 0}}
+    refused = HostResult("done", failures=[Failure("nas_quotas", "refused: quota")])
+    assert apply_records(RunResult({"done": refused}, check_mode=True)) == {}
+
+
+def test_playbook_argv_takes_another_playbook_and_extra_variables(tmp_path: Path) -> None:
+    from nasops.ansible.runner import RECORD_PLAYBOOK, playbook_argv  # noqa: PLC0415
+
+    argv = playbook_argv(tmp_path, "inventory.yml", tmp_path / "inventory", ["a"],
+                         check=False, playbook=RECORD_PLAYBOOK,
+                         extra_variables_file=tmp_path / "extra.json")
+    assert str(tmp_path / "playbooks/record.yml") in argv
+    assert argv[argv.index("--extra-vars") + 1] == f"@{tmp_path / 'extra.json'}"

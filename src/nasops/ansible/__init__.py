@@ -16,10 +16,16 @@ from nasops.ansible.inventory import (
     require_secrets,
     require_vault_password,
 )
-from nasops.ansible.runner import ansible_environment, project_root, run_playbook
+from nasops.ansible.runner import (
+    RECORD_PLAYBOOK,
+    ansible_environment,
+    project_root,
+    run_playbook,
+)
 from nasops.ansible.workspace import Workspace, prepared_workspace
 
 __all__ = [
+    "RECORD_PLAYBOOK",
     "Change",
     "Failure",
     "HostResult",

@@ -13,6 +13,7 @@ vault password is read by Ansible from --vault-password-file.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import time
@@ -28,6 +29,8 @@ from nasops.execute import MASKER, display_command
 
 ANSIBLE_DIRECTORY_VARIABLE = "NASOPS_ANSIBLE_DIR"
 PLAYBOOK = Path("playbooks") / "site.yml"
+# How an apply ended, for the exporter: run by `nasops apply` after the convergence.
+RECORD_PLAYBOOK = Path("playbooks") / "record.yml"
 CALLBACK_DIRECTORY = Path(__file__).resolve().parent / "callback"
 CALLBACK_NAME = "nasops_events"
 # How often the events file is polled while ansible-playbook runs.
@@ -86,6 +89,8 @@ def playbook_argv(
     check: bool,
     vault_password_file: str | None = None,
     verbosity: int = 0,
+    playbook: Path = PLAYBOOK,
+    extra_variables_file: Path | None = None,
 ) -> list[str]:
     """Given the inventories and options, return the ansible-playbook argv.
 
@@ -96,7 +101,9 @@ def playbook_argv(
         # Absolute, because ansible-playbook runs in the project root.
         user_inventory = str(Path(user_inventory).expanduser().resolve())
     argv = [ansible_tool("ansible-playbook"), "-i", user_inventory,
-            "-i", str(workspace_inventory), str(root / PLAYBOOK), "--limit", ",".join(hosts)]
+            "-i", str(workspace_inventory), str(root / playbook), "--limit", ",".join(hosts)]
+    if extra_variables_file is not None:
+        argv += ["--extra-vars", f"@{extra_variables_file}"]
     if check:
         argv += ["--check", "--diff"]
     if vault_password_file:
@@ -122,8 +129,12 @@ def run_playbook(
     on_event: EventHandler | None = None,
     root: Path | None = None,
     verbosity: int = 0,
+    playbook: Path = PLAYBOOK,
+    extra_variables: Mapping[str, Any] | None = None,
+    hosts: Sequence[str] | None = None,
 ) -> RunResult:
-    """Given a prepared workspace, run site.yml and return what each host reported.
+    """Given a prepared workspace, run site.yml (or another playbook of the project, with
+    extra variables, on some of the hosts) and return what each host reported.
 
     on_event receives every event as it is written (for progress). Raise CommandFailedError
     when ansible-playbook cannot be started.
@@ -131,9 +142,15 @@ def run_playbook(
     root = root or project_root()
     events_path = workspace.events_path
     events_path.unlink(missing_ok=True)
-    argv = playbook_argv(root, user_inventory, workspace.inventory_path, workspace.hosts,
+    hosts = list(hosts if hosts is not None else workspace.hosts)
+    variables_file = None
+    if extra_variables is not None:
+        variables_file = workspace.directory / "extra-variables.json"
+        variables_file.write_text(json.dumps(dict(extra_variables)), encoding="utf-8")
+    argv = playbook_argv(root, user_inventory, workspace.inventory_path, hosts,
                          check=check, vault_password_file=vault_password_file,
-                         verbosity=verbosity)
+                         verbosity=verbosity, playbook=playbook,
+                         extra_variables_file=variables_file)
     environment = {**os.environ, **ansible_environment(root, events_path)}
     events: list[dict[str, Any]] = []
     offset = 0
@@ -165,7 +182,7 @@ def run_playbook(
             process.wait()
             raise
         drain()
-    result = fold_events(events, workspace.hosts, check_mode=check)
+    result = fold_events(events, hosts, check_mode=check)
     result.returncode = process.returncode
     result.log_tail = _log_tail(workspace.log_path)
     return result

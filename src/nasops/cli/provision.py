@@ -2,7 +2,8 @@
 
 All three validate every targeted host's spec first (exit 2, nothing touched), then run
 playbooks/site.yml: plan and drift in check mode only; apply in check mode first (stopping
-on any refusal or failure) and then for real.
+on any refusal or failure) and then for real. apply then records how it ended on each NAS
+(playbooks/record.yml writes /var/lib/nasops/apply.json, which the exporter reads).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import click
 
 from nasops.ansible import (
+    RECORD_PLAYBOOK,
     RunResult,
     TargetHost,
     Workspace,
@@ -106,6 +108,34 @@ def _check(workspace: Workspace, inventory: str, vault_password_file: str | None
     return result
 
 
+def apply_records(result: RunResult) -> dict[str, dict[str, Any]]:
+    """Given the real run of an apply, return per reachable host how it ended, as apply.json
+    records it: success or failure, and the changes made."""
+    if result.check_mode:
+        return {}  # a check changes nothing, not even the record
+    return {name: {"result": "failure" if host.failures else "success",
+                   "changed_items": host.change_count}
+            for name, host in result.hosts.items() if host.unreachable is None}
+
+
+def _record(workspace: Workspace, inventory: str, vault_password_file: str | None,
+            result: RunResult) -> None:
+    """Write how the apply ended on each NAS (apply.json, read by the exporter), best effort:
+    a NAS where it cannot be written gets a warning, the exit code stays the apply's."""
+    records = apply_records(result)
+    if not records or not (project_root() / RECORD_PLAYBOOK).is_file():
+        return  # an Ansible side without the record playbook (an older copy) records nothing
+    recorded = run_playbook(workspace, inventory, check=False,
+                            vault_password_file=vault_password_file,
+                            playbook=RECORD_PLAYBOOK, hosts=list(records),
+                            extra_variables={"nasops_apply_results": records})
+    for name in records:
+        host = recorded.hosts.get(name)
+        if host is None or host.failed or not recorded.completed:
+            click.echo(f"warning: could not record the result of this apply on {name}; "
+                       "the exporter keeps showing the previous one", err=True)
+
+
 @click.command()
 @_target_options
 @click.option("--all", "show_all", is_flag=True, help="List every item, not the first 25.")
@@ -129,6 +159,8 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
         _show_warnings(workspace)
         if not quiet:
             click.echo(f"checking {', '.join(workspace.hosts)} (check mode)…", err=True)
+        # A refused or failed check changes nothing, not even the apply record: bad input
+        # leaves the NAS untouched.
         checked = _check(workspace, inventory, vault_password_file, quiet=True)
         if checked.change_count == 0:
             # The check ran every step read-only and found nothing to do: a second, real run
@@ -141,6 +173,7 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
         result = run_playbook(workspace, inventory, check=False,
                               vault_password_file=vault_password_file,
                               on_event=_Progress(check_mode=False, quiet=quiet))
+        _record(workspace, inventory, vault_password_file, result)
     if result.failed:
         click.echo(render_apply_summary(result))
         raise CommandFailedError("apply failed\n" + render_failures(result))
