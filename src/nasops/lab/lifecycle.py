@@ -217,6 +217,8 @@ def lab_down(
         if purge and paths.directory.exists():
             volume.remove_tree(paths.directory)
             say(f"{name}: purged {paths.directory}")
+    if purge:  # after the lock is released: its open file would keep the mount busy
+        volume.release_shared_root(directories.state_root)
     return existed
 
 

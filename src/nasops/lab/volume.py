@@ -141,6 +141,19 @@ def ensure_shared_root(directory: Path) -> None:
     run_command(["mount", "--make-rshared", str(directory)])
 
 
+def release_shared_root(directory: Path) -> None:
+    """Undo ensure_shared_root once the root holds no host any more (only the lock file):
+    the lab leaves no mount of its own behind. Busy (another lab command started meanwhile):
+    left as it is, for that command to use."""
+    if not is_mounted(directory):
+        return
+    if any(entry.name != ".lock" for entry in directory.iterdir()):
+        return
+    if any(mount.mount_point != directory.absolute() for mount in mounts_under(directory)):
+        return
+    run_command(["umount", str(directory)], accepted_codes=range(256))
+
+
 def mount_volume(device: str, mount_point: Path) -> None:
     """Mount the btrfs on device at mount_point (if not yet) and make sure quotas are on."""
     mount_point.mkdir(parents=True, exist_ok=True)
