@@ -1,34 +1,27 @@
 """The steps of the nasops_host module on real files in a temporary directory; systemctl and
-the account commands are answered by a recording stand-in (the lab tests run the real ones)."""
+the account commands are answered by a recording stand-in (the lab tests run the real ones).
+The unit directory (and what prune accepts) is pointed at the temporary directory with
+monkeypatch: a unit test must never write to /etc/systemd/system."""
 
 from __future__ import annotations
 
 import grp
-import importlib.util
 import os
 import pwd
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from role_modules import load_role_file
 
 ROLE = Path(__file__).parents[2] / "roles/nas_base"
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
-files_steps = _load("ansible.module_utils.nasops_host_files",
+files_steps = load_role_file("ansible.module_utils.nasops_host_files",
                     ROLE / "module_utils/nasops_host_files.py")
-system_steps = _load("ansible.module_utils.nasops_host_system",
+system_steps = load_role_file("ansible.module_utils.nasops_host_system",
                      ROLE / "module_utils/nasops_host_system.py")
 OWNER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name

@@ -4,35 +4,26 @@ module nasops_syncthing converging a stateful Syncthing stand-in served over rea
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import socket
-import sys
 import threading
 import urllib.parse
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from role_modules import load_role_file
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nas_sync"
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # the modules import their helpers as ansible.module_utils.*
-    spec.loader.exec_module(module)
-    return module
 
 
-plan = _load("ansible.module_utils.nasops_syncthing_plan",
+plan = load_role_file("ansible.module_utils.nasops_syncthing_plan",
              ROLE / "module_utils" / "nasops_syncthing_plan.py")
-syncthing = _load("nasops_syncthing_under_test", ROLE / "library" / "nasops_syncthing.py")
+syncthing = load_role_file("nasops_syncthing_under_test", ROLE / "library" / "nasops_syncthing.py")
 
 OWN = "NASNASN-NASNASN-NASNASN-NASNASN-NASNASN-NASNASN-NASNASN-NASNASN"
 WRITER = "WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW"

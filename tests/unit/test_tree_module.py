@@ -6,7 +6,6 @@ existing system accounts (groups staff, adm, users, mail; users daemon, bin) so 
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -15,25 +14,18 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from role_modules import load_role_file
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nas_shares"
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # the module imports its helpers as ansible.module_utils.*
-    spec.loader.exec_module(module)
-    return module
 
 
-acl = _load("ansible.module_utils.nasops_acl", ROLE / "module_utils" / "nasops_acl.py")
-plan = _load("ansible.module_utils.nasops_plan", ROLE / "module_utils" / "nasops_plan.py")
-tree = _load("nasops_tree_under_test", ROLE / "library" / "nasops_tree.py")
+acl = load_role_file("ansible.module_utils.nasops_acl", ROLE / "module_utils" / "nasops_acl.py")
+plan = load_role_file("ansible.module_utils.nasops_plan", ROLE / "module_utils" / "nasops_plan.py")
+tree = load_role_file("nasops_tree_under_test", ROLE / "library" / "nasops_tree.py")
 
 U = acl.UNDEFINED_ID
 STAFF, ADM, USERS = 50, 4, 100

@@ -187,9 +187,6 @@ options:
         description: Do not wait for the unit (systemctl --no-block).
         type: bool
         default: false
-  probe_service:
-    description: systemd service whose state is reported in C(service).
-    type: str
 notes:
   - Supports check mode and diff mode.
   - The content of the files travels in the module arguments: meant for configuration files.
@@ -208,7 +205,7 @@ EXAMPLES = r"""
       - dest: /etc/samba/smb.conf
         template: smb.conf.j2
         validate: /usr/local/sbin/nasops-testparm %s
-    probe_service: smbd
+    started: [smbd]
   register: prepared
 """
 
@@ -255,10 +252,6 @@ reactions:
   returned: unless packages are missing
   type: list
   elements: str
-service:
-  description: C(name), C(enabled) and C(active) (booleans) of O(probe_service).
-  returned: when O(probe_service) is given
-  type: dict
 """
 
 import shutil  # noqa: E402
@@ -306,15 +299,6 @@ class Host(System):
         self.run([btrfs, "quota", "enable", volume])
         self.run([btrfs, "quota", "rescan", "-w", volume])  # the initial scan must finish
 
-    def probe(self, name: str) -> None:
-        """Report whether a systemd service is enabled and active (changes nothing)."""
-        systemctl = shutil.which("systemctl") or "systemctl"
-        state = {"name": name}
-        for query, key in (("is-enabled", "enabled"), ("is-active", "active")):
-            code, _, _ = self.module.run_command([systemctl, "--quiet", query, name])
-            state[key] = code == 0
-        self.result["service"] = state
-
     def converge(self, params: dict) -> None:
         """Run every step given, in the documented order."""
         for spec in params["accounts"]:
@@ -336,8 +320,6 @@ class Host(System):
         self.daemon_reload()
         self.started(params["started"])
         self.react(params["reactions"])
-        if params["probe_service"]:
-            self.probe(params["probe_service"])
 
 
 FILE_OPTIONS = {
@@ -384,7 +366,6 @@ ARGUMENT_SPEC = {
         "paths": {"type": "list", "elements": "str", "default": []},
         "changed": {"type": "bool", "default": False},
         "no_block": {"type": "bool", "default": False}}},
-    "probe_service": {"type": "str"},
 }
 
 

@@ -94,6 +94,7 @@ class System(Files):
                 # A unit that is not loaded is fine: the file goes anyway.
                 self.run(["systemctl", "disable", "--now", name], accepted=(0, 1, 5))
             if stat.S_ISDIR(os.lstat(path).st_mode):
+                # Only below PRUNABLE (checked above): an old release, never user data.
                 shutil.rmtree(path)
             else:
                 os.unlink(path)
