@@ -102,6 +102,9 @@ def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[s
     output = capsys.readouterr()
     assert output.out.strip() == "5 changes on local-nas (accounts 2, ACL entries 2, quotas 1)"
     assert "[local-nas] fake_nas: Converge each share's ACLs … changed" in output.err
+    # The record of how it ended (playbooks/record.yml; the fake writes beside its state).
+    record = json.loads((local_nas.parent / "apply.json").read_text(encoding="utf-8"))
+    assert record == {"result": "success", "changed_items": 5}
 
     assert main(["apply", "-i", inventory, "-q"]) == 0
     output = capsys.readouterr()

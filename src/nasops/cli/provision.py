@@ -123,8 +123,8 @@ def _record(workspace: Workspace, inventory: str, vault_password_file: str | Non
     """Write how the apply ended on each NAS (apply.json, read by the exporter), best effort:
     a NAS where it cannot be written gets a warning, the exit code stays the apply's."""
     records = apply_records(result)
-    if not records or not (project_root() / RECORD_PLAYBOOK).is_file():
-        return  # an Ansible side without the record playbook (an older copy) records nothing
+    if not records:
+        return
     recorded = run_playbook(workspace, inventory, check=False,
                             vault_password_file=vault_password_file,
                             playbook=RECORD_PLAYBOOK, hosts=list(records),
