@@ -7,7 +7,7 @@ from pathlib import Path
 from nasops.lab.host import nspawn_argv
 from nasops.lab.paths import LabDirectories
 from nasops.lab.prerequisites import MachineFacts, missing_prerequisites
-from nasops.lab.rootfs import GUEST_PACKAGES, cache_key, debootstrap_argv
+from nasops.lab.rootfs import GUEST_PACKAGES, MASKED_UNITS, cache_key, debootstrap_argv
 from nasops.lab.state import HostState
 
 STATE = HostState(
@@ -29,6 +29,13 @@ def test_guest_packages_cover_what_the_nas_roles_need() -> None:
     needed = {"systemd", "openssh-server", "samba", "smbclient", "acl", "attr", "python3"}
     needed |= {"restic", "syncthing", "btrfs-progs", "locales", "sudo", "iproute2", "procps"}
     assert needed <= set(GUEST_PACKAGES)
+
+
+def test_units_a_container_has_no_use_for_are_masked() -> None:
+    # Issue 19: the root is mounted by the lab, the console is only logged.
+    assert {"systemd-remount-fs.service", "console-getty.service"} <= set(MASKED_UNITS)
+    # Never what a lab NAS serves with.
+    assert not {"smbd.service", "ssh.service", "systemd-journald.service"} & set(MASKED_UNITS)
 
 
 def test_debootstrap_builds_a_bookworm_minbase() -> None:

@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from nasops.errors import CommandFailedError
-from nasops.lab import network, processes, volume
+from nasops.lab import cgroups, network, processes, volume
 from nasops.lab.paths import GUEST_VOLUME_PATH, HostPaths
 from nasops.lab.processes import ProcessRecord
 from nasops.lab.state import HostState, Observation, save_state
@@ -31,6 +31,11 @@ Progress = Callable[[str], None]
 def machine_name(state: HostState) -> str:
     """Given a host state, return the container's machine name."""
     return f"nasops-{state.name}"
+
+
+def host_cgroups(state: HostState) -> list[Path]:
+    """Given a host state, return its own cgroup in each hierarchy (see nasops.lab.cgroups)."""
+    return cgroups.host_cgroups(cgroups.host_cgroup_name(machine_name(state), state.machine_id))
 
 
 def nspawn_argv(state: HostState, paths: HostPaths) -> list[str]:
@@ -69,6 +74,7 @@ def observe(state: HostState, paths: HostPaths) -> Observation:
         loop_devices=tuple(loops),
         address_present=state.address in network.loopback_addresses(),
         other_mounts=tuple(str(point) for point in sorted(points - known)),
+        cgroups=tuple(str(directory) for directory in cgroups.present(host_cgroups(state))),
     )
 
 
@@ -111,13 +117,16 @@ def _find_leader(nspawn: ProcessRecord, paths: HostPaths) -> ProcessRecord:
 
 def boot(state: HostState, paths: HostPaths) -> HostState:
     """Start systemd-nspawn for an activated host; return the state with its recorded PIDs."""
+    own_cgroups = host_cgroups(state)
+    cgroups.create(own_cgroups)
     with paths.nspawn_log.open("ab") as log:
         log.write(f"\n==== nasops lab: booting {state.name} at {time.ctime()}\n".encode())
         log.flush()
         # A long-running process: not run_command. Its own session keeps it out of the
         # terminal's Ctrl-C, and its PID is recorded right away so only it is ever signalled.
+        # It enters the host's own cgroup before it execs nspawn, so hosts share no cgroup.
         process = subprocess.Popen(
-            nspawn_argv(state, paths),
+            cgroups.enter_argv(own_cgroups, nspawn_argv(state, paths)),
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -166,3 +175,4 @@ def deactivate(state: HostState, paths: HostPaths) -> None:
         volume.detach_loops(paths.volume_image)
     if state.address_added:
         network.remove_loopback_address(state.address)
+    cgroups.remove(host_cgroups(state))

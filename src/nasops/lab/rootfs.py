@@ -40,7 +40,8 @@ GUEST_PACKAGES: tuple[str, ...] = (
     "ca-certificates",
 )
 # Bump when bake_base() changes what it writes, so existing caches are rebuilt.
-RECIPE_VERSION = 1
+# 2: systemd-remount-fs, console-getty and dpkg-db-backup.timer masked.
+RECIPE_VERSION = 2
 # Units that must not run in a lab host: NetBIOS and the AD DC would broadcast or clash with
 # smbd; timers would trim the machine's disks or reach for the network on their own.
 MASKED_UNITS: tuple[str, ...] = (
@@ -52,6 +53,15 @@ MASKED_UNITS: tuple[str, ...] = (
     "apt-daily.timer",
     "apt-daily-upgrade.timer",
     "systemd-networkd-wait-online.service",
+    # Remounts / and /usr with their /etc/fstab options. The base's fstab is empty and the
+    # lab mounts the root (the overlay, read-write) itself before boot: nothing to do here.
+    "systemd-remount-fs.service",
+    # A login prompt on the console, which nspawn only logs (--console=read-only): nobody
+    # can type there; hosts are reached over ssh.
+    "console-getty.service",
+    # A daily copy of the dpkg database to /var/backups: a disposable host needs none, and
+    # it would start at midnight in the middle of a test run.
+    "dpkg-db-backup.timer",
 )
 MANIFEST_NAME = "base.json"
 DEBOOTSTRAP_TIMEOUT = 1200

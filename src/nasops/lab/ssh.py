@@ -91,21 +91,3 @@ def wait_for_ssh(host: LabHost, timeout: float) -> None:
         + (f": {last_error}" if last_error else "")
     )
 
-
-def wait_until_running(host: LabHost, timeout: float) -> None:
-    """Wait until the host answers over ssh and its boot finished as `running`, or raise."""
-    wait_for_ssh(host, timeout)
-    result = run_in_host(
-        host,
-        ["timeout", str(int(timeout)), "systemctl", "is-system-running", "--wait"],
-        timeout=timeout + 10,
-        accepted_codes=range(256),
-    )
-    if result.stdout.strip() != "running":
-        failed = run_in_host(
-            host, ["systemctl", "--failed", "--no-legend", "--plain"], accepted_codes=range(256)
-        )
-        raise CommandFailedError(
-            f"lab host {host.name} booted but is {result.stdout.strip() or 'not running'}; "
-            f"failed units:\n{failed.stdout.strip() or '(none listed)'}"
-        )

@@ -108,6 +108,8 @@ class Observation:
     loop_devices: tuple[str, ...] = ()
     address_present: bool = False
     other_mounts: tuple[str, ...] = field(default_factory=tuple)
+    # The host's own cgroup directories (nasops.lab.cgroups); empty once it is cleaned up.
+    cgroups: tuple[str, ...] = ()
 
 
 def leftovers(state: HostState, observation: Observation) -> list[str]:
@@ -125,6 +127,7 @@ def leftovers(state: HostState, observation: Observation) -> list[str]:
     found.extend(f"loop device {device}" for device in observation.loop_devices)
     if observation.address_present and state.address_added:
         found.append(f"address {state.address} on lo")
+    found.extend(f"cgroup {directory}" for directory in observation.cgroups)
     return found
 
 

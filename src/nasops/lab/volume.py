@@ -23,6 +23,8 @@ class Mount:
     mount_point: Path
     filesystem: str
     source: str
+    # The filesystem's own options (cgroup v1 names its hierarchy here: name=systemd).
+    super_options: str = ""
 
 
 def _unescape(field: str) -> str:
@@ -40,7 +42,8 @@ def parse_mountinfo(text: str) -> list[Mount]:
         fields, tail = before.split(), after.split()
         if len(fields) < 5 or len(tail) < 2:
             continue
-        mounts.append(Mount(Path(_unescape(fields[4])), tail[0], _unescape(tail[1])))
+        options = tail[2] if len(tail) > 2 else ""
+        mounts.append(Mount(Path(_unescape(fields[4])), tail[0], _unescape(tail[1]), options))
     return mounts
 
 
