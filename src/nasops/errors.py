@@ -6,11 +6,38 @@ Exit codes are part of the contract:
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 EXIT_FAILURE = 1
 EXIT_BAD_INPUT = 2
 EXIT_DRIFT = 3
+OS_ERROR_WORDS = {
+    errno.ENOENT: "no such file or directory",
+    errno.ENOTDIR: "a part of this path is not a directory",
+    errno.EISDIR: "is a directory",
+    errno.ELOOP: "too many symbolic links (a link that points to itself?)",
+    errno.ENAMETOOLONG: "the file name is too long",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "permission denied",
+    errno.EROFS: "the file system is read-only",
+    errno.ENOSPC: "no space left on the device",
+}
+# OS errors that mean the path the user gave is wrong (bad input), not that work failed.
+BAD_PATH_ERRORS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.ELOOP,
+                             errno.ENAMETOOLONG, errno.EACCES, errno.EPERM, errno.EROFS})
+
+
+def os_error_words(error: OSError) -> str:
+    """Given an OSError, return what went wrong in plain words, without the path."""
+    if error.errno in OS_ERROR_WORDS:
+        return OS_ERROR_WORDS[error.errno]
+    return (error.strerror or type(error).__name__).lower()
+
+
+def os_error_exit_code(error: OSError) -> int:
+    """Given an OSError about a path, return 2 when the path is wrong, 1 otherwise."""
+    return EXIT_BAD_INPUT if error.errno in BAD_PATH_ERRORS else EXIT_FAILURE
 
 
 class NasopsError(Exception):

@@ -196,12 +196,12 @@ def test_one_principal_twice_in_an_access_list() -> None:
 
 
 @pytest.mark.parametrize(("volume", "expected"), [
-    ("/", "2:1: volume: '/' is a folder of the system itself; the shares need a folder of "
-          "their own, e.g. /srv/nas"),
-    ("{path: /etc/}", "2:10: volume.path: '/etc/' is a folder of the system itself; the "
-                      "shares need a folder of their own, e.g. /srv/nas"),
+    ("/", "2:1: volume: the shares' volume cannot be / itself; give it a folder of its own"),
+    ("{path: /etc/}", "2:10: volume.path: '/etc/' is in /etc, a folder of the system (or a "
+                      "volatile or pseudo file system emptied at boot); the shares' volume "
+                      "needs a folder of its own"),
     ("/srv/../etc", "2:1: volume: '/srv/../etc' contains '.' or '..'; write the folder's plain "
-                    "path, e.g. /srv/nas"),
+                    "path"),
 ])
 def test_the_volume_is_never_a_system_folder(volume: str, expected: str) -> None:
     assert problems_of(f"organization: tiny\nvolume: {volume}\n") == [expected]

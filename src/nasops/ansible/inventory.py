@@ -17,6 +17,7 @@ from typing import Any
 from nasops.ansible.tools import ansible_tool
 from nasops.errors import BadInputError
 from nasops.execute import run_command
+from nasops.spec.input_file import refuse_special_file
 
 # The group site.yml targets (docs/provisioning-contract.md).
 NAS_GROUP = "nas"
@@ -65,6 +66,9 @@ def list_inventory(
     """Given an inventory path and optional --limit, return `ansible-inventory --list` data."""
     if "," not in inventory and not Path(inventory).expanduser().exists():
         raise BadInputError(f"{inventory}: no such inventory file or directory")
+    if "," not in inventory:
+        # ansible-inventory would wait forever on a FIFO and read /dev/zero without end.
+        refuse_special_file(Path(inventory).expanduser(), "inventory")
     argv = [ansible_tool("ansible-inventory"), "-i", inventory, "--list"]
     if limit:
         argv += ["--limit", limit]

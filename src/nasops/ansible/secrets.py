@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import secrets
 import tempfile
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,18 +21,35 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
+from ruamel.yaml.reader import ReaderError
 
-from nasops.ansible.inventory import SECRETS_VARIABLE, TargetHost, is_vault_file
-from nasops.ansible.workspace import load_specs
+from nasops.ansible.inventory import SECRETS_VARIABLE, VAULT_HEADER, TargetHost
 from nasops.compile import compile_spec
 from nasops.errors import BadInputError
 from nasops.execute import MASKER
+from nasops.spec.input_file import MAXIMUM_SECRETS_BYTES, read_regular_file
 
 USER_PASSWORDS = "nasops_user_passwords"
 RESTIC_PASSWORDS = "nasops_restic_passwords"
 SYNCTHING_API_KEY = "nasops_syncthing_api_key"
 PASSWORD_BYTES = 24
 API_KEY_BYTES = 32
+# What went wrong in a secrets file, by the parser's words; the parser's own message is never
+# shown: it quotes the line, and the line holds a password.
+PARSE_PROBLEMS = (
+    (r"duplicate key", "a key is set twice"),
+    (r"\btab\b|'\\t'|\t", "a tab character is used for indentation; YAML needs spaces"),
+    (r"quoted scalar", "a quote is not closed"),
+    (r"could not find expected ':'|mapping values are not allowed",
+     "a ':' is missing or unexpected (check the indentation, or put the value in quotes)"),
+    (r"expected <block end>|did not find expected|block mapping|block collection",
+     "bad indentation: this line does not line up with the lines above it"),
+    (r"cannot start any token",
+     "a value starts with a character YAML does not accept there; put it in quotes"),
+    (r"alias|anchor", "a value starts with '*' or '&'; put it in quotes"),
+    (r"special characters are not allowed|control character|non-printable",
+     "an invisible control character is in the text"),
+)
 HEADER = ("# nasops secrets, written by `nasops secrets init`. Keep this file private;\n"
           "# encrypt it with: ansible-vault encrypt {name}\n")
 
@@ -61,6 +80,9 @@ def secrets_needs(targets: Sequence[TargetHost]) -> list[SecretsNeed]:
     Raise BadInputError naming each host without nasops_secrets_file; raise SpecError for
     invalid specs (all problems at once).
     """
+    # Imported here: the workspace imports this module to read secrets files.
+    from nasops.ansible.workspace import load_specs  # noqa: PLC0415
+
     missing = [target.name for target in targets if target.secrets_path is None]
     if missing:
         raise BadInputError("\n".join(
@@ -89,16 +111,83 @@ def _round_trip_yaml() -> YAML:
     return yaml
 
 
+def _parse_problem(path: Path, text: str, error: BaseException) -> str:
+    """Given a parser error, return `file:line:col: what is wrong`, quoting nothing."""
+    if isinstance(error, ReaderError):
+        # A character YAML refuses: its code point is safe to name, its neighbours are not.
+        position = max(0, min(int(error.position or 0), len(text)))
+        line = text.count("\n", 0, position) + 1
+        column = position - (text.rfind("\n", 0, position) + 1) + 1
+        character = error.character if isinstance(error.character, int) else ord(
+            str(error.character)[:1] or "?")
+        return (f"{path}:{line}:{column}: secrets file: an invisible control character "
+                f"(U+{character:04X}) is in the text; delete it")
+    context = str(getattr(error, "context", "") or "")
+    # An unclosed quote is found at the end of the file; where it was opened is the news.
+    marks = ("context_mark", "problem_mark") if "quoted" in context else ("problem_mark",
+                                                                          "context_mark")
+    mark = getattr(error, marks[0], None) or getattr(error, marks[1], None)
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    words = " ".join(str(getattr(error, name, "") or "") for name in ("problem", "context"))
+    sentence = next((plain for pattern, plain in PARSE_PROBLEMS if re.search(pattern, words)),
+                    "not valid YAML here")
+    return f"{where}: secrets file: {sentence} (line not shown: it may hold a password)"
+
+
+def _refuse_references(path: Path, value: Any, seen: set[int]) -> None:
+    """Refuse '*' references: nasops never writes them, and nested ones expand without end."""
+    if not isinstance(value, dict | list):
+        return
+    if id(value) in seen:
+        raise BadInputError(f"{path}: secrets file: uses '*' references to other values; "
+                            "write each value out")
+    seen.add(id(value))
+    for item in value.values() if isinstance(value, dict) else value:
+        _refuse_references(path, item, seen)
+
+
+def _read(path: Path) -> bytes:
+    return read_regular_file(path, "secrets file", MAXIMUM_SECRETS_BYTES)
+
+
+def _parse(path: Path, content: bytes, yaml: YAML) -> Any:
+    """Given a plain secrets file's bytes, return its data; errors quote none of it."""
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadInputError(f"{path}: secrets file: not UTF-8 text (at byte {error.start}); "
+                            "save the file as UTF-8") from None
+    try:
+        with warnings.catch_warnings():
+            # ruamel's warnings (a reused anchor) quote the line too.
+            warnings.simplefilter("ignore")
+            data = yaml.load(text)
+    except (YAMLError, ValueError, TypeError, RecursionError) as error:
+        raise BadInputError(_parse_problem(path, text, error)) from None
+    _refuse_references(path, data, set())
+    return data
+
+
+def load_secrets_file(path: Path) -> Any:
+    """Given a secrets file, return its data, or None when it is ansible-vault encrypted.
+
+    Only a regular file of at most MAXIMUM_SECRETS_BYTES is read. A parse error names the
+    line and column and the kind of mistake, never the text: that text is a password.
+    """
+    content = _read(path)
+    if content.startswith(VAULT_HEADER):
+        return None
+    return _parse(path, content, YAML(typ="safe", pure=True))
+
+
 def _load_existing(path: Path, yaml: YAML) -> CommentedMap:
-    if is_vault_file(path):
+    content = _read(path)
+    if content.startswith(VAULT_HEADER):
         raise BadInputError(
             f"{path} is encrypted with ansible-vault; nasops does not write encrypted files. "
             f"Decrypt it (ansible-vault decrypt {path}), run `nasops secrets init` again and "
             f"encrypt it back, or add the missing keys with ansible-vault edit {path}")
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"))
-    except YAMLError as error:
-        raise BadInputError(f"{path}: not valid YAML: {error}") from None
+    data = _parse(path, content, yaml)
     if data is None:
         return CommentedMap()
     if not isinstance(data, CommentedMap):

@@ -55,6 +55,9 @@ KEEP_COUNTS = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
 MAX_KEEP = 10000
 MAX_SAMPLE = 100000
 MAX_LOCK_WAIT = 86400
+# The same SFTP form the spec accepts (nasops.spec.grammars): ssh gets the host and user as
+# arguments, so neither may start with '-' (`-oProxyCommand=…` would be an ssh option).
+SFTP_URL = re.compile(r"^sftp:([A-Za-z0-9_][A-Za-z0-9_.-]*)@([A-Za-z0-9][A-Za-z0-9.-]*):\S+$")
 Value = TypeVar("Value")
 
 
@@ -192,6 +195,26 @@ def _text(value: Any) -> str | None:
     return None if isinstance(value, str) and value else "must be a non-empty string"
 
 
+def _plain(value: Any) -> str | None:
+    """A value that reaches restic's or ssh's argv: no control character, no leading '-'."""
+    if not isinstance(value, str) or not value:
+        return "must be a non-empty string"
+    if any(ord(character) < 32 or character == "\x7f" for character in value):
+        return f"{value!r} holds a control character"
+    return f"{value!r} starts with '-'" if value.startswith("-") else None
+
+
+def _url(value: Any) -> str | None:
+    problem = _plain(value)
+    if problem:
+        return problem
+    if any(character.isspace() for character in value):
+        return f"{value!r} holds a space"
+    if value.startswith("sftp:") and not SFTP_URL.match(value):
+        return f"{value!r} is not sftp:user@host:path with a plain user and host name"
+    return None
+
+
 def _absolute(value: Any) -> str | None:
     if not isinstance(value, str) or not value:
         return "must be a non-empty string"
@@ -245,7 +268,7 @@ def _repository(document: Any, where: str, problems: list[str]) -> RepositoryCon
             reader.problem(required, "is required")
     return RepositoryConfig(
         name=reader.get("name", "?", _pattern(NAME_PATTERN, "usb or offsite-2 (a-z, 0-9, -)")),
-        url=reader.get("url", "", _text),
+        url=reader.get("url", "", _url),
         password_file=reader.get("password_file", "", _absolute),
         environment_file=reader.get("environment_file", None, _optional(_absolute)),
         mount_point=reader.get("mount_point", None, _optional(_absolute)),
@@ -288,7 +311,7 @@ def parse_config(document: Any) -> tuple[BackupConfig | None, list[str]]:
     config = BackupConfig(
         repositories=repositories,
         sources=tuple(source.rstrip("/") or "/" for source in sources),
-        exclude=tuple(top.get_list("exclude", _text)),
+        exclude=tuple(top.get_list("exclude", _plain)),
         exclude_caches=top.get("exclude_caches", True, lambda value: None if isinstance(
             value, bool) else "must be true or false"),
         retention=_retention(top.document.get("retention", {}), problems),

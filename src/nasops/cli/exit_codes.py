@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import click
 
-from nasops.errors import NasopsError
+from nasops.errors import NasopsError, os_error_exit_code, os_error_words
 
 EXIT_ABORTED = 130  # what a shell reports for Ctrl-C (128 + SIGINT)
 
@@ -35,4 +35,11 @@ def run_with_exit_codes(command: click.Command, argv: Sequence[str] | None, prog
         return error.exit_code
     except click.exceptions.Exit as exit_request:
         return exit_request.exit_code
+    except OSError as error:
+        # A file or folder the user named (an output directory that does not exist, a
+        # symbolic link loop): one line, no traceback. OS errors without a path are bugs.
+        if error.filename is None:
+            raise
+        click.echo(f"{error.filename}: {os_error_words(error)}", err=True)
+        return os_error_exit_code(error)
     return returned if isinstance(returned, int) else 0

@@ -8,10 +8,20 @@ from pathlib import Path
 
 import click
 
-from nasops.errors import BadInputError
+from nasops.errors import BadInputError, NasopsError, os_error_exit_code, os_error_words
 from nasops.report.access import FORMATS, render
 from nasops.spec import LoadedSpec, Spec, load_spec
 from nasops.spec.rights import resolve_rights
+
+
+def write_output(path: str, text: str, what: str) -> None:
+    """Write an output file the user named; any OS error becomes one line (no traceback)."""
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as error:
+        failure = NasopsError(f"{path}: cannot write the {what}: {os_error_words(error)}")
+        failure.exit_code = os_error_exit_code(error)
+        raise failure from None
 
 
 def _load(spec_path: str) -> LoadedSpec:
@@ -21,8 +31,10 @@ def _load(spec_path: str) -> LoadedSpec:
     return loaded
 
 
+# SPEC is plain text for click: load_spec itself refuses folders, FIFOs and devices in one
+# line, where click would print its usage text around the error.
 @click.command()
-@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
+@click.argument("spec_path", metavar="SPEC")
 def validate(spec_path: str) -> None:
     """Check SPEC and list every problem with its line; exit 2 if it is invalid."""
     loaded = _load(spec_path)
@@ -34,17 +46,16 @@ def validate(spec_path: str) -> None:
 
 
 @click.command("access-report")
-@click.argument("spec_path", metavar="SPEC", type=click.Path(dir_okay=False))
+@click.argument("spec_path", metavar="SPEC")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
-              help="Write to this file instead of standard output.")
+@click.option("--output", "-o", help="Write to this file instead of standard output.")
 def access_report(spec_path: str, output_format: str, output: str | None) -> None:
     """Show who can read or change every folder of SPEC (GDPR access overview)."""
     spec = _load(spec_path).spec
     text = render(spec, resolve_rights(spec), output_format)
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_output(output, text, "access report")
         click.echo(f"access report written to {output}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))

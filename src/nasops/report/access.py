@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from itertools import compress, repeat
 from typing import Any
 
+from nasops.spec.grammars import FORMULA_STARTS
 from nasops.spec.models import Spec
 from nasops.spec.rights import Access, RightsTable
 
@@ -31,6 +32,22 @@ ACCESS_JSON = {access: json.dumps(access.value) for access in Access}
 # Per access, a bytes.translate table giving 1 where a code is that access and 0 elsewhere.
 MASKS = {access: bytes(int(code == ACCESS_CODES[access]) for code in range(256))
          for access in Access}
+# A CSV cell starting with one of these is a live formula in Excel or LibreOffice
+# (`=HYPERLINK(…)`, `@SUM(…)`, `-2+3`); tab and carriage return start one too (OWASP).
+CELL_FORMULA_STARTS = (*FORMULA_STARTS, "\t", "\r")
+
+
+def spreadsheet_cell(text: str) -> str:
+    """Given a cell's text, return it with a leading apostrophe when a spreadsheet would read
+    it as a formula, so that it is shown as the text it is and never run.
+
+    A carriage return becomes a line feed: the csv module quotes a cell holding the line
+    terminator ("\n") but would write a lone "\r" bare, splitting the row for most readers.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.startswith(CELL_FORMULA_STARTS) or text.lstrip().startswith(CELL_FORMULA_STARTS):
+        return "'" + text
+    return text
 
 
 @dataclass(frozen=True)
@@ -137,10 +154,13 @@ def render_csv(spec: Spec, table: RightsTable) -> str:
     output = io.StringIO()
     writer = csv.writer(output, lineterminator="\n")
     writer.writerow(["login", "name", "folder", "access"])
-    paths = [folder.display_path for folder in table.folders]
+    # Every cell from the spec is neutralised (once per name or path, not once per row);
+    # `nasops validate` already refuses such names, this is the second line of defence.
+    paths = [spreadsheet_cell(folder.display_path) for folder in table.folders]
     users = table.directory.users
     for login in sorted(table.access):
-        writer.writerows(zip(repeat(login), repeat(users[login].full_name), paths,
+        writer.writerows(zip(repeat(spreadsheet_cell(login)),
+                             repeat(spreadsheet_cell(users[login].full_name)), paths,
                              table.access[login], strict=False))
     return output.getvalue()
 

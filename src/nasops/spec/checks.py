@@ -6,30 +6,26 @@ problem at once even when parts of the file do not match the schema.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from nasops.errors import Problem
+from nasops.spec.accounts import account_problems
+from nasops.spec.grammars import REPOSITORY_URL
+from nasops.spec.lookalike import lookalike_problems
 from nasops.spec.names import (
     folder_name_problem,
     login_problem,
     posix_group_problem,
+    samba_case_key,
     share_name_problem,
     slugify,
     suggestion,
 )
+from nasops.spec.places import check_places
 from nasops.spec.units import format_size, parse_size
 from nasops.spec.yaml_source import DataPath, SourceMap
 from nasops.sync.device_id import device_id_content_problem
-
-REPOSITORY_URL = re.compile(
-    r"^(/|sftp:[^@/\s]+@[^:\s]+:|rest:https?://|rclone:[^:\s]+:|s3:|b2:|azure:|gs:|swift:)")
-CREDENTIALS_IN_URL = re.compile(r"://[^/@\s]+:[^/@\s]+@")
-# Folders of the operating system itself (or emptied at boot): the roles enable quotas on
-# the volume and create the organisation's folder in it.
-SYSTEM_FOLDERS = {"/", "/bin", "/boot", "/dev", "/etc", "/lib", "/lib64", "/proc", "/root",
-                  "/run", "/sbin", "/sys", "/tmp", "/usr"}  # noqa: S108 - refused, not used
 
 
 class Checker:
@@ -52,9 +48,12 @@ class Checker:
         """Given a data path, return its line, so that messages can point at the other one."""
         return self.source.position(path)[0]
 
-    def twice(self, name: str, first: str, first_path: DataPath) -> str:
+    def twice(self, name: str, first: str, first_path: DataPath, path: DataPath = ()) -> str:
         """Return '(first on line 6)' or, when only capitals differ, a sentence saying so."""
         line = self.line(first_path)
+        if name == first and {path, first_path} & self.source.renormalized:
+            return (f"(line {line} has the same name, its accents encoded differently: "
+                    "Unicode NFC and NFD)")
         if name == first:
             return f"(first on line {line})"
         return f"('{first}' on line {line} is the same name: capitals do not count)"
@@ -68,27 +67,13 @@ class Checker:
                     yield index, value
 
     def run(self) -> list[Problem]:
-        self.check_volume()
         self.check_groups()
         self.check_users()
         self.check_shares()
         self.check_backup()
+        self.problems += account_problems(self.data, self.source)
+        self.problems += lookalike_problems(self.data, self.source)
         return self.problems
-
-    def check_volume(self) -> None:
-        volume = self.data.get("volume")
-        path = volume.get("path") if isinstance(volume, dict) else volume
-        where: DataPath = ("volume", "path") if isinstance(volume, dict) else ("volume",)
-        if not isinstance(path, str) or not path.startswith("/"):
-            return  # the schema explains it
-        parts = path.split("/")
-        normalized = re.sub(r"/+", "/", path).rstrip("/") or "/"
-        if "." in parts or ".." in parts:
-            self.error(where, f"'{path}' contains '.' or '..'; write the folder's plain path, "
-                              "e.g. /srv/nas")
-        elif normalized in SYSTEM_FOLDERS:
-            self.error(where, f"'{path}' is a folder of the system itself; the shares need a "
-                              "folder of their own, e.g. /srv/nas")
 
     def account_prefix(self) -> str:
         organization = self.data.get("organization")
@@ -105,8 +90,8 @@ class Checker:
                 continue
             key = name.casefold()
             if key in seen:
-                self.error(("groups", index, "name"),
-                           f"group '{name}' is listed twice {self.twice(name, *seen[key])}")
+                self.error(("groups", index, "name"), f"group '{name}' is listed twice "
+                           f"{self.twice(name, *seen[key], ('groups', index, 'name'))}")
                 continue
             seen[key] = (name, ("groups", index, "name"))
             self.principals[key] = ("group", name)
@@ -249,11 +234,11 @@ class Checker:
         problem = rule(name)
         if problem:
             self.error((*path, "name"), problem)
-        key = name.casefold()
+        key = samba_case_key(name)
         if key in seen:
-            # Windows (and so SMB clients) treat 'Reports' and 'reports' as one folder.
-            self.error((*path, "name"),
-                       f"'{name}' appears twice here {self.twice(name, *seen[key])}")
+            # Samba (and so SMB clients) treat 'Reports' and 'reports' as one folder.
+            self.error((*path, "name"), f"'{name}' appears twice here "
+                                        f"{self.twice(name, *seen[key], (*path, 'name'))}")
         else:
             seen[key] = (name, (*path, "name"))
 
@@ -266,13 +251,13 @@ class Checker:
         problem = folder_name_problem(old)
         if problem:
             self.error((*path, "renamed_from"), problem)
-        elif old.casefold() == str(item.get("name", "")).casefold():
+        elif samba_case_key(old) == samba_case_key(str(item.get("name", ""))):
             self.error((*path, "renamed_from"), "renamed_from is the same as the name")
-        elif old.casefold() in former:
+        elif samba_case_key(old) in former:
             self.error((*path, "renamed_from"), f"two entries claim to be renamed from '{old}'")
         else:
             # Only well-formed renames are checked against the siblings afterwards.
-            former[old.casefold()] = int(path[-1])
+            former[samba_case_key(old)] = int(path[-1])
 
     def check_shares(self) -> None:
         seen: dict[str, tuple[str, DataPath]] = {}
@@ -333,16 +318,13 @@ class Checker:
                                f"repository name '{name}' is used twice (first on line {first})")
                 names.setdefault(name, position)
             url = repository.get("url")
-            if isinstance(url, str):
-                if CREDENTIALS_IN_URL.search(url):
-                    self.error((*path, "url"), "this URL contains a password; secrets never "
-                                               "go in the spec, put them in the secrets file")
-                elif not REPOSITORY_URL.match(url):
-                    self.error((*path, "url"),
-                               f"'{url}' is not a restic repository; use an absolute path, "
-                               "sftp:user@host:/path, rest:https://host/path or rclone:remote:path")
+            # The rest of a repository URL's grammar is checked in places.py.
+            if isinstance(url, str) and not REPOSITORY_URL.match(url):
+                self.error((*path, "url"),
+                           f"'{url}' is not a restic repository; use an absolute path, "
+                           "sftp:user@host:/path, rest:https://host/path or rclone:remote:path")
 
 
 def check_spec_data(data: Any, source: SourceMap) -> list[Problem]:
     """Given raw spec data and its source map, return every cross-check problem."""
-    return Checker(data, source).run()
+    return Checker(data, source).run() + check_places(data, source)

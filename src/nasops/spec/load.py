@@ -8,10 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from nasops.errors import BadInputError, Problem, SpecError
+from nasops.errors import Problem, SpecError
 from nasops.spec.checks import check_spec_data
+from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
 from nasops.spec.models import Level, Spec
-from nasops.spec.names import suggestion
+from nasops.spec.names import suggestion, suggestion_budget
 from nasops.spec.yaml_source import DataPath, SourceMap, parse_yaml
 
 SECRET_WORDS = ("password", "passwd", "secret", "api_key", "apikey", "token", "private_key")
@@ -150,12 +151,13 @@ def load_spec_text(text: str, file: str = "<spec>") -> LoadedSpec:
     if not isinstance(data, dict):
         raise SpecError([Problem(file, 1, 1, "", "the spec must be a mapping of keys "
                                                  "(organization:, users:, shares: …)")])
-    problems = check_spec_data(data, source)
     spec: Spec | None = None
-    try:
-        spec = Spec.model_validate(data)
-    except ValidationError as error:
-        problems += [_translate(item, source) for item in error.errors()]
+    with suggestion_budget():
+        problems = check_spec_data(data, source)
+        try:
+            spec = Spec.model_validate(data)
+        except ValidationError as error:
+            problems += [_translate(item, source) for item in error.errors()]
     errors = [problem for problem in problems if problem.severity == "error"]
     if errors or spec is None:
         raise SpecError(_unique(errors))
@@ -168,17 +170,10 @@ def _unique(problems: list[Problem]) -> list[Problem]:
 
 
 def load_spec(path: str | Path) -> LoadedSpec:
-    """Given a spec file path, return a LoadedSpec; raise SpecError or BadInputError."""
-    spec_path = Path(path)
-    try:
-        text = spec_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BadInputError(f"{spec_path}: no such spec file") from None
-    except IsADirectoryError:
-        raise BadInputError(f"{spec_path}: is a directory, not a spec file") from None
-    except UnicodeDecodeError as error:
-        raise BadInputError(f"{spec_path}: not UTF-8 text ({error.reason} at byte "
-                            f"{error.start}); save the file as UTF-8") from None
-    except PermissionError:
-        raise BadInputError(f"{spec_path}: permission denied") from None
+    """Given a spec file path, return a LoadedSpec; raise SpecError or BadInputError.
+
+    Only a regular file of at most MAXIMUM_SPEC_BYTES is read (a FIFO or /dev/zero would
+    hang or never end).
+    """
+    text = read_text_file(path, "spec file", MAXIMUM_SPEC_BYTES)
     return load_spec_text(text, str(path))

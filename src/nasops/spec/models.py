@@ -19,7 +19,15 @@ from pydantic import (
     model_validator,
 )
 
-from nasops.spec.calendar import calendar_problem
+from nasops.spec.calendar import schedule_problem
+from nasops.spec.grammars import (
+    argument_problem,
+    full_name_problem,
+    listen_host_problem,
+    plain_path_problem,
+    samba_text_problem,
+    sync_address_problem,
+)
 from nasops.spec.units import parse_duration, parse_size, parse_subset
 
 
@@ -46,10 +54,28 @@ class StrictModel(BaseModel):
 
 
 def _schedule(value: str) -> str:
-    problem = calendar_problem(value)
+    # Syntax as systemd parses it, and a next elapse: a timer that never fires fails silently.
+    problem = schedule_problem(value)
     if problem:
         raise ValueError(problem)
     return value.strip()
+
+
+def _grammar(check: Any) -> AfterValidator:
+    """Given a grammar function (value -> problem or None), return a pydantic validator."""
+    def validate(value: str) -> str:
+        problem = check(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+    return AfterValidator(validate)
+
+
+def _no_empty_sources(value: list[str] | None) -> list[str] | None:
+    if value is not None and not value:
+        raise ValueError("a backup with no sources backs up nothing; list share names, or "
+                         "leave `sources` out to back up every share")
+    return value
 
 
 def _size(value: str) -> str:
@@ -89,7 +115,7 @@ class Organization(StrictModel):
 class Volume(StrictModel):
     """Where the shares live on the NAS."""
 
-    path: Annotated[str, Field(pattern=r"^/.*$")] = "/srv/nas"
+    path: Annotated[str, Field(pattern=r"^/.*$"), _grammar(plain_path_problem)] = "/srv/nas"
     """Absolute path of the data volume; on btrfs, quotas are enforced."""
     size: Size | None = None
     """Size of the volume (e.g. 4T), used to check that quotas fit."""
@@ -113,7 +139,8 @@ class Device(StrictModel):
     """A name people recognise, e.g. 'laptop-nepal'."""
     id: Annotated[str, Field(pattern=r"^([A-Z2-7]{7}-){7}[A-Z2-7]{7}$")]
     """Syncthing device ID: eight groups of seven capital letters/digits 2-7."""
-    address: str = "dynamic"
+    address: Annotated[str, _grammar(
+        lambda value: sync_address_problem(value, listening=False))] = "dynamic"
     """How the NAS reaches it: 'dynamic' or e.g. 'tcp://127.0.0.3:22000'."""
 
 
@@ -122,7 +149,7 @@ class User(StrictModel):
 
     login: str
     """POSIX login: lowercase letters, digits, '.', '-', '_' (no accents)."""
-    name: str = ""
+    name: Annotated[str, _grammar(full_name_problem)] = ""
     """Full name, accents welcome."""
     email: Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")] | None = None
     """Email address for notifications."""
@@ -156,7 +183,7 @@ class Share(StrictModel):
 
     name: str
     """Share name as people see it; also the top folder's name."""
-    description: str = ""
+    description: Annotated[str, _grammar(samba_text_problem)] = ""
     """Shown as the share comment."""
     quota: Size | None = None
     """Size limit like 200G or 1.5T; enforced on btrfs."""
@@ -230,9 +257,9 @@ class Backup(StrictModel):
     """When backups run (systemd OnCalendar)."""
     repositories: Annotated[list[Repository], Field(min_length=1)]
     retention: Retention = Retention()
-    sources: list[str] | None = None
+    sources: Annotated[list[str] | None, AfterValidator(_no_empty_sources)] = None
     """Share names to back up; all shares when left out."""
-    exclude: list[str] = []
+    exclude: list[Annotated[str, Field(min_length=1), _grammar(argument_problem)]] = []
     """Patterns to leave out, e.g. '*.tmp'."""
     check: CheckPolicy = CheckPolicy()
     drill: DrillPolicy = DrillPolicy()
@@ -247,14 +274,15 @@ class SyncPolicy(StrictModel):
     nat_traversal: bool = False
     usage_reporting: Literal[False] = False
     """Always off: we never send usage data."""
-    listen_addresses: list[str] = []
+    listen_addresses: list[Annotated[str, _grammar(
+        lambda value: sync_address_problem(value, listening=True))]] = []
     """e.g. ['tcp://0.0.0.0:22000']; empty means the role's default."""
 
 
 class Monitoring(StrictModel):
     """The Prometheus exporter on the NAS."""
 
-    listen_address: str = "127.0.0.1"
+    listen_address: Annotated[str, _grammar(listen_host_problem)] = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 9750
     drift_check: Schedule = "hourly"
     """How often the NAS compares itself with the spec (read-only)."""

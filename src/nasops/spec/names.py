@@ -5,6 +5,9 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 POSIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
 LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
@@ -19,6 +22,16 @@ SAMBA_RESERVED_SHARES = {"global", "homes", "printers", "print$", "ipc$"}
 MAXIMUM_NAME_BYTES = 255
 MAXIMUM_LOGIN_LENGTH = 32
 MAXIMUM_SHARE_NAME_LENGTH = 80
+# Characters nobody can see or tell apart: format and bidi controls (zero-width space,
+# right-to-left override), line and paragraph separators, private-use, unassigned and
+# surrogate code points. Non-ASCII spaces (no-break space) are refused separately.
+INVISIBLE_CATEGORIES = {"Cf", "Zl", "Zp", "Co", "Cn", "Cs"}
+# "Did you mean" compares a misspelt name with every candidate; bound the comparisons of one
+# load, so that a thousand misspelt names against a thousand candidates stay quick.
+SUGGESTION_COMPARISONS = 20_000
+MAXIMUM_SUGGESTED_LENGTH = 100
+_comparisons_left: ContextVar[int] = ContextVar("comparisons_left",
+                                                default=SUGGESTION_COMPARISONS)
 
 
 def _dots_and_paths(name: str) -> str | None:
@@ -31,7 +44,27 @@ def _dots_and_paths(name: str) -> str | None:
     return None
 
 
+def visible(name: str) -> str:
+    """Given a name, return it with every invisible or control character shown as \\uXXXX."""
+    return "".join(char if char == " " or unicodedata.category(char)[0] not in "CZ"
+                   else f"\\u{ord(char):04x}" for char in name)
+
+
+def invisible_character_problem(name: str) -> str | None:
+    """Given a name, return why it holds a character people cannot see, or None."""
+    for char in name:
+        category = unicodedata.category(char)
+        if category in INVISIBLE_CATEGORIES or (category == "Zs" and char != " "):
+            what = unicodedata.name(char, "an invisible or unassigned character")
+            return (f"'{visible(name)}' contains U+{ord(char):04X} ({what.lower()}), which "
+                    "people cannot see or tell apart; retype the name")
+    return None
+
+
 def _characters(name: str) -> str | None:
+    invisible = invisible_character_problem(name)
+    if invisible:
+        return invisible
     forbidden = sorted({char for char in name if char in WINDOWS_FORBIDDEN_CHARACTERS})
     if forbidden:
         shown = " ".join(forbidden)
@@ -51,7 +84,7 @@ def _edges_and_devices(name: str) -> str | None:
     stem = name.split(".", maxsplit=1)[0].upper().rstrip()
     if stem in WINDOWS_RESERVED_NAMES:
         return f"'{name}' is a reserved device name on Windows ({stem})"
-    if len(name.encode()) > MAXIMUM_NAME_BYTES:
+    if len(name.encode("utf-8", "surrogatepass")) > MAXIMUM_NAME_BYTES:
         return f"'{name[:40]}…' is longer than {MAXIMUM_NAME_BYTES} bytes"
     return None
 
@@ -116,10 +149,47 @@ def slugify(text: str) -> str:
     return slug
 
 
+def samba_case_key(name: str) -> str:
+    """Given a share or folder name, return the key under which Samba sees it as the same name.
+
+    Samba compares names case-insensitively one character at a time (its own upper-case
+    table, a simple one-to-one mapping): 'Straße' and 'STRASSE' stay two names there, where
+    Python's casefold() would merge them. Names are NFC already (the loader normalises them).
+    """
+    return "".join(_simple_upper(char) for char in name)
+
+
+def _simple_upper(char: str) -> str:
+    upper = char.upper()
+    if len(upper) == 1:
+        return upper
+    # 'ß' upper-cases to 'SS' in full; its one-character mapping keeps it, while 'ᾀ' has a
+    # one-character title case ('ᾈ') that the simple mapping uses.
+    title = char.title()
+    return title if len(title) == 1 else char
+
+
+@contextmanager
+def suggestion_budget(comparisons: int = SUGGESTION_COMPARISONS) -> Iterator[None]:
+    """Within this block, "did you mean" compares at most this many name pairs in total."""
+    token = _comparisons_left.set(comparisons)
+    try:
+        yield
+    finally:
+        _comparisons_left.reset(token)
+
+
 def suggestion(name: str, candidates: list[str]) -> str:
-    """Given a misspelt name, return ' (did you mean 'x'?)' or an empty string."""
+    """Given a misspelt name, return ' (did you mean 'x'?)' or an empty string.
+
+    An other-case match is always found; the fuzzy search stops once the budget is spent.
+    """
     folded = {candidate.casefold(): candidate for candidate in candidates}
     if name.casefold() in folded:
         return f" (did you mean '{folded[name.casefold()]}'?)"
+    left = _comparisons_left.get()
+    if len(name) > MAXIMUM_SUGGESTED_LENGTH or len(folded) > left:
+        return ""
+    _comparisons_left.set(left - len(folded))
     matches = difflib.get_close_matches(name.casefold(), list(folded), n=1, cutoff=0.6)
     return f" (did you mean '{folded[matches[0]]}'?)" if matches else ""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gc
 import re
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -44,6 +45,10 @@ IMPLICIT_TAGS = (
         |[-+]?\.(?:inf|Inf|INF)
         |\.(?:nan|NaN|NAN))$""", re.VERBOSE)),
 )
+# Bounds that keep a hostile file from exhausting memory or time: a 500-byte file of nested
+# '*' references expands to billions of values. A 20,000-folder spec holds about 160,000.
+MAXIMUM_VALUES = 500_000
+MAXIMUM_DEPTH = 100
 # Most plain scalars are words: one look at the first letter tells they are text.
 SPECIAL_FIRST_LETTERS = frozenset("".join(letters for _, letters, _ in IMPLICIT_TAGS))
 
@@ -55,6 +60,8 @@ class SourceMap:
     file: str
     key_positions: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
     value_positions: dict[DataPath, tuple[int, int]] = field(default_factory=dict)
+    renormalized: set[DataPath] = field(default_factory=set)
+    """Paths whose key or text was rewritten to Unicode NFC (accents encoded differently)."""
 
     def position(self, path: DataPath, *, prefer_key: bool = True) -> tuple[int, int]:
         """Given a data path, return the closest known position (walking up to the root)."""
@@ -159,9 +166,40 @@ class Builder:
         return SpecError([Problem(self.source.file, mark.line + 1, mark.column + 1, "",
                                   message)])
 
+    def text(self, node: Any, path: DataPath, *, is_key: bool = False) -> Any:
+        """Given a scalar node and its data path (a key's: its mapping's), return its value.
+
+        Text becomes NFC and the path is remembered when that changed it; a lone surrogate is
+        refused."""
+        value = _scalar(node)
+        if not isinstance(value, str) or value.isascii():
+            return value
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = self.joined_surrogates(node, value)
+        if unicodedata.is_normalized("NFC", value):
+            return value
+        # 'é' typed as e + combining accent (macOS, some keyboards) is the same name as 'é'.
+        normalized = unicodedata.normalize("NFC", value)
+        self.source.renormalized.add((*path, normalized) if is_key else path)
+        return normalized
+
+    def joined_surrogates(self, node: Any, value: str) -> str:
+        """Given text with surrogate escapes, return it with each JSON-style pair ("\\ud83d
+        \\ude00") made one character; refuse a lone one, which no file system accepts."""
+        try:
+            return value.encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+        except UnicodeDecodeError:
+            raise self.fail(node, "invalid text: an escape such as '\\udc80' makes half of a "
+                                  "character (a lone surrogate); remove it") from None
+
     def build(self, node: Any, path: DataPath) -> Any:
+        if not path:
+            # At the root, before anything is built: bound what '*' references expand to.
+            Measure(self).measure(node)
         if isinstance(node, ScalarNode):
-            return _scalar(node)
+            return self.text(node, path)
         if id(node) in self.visiting:  # `&a [*a]`: an anchor used inside itself
             raise self.fail(node, "invalid YAML: this value refers to itself ('*')")
         self.visiting.add(id(node))
@@ -188,7 +226,7 @@ class Builder:
                 self.add(plain, first_lines, path, key_node, value_node)
         # `<<: *anchor` brings in the anchor's keys, except those given here.
         for key_node, value_node in self.merged_pairs(merges):
-            if _scalar(key_node) not in plain:
+            if self.text(key_node, path, is_key=True) not in plain:
                 self.add(plain, first_lines, path, key_node, value_node)
         return plain
 
@@ -197,7 +235,7 @@ class Builder:
         """Add one key and its value to a mapping being built, refusing repeated keys."""
         if not isinstance(key_node, ScalarNode):
             raise self.fail(key_node, "invalid YAML: a key must be plain text")
-        key = _scalar(key_node)
+        key = self.text(key_node, path, is_key=True)
         if key in first_lines:
             raise self.fail(key_node, f"'{key}' is set twice here (first on line "
                                       f"{first_lines[key]}); keep one")
@@ -219,6 +257,52 @@ class Builder:
                 nested = [value for key, value in source.value if _is_merge(key)]
                 pairs += own + self.merged_pairs(nested)
         return pairs
+
+
+class Measure:
+    """Counts the values a node tree expands to, '*' references copied in, before any is built.
+
+    A reference shares its anchor's node, so sizes are remembered per node: a file of nested
+    references is measured in the time it takes to read, however far it would expand.
+    """
+
+    def __init__(self, builder: Builder) -> None:
+        self.builder = builder
+        self.known: dict[int, tuple[int, int]] = {}  # id(node) -> (values, levels)
+        self.visiting: set[int] = set()
+
+    def measure(self, node: Any, depth: int = 1) -> tuple[int, int]:
+        """Given a node and its depth, return (values, levels); raise SpecError past a bound."""
+        if isinstance(node, ScalarNode):
+            return 1, 0
+        known = self.known.get(id(node))
+        if known is None:
+            if id(node) in self.visiting:
+                return 1, 0  # an anchor used inside itself: the builder explains it
+            self.visiting.add(id(node))
+            known = self.children(node, depth)
+            self.visiting.discard(id(node))
+            self.known[id(node)] = known
+        if depth + known[1] > MAXIMUM_DEPTH:
+            raise self.builder.fail(node, f"invalid YAML: values are nested more than "
+                                          f"{MAXIMUM_DEPTH} levels deep here; a spec is "
+                                          "far flatter")
+        return known
+
+    def children(self, node: Any, depth: int) -> tuple[int, int]:
+        children = (node.value if isinstance(node, SequenceNode)
+                    else [part for pair in node.value for part in pair])
+        values, levels = 1, 0
+        for child in children:
+            child_values, child_levels = self.measure(child, depth + 1)
+            values += child_values
+            levels = max(levels, child_levels + 1)
+            if values > MAXIMUM_VALUES:
+                raise self.builder.fail(
+                    node, f"invalid YAML: this expands to more than {MAXIMUM_VALUES:,} values "
+                          "(each '*' reference copies its anchor's values); a spec is far "
+                          "smaller: write the values out or use fewer references")
+        return values, levels
 
 
 def _is_merge(key: Any) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nasops.backup.restic.common import ResticOptions, base_argv
+from nasops.backup.restic.common import ResticOptions, argument, base_argv
 
 
 def build_backup_argv(
@@ -25,11 +25,11 @@ def build_backup_argv(
         raise ValueError("a backup needs at least one source path")
     argv = base_argv(options, "backup", json_output=True, quiet=True)
     if host:
-        argv += ["--host", host]
+        argv += ["--host", argument(host, "host")]
     for tag in tags:
-        argv += ["--tag", tag]
+        argv += ["--tag", argument(tag, "tag")]
     for pattern in excludes:
-        argv += ["--exclude", pattern]
+        argv += ["--exclude", argument(pattern, "exclude pattern")]
     if exclude_caches:
         argv.append("--exclude-caches")
     # `--` so that a source can never be read as an option.

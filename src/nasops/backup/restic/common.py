@@ -5,6 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def argument(value: str, what: str) -> str:
+    """Given a value from the config or the command line, return it; ValueError when restic
+    (or ssh behind it) could read it as an option or it holds a control character."""
+    if not value or value.startswith("-") or any(ord(character) < 32 or character == "\x7f"
+                                                   for character in value):
+        raise ValueError(f"{what} {value!r} is empty, starts with '-' or holds a control "
+                         "character")
+    return value
+
+
 @dataclass(frozen=True)
 class ResticOptions:
     """How to call restic on this machine."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from nasops.backup.restic.common import ResticOptions, base_argv
+from nasops.backup.restic.common import ResticOptions, argument, base_argv
 
 KEEP_COUNTS = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
 
@@ -37,5 +37,5 @@ def build_forget_argv(
     if not any(part.startswith("--keep-") for part in argv):
         raise ValueError("this retention keeps no snapshot at all")
     for tag in tags:
-        argv += ["--tag", tag]
+        argv += ["--tag", argument(tag, "tag")]
     return tuple(argv)

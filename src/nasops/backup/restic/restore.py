@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nasops.backup.restic.common import ResticOptions, base_argv
+from nasops.backup.restic.common import ResticOptions, argument, base_argv
 
 PATTERN_SPECIAL = "\\*?["
 
@@ -31,9 +31,9 @@ def build_restore_argv(
     if not snapshot_id or snapshot_id.startswith("-"):
         raise ValueError(f"not a snapshot id: {snapshot_id!r}")
     argv = base_argv(options, "restore")
-    argv += [snapshot_id, "--target", target]
+    argv += [snapshot_id, "--target", argument(target, "target")]
     for path in include_paths:
-        argv += ["--include", escape_pattern(path)]
+        argv += ["--include", escape_pattern(argument(path, "path"))]
     if verify:
         argv.append("--verify")
     return tuple(argv)

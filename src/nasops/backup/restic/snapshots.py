@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from nasops.backup.restic.common import ResticOptions, base_argv
+from nasops.backup.restic.common import ResticOptions, argument, base_argv
 
 
 def build_snapshots_argv(
@@ -16,7 +16,7 @@ def build_snapshots_argv(
     """
     argv = base_argv(options, "snapshots", json_output=True, no_lock=True)
     for tag in tags:
-        argv += ["--tag", tag]
+        argv += ["--tag", argument(tag, "tag")]
     if latest is not None:
         argv += ["--latest", str(latest)]
     return tuple(argv)
