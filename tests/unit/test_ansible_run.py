@@ -41,7 +41,10 @@ def local_nas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         "[nas]\n"
         f"local-nas ansible_connection=local ansible_python_interpreter={sys.executable} "
         f"nasops_spec={SPEC} nasops_secrets_file=secrets.yml "
-        f"fake_nas_state={tmp_path / 'state.json'}\n",
+        f"fake_nas_state={tmp_path / 'state.json'} "
+        # The apply lock and record of this fake NAS, instead of the controller's /run, /var.
+        f"nasops_apply_lock_file={tmp_path / 'apply.lock'} "
+        f"nasops_apply_record_file={tmp_path / 'apply.json'}\n",
         encoding="utf-8")
     return inventory
 
@@ -78,7 +81,7 @@ def test_event_stream_and_no_log(local_nas: Path) -> None:
     accounts, tree = [event for event in seen if event["event"] == "result"][-2:]
     assert accounts["status"] == "changed" and accounts["host"] == "local-nas"
     assert accounts["msg"] == "converged with ********"  # a no_log module argument
-    assert {"kind": "group", "target": "staff", "detail": "create"} in accounts["changes"]
+    assert {"kind": "group", "target": "team", "detail": "create"} in accounts["changes"]
     # A loop's item changes are gathered, their relative targets joined to the item's path.
     assert tree["task"] == "Converge each share's ACLs"
     assert [change["target"] for change in tree["changes"]] == [
@@ -94,7 +97,7 @@ def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[s
     assert main(["plan", "-i", inventory]) == 0
     output = capsys.readouterr()
     assert "local-nas: 5 changes to make" in output.out
-    assert "    group staff: create" in output.out
+    assert "    group team: create" in output.out
     assert "[local-nas] fake_nas: Converge groups and quotas … would change" in output.err
     assert not (local_nas.parent / "state.json").exists()  # plan touched nothing
 
@@ -102,9 +105,10 @@ def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[s
     output = capsys.readouterr()
     assert output.out.strip() == "5 changes on local-nas (accounts 2, ACL entries 2, quotas 1)"
     assert "[local-nas] fake_nas: Converge each share's ACLs … changed" in output.err
-    # The record of how it ended (playbooks/record.yml; the fake writes beside its state).
+    # The record of how it ended, written by the holder of the apply lock.
     record = json.loads((local_nas.parent / "apply.json").read_text(encoding="utf-8"))
-    assert record == {"result": "success", "changed_items": 5}
+    assert (record["result"], record["changed_items"]) == ("success", 5)
+    assert record["started_at"] <= record["finished_at"]
 
     assert main(["apply", "-i", inventory, "-q"]) == 0
     output = capsys.readouterr()
@@ -115,7 +119,7 @@ def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[s
 
     # Someone widens a folder's ACL by hand, and the volume turns out not to be btrfs.
     money = "/srv/nas/tiny/Common/Money"
-    _edit_state(local_nas, acls={money: ["group:finance:write", "group:staff:write"]},
+    _edit_state(local_nas, acls={money: ["group:finance:write", "group:team:write"]},
                 filesystem="ext4")
     assert main(["drift", "-i", inventory, "-q"]) == 3
     output = capsys.readouterr()
@@ -199,16 +203,18 @@ def test_apply_records_say_how_the_real_run_ended_and_a_check_records_nothing() 
     away = HostResult("away", unreachable="ssh: connect refused")
     real = RunResult({"done": done, "broken": broken, "away": away}, check_mode=False)
     assert apply_records(real) == {"done": {"result": "success", "changed_items": 5},
-                                   "broken": {"result": "failure", "changed_items": 0}}
+                                   "broken": {"result": "failure", "changed_items": 0},
+                                   "away": {"result": "failure", "changed_items": 0}}
     refused = HostResult("done", failures=[Failure("nas_quotas", "refused: quota")])
     assert apply_records(RunResult({"done": refused}, check_mode=True)) == {}
 
 
 def test_playbook_argv_takes_another_playbook_and_extra_variables(tmp_path: Path) -> None:
-    from nasops.ansible.runner import RECORD_PLAYBOOK, playbook_argv  # noqa: PLC0415
+    from nasops.ansible.runner import playbook_argv  # noqa: PLC0415
 
+    other = Path("playbooks") / "other.yml"
     argv = playbook_argv(tmp_path, "inventory.yml", tmp_path / "inventory", ["a"],
-                         check=False, playbook=RECORD_PLAYBOOK,
+                         check=False, playbook=other,
                          extra_variables_file=tmp_path / "extra.json")
-    assert str(tmp_path / "playbooks/record.yml") in argv
+    assert str(tmp_path / "playbooks/other.yml") in argv
     assert argv[argv.index("--extra-vars") + 1] == f"@{tmp_path / 'extra.json'}"

@@ -17,7 +17,6 @@ from nasops.ansible.inventory import (
     require_vault_password,
 )
 from nasops.ansible.runner import (
-    RECORD_PLAYBOOK,
     ansible_environment,
     project_root,
     run_playbook,
@@ -25,7 +24,6 @@ from nasops.ansible.runner import (
 from nasops.ansible.workspace import Workspace, prepared_workspace
 
 __all__ = [
-    "RECORD_PLAYBOOK",
     "Change",
     "Failure",
     "HostResult",

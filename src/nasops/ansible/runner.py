@@ -13,31 +13,70 @@ vault password is read by Ansible from --vault-password-file.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shutil
+import signal
 import subprocess
+import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from nasops.ansible.events import RunResult, fold_events, read_events
 from nasops.ansible.tools import ansible_tool
 from nasops.ansible.workspace import Workspace
-from nasops.errors import CommandFailedError, PrerequisiteError
+from nasops.errors import CommandFailedError, NasopsError, PrerequisiteError
 from nasops.execute import MASKER, display_command
 
 ANSIBLE_DIRECTORY_VARIABLE = "NASOPS_ANSIBLE_DIR"
 PLAYBOOK = Path("playbooks") / "site.yml"
-# How an apply ended, for the exporter: run by `nasops apply` after the convergence.
-RECORD_PLAYBOOK = Path("playbooks") / "record.yml"
 CALLBACK_DIRECTORY = Path(__file__).resolve().parent / "callback"
 CALLBACK_NAME = "nasops_events"
+GUARDIAN_SCRIPT = Path(__file__).with_name("guardian.py")
+# The guardian's grace for the tree (SIGTERM, then SIGKILL) plus room to reap it.
+GUARDIAN_WAIT_SECONDS = 10.0
 # How often the events file is polled while ansible-playbook runs.
 POLL_SECONDS = 0.2
 LOG_TAIL_LINES = 40
 
 EventHandler = Callable[[dict[str, Any]], None]
+INTERRUPTING_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+
+
+class RunInterrupted(NasopsError):
+    """A signal stopped the run; its exit code is the shell's 128 + signal number (130 for
+    Ctrl-C, 143 for SIGTERM, 129 for SIGHUP), like EXIT_ABORTED in cli/exit_codes.py."""
+
+    def __init__(self, signum: int, detail: str = "") -> None:
+        self.signum = signum
+        self.signal_name = signal.Signals(signum).name
+        self.exit_code = 128 + signum
+        super().__init__(f"interrupted by {self.signal_name}" + (f": {detail}" if detail else ""))
+
+
+@contextmanager
+def interruptible() -> Iterator[None]:
+    """Turn SIGTERM, SIGINT and SIGHUP into RunInterrupted, so that the run's cleanup (the
+    guardian ending Ansible's tree, the lock's record, the run directory) happens. Later
+    signals are ignored while that bounded cleanup runs; the old handlers come back after."""
+    previous = {signum: signal.getsignal(signum) for signum in INTERRUPTING_SIGNALS}
+
+    def interrupt(signum: int, frame: object) -> None:
+        for other in INTERRUPTING_SIGNALS:
+            signal.signal(other, signal.SIG_IGN)
+        raise RunInterrupted(signum)
+
+    for signum in INTERRUPTING_SIGNALS:
+        signal.signal(signum, interrupt)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def project_root(environment: Mapping[str, str] | None = None) -> Path:
@@ -120,6 +159,53 @@ def _log_tail(path: Path) -> str:
     return MASKER.mask("\n".join(lines[-LOG_TAIL_LINES:]))
 
 
+def _wait_for_guardian(process: subprocess.Popen[bytes]) -> None:
+    """Wait (bounded) for the guardian to end the tree; a second signal must not cut this."""
+    try:
+        process.wait(GUARDIAN_WAIT_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    except BaseException:
+        process.wait(GUARDIAN_WAIT_SECONDS)
+
+
+def _run_guarded(argv: list[str], directory: Path, log: IO[str], *,
+                 environment: dict[str, str], root: Path, drain: Callable[[], None]) -> int:
+    """Run argv under the guardian, calling drain while it runs; return its exit code.
+
+    The guardian ends ansible-playbook's whole tree (its workers call setsid) when the
+    control pipe closes early: nasops interrupted here, or killed outright.
+    """
+    control_read, control_write = os.pipe()
+    guarded = [sys.executable, "-I", str(GUARDIAN_SCRIPT), "--remove", str(directory),
+               "--", *argv]
+    try:
+        process = subprocess.Popen(guarded, stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=control_read, env=environment, cwd=root)
+    except BaseException:
+        os.close(control_write)
+        raise
+    finally:
+        os.close(control_read)
+    try:
+        while process.poll() is None:
+            drain()
+            time.sleep(POLL_SECONDS)
+    except BaseException:
+        # Interrupted (a signal, Ctrl-C): the guardian ends the whole tree, then we go on.
+        os.close(control_write)
+        _wait_for_guardian(process)
+        # The changes made until then, for the record (unless the guardian already removed
+        # the run directory).
+        with contextlib.suppress(OSError):
+            drain()
+        raise
+    os.close(control_write)
+    drain()
+    return process.returncode
+
+
 def run_playbook(
     workspace: Workspace,
     user_inventory: str,
@@ -166,23 +252,12 @@ def run_playbook(
     with workspace.log_path.open("a", encoding="utf-8") as log:
         log.write(f"$ {display_command(argv)}\n")
         log.flush()
-        try:
-            process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
-                                       stdin=subprocess.DEVNULL, env=environment, cwd=root)
-        except FileNotFoundError as error:
+        if shutil.which(argv[0]) is None:
             raise CommandFailedError("ansible-playbook not found; install ansible-core "
-                                     "(it comes with nasops) and check PATH") from error
-        try:
-            while process.poll() is None:
-                drain()
-                time.sleep(POLL_SECONDS)
-        except KeyboardInterrupt:
-            # Let Ansible stop its workers cleanly instead of leaving them orphaned.
-            process.terminate()
-            process.wait()
-            raise
-        drain()
+                                     "(it comes with nasops) and check PATH")
+        returncode = _run_guarded(argv, workspace.directory, log, environment=environment,
+                                  root=root, drain=drain)
     result = fold_events(events, hosts, check_mode=check)
-    result.returncode = process.returncode
+    result.returncode = returncode
     result.log_tail = _log_tail(workspace.log_path)
     return result

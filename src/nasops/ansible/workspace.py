@@ -1,8 +1,11 @@
 """The private working directory of one run: compiled desired states as a second inventory.
 
 Every targeted host's spec is loaded and validated before anything is written, and all
-problems of all specs are reported together (exit 2, nothing touched). The directory is
-created 0700 and removed when the run ends, whatever happens.
+problems of all specs are reported together (exit 2, nothing touched). The directory (every
+person's login, name, groups and rights) is created 0700 and removed when the run ends:
+success, failure, a signal (nasops' own cleanup), or SIGKILL of nasops during a playbook run
+(the guardian removes it). Those a run killed at another moment left behind are pruned by the
+next run: only `nasops-run-*` directories of this user whose owner process is gone.
 """
 
 from __future__ import annotations
@@ -10,16 +13,17 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
-
-from nasops.ansible.inventory import TargetHost, is_vault_file
+from nasops.ansible.inventory import TargetHost
+from nasops.ansible.secrets import load_secrets_file
 from nasops.compile import compile_spec
 from nasops.errors import BadInputError, Problem, SpecError
 from nasops.execute import MASKER
@@ -80,9 +84,10 @@ def register_plain_secrets(path: Path) -> None:
     Ansible keeps them out of results (no_log); this also keeps them out of any log text
     nasops shows, should a role ever echo one by mistake.
     """
-    if not path.is_file() or is_vault_file(path):
+    if not path.is_file():
         return
-    data = YAML(typ="safe", pure=True).load(path.read_text(encoding="utf-8"))
+    # A malformed file is refused here, before Ansible, without quoting its lines.
+    data = load_secrets_file(path)
 
     def collect(value: Any) -> None:
         if isinstance(value, dict):
@@ -137,6 +142,62 @@ def write_workspace(directory: Path, targets: Sequence[TargetHost],
                        json.dumps(variables, indent=2, ensure_ascii=False) + "\n")
 
 
+PREFIX = "nasops-run-"
+OWNER_FILE = "owner.json"
+# A run directory without an owner record (created by an older nasops, or killed before it
+# was written) is pruned once it is this old.
+UNOWNED_AGE_SECONDS = 3600.0
+
+
+def process_start(pid: int) -> str | None:
+    """Given a pid, return its start time in clock ticks since boot, None if it is gone.
+
+    With the pid it identifies a process: a pid reused by another process differs here.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stream:
+            data = stream.read()
+    except OSError:
+        return None
+    return data[data.rfind(b")") + 2:].split()[19].decode()
+
+
+def _owner_alive(directory: Path) -> bool | None:
+    """Return whether the run owning directory still runs; None without an owner record."""
+    try:
+        owner = json.loads((directory / OWNER_FILE).read_text(encoding="utf-8"))
+        pid, start = int(owner["pid"]), str(owner["start"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return process_start(pid) == start
+
+
+def prune_run_directories(parent: Path | None = None, *, now: float | None = None) -> list[Path]:
+    """Remove run directories that killed runs left in parent (default: the temp directory);
+    return them. Only `nasops-run-*` directories owned by this user, never followed links,
+    never a run that is still alive."""
+    parent = Path(parent or tempfile.gettempdir())
+    now = time.time() if now is None else now
+    removed: list[Path] = []
+    try:
+        entries = [entry for entry in parent.iterdir() if entry.name.startswith(PREFIX)]
+    except OSError:
+        return removed
+    for entry in entries:
+        try:
+            status = entry.lstat()
+        except OSError:
+            continue
+        if not stat.S_ISDIR(status.st_mode) or status.st_uid != os.getuid():
+            continue
+        alive = _owner_alive(entry)
+        if alive or (alive is None and now - status.st_mtime < UNOWNED_AGE_SECONDS):
+            continue
+        shutil.rmtree(entry, ignore_errors=True)
+        removed.append(entry)
+    return removed
+
+
 @contextmanager
 def prepared_workspace(targets: Sequence[TargetHost]) -> Iterator[Workspace]:
     """Given targets, validate and compile every spec, then yield a written Workspace.
@@ -150,8 +211,11 @@ def prepared_workspace(targets: Sequence[TargetHost]) -> Iterator[Workspace]:
     for target in targets:
         if target.secrets_path is not None:
             register_plain_secrets(target.secrets_path)
-    directory = Path(tempfile.mkdtemp(prefix="nasops-run-"))  # mkdtemp creates it 0700
+    prune_run_directories()
+    directory = Path(tempfile.mkdtemp(prefix=PREFIX))  # mkdtemp creates it 0700
     try:
+        _write_private(directory / OWNER_FILE, json.dumps(
+            {"pid": os.getpid(), "start": process_start(os.getpid())}) + "\n")
         write_workspace(directory, targets, desired)
         yield Workspace(directory, [target.name for target in targets], desired, warnings)
     finally:

@@ -20,7 +20,9 @@ from typing import Any
 RECORD_VERSION = 1
 APPLY_FILE = "apply.json"
 DRIFT_FILE = "drift.json"
-APPLY_RESULTS = ("success", "failure", "refused")
+# `running` while an apply runs (or left by one that died with its NAS); `interrupted`: a
+# signal or a lost controller stopped it (nasops.ansible.lock_holder writes apply.json).
+APPLY_RESULTS = ("success", "failure", "refused", "interrupted", "running")
 DRIFT_RESULTS = ("clean", "drift", "error")
 
 
@@ -32,9 +34,11 @@ class RecordError(ValueError):
 class ApplyRecord:
     """How the last apply went."""
 
-    finished_at: float
+    finished_at: float | None
+    """None while it runs."""
     result: str
-    """success, failure (a task failed) or refused (the pre-check refused to touch anything)."""
+    """success, failure (a task failed), refused (the pre-check refused to touch anything),
+    interrupted (stopped by a signal or a lost controller) or running."""
     changed_items: int = 0
     started_at: float | None = None
     nasops_version: str = ""
@@ -114,9 +118,14 @@ def read_apply_record(path: Path) -> ApplyRecord | None:
     where = str(path)
     started = data.get("started_at")
     version = data.get("nasops_version", "")
+    result = _choice(data, "result", APPLY_RESULTS, where)
+    if result == "running" and started is None:
+        raise RecordError(f"{where}: a running apply's record needs started_at")
+    finished = data.get("finished_at")
     return ApplyRecord(
-        finished_at=parse_time(data.get("finished_at"), f"{where}: finished_at"),
-        result=_choice(data, "result", APPLY_RESULTS, where),
+        finished_at=(None if result == "running" and finished is None
+                     else parse_time(finished, f"{where}: finished_at")),
+        result=result,
         changed_items=_integer(data, "changed_items", where),
         started_at=None if started is None else parse_time(started, f"{where}: started_at"),
         nasops_version=version if isinstance(version, str) else "",
@@ -161,9 +170,10 @@ def _write_json(path: Path, data: Mapping[str, Any]) -> None:
 def write_apply_record(path: Path, record: ApplyRecord) -> None:
     """Write record to path atomically in the version 1 schema."""
     data: dict[str, Any] = {"version": RECORD_VERSION,
-                            "finished_at": format_time(record.finished_at),
                             "result": record.result, "changed_items": record.changed_items,
                             "nasops_version": record.nasops_version}
+    if record.finished_at is not None:
+        data["finished_at"] = format_time(record.finished_at)
     if record.started_at is not None:
         data["started_at"] = format_time(record.started_at)
     _write_json(path, data)

@@ -37,6 +37,15 @@ class DriftCollector(SourceCollector):
             problems.append(str(error))
             apply = None
         if apply is not None:
+            # A running record (an apply now, or one that died with its NAS) has no end yet:
+            # it shows as running, with its start, and NasopsApplyStuck alerts when it lasts.
+            families.append(single_gauge("nasops_apply_running",
+                                         "1 while the apply record says running.",
+                                         float(apply.result == "running")))
+            if apply.started_at is not None:
+                families.append(single_gauge("nasops_apply_last_start_timestamp_seconds",
+                                             "When the last apply started.", apply.started_at))
+        if apply is not None and apply.finished_at is not None:
             families += [
                 single_gauge("nasops_apply_last_timestamp_seconds",
                              "When the last apply finished.", apply.finished_at),
