@@ -40,8 +40,8 @@ EXAMPLE_SPEC = LAB_DIRECTORY.parents[1] / "inventory" / "example" / "wsm.yml"
 # Session-wide hosts: the modules that use one must run in the same xdist worker.
 SHARED_HOSTS = frozenset({"example_nas", "lab_nas"})
 # Lab test groups, longest first (measured wall time in CI); unknown groups come after them.
-LAB_GROUP_ORDER = ("example_nas", "test_sync", "test_monitoring", "test_backup",
-                   "lab_nas", "test_roles_apply", "test_provision_cli")
+LAB_GROUP_ORDER = ("example_nas", "test_day_in_the_life", "test_sync", "test_monitoring",
+                   "test_backup", "lab_nas", "test_roles_apply", "test_provision_cli")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)

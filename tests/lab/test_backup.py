@@ -2,7 +2,8 @@
 from a copy of the example spec whose repositories point at the lab, and an offsite host
 (127.0.0.51) serving the second repository over SFTP as its user `wsmbackup`.
 
-- `local`: a restic repository on the NAS's data volume (/srv/nas/restic-local);
+- `local`: a restic repository on the NAS's system disk (/var/backups/nasops-restic: a
+  repository inside the volume it backs up is refused);
 - `offsite`: `sftp:wsmbackup@127.0.0.51:/srv/restic/wsm`, reached with the ed25519 key the role
   made on the NAS (authorised on the offsite host after the apply, as an administrator
   would) and the offsite host key pinned through nasops_backup_known_hosts.
@@ -42,7 +43,7 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLE_SPEC = REPOSITORY / "inventory" / "example" / "wsm.yml"
 NAS_ADDRESS, OFFSITE_ADDRESS = "127.0.0.50", "127.0.0.51"
-LOCAL_REPOSITORY = "/srv/nas/restic-local"
+LOCAL_REPOSITORY = "/var/backups/nasops-restic"
 OFFSITE_PATH = "/srv/restic/wsm"
 OFFSITE_USER = "wsmbackup"
 BACKUP_COMMAND = "/opt/nasops/bin/nasops-backup"

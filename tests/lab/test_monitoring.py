@@ -1,25 +1,29 @@
 """A real Prometheus scrapes the exporter the nas_exporter role installed on a lab NAS.
 
 One NAS (127.0.0.40) converged to a copy of the example spec whose share Éducation has a 20M
-quota, through playbooks/site.yml (real run only: the check pass of `nasops apply` is tested
-in test_provision_cli.py). On it, before Prometheus starts: two backup status files (one
-repository healthy, one whose last backup and check failed), 19M written into Éducation, a
-hand-made ACL change picked up by the drift check, an open SMB session, and the exporter's
-refresh intervals shortened to 2 s (its config file, then a restart) so the test never waits
-for a 30 or 60 s refresh.
+quota, by a real `nasops apply` (whose apply record the exporter serves). On it, before
+Prometheus starts: two backup status files (one repository healthy, one whose last backup
+and check failed), 19M written into Éducation, a hand-made ACL change picked up by the drift
+check, an open SMB session, and the exporter's refresh intervals shortened to 2 s (its
+config file, then a restart) so the test never waits for a 30 or 60 s refresh. The spec has
+a third repository, `archive`, that never ran: its timer file is dated 3 days back (as if
+installed then). The check and drill timers are stopped, and usb's status says its last
+check ran 9 days ago and its last drill 33 days ago (what stopped weekly and monthly timers
+leave behind).
 
 Prometheus 2.42 (/usr/bin/prometheus, Debian) runs on the controller with a 1 s scrape and
 evaluation interval, monitoring/nasops.rules.yml unchanged, plus a copy of those rules whose
 `for:` durations are 2 s and which carry the label nasops_test="short_for": the copy proves an
 alert really fires end to end (scrape, rule, ALERTS) without waiting 30 minutes; the original
-is checked pending. It is always terminated, by PID, in a finalizer.
+is checked pending. Its target comes from a file_sd file, as `nasops monitoring targets`
+writes it, so that a test can empty it (NasopsExporterAbsent). It is always terminated, by
+PID, in a finalizer. The last tests stop the exporter and empty the targets.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import time
 import urllib.parse
@@ -31,10 +35,9 @@ from typing import Any, TypeVar
 
 import pytest
 import yaml
+from prometheus_lab import Prometheus, running_prometheus, target_groups
 from ruamel.yaml import YAML
 
-from nasops.ansible import prepared_workspace, read_targets, run_playbook
-from nasops.ansible.summary import render_failures
 from nasops.cli.main import main
 from nasops.lab import LabHost, render_inventory, run_in_host
 from nasops.lab.testing import LabHostFactory
@@ -46,7 +49,7 @@ EXAMPLE_SPEC = REPOSITORY / "inventory" / "example" / "wsm.yml"
 RULES = REPOSITORY / "monitoring" / "nasops.rules.yml"
 DASHBOARD = REPOSITORY / "monitoring" / "grafana" / "nasops-dashboard.json"
 DOCS = REPOSITORY / "docs" / "exporter.md"
-PROMETHEUS = Path("/usr/bin/prometheus")
+PROMTOOL = Path("/usr/bin/promtool")
 
 ADDRESS = "127.0.0.40"
 PORT = 9750
@@ -56,6 +59,8 @@ SMALL_SHARE_PATH = f"/srv/nas/wsm/{SMALL_SHARE}"
 BACKUP_DIRECTORY = "/var/lib/nasops/backup"
 SYNCTHING_UNIT = "nasops-syncthing.service"
 COLLECTORS = ("quota", "sync", "backup", "drift", "samba")
+NEVER_RAN = "archive"
+NEVER_RAN_LINE = f"    - {{name: {NEVER_RAN}, url: /mnt/backup-archive/restic}}\n"
 # Documented families a healthy lab NAS cannot have, and why.
 ABSENT_FAMILIES = {
     "nasops_quota_walk_duration_seconds": "only shares measured by the walk; every share of "
@@ -92,8 +97,10 @@ def in_host(host: LabHost, script: str, input_text: str | None = None) -> str:
 # ---------------------------------------------------------------- the NAS
 
 
-def backup_status(repository: str, now: float, *, failed: bool) -> dict[str, Any]:
-    """A status file of `nasops backup` (nasops.backup.status, version 1)."""
+def backup_status(repository: str, now: float, *, failed: bool, check_age: float = 3500,
+                  drill_age: float = 3300) -> dict[str, Any]:
+    """A status file of `nasops backup` (nasops.backup.status, version 1); the last check and
+    drill ended check_age and drill_age seconds ago."""
     success = {"started_at": now - 7200, "finished_at": now - 7140, "result": "success",
                "duration_seconds": 60.0, "error_kind": None, "message": None,
                "snapshot_id": "1a2b3c4d", "files_new": 3, "files_changed": 1,
@@ -103,10 +110,12 @@ def backup_status(repository: str, now: float, *, failed: bool) -> dict[str, Any
     failure = {"started_at": now - 660, "finished_at": now - 600, "result": "failed",
                "duration_seconds": 60.0, "error_kind": "repository_unreachable",
                "message": "cannot reach the repository"}
-    check = {"started_at": now - 3600, "finished_at": now - 3500, "duration_seconds": 100.0,
+    check = {"started_at": now - check_age - 100, "finished_at": now - check_age,
+             "duration_seconds": 100.0,
              "result": "success", "error_kind": None, "message": None,
              "read_data_subset": "5%"}
-    drill = {"started_at": now - 3400, "finished_at": now - 3300, "duration_seconds": 100.0,
+    drill = {"started_at": now - drill_age - 100, "finished_at": now - drill_age,
+             "duration_seconds": 100.0,
              "result": "success", "error_kind": None, "message": None,
              "snapshot_id": "1a2b3c4d", "sampled_files": 50, "verified_files": 50,
              "compared_with_source": 47, "problems": [], "problem_count": 0}
@@ -166,6 +175,9 @@ def nas(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory) -> 
     text = EXAMPLE_SPEC.read_text(encoding="utf-8")
     small = re.sub(r"(- name: Éducation\n(?:    .*\n)*?    quota: )100G", r"\g<1>20M", text)
     assert small != text, "the example spec no longer has Éducation's 100G quota"
+    usb_line = "    - {name: usb, url: /mnt/backup-usb/restic}\n"
+    assert usb_line in small, "the example spec no longer has the usb repository"
+    small = small.replace(usb_line, usb_line + NEVER_RAN_LINE)
     (directory / "wsm.yml").write_text(small, encoding="utf-8")
     inventory = directory / "inventory.yml"
     inventory.write_text(render_inventory(host, {"nasops_spec": "wsm.yml",
@@ -173,18 +185,18 @@ def nas(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory) -> 
                          encoding="utf-8")
     assert main(["secrets", "init", "-i", str(inventory)]) == 0
 
+    # The real `nasops apply`: its apply record (written on the NAS through the apply lock,
+    # the record's one writer) is part of what the exporter serves.
     started = time.monotonic()
-    targets = read_targets(str(inventory))
-    with prepared_workspace(targets) as workspace:
-        result = run_playbook(workspace, str(inventory), check=False)
+    assert main(["apply", "-q", "-i", str(inventory)]) == 0
     timings["apply"] = time.monotonic() - started
-    assert not result.failed, render_failures(result)
 
     started = time.monotonic()
     secrets = YAML(typ="safe").load((directory / "secrets.yml").read_text(encoding="utf-8"))
     now = time.time()
     write_files(host, {
-        f"{BACKUP_DIRECTORY}/usb.json": json.dumps(backup_status("usb", now, failed=False)),
+        f"{BACKUP_DIRECTORY}/usb.json": json.dumps(backup_status(
+            "usb", now, failed=False, check_age=9 * 86400, drill_age=33 * 86400)),
         f"{BACKUP_DIRECTORY}/offsite.json": json.dumps(backup_status("offsite", now,
                                                                      failed=True)),
     })
@@ -204,6 +216,9 @@ def nas(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory) -> 
             input_text=password)
     syncthing = run_in_host(host, ["systemctl", "is-active", SYNCTHING_UNIT],
                             accepted_codes=(0, 3, 4)).stdout.strip() == "active"
+    # archive's timer installed 3 days ago and never run; the check and drill timers stopped.
+    in_host(host, f"touch -d '3 days ago' /etc/systemd/system/nasops-backup@{NEVER_RAN}.timer; "
+                  "systemctl stop nasops-backup-check.timer nasops-backup-drill.timer")
     run_in_host(host, ["python3", "-c", SHORTEN_INTERVALS])
     run_in_host(host, ["systemctl", "restart", "nasops-exporter.service"])
     timings["setup"] = time.monotonic() - started
@@ -213,12 +228,6 @@ def nas(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory) -> 
 
 
 # ---------------------------------------------------------------- Prometheus
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def short_for_rules() -> dict[str, Any]:
@@ -233,88 +242,20 @@ def short_for_rules() -> dict[str, Any]:
     return dict(document)
 
 
-@dataclass
-class Prometheus:
-    """A running Prometheus and its HTTP API."""
-
-    url: str
-
-    def query(self, expression: str) -> list[dict[str, Any]]:
-        """Given PromQL, return the result vector; fail the test on any API error."""
-        address = f"{self.url}/api/v1/query?{urllib.parse.urlencode({'query': expression})}"
-        try:
-            with urllib.request.urlopen(address, timeout=10) as answer:  # noqa: S310
-                body = json.load(answer)
-        except urllib.error.HTTPError as error:
-            pytest.fail(f"{expression}: HTTP {error.code}: {error.read()[:500]!r}")
-        assert body["status"] == "success", (expression, body)
-        result: list[dict[str, Any]] = body["data"]["result"]
-        return result
-
-    def values(self, expression: str, label: str) -> dict[str, float]:
-        """Given PromQL and a label, return label value -> sample value."""
-        return {series["metric"].get(label, ""): float(series["value"][1])
-                for series in self.query(expression)}
+LABELS = {"organization": "wsm", "host": "mon"}
+TARGETS = target_groups([INSTANCE], LABELS)
 
 
 @pytest.fixture(scope="module")
 def prometheus(nas: MonitoredNas, tmp_path_factory: pytest.TempPathFactory,
-               request: pytest.FixtureRequest) -> Iterator[Prometheus]:
-    """Prometheus on 127.0.0.1:<free port>, scraping the NAS every second."""
-    if not PROMETHEUS.is_file():
-        pytest.fail("/usr/bin/prometheus is missing: apt-get install prometheus", pytrace=False)
+               ) -> Iterator[Prometheus]:
+    """Prometheus on 127.0.0.1:<free port>, scraping the NAS every second with the shipped
+    rules and their short-for copy."""
     directory = tmp_path_factory.mktemp("prometheus")
-    (directory / "short-for.rules.yml").write_text(yaml.safe_dump(short_for_rules()),
-                                                   encoding="utf-8")
-    config = {
-        "global": {"scrape_interval": "1s", "evaluation_interval": "1s",
-                   "scrape_timeout": "1s"},
-        "rule_files": [str(RULES), str(directory / "short-for.rules.yml")],
-        "scrape_configs": [{
-            "job_name": "nasops",
-            "static_configs": [{"targets": [INSTANCE],
-                                "labels": {"organization": "wsm", "host": "mon"}}],
-        }],
-    }
-    (directory / "prometheus.yml").write_text(yaml.safe_dump(config), encoding="utf-8")
-    port = free_port()
-    log = (directory / "prometheus.log").open("w", encoding="utf-8")
-    process = subprocess.Popen(
-        [str(PROMETHEUS), f"--config.file={directory / 'prometheus.yml'}",
-         f"--storage.tsdb.path={directory / 'data'}", f"--web.listen-address=127.0.0.1:{port}",
-         "--log.level=warn"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-
-    def stop() -> None:
-        if process.poll() is None:
-            process.terminate()  # by its PID: only the process this fixture started
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(5)
-        log.close()
-
-    request.addfinalizer(stop)
-    url = f"http://127.0.0.1:{port}"
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            pytest.fail("prometheus exited:\n"
-                        + (directory / "prometheus.log").read_text(encoding="utf-8")[-3000:])
-        try:
-            with urllib.request.urlopen(f"{url}/-/ready", timeout=2) as answer:  # noqa: S310
-                return bool(answer.status == 200)
-        except OSError:
-            return False
-
-    wait_for("Prometheus to be ready", ready, 60)
-    server = Prometheus(url)
-    wait_for("a successful scrape of the exporter",
-             lambda: server.values(f'up{{instance="{INSTANCE}"}}', "instance") == {INSTANCE: 1},
-             30)
-    yield server
-    stop()
+    short_for = directory / "short-for.rules.yml"
+    short_for.write_text(yaml.safe_dump(short_for_rules()), encoding="utf-8")
+    with running_prometheus(directory, [INSTANCE], [RULES, short_for], LABELS) as server:
+        yield server
 
 
 # ---------------------------------------------------------------- the tests
@@ -331,14 +272,19 @@ def rule_expressions() -> list[tuple[str, str]]:
             for rule in group["rules"]]
 
 
+def with_variables(expression: str) -> str:
+    """The dashboard's expression with the values Grafana would put for its variables."""
+    return expression.replace("$instance", INSTANCE).replace("$organization", "wsm")
+
+
 def panel_expressions() -> list[tuple[str, str]]:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    found = [(panel["title"], target["expr"].replace("$instance", INSTANCE))
+    found = [(panel["title"], with_variables(target["expr"]))
              for panel in dashboard["panels"] for target in panel.get("targets", [])]
     for variable in dashboard["templating"]["list"]:
         match = re.fullmatch(r"label_values\((.+), *\w+\)", variable.get("definition", ""))
         if variable["type"] == "query" and match:
-            found.append((f"variable {variable['name']}", match.group(1)))
+            found.append((f"variable {variable['name']}", with_variables(match.group(1))))
     return found
 
 
@@ -366,7 +312,10 @@ def test_every_documented_metric_family_appears(prometheus: Prometheus,
         return expected - set(names)
 
     # The SMB session and the first Syncthing answers arrive within a refresh or two.
-    wait_for("every documented family", lambda: not missing() or None, 30)
+    deadline = time.monotonic() + 30
+    while missing() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not missing(), "documented families missing from the scrape"
     assert prometheus.values("nasops_collector_up", "collector") == dict.fromkeys(COLLECTORS,
                                                                                    1.0)
     drift = prometheus.values("nasops_drift_items_by_kind", "kind")
@@ -389,7 +338,10 @@ def test_every_dashboard_query_returns_series(prometheus: Prometheus) -> None:
         return [(title, expression) for title, expression in panel_expressions()
                 if title not in EMPTY_PANELS and not prometheus.query(expression)]
 
-    wait_for("every dashboard query to return series", lambda: not empty() or None, 20)
+    deadline = time.monotonic() + 20
+    while empty() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert empty() == [], "dashboard queries without series"
     for title in EMPTY_PANELS:
         for panel, expression in panel_expressions():
             if panel == title:
@@ -442,3 +394,89 @@ def test_a_stopped_syncthing_only_downs_the_sync_collector(prometheus: Prometheu
         **dict.fromkeys(COLLECTORS, 1.0), "sync": 0.0}
     assert prometheus.values(f'up{{instance="{INSTANCE}"}}', "instance") == {INSTANCE: 1}
     assert prometheus.query("nasops_sync_folder_info") == []
+
+
+def test_the_real_scrape_passes_promtool_check_metrics(nas: MonitoredNas) -> None:
+    with urllib.request.urlopen(f"http://{INSTANCE}/metrics", timeout=10) as answer:
+        exposition = answer.read()
+    assert b"nasops_backup_never_ran" in exposition
+    checked = subprocess.run([str(PROMTOOL), "check", "metrics"], input=exposition,
+                             capture_output=True, check=False, timeout=60)
+    assert checked.returncode == 0, (checked.stdout + checked.stderr).decode()
+
+
+def short_for_alerts(prometheus: Prometheus, alert: str, label: str) -> dict[str, float]:
+    """The firing alerts of the short-for rules copy, by the value of label."""
+    return prometheus.values(f'ALERTS{{alertname="{alert}", alertstate="firing", '
+                             f'nasops_test="short_for"}}', label)
+
+
+def test_the_schedules_are_expanded_by_systemd_on_the_nas(prometheus: Prometheus) -> None:
+    intervals = prometheus.query("nasops_backup_schedule_interval_seconds")
+    by_task = {(series["metric"]["repository"], series["metric"]["task"]):
+               float(series["value"][1]) for series in intervals}
+    # "*-*-* 01:30", weekly and monthly, as the NAS's systemd-analyze expands them.
+    for repository in ("usb", "offsite", NEVER_RAN):
+        assert by_task[(repository, "backup")] == 86400
+        assert by_task[(repository, "check")] == 7 * 86400
+        assert by_task[(repository, "drill")] == 31 * 86400
+    assert prometheus.values("nasops_backup_expected", "repository") == {
+        "usb": 1.0, "offsite": 1.0, NEVER_RAN: 1.0}
+
+
+def test_a_repository_that_never_ran_fires_its_alert(prometheus: Prometheus,
+                                                     nas: MonitoredNas) -> None:
+    assert in_host(nas.host, f"ls {BACKUP_DIRECTORY}").split() == ["offsite.json", "usb.json"]
+    assert prometheus.values('nasops_backup_never_ran{task="backup"}', "repository") == {
+        "usb": 0.0, "offsite": 0.0, NEVER_RAN: 1.0}
+    age = prometheus.values('time() - nasops_backup_scheduled_since_timestamp_seconds'
+                            '{task="backup"}', "repository")[NEVER_RAN]
+    assert 3 * 86400 - 600 < age < 3 * 86400 + 600, age
+    firing = wait_for("NasopsBackupNeverRan firing (rules copy)", lambda: short_for_alerts(
+        prometheus, "NasopsBackupNeverRan", "repository"), 20)
+    assert set(firing) == {NEVER_RAN}
+    pending = prometheus.values('ALERTS{alertname="NasopsBackupNeverRan", nasops_test=""}',
+                                "alertstate")
+    assert pending == {"pending": 1.0}
+
+
+@pytest.mark.parametrize(("alert", "timer"), [
+    ("NasopsBackupCheckNotRunning", "nasops-backup-check.timer"),
+    ("NasopsRestoreDrillNotRunning", "nasops-backup-drill.timer")])
+def test_a_stopped_check_or_drill_timer_fires_its_alert(prometheus: Prometheus,
+                                                        nas: MonitoredNas, alert: str,
+                                                        timer: str) -> None:
+    state = run_in_host(nas.host, ["systemctl", "is-active", timer], accepted_codes=(3,))
+    assert state.stdout.strip() == "inactive"
+    # usb's last run is too old; offsite's is recent; archive never ran, but its check and
+    # drill timers were installed minutes ago: not overdue.
+    firing = wait_for(f"{alert} firing (rules copy)",
+                      lambda: short_for_alerts(prometheus, alert, "repository"), 20)
+    assert set(firing) == {"usb"}
+    pending = prometheus.values(f'ALERTS{{alertname="{alert}", nasops_test=""}}',
+                                "alertstate")
+    assert pending == {"pending": 1.0}
+
+
+def test_a_stopped_exporter_fires_exporter_down(prometheus: Prometheus,
+                                                nas: MonitoredNas) -> None:
+    run_in_host(nas.host, ["systemctl", "stop", "nasops-exporter.service"])
+    try:
+        firing = wait_for("NasopsExporterDown firing (rules copy)", lambda: short_for_alerts(
+            prometheus, "NasopsExporterDown", "instance"), 20)
+        assert set(firing) == {INSTANCE}
+    finally:
+        run_in_host(nas.host, ["systemctl", "start", "nasops-exporter.service"])
+    wait_for("the exporter scraped again", lambda: prometheus.values(
+        f'up{{instance="{INSTANCE}"}}', "instance") == {INSTANCE: 1}, 30)
+
+
+def test_no_target_at_all_fires_exporter_absent(prometheus: Prometheus) -> None:
+    assert prometheus.query('ALERTS{alertname="NasopsExporterAbsent"}') == []
+    prometheus.targets_file.write_text("[]", encoding="utf-8")
+    try:
+        wait_for("NasopsExporterAbsent firing (rules copy)", lambda: prometheus.query(
+            'ALERTS{alertname="NasopsExporterAbsent", alertstate="firing", '
+            'nasops_test="short_for"}'), 30)
+    finally:
+        prometheus.targets_file.write_text(json.dumps(TARGETS), encoding="utf-8")

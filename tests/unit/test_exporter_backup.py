@@ -62,7 +62,7 @@ def test_each_repository_exports_its_last_attempt_success_check_and_drill(
     # A snapshot with unreadable files is a success; the files are counted apart.
     assert value(samples, "nasops_backup_last_success", repository="offsite") == 1
     assert value(samples, "nasops_backup_last_unreadable_files", repository="offsite") == 2
-    assert value(samples, "nasops_backup_snapshot_count", repository="offsite") == 14
+    assert value(samples, "nasops_backup_snapshots", repository="offsite") == 14
     assert value(samples, "nasops_backup_last_duration_seconds", repository="offsite") == 60
     assert value(samples, "nasops_backup_drill_last_success", repository="offsite") == 1
     assert value(samples, "nasops_backup_drill_last_timestamp_seconds",

@@ -29,7 +29,8 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCE = REPOSITORY / "src"
 ENGINE_SOURCES = [REPOSITORY / "roles/nas_shares/library/nasops_tree.py",
                   REPOSITORY / "roles/nas_shares/module_utils/nasops_acl.py",
-                  REPOSITORY / "roles/nas_shares/module_utils/nasops_plan.py"]
+                  REPOSITORY / "roles/nas_shares/module_utils/nasops_plan.py",
+                  REPOSITORY / "roles/nas_shares/module_utils/nasops_forget.py"]
 ECHO = ["/bin/echo", "hello"]
 
 

@@ -90,6 +90,18 @@ def test_every_alert_has_a_severity_and_both_annotations() -> None:
         assert {"summary", "description"} <= set(rule["annotations"]), rule["alert"]
 
 
+def test_every_alert_has_a_runbook_section_in_the_docs() -> None:
+    # GitHub's anchors: the heading in lower case (alert names have no spaces).
+    headings = set(re.findall(r"^### (Nasops\w+)$", DOCS.read_text(encoding="utf-8"),
+                              re.MULTILINE))
+    document = yaml.safe_load(RULES.read_text(encoding="utf-8"))
+    for rule in (rule for group in document["groups"] for rule in group["rules"]):
+        alert = rule["alert"]
+        assert alert in headings, f"docs/exporter.md has no runbook section for {alert}"
+        assert rule["annotations"].get("runbook_url") == \
+            f"docs/exporter.md#{alert.lower()}", alert
+
+
 def test_every_alert_is_tested_firing_and_quiet() -> None:
     firing: set[str] = set()
     quiet: set[str] = set()

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from nasops.cli.main import main
+from nasops.compile.desired import compile_spec
+from nasops.spec import load_spec
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLE_INVENTORY = REPOSITORY / "inventory" / "example" / "inventory.yml"
@@ -16,7 +18,8 @@ EXAMPLE_INVENTORY = REPOSITORY / "inventory" / "example" / "inventory.yml"
 def test_the_example_inventory_gives_one_target_per_nas(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["monitoring", "targets", "-i", str(EXAMPLE_INVENTORY)]) == 0
     output = capsys.readouterr().out
-    assert json.loads(output) == [{"targets": ["127.0.0.2:9750"],
+    # The spec listens on 127.0.0.1; a NAS reached on loopback shares this machine's network.
+    assert json.loads(output) == [{"targets": ["127.0.0.1:9750"],
                                    "labels": {"organization": "wsm", "host": "wsm-nas"}}]
 
 
@@ -64,3 +67,54 @@ def test_a_host_without_its_spec_is_refused(
                          encoding="utf-8")
     assert main(["monitoring", "targets", "-i", str(inventory)]) == 2
     assert "lost-nas: missing variable nasops_spec" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(("variables", "listen", "target", "warned"), [
+    ("ansible_host: 192.168.1.5", "0.0.0.0", "192.168.1.5:9800", False),  # noqa: S104
+    ("ansible_host: 192.168.1.5", "192.168.1.6", "192.168.1.6:9800", False),
+    ("ansible_host: 'fd00::5'", "::", "[fd00::5]:9800", False),
+    ("ansible_host: 192.168.1.5", "127.0.0.1", "192.168.1.5:9800", True),
+    # As playbooks/site.yml: a lab host listens on its own address, an inventory override wins.
+    ("{ansible_host: 127.0.0.40, nasops_lab_volume: /v}", "127.0.0.1", "127.0.0.40:9800", False),
+    ("{ansible_host: 192.168.1.5, nasops_exporter_listen_address: 10.0.0.5}", "127.0.0.1",
+     "10.0.0.5:9800", False),
+    ("ansible_host: 192.168.1.5", "nas.example.org", "nas.example.org:9800", False),
+    ("ansible_host: 192.168.1.5", "localhost", "192.168.1.5:9800", True),
+])
+def test_the_target_is_where_the_exporter_listens(  # noqa: PLR0917 - pytest parameters
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], variables: str, listen: str,
+    target: str, warned: bool,
+) -> None:
+    (tmp_path / "nas.yml").write_text(
+        f"organization: acme\nmonitoring:\n  listen_address: '{listen}'\n  port: 9800\n",
+        encoding="utf-8")
+    inventory = tmp_path / "inventory.yml"
+    mapping = variables if variables.startswith("{") else "{" + variables + "}"
+    inventory.write_text("all:\n  children:\n    nas:\n      hosts:\n        nas: "
+                         + mapping[:-1] + ", nasops_spec: nas.yml}\n", encoding="utf-8")
+    assert main(["monitoring", "targets", "-i", str(inventory)]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)[0]["targets"] == [target]
+    assert (f"listens on {listen} only" in captured.err) is warned
+
+
+def test_the_desired_state_carries_the_monitoring_section(tmp_path: Path) -> None:
+    spec_file = tmp_path / "nas.yml"
+    spec_file.write_text("organization: acme\nmonitoring:\n  listen_address: 192.168.1.6\n"
+                         "  port: 9800\n  drift_check: '*-*-* 02:00'\n", encoding="utf-8")
+    desired = compile_spec(load_spec(spec_file).spec)
+    assert desired["monitoring"] == {"listen_address": "192.168.1.6", "port": 9800,
+                                     "drift_check": "*-*-* 02:00"}
+
+
+@pytest.mark.parametrize("address", ["nas local", "192.168.1.300:9750", "-x", ""])
+def test_validate_refuses_a_listen_address_that_is_no_address(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], address: str,
+) -> None:
+    spec_file = tmp_path / "nas.yml"
+    spec_file.write_text(f"organization: acme\nmonitoring:\n  listen_address: '{address}'\n",
+                         encoding="utf-8")
+    assert main(["validate", str(spec_file)]) == 2
+    error = capsys.readouterr().err
+    assert f"{spec_file}:3:" in error and "is not an IP address or host name" in error
+    assert "Traceback" not in error

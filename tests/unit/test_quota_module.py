@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from role_modules import load_role_file
 
-MODULE_PATH = Path(__file__).parents[2] / "roles/nas_quotas/library/nasops_quota.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nasops_quota", MODULE_PATH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["nasops_quota"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-quota = _load()
+ROLES = Path(__file__).parents[2] / "roles"
+load_role_file("ansible.module_utils.nasops_forget",
+               ROLES / "nas_shares/module_utils/nasops_forget.py")
+quota = load_role_file("nasops_quota", ROLES / "nas_quotas/library/nasops_quota.py")
 GIB = 1024**3
 
 # `btrfs qgroup show -reF --raw /srv/nas/wsm/Afrique`, btrfs-progs 6.2 (Debian 12; the real

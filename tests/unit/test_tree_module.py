@@ -25,6 +25,8 @@ ROLE = Path(__file__).resolve().parents[2] / "roles" / "nas_shares"
 
 acl = load_role_file("ansible.module_utils.nasops_acl", ROLE / "module_utils" / "nasops_acl.py")
 plan = load_role_file("ansible.module_utils.nasops_plan", ROLE / "module_utils" / "nasops_plan.py")
+forgetting = load_role_file("ansible.module_utils.nasops_forget",
+                            ROLE / "module_utils" / "nasops_forget.py")
 tree = load_role_file("nasops_tree_under_test", ROLE / "library" / "nasops_tree.py")
 
 U = acl.UNDEFINED_ID
@@ -452,3 +454,90 @@ def test_through_ansible(share: Path, tmp_path: Path) -> None:
     assert "group:staff:rwx" in getfacl(share)
     conflict = results[1][1]
     assert conflict["failed"] and conflict["msg"].startswith("refused: rename conflict")
+
+
+def test_effective_acl_applies_the_mask_and_drops_it() -> None:
+    inherited = ((acl.USER_OBJ, U, 6), (acl.GROUP_OBJ, U, 0), (acl.GROUP, ADM, 5),
+                 (acl.GROUP, STAFF, 7), (acl.MASK, U, 6), (acl.OTHER, U, 0))
+    contract = acl.file_acl(((acl.GROUP, STAFF, 7), (acl.GROUP, ADM, 5)), 6)
+    assert acl.effective_acl(inherited) == acl.effective_acl(contract) == (
+        (acl.USER_OBJ, U, 6), (acl.GROUP_OBJ, U, 0), (acl.GROUP, ADM, 4), (acl.GROUP, STAFF, 6),
+        (acl.OTHER, U, 0))
+    assert acl.effective_acl(acl.acl_from_mode(0o640)) == acl.acl_from_mode(0o640)
+
+
+def test_what_people_create_is_not_drift_when_it_grants_the_contract(share: Path) -> None:
+    """Files and folders made the way Samba, Syncthing and cp make them inherit the default
+    ACL under the create mode's mask: same rights as the contract, so nothing to report."""
+    converge(share, SPEC)
+    # The shell creates files with mode 0666 and mkdir with 0777, as Samba's and Syncthing's
+    # open() and mkdir() do; the default ACL then decides everything but the mask.
+    script = ("cd \"$1\" && printf x > saved.docx && mkdir 'Nouveau dossier'"
+              " && printf y > 'Nouveau dossier/a.txt' && cp saved.docx Finances/copie.docx"
+              " && mv saved.docx renamed.docx")
+    subprocess.run(["sh", "-c", script, "sh", str(share)], check=True)
+    assert "group:staff:rwx\t#effective:rw-" in subprocess.run(
+        ["getfacl", "-p", str(share / "renamed.docx")], capture_output=True, text=True,
+        check=True).stdout
+    for check in (True, False):
+        result = converge(share, SPEC, check=check)
+        assert result["changes"] == [] and result["counts"]["acl_written"] == 0
+
+
+def test_lost_rights_are_drift_and_apply_restores_them(share: Path) -> None:
+    """A file whose mask hides a right the contract gives (chmod 600), or moved into a folder
+    with other rights (a rename keeps its ACL), is drift; apply writes the contract's ACL."""
+    converge(share, SPEC)
+    (share / "private.txt").write_text("x")
+    (share / "private.txt").chmod(0o600)
+    (share / "Finances/budget.xlsx").write_text("x")
+    os.rename(share / "Finances/budget.xlsx", share / "budget.xlsx")
+    check = converge(share, SPEC, check=True)
+    assert sorted(kinds(check)) == [("acl", "budget.xlsx"), ("acl", "private.txt")]
+    private = next(change for change in check["changes"] if change["target"] == "private.txt")
+    assert private["detail"] == "group:staff:--- -> rw-"
+    converge(share, SPEC)
+    assert getfacl(share / "private.txt") == ["user::rw-", "group::---", "group:staff:rw-",
+                                              "mask::rw-", "other::---"]
+    assert converge(share, SPEC, check=True)["changes"] == []
+
+
+def test_forgotten_folder_is_kept_silently_and_managed_again_when_back(share: Path) -> None:
+    converge(share, SPEC)
+    inside = share / "Finances/Audit/notes.txt"
+    inside.write_text("x")
+    kept = getfacl(share / "Finances/Audit"), getfacl(inside), inside.read_bytes()
+    smaller = SPEC[:2]
+    shares = [{"path": str(share), "folders": smaller}]
+    audit = str(share / "Finances/Audit")
+    changes, refusals = forgetting.forget([audit], shares, str(share.parent), check_mode=True)
+    assert refusals == [] and [change["kind"] for change in changes] == ["forget"]
+    assert kinds(converge(share, smaller, check=True)) == [("unmanaged", "Finances/Audit")]
+    forgetting.forget([audit], shares, str(share.parent), check_mode=False)
+    for check in (True, False):
+        result = converge(share, smaller, check=check)
+        assert result["changes"] == [] and result["counts"]["kept"] == 1
+    assert (getfacl(share / "Finances/Audit"), getfacl(inside), inside.read_bytes()) == kept
+    assert forgetting.forget([audit], shares, str(share.parent), check_mode=False) == ([], [])
+    back = converge(share, SPEC)
+    assert kinds(back) == [("folder", "Finances/Audit")]  # "mark as managed"
+    assert os.getxattr(share / "Finances/Audit", "trusted.nasops") == b"managed"
+
+
+def test_forget_refuses_what_it_must_not_mark_and_then_marks_nothing(share: Path) -> None:
+    converge(share, SPEC)
+    (share / "Finances/Audit/Inner").mkdir()
+    (share.parent / "elsewhere").mkdir()
+    (share / "link").symlink_to(share / "Finances/Audit")
+    shares = [{"path": str(share), "folders": SPEC[:2]}]
+    root = str(share.parent)
+    audit = str(share / "Finances/Audit")
+    for path, reason in [(str(share / "Finances"), "is in the spec"),
+                         (str(share / "Finances/Audit/Inner"), "never a managed folder"),
+                         (str(share / "link"), "without symbolic links"),
+                         ("/etc", "not a folder under"),
+                         (f"{share}/../elsewhere/..", "not a folder under"),
+                         ("Afrique/Finances/Audit", "not a folder under")]:
+        changes, refusals = forgetting.forget([audit, path], shares, root, check_mode=False)
+        assert changes == [] and len(refusals) == 1 and reason in refusals[0], refusals
+        assert os.getxattr(audit, "trusted.nasops") == b"managed"

@@ -8,6 +8,7 @@ import stat
 from typing import Any, NamedTuple
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.nasops_forget import kept_entries
 
 DOCUMENTATION = r"""
 module: nasops_quota
@@ -295,6 +296,8 @@ def main() -> None:
     if os.path.isdir(params["root"]):
         entries = [entry.name for entry in os.scandir(params["root"])
                    if entry.is_dir(follow_symlinks=False)]
+        # Left the spec and settled by `nasops forget`: no longer reported.
+        entries = sorted(set(entries) - kept_entries(params["root"], entries))
     for warning in dict.fromkeys(plan.warnings):
         module.warn(warning)
     if not module.check_mode:

@@ -52,6 +52,18 @@ options:
         list), read by the action plugin of the same name and passed as O(shares). Much
         faster than a variable for thousands of folders (nothing is templated).
     type: path
+  forget:
+    description:
+      - Absolute paths of folders (or shares) that left the spec, to mark as kept instead of
+        converging anything; needs O(shares) (or O(shares_file)) and O(organisation_root).
+      - A kept folder and everything under it are left as they are (data, ACLs) and no longer
+        reported as C(unmanaged). Paths still in the spec, outside the organisation root,
+        behind a symbolic link or never managed are refused before anything is marked.
+    type: list
+    elements: str
+  organisation_root:
+    description: The organisation's directory holding its shares (with O(forget)).
+    type: str
   owner:
     description: Owner of the folders this module creates (their group is root).
     type: str
@@ -147,12 +159,20 @@ from ansible.module_utils.nasops_acl import (  # noqa: E402
     acl_from_mode,
     acl_text,
     decode_acl,
+    effective_acl,
     encode_acl,
     file_acl,
     inner_dir_acls,
     managed_dir_acls,
     owner_perm,
 )
+from ansible.module_utils.nasops_forget import (  # noqa: E402
+    KEPT,
+    MARKER_XATTR,
+    forget,
+)
+from ansible.module_utils.nasops_forget import read_xattr as _xattr  # noqa: E402
+from ansible.module_utils.nasops_forget import MANAGED as MARKER  # noqa: E402
 from ansible.module_utils.nasops_plan import (  # noqa: E402
     Principals,
     normalise_folders,
@@ -160,14 +180,12 @@ from ansible.module_utils.nasops_plan import (  # noqa: E402
     plan_tree,
 )
 
-MARKER_XATTR = "trusted.nasops"
-MARKER = b"managed"
 CHANGES_CAP = 500
 ERRORS_CAP = 20
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC  # the share path itself may use links
 COUNT_KEYS = ("folders", "files", "symlinks_skipped", "special_skipped", "mounts_skipped",
-              "managed", "unmanaged", "acl_written")
+              "managed", "unmanaged", "kept", "acl_written")
 # Distinct ACL values seen in one run are few (one per governing folder and owner mode), so
 # decoding each once makes a no-op walk cost about one getxattr per file. Bounded anyway.
 CACHE_CAP = 4096
@@ -183,18 +201,6 @@ def _lstat(path: str) -> os.stat_result | None:
         return os.lstat(path)
     except FileNotFoundError:
         return None
-
-
-def _xattr(target: int | str, name: str, missing: bytes | None = None) -> bytes | None:
-    """Given an fd or a path (never followed), return an xattr's value or ``missing``."""
-    try:
-        if isinstance(target, int):
-            return os.getxattr(target, name)
-        return os.getxattr(target, name, follow_symlinks=False)
-    except OSError as error:
-        if error.errno != errno.ENODATA:
-            raise
-        return missing
 
 
 class Converger:
@@ -242,6 +248,7 @@ class Converger:
         self.owner_id = -1
         self.decoded: dict[bytes, Acl] = {}
         self.file_acls: dict[tuple[Acl, int], Acl] = {}
+        self.granted: dict[Acl, Acl] = {}
 
     def note(self, kind: str, rel: str, detail: str, before: str = "", after: str = "") -> None:
         """Record one change (capped); every kind but ``unmanaged`` makes the run changed."""
@@ -354,8 +361,12 @@ class Converger:
     def converge(self, target: int | str, rel: str, mode_of: Callable[[], int], access: Acl,
                  default: Acl | None) -> None:
         """Given an fd (directory, with ``default``) or a /proc/self/fd path (file, never
-        followed), write its ACLs where they differ. ``mode_of`` gives st_mode, needed only
-        when there is no ACL xattr (the mode is then the whole ACL)."""
+        followed), write its ACLs where what they grant differs. ``mode_of`` gives st_mode,
+        needed only when there is no ACL xattr (the mode is then the whole ACL).
+
+        ACLs are compared by what they grant (effective_acl): a file people saved over SMB
+        carries the folder's default entries under a narrower mask, grants exactly the
+        contract's rights, and is left as it is (docs/provisioning-contract.md)."""
         data = _xattr(target, ACCESS_XATTR)
         before = self.decode(data) if data else acl_from_mode(mode_of())
         before_default = None
@@ -369,27 +380,41 @@ class Converger:
             access = wanted
         else:
             before_default = self.decode(_xattr(target, DEFAULT_XATTR) or b"\2\0\0\0")
-        if before == access and before_default == default:
+        access_differs = self.effective(before) != self.effective(access)
+        default_differs = default is not None and (
+            self.effective(before_default or ()) != self.effective(default))
+        if not access_differs and not default_differs:
             return
         self.counts["acl_written"] += 1
         if not self.check:
             # Writing the access ACL also sets the mode bits (user::, mask → group, other::).
-            if before != access and isinstance(target, int):
+            if access_differs and isinstance(target, int):
                 os.setxattr(target, ACCESS_XATTR, encode_acl(access))
-            elif before != access:
+            elif access_differs:
                 os.setxattr(target, ACCESS_XATTR, encode_acl(access), follow_symlinks=False)
-            if default is not None and before_default != default:
+            if default is not None and default_differs:
                 os.setxattr(target, DEFAULT_XATTR, encode_acl(default))
         if rel in self.created:
             return
         if len(self.changes) >= CHANGES_CAP:  # not listed: no need to describe it
             self.note("acl", rel, "")
         else:
+            # What the rights were and will be: entries the mask hid are shown masked.
             name_of = self.principals.name_of
-            lines = acl_diff(before, access, name_of)
-            lines += acl_diff(before_default or (), default or (), name_of, "default:")
+            lines = acl_diff(self.effective(before), self.effective(access), name_of)
+            lines += acl_diff(self.effective(before_default or ()),
+                              self.effective(default or ()), name_of, "default:")
             self.note("acl", rel, ", ".join(lines), self.acls_text(before, before_default),
                       self.acls_text(access, default))
+
+    def effective(self, acl: Acl) -> Acl:
+        """Given an ACL, return what it grants (each distinct ACL computed once)."""
+        granted = self.granted.get(acl)
+        if granted is None:
+            if len(self.granted) >= CACHE_CAP:
+                self.granted.clear()
+            granted = self.granted[acl] = effective_acl(acl)
+        return granted
 
     def decode(self, data: bytes) -> Acl:
         """Given an ACL xattr value, return the ACL (each distinct value decoded once)."""
@@ -415,6 +440,9 @@ class Converger:
                     self.note("folder", rel, "mark as managed")
             self.converge(fd, rel, lambda: st_mode, access, default)
             return default, True
+        if marker == KEPT:  # left the spec, settled by `nasops forget`: left alone, silently
+            self.counts["kept"] += 1
+            return None, rel in self.prefixes
         if marker == MARKER:  # left the spec: never widened, content left alone too
             self.counts["unmanaged"] += 1
             self.note("unmanaged", rel, "marked managed but not in the spec: ACL kept as is")
@@ -617,15 +645,23 @@ def main() -> None:
             "create": {"type": "bool", "default": True},
             "missing_rename_source": {"type": "str", "default": "create",
                                       "choices": ["create", "refuse"]},
+            "forget": {"type": "list", "elements": "str"},
+            "organisation_root": {"type": "str"},
         },
         required_one_of=[("path", "shares")],
         mutually_exclusive=[("path", "shares"), ("folders", "shares"),
                             ("share_renamed_from", "shares")],
-        required_by={"path": "folders"},
+        required_by={"path": "folders", "forget": ("shares", "organisation_root")},
         supports_check_mode=True,
     )
     params = module.params
     echoed = invocation(params)
+    if params["forget"] is not None:
+        changes, refusals = forget(params["forget"], params["shares"],
+                                   params["organisation_root"], check_mode=module.check_mode)
+        if refusals:
+            module.fail_json(msg="; ".join(refusals), invocation=echoed)
+        module.exit_json(changed=bool(changes), changes=changes, invocation=echoed)
     options = {"owner": params["owner"], "create": params["create"],
                "check_mode": module.check_mode,
                "missing_rename_source": params["missing_rename_source"]}

@@ -18,6 +18,7 @@ ACL_VERSION = 2
 UNDEFINED_ID = 0xFFFFFFFF
 USER_OBJ, USER, GROUP_OBJ, GROUP, MASK, OTHER = 0x01, 0x02, 0x04, 0x08, 0x10, 0x20
 NAMED_TAGS = (USER, GROUP)
+MASKED_TAGS = (USER, GROUP_OBJ, GROUP)  # the entries the mask limits (acl(5))
 READ, WRITE, EXECUTE = 4, 2, 1
 ALL = READ | WRITE | EXECUTE
 
@@ -110,6 +111,20 @@ def file_acl(managed_default: Acl, owner: int) -> Acl:
     for _, _, perm in named:
         mask |= perm
     return _build(owner, named, mask)
+
+
+def effective_acl(acl: Acl) -> Acl:
+    """Given an ACL, return what it grants: every entry the mask limits (named users, the owning
+    group, named groups) masked, and the mask itself left out.
+
+    Two ACLs with the same effective ACL give every person the same rights. A file saved over
+    SMB, written by Syncthing or copied with ``cp`` inherits the folder's default ACL with the
+    directories' ``rwx`` in its named entries and the file's mode in the mask (``rw-``): the
+    entries read differently from the contract's file ACL, the rights are the same, and that is
+    not drift (docs/provisioning-contract.md, "What counts as drift")."""
+    mask = next((perm for tag, _, perm in acl if tag == MASK), ALL)
+    return tuple((tag, acl_id, perm & mask if tag in MASKED_TAGS else perm)
+                 for tag, acl_id, perm in acl if tag != MASK)
 
 
 def perm_text(perm: int) -> str:

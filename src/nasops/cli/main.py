@@ -21,6 +21,7 @@ COMMANDS = {
     "plan": "provision",
     "apply": "provision",
     "drift": "provision",
+    "forget": "forget",
     "secrets": "secrets",
     "exporter": "exporter",
     "monitoring": "monitoring",

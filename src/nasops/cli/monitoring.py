@@ -20,7 +20,10 @@ def monitoring() -> None:
               help="Write the file_sd JSON here (atomically) instead of standard output.")
 def targets(inventory: str, output: str | None) -> None:
     """Write a Prometheus file_sd file with the exporter of every NAS of INVENTORY."""
-    entries = fleet_targets(inventory)
+    warnings: list[str] = []
+    entries = fleet_targets(inventory, warnings)
+    for warning in warnings:
+        click.echo(f"warning: {warning}", err=True)
     text = render_targets(entries)
     if output:
         write_targets(Path(output), text)

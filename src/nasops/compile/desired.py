@@ -2,8 +2,8 @@
 
 The desired state is plain JSON-ready data, already resolved: system names, absolute paths,
 every folder's access entries (with traverse-only entries), Samba share settings, quotas and
-the Syncthing folders and devices (with the sync account's ACL entries, `nasops.sync`) and
-the backups (`nasops.compile.backup`).
+the Syncthing folders and devices (with the sync account's ACL entries, `nasops.sync`), the
+backups (`nasops.compile.backup`) and the exporter's monitoring settings.
 The roles and the bulk modules on the NAS do no rights reasoning of their own: they receive
 this and converge to it.
 """
@@ -16,13 +16,14 @@ from typing import Any
 from nasops.compile.backup import compile_backup
 from nasops.spec.directory import Principal, build_directory
 from nasops.spec.models import LEVEL_RANKS, Level, Spec
-from nasops.spec.rights import FolderRights, RightsTable, resolve_rights
+from nasops.spec.rights import Access, FolderRights, RightsTable, resolve_rights
 from nasops.spec.units import parse_size
 from nasops.sync.regions import SYNC_ACCOUNT, plan_sync
 
 DESIRED_STATE_VERSION = 1
 # Order entries so the desired state (and every diff of it) is stable.
 KIND_ORDER = {"user": 0, "group": 1}
+ACCESS_RANKS = {access: rank for rank, access in enumerate(Access)}  # none < … < write
 
 
 def _entries(folder: FolderRights, table: RightsTable) -> list[dict[str, str]]:
@@ -40,12 +41,40 @@ def _entries(folder: FolderRights, table: RightsTable) -> list[dict[str, str]]:
             entries[principal] = "traverse"
         elif folder.entries[principal] is not Level.NONE:
             entries[principal] = folder.entries[principal].value
+    _expand_restricted_groups(entries, table, folder.index)
     return [
         {"kind": principal.kind, "name": directory.system_name(principal), "level": level}
         for principal, level in sorted(entries.items(),
                                        key=lambda item: (KIND_ORDER[item[0].kind],
                                                          directory.system_name(item[0])))
     ]
+
+
+def _expand_restricted_groups(entries: dict[Principal, str], table: RightsTable,
+                              index: int) -> None:
+    """Replace, in place, each group entry that gives an enabled member more than that
+    member's resolved access with one user entry per enabled member (their whole access, as
+    for any user entry).
+
+    It happens where a user exception narrows a member's rights (`adiallo: none` next to
+    `Cellule Afrique: write`), or where a group passes through a folder to reach rights that
+    such a member does not share. The kernel honours `user:x:---` before `group:g:rwx`, but
+    Samba shows the ACL to Windows as allow-only entries, where the group's allow wins:
+    access-based enumeration ("hide unreadable") would list the folder to the person the spec
+    closes it to, and then deny it. Without a group entry that exceeds a member's rights,
+    both views agree."""
+    directory = table.directory
+    for principal, level in list(entries.items()):
+        if principal.kind != "group":
+            continue
+        members = [login for login in directory.groups[principal.name].members
+                   if directory.users[login].enabled]
+        rank = ACCESS_RANKS[Access(level)]
+        if all(ACCESS_RANKS[table.access[login][index]] >= rank for login in members):
+            continue
+        del entries[principal]
+        for login in members:
+            entries.setdefault(Principal("user", login), table.access[login][index].value)
 
 
 def _with_sync_account(entries: list[dict[str, str]], level: str | None,
@@ -127,4 +156,9 @@ def compile_spec(spec: Spec) -> dict[str, Any]:
                    for index in range(len(spec.shares))],
         "sync": sync.state,
         "backup": compile_backup(spec, root),
+        # The exporter and its drift check (roles/nas_exporter through playbooks/site.yml);
+        # `nasops monitoring targets` reads the same spec section.
+        "monitoring": {"listen_address": spec.monitoring.listen_address,
+                       "port": spec.monitoring.port,
+                       "drift_check": spec.monitoring.drift_check},
     }

@@ -82,6 +82,26 @@ class SambaConfig(ConfigModel):
     timeout_seconds: Seconds = 20
 
 
+class ExpectedRepository(ConfigModel):
+    """A repository the desired state lists, with its backup schedule (systemd OnCalendar)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    schedule: Annotated[str, Field(min_length=1)]
+
+
+class BackupScheduleConfig(ConfigModel):
+    """What the desired state expects to run, so that a task that never ran is visible."""
+
+    repositories: list[ExpectedRepository] = []
+    check_schedule: Annotated[str, Field(min_length=1)] = "weekly"
+    drill_schedule: Annotated[str, Field(min_length=1)] = "monthly"
+    timer_directory: AbsolutePath = "/etc/systemd/system"
+    """Where nas_backup installs nasops-backup@REPOSITORY.timer and the check and drill
+    timers: a timer file's modification time is when its schedule started to apply."""
+    calendar_command: Command = ["systemd-analyze", "calendar"]
+    """Asked for the next runs of each schedule, to know the longest gap between two."""
+
+
 class ExporterConfig(ConfigModel):
     """Everything `nasops exporter` needs; a missing section disables that collector."""
 
@@ -94,6 +114,8 @@ class ExporterConfig(ConfigModel):
     """Holds apply.json and drift.json (docs/exporter.md)."""
     backup_status_directory: AbsolutePath | None = "/var/lib/nasops/backup"
     """Holds the status files of `nasops backup`, one per repository."""
+    backup_schedules: BackupScheduleConfig | None = None
+    """The repositories and schedules of the desired state; None: only status files count."""
     volume_path: AbsolutePath = "/srv/nas"
     shares: list[ShareConfig] = []
     quota: QuotaConfig | None = QuotaConfig()

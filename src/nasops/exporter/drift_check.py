@@ -25,6 +25,7 @@ from typing import Any
 from nasops.exporter.run_records import DriftRecord
 
 ENGINE_FILES = {"nasops_acl": "nasops_acl.py", "nasops_plan": "nasops_plan.py",
+                "nasops_forget": "nasops_forget.py",
                 "nasops_tree": "nasops_tree.py"}
 DEFAULT_DESIRED = "/etc/nasops/desired.json"
 DEFAULT_ENGINE = "/opt/nasops/tree-engine"

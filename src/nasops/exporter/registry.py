@@ -177,7 +177,8 @@ def build_collectors(config: ExporterConfig) -> list[SourceCollector]:
             ssl_context=_syncthing_ssl_context(syncthing.ca_file))
         collectors.append(SyncCollector(SyncReader(client), syncthing.refresh_interval_seconds))
     if config.backup_status_directory is not None:
-        collectors.append(BackupCollector(config.backup_status_directory))
+        collectors.append(BackupCollector(config.backup_status_directory,
+                                          schedules=config.backup_schedules))
     if config.drift:
         collectors.append(DriftCollector(config.state_directory))
     if config.samba is not None:

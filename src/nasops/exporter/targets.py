@@ -29,27 +29,68 @@ def _venv_environment() -> dict[str, str]:
     return {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
-def targets_from_inventory_data(data: Mapping[str, Any], base: Path) -> list[dict[str, Any]]:
+def scrape_address(listen_address: str, reached_at: str) -> tuple[str, str | None]:
+    """Given where the exporter listens and the address the inventory reaches the NAS at,
+    return the address Prometheus must scrape and a warning (None when there is none).
+
+    An exporter bound to one address answers only there; one bound to every address
+    (0.0.0.0, ::) answers at the NAS's own address; one bound to loopback only answers a
+    Prometheus on the NAS itself, which the warning says.
+    """
+    try:
+        listening = ipaddress.ip_address(listen_address)
+    except ValueError:  # a host name (the spec allows one): it is scraped by that name
+        unspecified, loopback = False, listen_address == "localhost"
+    else:
+        unspecified, loopback = listening.is_unspecified, listening.is_loopback
+    if unspecified:
+        return reached_at, None
+    if loopback and not _is_loopback(reached_at):
+        return reached_at, (f"the exporter listens on {listen_address} only: a Prometheus "
+                            f"on another machine cannot reach {reached_at}; set "
+                            "monitoring.listen_address in the spec")
+    return listen_address, None
+
+
+def _is_loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"
+
+
+def targets_from_inventory_data(data: Mapping[str, Any], base: Path,
+                                warnings: list[str] | None = None) -> list[dict[str, Any]]:
     """Given `ansible-inventory --list` data and its base directory, return file_sd entries.
 
-    Each NAS gives `<ansible_host>:<its spec's monitoring.port>` with the labels organization
-    and host (the inventory name). Raise BadInputError (or SpecError) naming what is wrong.
+    Each NAS gives the address its exporter listens on (as playbooks/site.yml sets it: the
+    inventory's nasops_exporter_listen_address, the host's own address on a lab host, else
+    the spec's monitoring.listen_address) with its spec's monitoring.port, and the labels
+    organization and host (the inventory name). Warnings are appended to `warnings`.
+    Raise BadInputError (or SpecError) naming what is wrong.
     """
     host_variables: Mapping[str, Any] = data.get("_meta", {}).get("hostvars", {})
     entries = []
     for target in target_hosts(data, base):
         spec = load_spec(target.spec_path).spec
         variables = host_variables.get(target.name, {})
-        address = str(variables.get("ansible_host") or target.name)
+        reached_at = str(variables.get("ansible_host") or target.name)
+        listen_address = str(variables.get("nasops_exporter_listen_address")
+                             or (reached_at if "nasops_lab_volume" in variables
+                                 else spec.monitoring.listen_address))
+        address, warning = scrape_address(listen_address, reached_at)
+        if warning and warnings is not None:
+            warnings.append(f"{target.name}: {warning}")
         entries.append({"targets": [_host_port(address, spec.monitoring.port)],
                         "labels": {"organization": spec.organization.id, "host": target.name}})
     return entries
 
 
-def fleet_targets(inventory: str) -> list[dict[str, Any]]:
+def fleet_targets(inventory: str, warnings: list[str] | None = None
+                  ) -> list[dict[str, Any]]:
     """Given an inventory path, return the file_sd entries of every NAS in it."""
     data = list_inventory(inventory, environment=_venv_environment())
-    return targets_from_inventory_data(data, inventory_base(inventory))
+    return targets_from_inventory_data(data, inventory_base(inventory), warnings)
 
 
 def render_targets(entries: list[dict[str, Any]]) -> str:

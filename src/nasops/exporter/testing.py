@@ -21,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from nasops.backup.status import record
 from nasops.exporter.collectors.backup import BackupCollector
+from nasops.exporter.collectors.backup_schedule import ScheduleIntervals
 from nasops.exporter.collectors.base import BackgroundCollector, SourceCollector
 from nasops.exporter.collectors.btrfs import BtrfsQgroupReader
 from nasops.exporter.collectors.drift import DriftCollector
@@ -28,7 +29,7 @@ from nasops.exporter.collectors.quota import QuotaCollector, QuotaReader
 from nasops.exporter.collectors.samba import SambaCollector, SambaReader
 from nasops.exporter.collectors.sync import SyncCollector, SyncReader
 from nasops.exporter.collectors.syncthing import SyncthingClient
-from nasops.exporter.config import ShareConfig
+from nasops.exporter.config import BackupScheduleConfig, ExpectedRepository, ShareConfig
 from nasops.exporter.run_records import (
     APPLY_FILE,
     DRIFT_FILE,
@@ -250,10 +251,33 @@ def write_fixture_state(state_directory: Path, now: float) -> None:
     record(backup, "offsite", "drill", attempt("success", now - 9000, problem_count=0),
            success=True)
     write_apply_record(state_directory / APPLY_FILE,
-                       ApplyRecord(finished_at=now - 600, result="success", changed_items=3))
+                       ApplyRecord(finished_at=now - 600, result="success", changed_items=3,
+                                   started_at=now - 660))
     write_drift_record(state_directory / DRIFT_FILE,
                        DriftRecord(checked_at=now - 300, result="drift", drifted_items=2,
                                    drifted_by_kind={"acl": 2}))
+
+
+def fixture_schedules(directory: Path) -> BackupScheduleConfig:
+    """The spec's repositories usb and offsite (both with status files) and archive (none:
+    it never ran), with their timer files as nas_backup installs them."""
+    timers = directory / "timers"
+    timers.mkdir(parents=True, exist_ok=True)
+    for timer in ("usb", "offsite", "archive"):
+        (timers / f"nasops-backup@{timer}.timer").write_text("[Timer]\n", encoding="utf-8")
+    for timer in ("check", "drill"):
+        (timers / f"nasops-backup-{timer}.timer").write_text("[Timer]\n", encoding="utf-8")
+    return BackupScheduleConfig(
+        repositories=[ExpectedRepository(name=name, schedule="daily")
+                      for name in ("usb", "offsite", "archive")],
+        timer_directory=str(timers))
+
+
+def fixture_calendar(argv: Sequence[str], _timeout: float) -> str:
+    """`systemd-analyze calendar` for the fixture's schedules: daily, weekly, monthly."""
+    second = {"daily": "2024-04-02", "weekly": "2024-04-08", "monthly": "2024-05-01"}
+    return (f"    Next elapse: Mon 2024-04-01 00:00:00 UTC\n"
+            f"       Iter. #2: Tue {second[argv[-1]]} 00:00:00 UTC\n")
 
 
 def fixture_collectors(directory: Path, syncthing_url: str) -> list[SourceCollector]:
@@ -280,7 +304,9 @@ def fixture_collectors(directory: Path, syncthing_url: str) -> list[SourceCollec
     collectors: list[SourceCollector] = [
         QuotaCollector(quota_reader, 60, 3600),
         SyncCollector(SyncReader(client), 60),
-        BackupCollector(directory / "backup"),
+        BackupCollector(directory / "backup", schedules=fixture_schedules(directory),
+                        intervals=ScheduleIntervals(["systemd-analyze", "calendar"],
+                                                    fixture_calendar)),
         DriftCollector(directory),
         SambaCollector(SambaReader(runner=lambda _argv, _timeout: smbstatus_document()), 30),
     ]

@@ -1,0 +1,82 @@
+"""`nasops forget`: settle folders and shares that left the spec, so drift stops reporting them.
+
+A folder removed from the spec is kept with its data and ACLs and reported as `unmanaged` on
+every drift check until someone says what it is. `nasops forget PATH` says "keep it as it is,
+it is no longer nasops' business": the NAS marks it kept (playbooks/forget.yml) and nothing
+under it is converged or reported again. Putting it back in the spec manages it again.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import unicodedata
+
+import click
+
+from nasops.ansible import prepared_workspace, project_root, run_playbook
+from nasops.ansible.runner import interruptible
+from nasops.ansible.summary import render_failures, render_refusals
+from nasops.cli.provision import _prepare, _show_warnings, _target_options
+from nasops.errors import BadInputError, CommandFailedError
+
+FORGET_PLAYBOOK = "forget.yml"
+
+
+def resolve_paths(paths: tuple[str, ...], root: str) -> list[str]:
+    """Given the paths people typed (absolute, or `Share/Folder` under the organisation's
+    directory) and that directory, return absolute paths; raise BadInputError on any that
+    leaves it (checked again on the NAS, without following links)."""
+    resolved, problems = [], []
+    for typed in paths:
+        # Folder names are NFC on the NAS (as in the spec); a macOS terminal types NFD.
+        path = unicodedata.normalize("NFC", typed)
+        absolute = posixpath.normpath(path if posixpath.isabs(path)
+                                      else posixpath.join(root, path))
+        if "\n" in path or "\0" in path or absolute == root or \
+                posixpath.commonpath([absolute, root]) != root:
+            problems.append(f"{typed!r}: not a folder under {root}")
+        else:
+            resolved.append(absolute)
+    if problems:
+        raise BadInputError("\n".join(problems) + "\nnothing was changed")
+    return resolved
+
+
+@click.command()
+@_target_options
+@click.option("--dry-run", "-n", is_flag=True, help="Say what would be marked; touch nothing.")
+@click.argument("paths", nargs=-1, required=True)
+def forget(*, inventory: str, spec_override: str | None, limit: str | None,
+           vault_password_file: str | None, quiet: bool, dry_run: bool,
+           paths: tuple[str, ...]) -> None:
+    """Stop reporting folders that left the spec; keep their data and ACLs as they are.
+
+    PATHS are absolute paths on the NAS or `Share/Folder` under the organisation's directory.
+    """
+    del quiet  # one short step: nothing to show on the way
+    targets = _prepare(inventory, spec_override, limit, vault_password_file)
+    with interruptible(), prepared_workspace(targets) as workspace:
+        _show_warnings(workspace)
+        per_host = {name: resolve_paths(paths, str(workspace.desired[name]["root"]))
+                    for name in workspace.hosts}
+        result = run_playbook(workspace, inventory, check=dry_run,
+                              vault_password_file=vault_password_file,
+                              playbook=project_root() / "playbooks" / FORGET_PLAYBOOK,
+                              extra_variables={"nasops_forget_paths": per_host})
+    if result.refusals:
+        raise BadInputError(render_refusals(result) + "\nnothing was changed")
+    if result.failed:
+        raise CommandFailedError("forget failed\n" + render_failures(result))
+    verb = "would be kept" if dry_run else "kept"
+    for host in result.hosts.values():
+        marked = [change.target for change in host.changes if change.kind == "forget"]
+        settled = len(per_host.get(host.name, [])) - len(marked)
+        for target in marked:
+            click.echo(f"{host.name}: {target}: {verb} as it is, no longer reported")
+        if settled:
+            click.echo(f"{host.name}: {settled} path(s) already kept: nothing to do")
+
+
+def register(cli: click.Group) -> None:
+    """Add forget to the main CLI group."""
+    cli.add_command(forget)
