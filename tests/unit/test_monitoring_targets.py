@@ -70,16 +70,16 @@ def test_a_host_without_its_spec_is_refused(
 
 
 @pytest.mark.parametrize(("variables", "listen", "target", "warned"), [
-    ("ansible_host: 192.168.1.5", "0.0.0.0", "192.168.1.5:9800", False),  # noqa: S104
-    ("ansible_host: 192.168.1.5", "192.168.1.6", "192.168.1.6:9800", False),
+    ("ansible_host: 192.0.2.5", "0.0.0.0", "192.0.2.5:9800", False),  # noqa: S104
+    ("ansible_host: 192.0.2.5", "192.0.2.6", "192.0.2.6:9800", False),
     ("ansible_host: 'fd00::5'", "::", "[fd00::5]:9800", False),
-    ("ansible_host: 192.168.1.5", "127.0.0.1", "192.168.1.5:9800", True),
+    ("ansible_host: 192.0.2.5", "127.0.0.1", "192.0.2.5:9800", True),
     # As playbooks/site.yml: a lab host listens on its own address, an inventory override wins.
     ("{ansible_host: 127.0.0.40, nasops_lab_volume: /v}", "127.0.0.1", "127.0.0.40:9800", False),
-    ("{ansible_host: 192.168.1.5, nasops_exporter_listen_address: 10.0.0.5}", "127.0.0.1",
-     "10.0.0.5:9800", False),
-    ("ansible_host: 192.168.1.5", "nas.example.org", "nas.example.org:9800", False),
-    ("ansible_host: 192.168.1.5", "localhost", "192.168.1.5:9800", True),
+    ("{ansible_host: 192.0.2.5, nasops_exporter_listen_address: 198.51.100.5}", "127.0.0.1",
+     "198.51.100.5:9800", False),
+    ("ansible_host: 192.0.2.5", "nas.example.org", "nas.example.org:9800", False),
+    ("ansible_host: 192.0.2.5", "localhost", "192.0.2.5:9800", True),
 ])
 def test_the_target_is_where_the_exporter_listens(  # noqa: PLR0917 - pytest parameters
     tmp_path: Path, capsys: pytest.CaptureFixture[str], variables: str, listen: str,
@@ -100,14 +100,14 @@ def test_the_target_is_where_the_exporter_listens(  # noqa: PLR0917 - pytest par
 
 def test_the_desired_state_carries_the_monitoring_section(tmp_path: Path) -> None:
     spec_file = tmp_path / "nas.yml"
-    spec_file.write_text("organization: acme\nmonitoring:\n  listen_address: 192.168.1.6\n"
+    spec_file.write_text("organization: acme\nmonitoring:\n  listen_address: 192.0.2.6\n"
                          "  port: 9800\n  drift_check: '*-*-* 02:00'\n", encoding="utf-8")
     desired = compile_spec(load_spec(spec_file).spec)
-    assert desired["monitoring"] == {"listen_address": "192.168.1.6", "port": 9800,
+    assert desired["monitoring"] == {"listen_address": "192.0.2.6", "port": 9800,
                                      "drift_check": "*-*-* 02:00"}
 
 
-@pytest.mark.parametrize("address", ["nas local", "192.168.1.300:9750", "-x", ""])
+@pytest.mark.parametrize("address", ["nas local", "192.0.2.300:9750", "-x", ""])
 def test_validate_refuses_a_listen_address_that_is_no_address(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], address: str,
 ) -> None:

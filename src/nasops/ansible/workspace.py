@@ -193,6 +193,7 @@ def prune_run_directories(parent: Path | None = None, *, now: float | None = Non
         alive = _owner_alive(entry)
         if alive or (alive is None and now - status.st_mtime < UNOWNED_AGE_SECONDS):
             continue
+        # Only our own nasops-run-* directories whose owner process is gone (checked above).
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(entry)
     return removed
