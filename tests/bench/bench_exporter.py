@@ -31,7 +31,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from nasops.exporter.testing import (
+# The exporter's test samples live with the unit tests (tests/unit/exporter_samples.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "unit"))
+
+from exporter_samples import (
     FakeSyncthing,
     smbstatus_document,
     syncthing_answers,

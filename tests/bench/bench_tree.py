@@ -11,7 +11,6 @@ tests/bench/results/tree-<label>.json (label "local" unless --label).
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
@@ -28,7 +27,6 @@ from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
-ROLE = HERE.parents[1] / "roles" / "nas_shares"
 # Existing system accounts, so the benchmark creates none.
 GROUPS = ("staff", "users", "mail")  # adm is the second entry of every folder
 USERS = ("daemon", "bin")
@@ -36,20 +34,12 @@ LEVELS = ("write", "read", "traverse", "none")
 TARGET_RATIO = 3.0
 
 
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def load_tree_module() -> ModuleType:
-    """Return the nasops_tree module, its module_utils registered where it imports them."""
-    for helper in ("nasops_acl", "nasops_plan"):
-        _load(f"ansible.module_utils.{helper}", ROLE / "module_utils" / f"{helper}.py")
-    return _load("nasops_tree_bench", ROLE / "library" / "nasops_tree.py")
+    """Return the tree engine (the collection's module_utils/tree_engine.py)."""
+    from ansible_collections.nasops.nas.plugins.module_utils import (  # noqa: PLC0415
+        tree_engine,
+    )
+    return tree_engine
 
 
 def build_spec(folder_count: int) -> list[dict[str, Any]]:

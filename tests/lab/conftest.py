@@ -41,7 +41,8 @@ EXAMPLE_SPEC = LAB_DIRECTORY.parents[1] / "inventory" / "example" / "wsm.yml"
 SHARED_HOSTS = frozenset({"example_nas", "lab_nas"})
 # Lab test groups, longest first (measured wall time in CI); unknown groups come after them.
 LAB_GROUP_ORDER = ("example_nas", "test_day_in_the_life", "test_sync", "test_monitoring",
-                   "test_backup", "lab_nas", "test_roles_apply", "test_provision_cli")
+                   "test_backup", "lab_nas", "test_roles_apply", "test_wheel",
+                   "test_provision_cli", "test_own_playbook")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)

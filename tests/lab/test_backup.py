@@ -29,13 +29,14 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from nasops.ansible import prepared_workspace, read_targets, run_playbook
+from nasops.ansible import read_targets, run_playbook
 from nasops.ansible.events import HostResult
 from nasops.ansible.summary import render_failures
 from nasops.cli.main import main
 from nasops.compile import compile_spec
 from nasops.lab import LabHost, render_inventory, run_in_host
 from nasops.lab.testing import LabHostFactory
+from nasops.provision import prepared_workspace
 from nasops.spec import load_spec
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -365,7 +366,7 @@ DISABLE_PLAYBOOK = """- name: The nas_backup role alone, as site.yml runs it wit
   hosts: nas
   gather_facts: false
   roles:
-    - role: nas_backup
+    - role: nasops.nas.nas_backup
       vars:
         nas_backup_enabled: false
 """

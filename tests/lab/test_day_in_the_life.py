@@ -217,7 +217,7 @@ def test_a_hand_made_acl_change_is_drift_and_the_alert_is_pending(day: Day) -> N
     day.sh('setfacl -m u:rsingh:rw "$1"', target)
     code, document = drift(day)
     assert code == 3
-    [item] = document["hosts"]["daylife"]
+    [item] = document["hosts"]["daylife"]["changes"]
     assert item["kind"] == "acl" and item["target"] == target, item
     assert nas_drift_items(day) == 1
     day.prometheus.wait_for("NasopsDriftPresent pending", lambda: [
@@ -237,7 +237,7 @@ def test_a_folder_and_a_person_removed_from_the_spec_are_settled_by_forget(day: 
     summary = apply(day)
     assert folder in summary, summary
     code, document = drift(day)
-    assert code == 3 and [item["kind"] for item in document["hosts"]["daylife"]] == [
+    assert code == 3 and [item["kind"] for item in document["hosts"]["daylife"]["changes"]] == [
         "unmanaged"], document
     code, out, err = nasops("forget", "-i", str(day.inventory), REMOVED_FOLDER)
     assert code == 0 and folder in out, out + err

@@ -147,7 +147,10 @@ def test_quota_below_usage_is_refused_and_nothing_changes(
             first = err.splitlines()[0]
             assert first.startswith(f"{provision_nas.name} [nas_quotas: ")
             assert "]: refused: " in first and "below" in first
-            assert err.rstrip().endswith("nothing was changed")
+            # The message ends the error; the run's kept log is named after it.
+            message, log_line = err.rstrip().rsplit("\n", 1)
+            assert message.endswith("nothing was changed")
+            assert log_line.startswith("full log: ")
             assert nas_snapshot(provision_nas) == before
     finally:
         nasops(capsys, "apply", "-i", str(inventory), "-q")

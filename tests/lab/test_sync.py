@@ -36,13 +36,14 @@ import smbclient
 from ruamel.yaml import YAML
 from smb_probe import SmbUser
 
-from nasops.ansible import prepared_workspace, read_targets, run_playbook
+from nasops.ansible import read_targets, run_playbook
 from nasops.ansible.events import HostResult
 from nasops.ansible.summary import render_failures
 from nasops.cli.main import main
 from nasops.compile import compile_spec
 from nasops.lab import LabHost, render_inventory, run_in_host
 from nasops.lab.testing import LabHostFactory
+from nasops.provision import prepared_workspace
 from nasops.spec import load_spec
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]

@@ -1,28 +1,12 @@
-"""The pure logic of the nasops_accounts module: MD4/NT hashes, parsers and the plan."""
+"""The pure logic of the nasops.nas.accounts module: MD4/NT hashes, parsers and the plan."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
+from ansible_collections.nasops.nas.plugins.modules import accounts
 
-MODULE_PATH = Path(__file__).parents[2] / "roles/nas_accounts/library/nasops_accounts.py"
-
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("nasops_accounts", MODULE_PATH)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["nasops_accounts"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-accounts = _load()
 TODAY = 20000  # days since 1970-01-01 (2024-10-04)
 
 PASSWD = """\

@@ -15,10 +15,12 @@ from typing import Any
 
 import pytest
 
-from nasops.ansible import TargetHost, prepared_workspace, project_root, run_playbook
-from nasops.ansible.runner import ANSIBLE_DIRECTORY_VARIABLE, playbook_argv
+from nasops.ansible import TargetHost, project_root, run_playbook
+from nasops.ansible.runner import playbook_argv
 from nasops.cli.main import main
+from nasops.collection import ANSIBLE_DIRECTORY_VARIABLE
 from nasops.errors import PrerequisiteError
+from nasops.provision import prepared_workspace
 
 FIXTURES = Path(__file__).parent / "fixtures" / "ansible"
 PROJECT = FIXTURES / "project"
@@ -103,7 +105,9 @@ def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[s
 
     assert main(["apply", "-i", inventory]) == 0
     output = capsys.readouterr()
-    assert output.out.strip() == "5 changes on local-nas (accounts 2, ACL entries 2, quotas 1)"
+    summary, log_line = output.out.splitlines()
+    assert summary == "5 changes on local-nas (accounts 2, ACL entries 2, quotas 1)"
+    assert log_line.startswith("full log: ") and Path(log_line[10:]).is_file()
     assert "[local-nas] fake_nas: Converge each share's ACLs … changed" in output.err
     # The record of how it ended, written by the holder of the apply lock.
     record = json.loads((local_nas.parent / "apply.json").read_text(encoding="utf-8"))
@@ -112,7 +116,7 @@ def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[s
 
     assert main(["apply", "-i", inventory, "-q"]) == 0
     output = capsys.readouterr()
-    assert output.out.strip() == "local-nas: no changes: the NAS already matches the spec"
+    assert output.out.splitlines()[0] == "local-nas: no changes: the NAS already matches the spec"
     assert output.err == ""
     assert main(["drift", "-i", inventory, "-q"]) == 0
     assert "no drift" in capsys.readouterr().out
@@ -129,7 +133,7 @@ def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[s
     assert main(["drift", "-i", inventory, "--json"]) == 3
     document = json.loads(capsys.readouterr().out)
     assert document["drift"] is True
-    assert [item["target"] for item in document["hosts"]["local-nas"]] == [money]
+    assert [item["target"] for item in document["hosts"]["local-nas"]["changes"]] == [money]
 
     assert main(["apply", "-i", inventory, "-q"]) == 0
     capsys.readouterr()
@@ -148,7 +152,8 @@ def test_refusal_stops_plan_and_apply_before_any_change(
         error = capsys.readouterr().err
         assert error.startswith("local-nas [fake_nas: Converge groups and quotas]: "
                                 "refused: quota 10485760 of /srv/nas/tiny/Common is below")
-        assert error.rstrip().endswith("nothing was changed")
+        *_, last, log_line = error.rstrip().splitlines()
+        assert last == "nothing was changed" and log_line.startswith("full log: ")
         assert _state(local_nas) == before
 
 
@@ -196,7 +201,7 @@ def test_playbook_argv_limits_to_prepared_hosts(tmp_path: Path) -> None:
 
 def test_apply_records_say_how_the_real_run_ended_and_a_check_records_nothing() -> None:
     from nasops.ansible.events import Change, Failure, HostResult, RunResult  # noqa: PLC0415
-    from nasops.cli.provision import apply_records  # noqa: PLC0415
+    from nasops.provision.record import apply_records  # noqa: PLC0415
 
     done = HostResult("done", changes=[Change("acl", "/srv/nas/a", "x", "s")] * 3, unlisted=2)
     broken = HostResult("broken", failures=[Failure("nas_shares: tree", "boom")])

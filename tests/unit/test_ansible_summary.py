@@ -8,13 +8,13 @@ from pathlib import Path
 from nasops.ansible.events import Change, HostResult, RunResult, load_run
 from nasops.ansible.summary import (
     ITEMS_PER_SECTION,
-    drift_document,
     progress_line,
     render_apply_summary,
     render_drift,
     render_failures,
     render_plan,
     render_refusals,
+    run_document,
     section_of,
 )
 
@@ -88,7 +88,7 @@ def test_apply_reports_unmanaged_places_apart() -> None:
     assert render_apply_summary(_result(host, check_mode=False)) == (
         "wsm-nas: no changes: the NAS already matches the spec\n"
         "  1 place not in the spec, left as they are: /srv/nas/wsm/Old")
-    assert drift_document(_result(host))["drift"] is True
+    assert run_document("drift", _result(host), exit_code=3, log=None)["drift"] is True
 
 
 def test_drift_text_and_stable_json() -> None:
@@ -102,16 +102,16 @@ def test_drift_text_and_stable_json() -> None:
         "  acl /srv/nas/wsm/Afrique/Finances: group:partenaires-afrique: rwx -> none\n"
         "a-nas: no drift: the NAS matches the spec\n"
         "  warning: quota not enforced")
-    document = drift_document(result)
-    assert list(document) == ["version", "drift", "hosts", "warnings"]
+    document = run_document("drift", result, exit_code=3, log=None)
     assert list(document["hosts"]) == ["a-nas", "b-nas"]
     assert document["drift"] is True
-    assert document["hosts"]["b-nas"] == [{"kind": "acl",
-                                           "target": "/srv/nas/wsm/Afrique/Finances",
-                                           "detail": "group:partenaires-afrique: rwx -> none",
-                                           "step": STEP}]
+    assert document["hosts"]["b-nas"]["changes"] == [{
+        "kind": "acl", "target": "/srv/nas/wsm/Afrique/Finances",
+        "detail": "group:partenaires-afrique: rwx -> none", "step": STEP,
+        "role": "nas_shares", "section": "ACL entries"}]
+    assert document["hosts"]["a-nas"]["warnings"] == ["quota not enforced"]
     assert json.loads(json.dumps(document)) == document
-    assert drift_document(_result(clean))["drift"] is False
+    assert run_document("drift", _result(clean), exit_code=0, log=None)["drift"] is False
 
 
 def test_refusals_and_failures_name_host_and_step() -> None:

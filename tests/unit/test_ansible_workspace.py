@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from nasops.ansible.inventory import TargetHost
-from nasops.ansible.workspace import prepared_workspace, register_plain_secrets
-from nasops.compile import compile_spec
+from nasops.compile import compile_spec, desired_fingerprint
 from nasops.errors import EXIT_BAD_INPUT, BadInputError, SpecError
 from nasops.execute import MASKER
+from nasops.provision.specs import prepared_workspace, register_plain_secrets
 from nasops.spec import load_spec
 
 SPECS = Path(__file__).parent / "fixtures" / "ansible" / "specs"
@@ -37,7 +37,16 @@ def test_workspace_files_and_cleanup(tmp_path: Path) -> None:
         assert _mode(host_file) == 0o600
         variables = json.loads(host_file.read_text(encoding="utf-8"))
         assert variables["nasops_secrets_file"] == str(secrets)
-        assert variables["nasops_desired"] == compile_spec(load_spec(SPECS / "small.yml").spec)
+        compiled = compile_spec(load_spec(SPECS / "small.yml").spec)
+        # The whole state in the file; in the variable, the same without the folder trees.
+        desired_file = Path(variables["nasops_desired_file"])
+        assert json.loads(desired_file.read_text(encoding="utf-8")) == compiled
+        # The fingerprint `nasops compile` prints for the same spec.
+        assert variables["nasops_desired_fingerprint"] == desired_fingerprint(compiled)
+        assert variables["nasops_desired"] == {**compiled, "shares": [
+            {key: value for key, value in share.items() if key != "folders"}
+            for share in compiled["shares"]]}
+        assert all(share["folders"] for share in compiled["shares"])
         assert variables["nasops_desired"]["root"] == "/srv/nas/tiny"
     assert not directory.exists()
 

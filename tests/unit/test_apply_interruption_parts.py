@@ -20,9 +20,9 @@ from nasops.ansible import apply_lock, workspace
 from nasops.ansible.apply_lock import HOLDER_SCRIPT, ApplyLocks, LockBusyError, holder_argv
 from nasops.ansible.guardian import descendants
 from nasops.ansible.runner import GUARDIAN_SCRIPT
-from nasops.cli.provision import _settle_record
 from nasops.errors import PrerequisiteError
 from nasops.exporter.run_records import RecordError, read_apply_record
+from nasops.provision.record import settle_record
 
 # Forks a worker that calls setsid (as Ansible's do) and sleeps; prints the worker's pid.
 TREE = """
@@ -207,7 +207,7 @@ def test_a_no_op_apply_leaves_a_true_record(local_host: dict[str, str], tmp_path
     (tmp_path / "state" / "apply.json").write_text(json.dumps(
         {"version": 1, "started_at": "2025-01-01T00:00:00Z",
          "finished_at": "2025-01-01T00:01:00Z", **previous}))
-    _settle_record({"nas": local_host}, ["nas"])
+    settle_record({"nas": local_host}, ["nas"])
     record = read_apply_record(tmp_path / "state" / "apply.json")
     assert record is not None and (record.result, record.changed_items) == expected
 

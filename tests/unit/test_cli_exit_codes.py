@@ -13,7 +13,7 @@ from nasops.cli.exit_codes import EXIT_ABORTED, run_with_exit_codes
 from nasops.cli.exporter import standalone_main
 from nasops.cli.main import main
 from nasops.errors import EXIT_BAD_INPUT, EXIT_DRIFT, BadInputError, CommandFailedError, NasopsError
-from nasops.exporter.bundle import nasops_modules
+from nasops.release.bundle import nasops_modules
 
 
 class DriftFound(NasopsError):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from exporter_samples import Samples, parse_samples, value
 from prometheus_client import generate_latest
 
 from nasops.backup.status import record
 from nasops.exporter.collectors.backup import BackupCollector
 from nasops.exporter.registry import GuardedCollectors, build_registry
-from nasops.exporter.testing import Samples, parse_samples, value
 
 
 def backup_samples(directory: Path) -> Samples:

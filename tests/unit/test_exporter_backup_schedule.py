@@ -9,6 +9,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from exporter_samples import Samples, parse_samples, value
 from prometheus_client import generate_latest
 
 from nasops.backup.status import record
@@ -16,7 +17,6 @@ from nasops.exporter.collectors.backup import BackupCollector
 from nasops.exporter.collectors.backup_schedule import ScheduleIntervals, elapse_times
 from nasops.exporter.config import BackupScheduleConfig, ExpectedRepository
 from nasops.exporter.registry import GuardedCollectors, build_registry
-from nasops.exporter.testing import Samples, parse_samples, value
 
 # `systemd-analyze calendar --iterations=3 'Mon..Fri 18:00'` on a NAS in Brussels.
 LOCAL_OUTPUT = """\

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from exporter_samples import scrape
 
 from nasops.cli.exporter import exporter
 from nasops.errors import BadInputError
 from nasops.exporter.auth import parse_users
 from nasops.exporter.config import load_config, parse_config
 from nasops.exporter.registry import build_collectors
-from nasops.exporter.testing import scrape
 
 
 def test_defaults_listen_on_loopback_and_enable_the_local_collectors() -> None:

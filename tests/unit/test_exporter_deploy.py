@@ -16,21 +16,17 @@ from pathlib import Path
 import pytest
 
 from nasops.cli.exporter import standalone_main
-from nasops.exporter.bundle import Target, build_bundle
-from nasops.exporter.drift_check import check_drift, load_tree_engine
+from nasops.exporter.drift_check import check_drift
 from nasops.exporter.privileged import (
     PrivilegedCommandError,
     SocketCommandRunner,
     answer_request,
     load_allow_list,
 )
+from nasops.release.bundle import Target, build_bundle
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 SOURCE = REPOSITORY / "src"
-ENGINE_SOURCES = [REPOSITORY / "roles/nas_shares/library/nasops_tree.py",
-                  REPOSITORY / "roles/nas_shares/module_utils/nasops_acl.py",
-                  REPOSITORY / "roles/nas_shares/module_utils/nasops_plan.py",
-                  REPOSITORY / "roles/nas_shares/module_utils/nasops_forget.py"]
 ECHO = ["/bin/echo", "hello"]
 
 
@@ -118,63 +114,46 @@ def test_the_exporter_side_gets_stdout_or_an_error(helper_socket: str) -> None:
         SocketCommandRunner(helper_socket + ".missing")(ECHO, 5)
 
 
-@pytest.fixture
-def engine(tmp_path: Path) -> Path:
-    directory = tmp_path / "engine"
-    directory.mkdir()
-    for source in ENGINE_SOURCES:
-        (directory / source.name).write_bytes(source.read_bytes())
-    return directory
-
-
 def share_state(path: Path) -> dict[str, object]:
     return {"shares": [{"name": "s", "path": str(path), "renamed_from": None, "folders": [
         {"path": "", "renamed_from": None, "entries": []},
         {"path": "A", "renamed_from": None, "entries": []}]}]}
 
 
-def test_the_drift_check_reports_what_nasops_tree_would_change(engine: Path,
-                                                               tmp_path: Path) -> None:
+def test_the_drift_check_reports_what_the_tree_module_would_change(tmp_path: Path) -> None:
     share = tmp_path / "share"
     share.mkdir()
-    record = check_drift(share_state(share), engine, clock=lambda: 1000.0)
+    record = check_drift(share_state(share), clock=lambda: 1000.0)
     assert record.result == "drift"
     assert record.checked_at == 1000.0
     # The missing folder, and the root's marker and ACL.
     assert record.drifted_by_kind["folder"] >= 1
     assert record.drifted_items == sum(record.drifted_by_kind.values())
     assert "folder trees and ACLs only" in record.message
-    assert "ansible.module_utils.basic" not in sys.modules or \
-        sys.modules["ansible.module_utils.basic"].__dict__.get("AnsibleModule") is not None
 
 
-def test_the_drift_check_records_an_error_instead_of_raising(engine: Path,
-                                                             tmp_path: Path) -> None:
-    (engine / "nasops_plan.py").unlink()
-    record = check_drift(share_state(tmp_path), engine)
+def test_the_drift_check_records_an_error_instead_of_raising(tmp_path: Path) -> None:
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("a file where the share should be", encoding="utf-8")
+    record = check_drift(share_state(not_a_folder))
     assert (record.result, record.drifted_items) == ("error", 0)
-    assert "nasops_plan.py: missing" in record.message
-    record = check_drift({"shares": "nope"}, tmp_path / "nowhere")
+    assert "share s:" in record.message
+    record = check_drift({"shares": "nope"})
     assert record.result == "error"
 
 
-def test_the_engine_loads_beside_a_real_ansible(engine: Path) -> None:
-    tree = load_tree_engine(engine)
-    assert tree.Converger.__name__ == "Converger"
-
-
-def test_the_drift_check_command_writes_the_record(engine: Path, tmp_path: Path) -> None:
+def test_the_drift_check_command_writes_the_record(tmp_path: Path) -> None:
     desired = tmp_path / "desired.json"
     share = tmp_path / "share"
     share.mkdir()
     desired.write_text(json.dumps(share_state(share)), encoding="utf-8")
     state = tmp_path / "state"
-    code = standalone_main(["drift-check", "--desired", str(desired), "--engine", str(engine),
+    code = standalone_main(["drift-check", "--desired", str(desired),
                             "--state-directory", str(state)])
     assert code == 0
     assert json.loads((state / "drift.json").read_text(encoding="utf-8"))["result"] == "drift"
     code = standalone_main(["drift-check", "--desired", str(tmp_path / "missing.json"),
-                            "--engine", str(engine), "--state-directory", str(state)])
+                            "--state-directory", str(state)])
     assert code == 1
     assert json.loads((state / "drift.json").read_text(encoding="utf-8"))["result"] == "error"
 
@@ -208,14 +187,17 @@ def test_the_archive_is_reproducible_and_self_sufficient(tmp_path: Path) -> None
         archive.extractall(root, filter="data")
     names = {member.name for member in members}
     assert "lib/nasops/cli/exporter.py" in names
-    assert not any(name.startswith(("lib/nasops/spec", "lib/nasops/lab", "lib/ansible"))
+    assert not any(name.startswith(("lib/nasops/spec", "lib/nasops/lab", "lib/ansible/"))
                    for name in names)
+    # The collection's tree engine, as the drift check and the sync ACL keeper import it.
+    assert "lib/ansible_collections/nasops/nas/plugins/module_utils/tree_engine.py" in names
     # Only the archive and the standard library: what a NAS without pip has.
     completed = subprocess.run(
         [sys.executable, "-I", "-S", "-c",
          "import sys; sys.path.insert(0, sys.argv[1]); "
          "from nasops.cli.exporter import standalone_main; "
          "import nasops.exporter.drift_check, nasops.exporter.privileged; "
+         "import nasops.sync.acl_keeper; "
          "sys.exit(standalone_main(['--help']))", str(root / "lib")],
         capture_output=True, text=True, check=False, env={"PATH": os.environ["PATH"]})
     assert completed.returncode == 0, completed.stderr
@@ -225,7 +207,7 @@ def test_the_archive_is_reproducible_and_self_sufficient(tmp_path: Path) -> None
 @pytest.mark.slow
 def test_the_same_inputs_reuse_the_archive_and_changed_ones_rebuild_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from nasops.exporter import bundle  # noqa: PLC0415 - patched below
+    from nasops.release import bundle  # noqa: PLC0415 - patched below
 
     first = build_bundle(Target.controller(), tmp_path)
     writes: list[Path] = []

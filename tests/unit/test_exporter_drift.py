@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from exporter_samples import Samples, parse_samples, value
 from prometheus_client import generate_latest
 
 from nasops.exporter.collectors.drift import DriftCollector
@@ -19,7 +20,6 @@ from nasops.exporter.run_records import (
     write_apply_record,
     write_drift_record,
 )
-from nasops.exporter.testing import Samples, parse_samples, value
 
 
 def drift_samples(directory: Path) -> Samples:

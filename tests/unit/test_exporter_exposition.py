@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from exporter_samples import parse_samples, smbstatus_document, value
 from prometheus_client.openmetrics.parser import (
     text_string_to_metric_families as openmetrics_families,
 )
@@ -19,7 +20,6 @@ from nasops.exporter.config import parse_config
 from nasops.exporter.exposition import CachingExposition
 from nasops.exporter.registry import GuardedCollectors, exporter_collectors
 from nasops.exporter.service import Exporter
-from nasops.exporter.testing import parse_samples, smbstatus_document, value
 
 OPENMETRICS_ACCEPT = "application/openmetrics-text;version=1.0.0,text/plain;q=0.5"
 

@@ -7,32 +7,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from exporter_samples import parse_samples, qgroup_show_output, value
 from prometheus_client import generate_latest
 
 from nasops.errors import CommandFailedError
-from nasops.exporter.collectors.btrfs import BtrfsQgroupReader, parse_qgroup_show
+from nasops.exporter.collectors.btrfs import BtrfsQgroupReader
 from nasops.exporter.collectors.quota import QuotaCollector, QuotaReader
 from nasops.exporter.collectors.usage_walk import measure_usage
 from nasops.exporter.config import ShareConfig
 from nasops.exporter.registry import GuardedCollectors, build_registry
-from nasops.exporter.testing import parse_samples, qgroup_show_output, value
 
-FIXTURES = Path(__file__).parent / "fixtures" / "exporter"
 GIB = 1024**3
-
-
-@pytest.mark.parametrize("fixture", ["qgroup-show-6.2.txt", "qgroup-show-5.10.txt"])
-def test_qgroup_output_of_both_btrfs_progs_generations_parses(fixture: str) -> None:
-    qgroups = parse_qgroup_show((FIXTURES / fixture).read_text(encoding="utf-8"))
-    assert qgroups["0/256"].referenced_bytes == 193273528320
-    assert qgroups["0/256"].referenced_limit_bytes == 200 * GIB
-    assert qgroups["0/258"].referenced_limit_bytes is None
-    assert "0/5" in qgroups
-
-
-def test_qgroup_output_without_rows_is_an_error() -> None:
-    with pytest.raises(ValueError, match="no qgroup row"):
-        parse_qgroup_show("ERROR: can't list qgroups: quotas not enabled\n")
 
 
 class FakeBtrfs:
@@ -66,6 +51,13 @@ def test_qgroup_reader_maps_shares_to_their_subvolume_qgroups_and_caches_ids() -
     rootid_calls = [call for call in btrfs.calls if "rootid" in call]
     assert len(rootid_calls) == 2  # cached after the first refresh
     assert all(call[:3] == ("sudo", "-n", "btrfs") for call in btrfs.calls)
+
+
+def test_a_volume_without_qgroup_rows_is_an_error() -> None:
+    btrfs = FakeBtrfs("ERROR: can't list qgroups: quotas not enabled\n")
+    reader = BtrfsQgroupReader(runner=btrfs, is_subvolume=lambda _path: True)
+    with pytest.raises(ValueError, match="no qgroup row"):
+        reader("/srv/nas", ["/srv/nas/wsm/Afrique"])
 
 
 def test_plain_directories_get_no_qgroup() -> None:

@@ -6,12 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from exporter_samples import Samples, parse_samples, value
 from prometheus_client import generate_latest
 
 from nasops.errors import CommandFailedError
 from nasops.exporter.collectors.samba import SambaCollector, SambaReader, parse_smbstatus
 from nasops.exporter.registry import GuardedCollectors, build_registry
-from nasops.exporter.testing import Samples, parse_samples, value
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exporter"
 

@@ -12,10 +12,20 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+from ansible_collections.nasops.nas.plugins.module_utils.syncthing_client import SyncthingClient
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from exporter_samples import (
+    API_KEY,
+    FakeSyncthing,
+    parse_samples,
+    qgroup_show_output,
+    scrape,
+    syncthing_answers,
+    value,
+)
 from prometheus_client import generate_latest
 
 from nasops.backup.status import record
@@ -28,20 +38,10 @@ from nasops.exporter.collectors.drift import DriftCollector
 from nasops.exporter.collectors.quota import QuotaCollector, QuotaReader
 from nasops.exporter.collectors.samba import SambaCollector, SambaReader
 from nasops.exporter.collectors.sync import SyncCollector, SyncReader
-from nasops.exporter.collectors.syncthing import SyncthingClient
 from nasops.exporter.config import ExporterConfig, ShareConfig, parse_config
 from nasops.exporter.registry import GuardedCollectors, build_registry
 from nasops.exporter.run_records import DriftRecord, write_drift_record
 from nasops.exporter.service import Exporter
-from nasops.exporter.testing import (
-    API_KEY,
-    FakeSyncthing,
-    parse_samples,
-    qgroup_show_output,
-    scrape,
-    syncthing_answers,
-    value,
-)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exporter"
 COLLECTORS = {"quota", "sync", "backup", "drift", "samba"}

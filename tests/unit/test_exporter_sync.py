@@ -6,12 +6,11 @@ import socket
 from typing import Any
 
 import pytest
-from prometheus_client import generate_latest
-
-from nasops.exporter.collectors.sync import SyncCollector, SyncReader
-from nasops.exporter.collectors.syncthing import SyncthingClient, SyncthingError, timestamp
-from nasops.exporter.registry import GuardedCollectors, build_registry
-from nasops.exporter.testing import (
+from ansible_collections.nasops.nas.plugins.module_utils.syncthing_client import (
+    SyncthingClient,
+    SyncthingError,
+)
+from exporter_samples import (
     API_KEY,
     FakeSyncthing,
     Samples,
@@ -21,6 +20,11 @@ from nasops.exporter.testing import (
     syncthing_answers,
     value,
 )
+from prometheus_client import generate_latest
+
+from nasops.exporter.collectors.sync import SyncCollector, SyncReader
+from nasops.exporter.collectors.syncthing import timestamp
+from nasops.exporter.registry import GuardedCollectors, build_registry
 
 
 def sync_samples(url: str, api_key: str = API_KEY) -> Samples:

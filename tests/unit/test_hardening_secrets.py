@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from nasops.ansible.secrets import load_secrets_file
 from nasops.errors import EXIT_BAD_INPUT, BadInputError
+from nasops.provision.secrets import load_secrets_file
 
 SPECS = Path(__file__).parent / "fixtures" / "ansible" / "specs"
 SECRET = "Sesame-Open-4242"

@@ -12,17 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from role_modules import load_role_file
+from ansible_collections.nasops.nas.plugins.module_utils import host_files as files_steps
+from ansible_collections.nasops.nas.plugins.module_utils import host_system as system_steps
 
 ROLE = Path(__file__).parents[2] / "roles/nas_base"
 
 
 
 
-files_steps = load_role_file("ansible.module_utils.nasops_host_files",
-                    ROLE / "module_utils/nasops_host_files.py")
-system_steps = load_role_file("ansible.module_utils.nasops_host_system",
-                     ROLE / "module_utils/nasops_host_system.py")
 OWNER = pwd.getpwuid(os.getuid()).pw_name
 GROUP = grp.getgrgid(os.getgid()).gr_name
 

@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import generate_latest
-
-from nasops.exporter.registry import GuardedCollectors, build_registry
-from nasops.exporter.testing import (
+from exporter_samples import (
     FakeSyncthing,
     fixture_collectors,
     names,
     parse_samples,
     syncthing_answers,
 )
+from prometheus_client import generate_latest
+
+from nasops.exporter.registry import GuardedCollectors, build_registry
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 MONITORING = REPOSITORY / "monitoring"

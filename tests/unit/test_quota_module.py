@@ -1,4 +1,4 @@
-"""The pure logic of the nasops_quota module: qgroup parsing, sizes, refusals and the plan."""
+"""The pure logic of the quota module: sizes, refusals and the plan (qgroups: test_qgroups)."""
 
 from __future__ import annotations
 
@@ -6,52 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from role_modules import load_role_file
+from ansible_collections.nasops.nas.plugins.module_utils.qgroups import Qgroup
+from ansible_collections.nasops.nas.plugins.modules import quota
 
 ROLES = Path(__file__).parents[2] / "roles"
-load_role_file("ansible.module_utils.nasops_forget",
-               ROLES / "nas_shares/module_utils/nasops_forget.py")
-quota = load_role_file("nasops_quota", ROLES / "nas_quotas/library/nasops_quota.py")
 GIB = 1024**3
-
-# `btrfs qgroup show -reF --raw /srv/nas/wsm/Afrique`, btrfs-progs 6.2 (Debian 12; the real
-# output also ends its header lines with a space).
-SHOW_LIMITED = """\
-Qgroupid    Referenced    Exclusive  Max referenced  Max exclusive   Path
---------    ----------    ---------  --------------  -------------   ----
-0/257          3162112      3162112    214748364800           none   wsm/Afrique
-"""
-# With a parent qgroup (-F lists ancestors too) and a path holding spaces.
-SHOW_WITH_PARENT = """\
-Qgroupid    Referenced    Exclusive  Max referenced  Max exclusive   Path
---------    ----------    ---------  --------------  -------------   ----
-0/258       1395864371   1395864371            none           none   wsm/Amérique latine
-1/100       1395880755   1395880755     10737418240           none   <1 member qgroup>
-"""
-# Older btrfs-progs print no Path column.
-SHOW_NO_PATH = """\
-qgroupid         rfer         excl     max_rfer     max_excl
---------         ----         ----     --------     --------
-0/259           16384        16384   1073741824         none
-"""
-
-
-def test_parses_limits_and_usage() -> None:
-    rows = quota.parse_qgroup_show(SHOW_LIMITED)
-    assert rows == [quota.QgroupRow("0/257", 3162112, 3162112, 214748364800, None)]
-
-
-def test_picks_the_paths_own_qgroup_among_ancestors() -> None:
-    row = quota.own_qgroup(quota.parse_qgroup_show(SHOW_WITH_PARENT))
-    assert row == quota.QgroupRow("0/258", 1395864371, 1395864371, None, None)
-
-
-def test_parses_output_without_path_column() -> None:
-    assert quota.own_qgroup(quota.parse_qgroup_show(SHOW_NO_PATH)).max_referenced == GIB
-
-
-def test_no_rows_gives_no_qgroup() -> None:
-    assert quota.own_qgroup(quota.parse_qgroup_show("")) is None
 
 
 @pytest.mark.parametrize(("size", "text"), [
@@ -76,7 +35,7 @@ MISSING = quota.Probe(False, False, None, None)
 
 
 def _subvolume(used: int, limit: int | None = None) -> Any:
-    return quota.Probe(True, True, quota.QgroupRow("0/257", used, used, limit, None), None)
+    return quota.Probe(True, True, Qgroup("0/257", used, used, limit, None), None)
 
 
 def _share(**overrides: Any) -> dict[str, Any]:

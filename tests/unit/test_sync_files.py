@@ -1,42 +1,19 @@
 """What the nas_sync role does on disk: markers, ignore files and mount points of the synced
-folders (module nasops_sync_folders), and the ACL keeper that gives files arriving by sync
-their folder's ACL (files/nasops-sync-acl). Real runs on a temporary tree; the ACL parts need
+folders (module nasops.nas.sync_folders), and the ACL keeper that gives files arriving by sync
+their folder's ACL (nasops.sync.acl_keeper). Real runs on a temporary tree; the ACL parts need
 root and a file system with POSIX ACLs (they use the existing groups staff and adm)."""
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from ansible_collections.nasops.nas.plugins.modules import sync_folders as folders_module
 
-ROLE = Path(__file__).resolve().parents[2] / "roles" / "nas_sync"
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    loader = importlib.machinery.SourceFileLoader(name, str(path))
-    spec = importlib.util.spec_from_loader(name, loader)
-    assert spec
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
-
-
-_load("ansible.module_utils.nasops_acl", ROLE / "module_utils" / "nasops_acl.py")
-plan = _load("ansible.module_utils.nasops_syncthing_plan",
-             ROLE / "module_utils" / "nasops_syncthing_plan.py")
-folders_module = _load("nasops_sync_folders_under_test",
-                       ROLE / "library" / "nasops_sync_folders.py")
-# The keeper imports nasops_acl from its own directory once installed; here, from the role.
-sys.path.insert(0, str(ROLE / "module_utils"))
-keeper = _load("nasops_sync_acl_under_test", ROLE / "files" / "nasops-sync-acl")
+from nasops.sync import acl_keeper as keeper
 
 
 def getfacl(path: Path, *options: str) -> set[str]:

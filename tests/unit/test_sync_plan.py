@@ -1,5 +1,5 @@
-"""Planning Syncthing's config from the desired state (roles/nas_sync/module_utils), and the
-module nasops_syncthing converging a stateful Syncthing stand-in served over real HTTP."""
+"""Planning Syncthing's config from the desired state (module_utils/syncthing_plan.py), and the
+module nasops.nas.syncthing converging a stateful Syncthing stand-in served over real HTTP."""
 
 from __future__ import annotations
 
@@ -14,16 +14,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from role_modules import load_role_file
+from ansible_collections.nasops.nas.plugins.module_utils import syncthing_plan as plan
+from ansible_collections.nasops.nas.plugins.module_utils.syncthing_client import (
+    SyncthingClient,
+    SyncthingError,
+    SyncthingUnavailable,
+)
+from ansible_collections.nasops.nas.plugins.modules import syncthing
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nas_sync"
 
 
 
 
-plan = load_role_file("ansible.module_utils.nasops_syncthing_plan",
-             ROLE / "module_utils" / "nasops_syncthing_plan.py")
-syncthing = load_role_file("nasops_syncthing_under_test", ROLE / "library" / "nasops_syncthing.py")
 
 OWN = "NASNASN-NASNASN-NASNASN-NASNASN-NASNASN-NASNASN-NASNASN-NASNASN"
 WRITER = "WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW-WWWWWWW"
@@ -225,7 +228,7 @@ def fake() -> Iterator[StatefulSyncthing]:
 
 
 def test_the_module_converges_then_changes_nothing(fake: StatefulSyncthing) -> None:
-    rest = syncthing.Rest(fake.url, KEY)
+    rest = SyncthingClient(fake.url, KEY)
     warnings: list[str] = []
     planned = syncthing.converge(rest, params(fake.url), True, warnings.append)
     assert planned["changed"] and not fake.writes  # check mode sends nothing
@@ -244,7 +247,7 @@ def test_the_module_converges_then_changes_nothing(fake: StatefulSyncthing) -> N
 
 
 def test_a_device_gone_from_the_spec_is_unshared_then_removed(fake: StatefulSyncthing) -> None:
-    rest = syncthing.Rest(fake.url, KEY)
+    rest = SyncthingClient(fake.url, KEY)
     syncthing.converge(rest, params(fake.url), False, print)
     fake.writes.clear()
     result = syncthing.converge(rest, params(fake.url, devices=DEVICES[:1], folders=FOLDERS[:1]),
@@ -264,17 +267,17 @@ def test_a_check_on_a_nas_without_syncthing_yet_plans_everything_and_warns() -> 
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}"
     warnings: list[str] = []
-    result = syncthing.converge(syncthing.Rest(url, KEY), params(url), True, warnings.append)
+    result = syncthing.converge(SyncthingClient(url, KEY), params(url), True, warnings.append)
     assert result["changed"] and result["device_id"] == ""
     targets = [change["target"] for change in result["changes"]]
     assert targets.count("options") == len(OPTIONS) and "gui" in targets
     assert "does not answer yet" in warnings[0]
-    with pytest.raises(syncthing.SyncthingUnavailable):
-        syncthing.converge(syncthing.Rest(url, KEY), params(url, wait_seconds=0), False, print)
+    with pytest.raises(SyncthingUnavailable):
+        syncthing.converge(SyncthingClient(url, KEY), params(url, wait_seconds=0), False, print)
 
 
 def test_a_wrong_api_key_is_named_without_showing_it(fake: StatefulSyncthing) -> None:
-    rest = syncthing.Rest(fake.url, "not-the-key")
-    with pytest.raises(RuntimeError, match="wrong API key") as caught:
+    rest = SyncthingClient(fake.url, "not-the-key")
+    with pytest.raises(SyncthingError, match="wrong API key") as caught:
         syncthing.converge(rest, params(fake.url, api_key="not-the-key"), False, print)
     assert "not-the-key" not in str(caught.value)

@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from nasops.cli.main import main
-from nasops.errors import BadInputError
-from nasops.exporter.testing import (
+from exporter_samples import (
     API_KEY,
     FakeSyncthing,
     answer_key,
     device_id,
     syncthing_answers,
 )
+
+from nasops.cli.main import main
+from nasops.errors import BadInputError
 from nasops.sync.status import load_connection, read_api_key, render_status
 
 

@@ -16,18 +16,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from role_modules import load_role_file
+from ansible_collections.nasops.nas.plugins.module_utils import acl
+from ansible_collections.nasops.nas.plugins.module_utils import forget as forgetting
+from ansible_collections.nasops.nas.plugins.module_utils import tree_engine as tree
+from ansible_collections.nasops.nas.plugins.module_utils import tree_plan as plan
+
+from nasops.collection import collection_root, collections_path
 
 ROLE = Path(__file__).resolve().parents[2] / "roles" / "nas_shares"
 
 
 
 
-acl = load_role_file("ansible.module_utils.nasops_acl", ROLE / "module_utils" / "nasops_acl.py")
-plan = load_role_file("ansible.module_utils.nasops_plan", ROLE / "module_utils" / "nasops_plan.py")
-forgetting = load_role_file("ansible.module_utils.nasops_forget",
-                            ROLE / "module_utils" / "nasops_forget.py")
-tree = load_role_file("nasops_tree_under_test", ROLE / "library" / "nasops_tree.py")
 
 U = acl.UNDEFINED_ID
 STAFF, ADM, USERS = 50, 4, 100
@@ -420,10 +420,10 @@ def test_through_ansible(share: Path, tmp_path: Path) -> None:
         "hosts": "localhost", "connection": "local", "gather_facts": False,
         "vars": {"ansible_python_interpreter": sys.executable},
         "tasks": [
-            {"name": "converge", "nasops_tree": {"path": str(share), "folders": SPEC,
+            {"name": "converge", "nasops.nas.tree": {"path": str(share), "folders": SPEC,
                                                  "share_renamed_from": None},
              "register": "tree"},
-            {"name": "conflict", "nasops_tree": {
+            {"name": "conflict", "nasops.nas.tree": {
                 "path": str(tmp_path / "Other"),
                 "folders": [folder(""), folder("Finances", renamed_from="Gone")]},
              "register": "conflict", "ignore_errors": True},
@@ -433,8 +433,8 @@ def test_through_ansible(share: Path, tmp_path: Path) -> None:
         ]}]))
     (tmp_path / "Other/Gone").mkdir(parents=True)
     (tmp_path / "Other/Finances").mkdir()
-    environment = {**os.environ, "ANSIBLE_LIBRARY": str(ROLE / "library"),
-                   "ANSIBLE_MODULE_UTILS": str(ROLE / "module_utils"),
+    environment = {**os.environ,
+                   "ANSIBLE_COLLECTIONS_PATH": str(collections_path(collection_root())),
                    "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"), "ANSIBLE_NOCOLOR": "1"}
     ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
     results, outputs = [], []

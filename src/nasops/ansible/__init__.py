@@ -2,11 +2,11 @@
 
 Public surface:
     read_targets(inventory, limit=, spec_override=, ...) -> list[TargetHost]
-    prepared_workspace(targets) -> context manager yielding a Workspace (validated, compiled)
+    written_workspace(targets, desired) -> context manager yielding a Workspace
     run_playbook(workspace, inventory, check=, ...) -> RunResult
-    project_root() -> Path   where ansible.cfg, playbooks/ and roles/ are (NASOPS_ANSIBLE_DIR)
+    project_root() -> Path   the nasops.nas collection (ansible.cfg, playbooks/, roles/)
     nasops.ansible.summary   plan / apply / drift rendering
-    nasops.ansible.secrets   `nasops secrets init`
+Specs are validated and compiled by nasops.provision, which hands this the desired states.
 """
 
 from nasops.ansible.events import Change, Failure, HostResult, RunResult
@@ -21,7 +21,7 @@ from nasops.ansible.runner import (
     project_root,
     run_playbook,
 )
-from nasops.ansible.workspace import Workspace, prepared_workspace
+from nasops.ansible.workspace import Workspace, written_workspace
 
 __all__ = [
     "Change",
@@ -31,10 +31,10 @@ __all__ = [
     "TargetHost",
     "Workspace",
     "ansible_environment",
-    "prepared_workspace",
     "project_root",
     "read_targets",
     "require_secrets",
     "require_vault_password",
     "run_playbook",
+    "written_workspace",
 ]

@@ -1,10 +1,8 @@
 """Run ansible-playbook on a prepared workspace and follow it through the events file.
 
-Where the Ansible side lives: `project_root()` is the directory holding `ansible.cfg`,
-`playbooks/site.yml` and `roles/`. It is, in order, the directory named by the environment
-variable NASOPS_ANSIBLE_DIR, or the source checkout this package is imported from
-(`src/nasops/ansible/runner.py` → three levels up). An installed nasops (wheel) does not ship
-the roles: point NASOPS_ANSIBLE_DIR at a checkout or a copy of those three entries.
+Where the Ansible side lives: `project_root()` is the root of the nasops.nas collection
+(nasops/collection.py: an installed wheel's copy, or the checkout), holding `ansible.cfg`,
+`playbooks/` and `roles/`; Ansible is pointed at that very copy.
 
 ansible-playbook's own output goes to a log file in the workspace; what people see is
 rendered from the nasops_events callback's JSON lines. Secrets never travel in argv: the
@@ -27,13 +25,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from nasops.ansible.events import RunResult, fold_events, read_events
+from nasops.ansible.run_log import LogFollower, RunLog
 from nasops.ansible.tools import ansible_tool
 from nasops.ansible.workspace import Workspace
-from nasops.errors import CommandFailedError, NasopsError, PrerequisiteError
+from nasops.collection import PLAYBOOK, collection_root, collections_path
+from nasops.errors import CommandFailedError, NasopsError
 from nasops.execute import MASKER, display_command
 
-ANSIBLE_DIRECTORY_VARIABLE = "NASOPS_ANSIBLE_DIR"
-PLAYBOOK = Path("playbooks") / "site.yml"
 CALLBACK_DIRECTORY = Path(__file__).resolve().parent / "callback"
 CALLBACK_NAME = "nasops_events"
 GUARDIAN_SCRIPT = Path(__file__).with_name("guardian.py")
@@ -80,25 +78,9 @@ def interruptible() -> Iterator[None]:
 
 
 def project_root(environment: Mapping[str, str] | None = None) -> Path:
-    """Given the environment (default os.environ), return the directory holding the roles.
-
-    Raise PrerequisiteError saying how to set NASOPS_ANSIBLE_DIR when it cannot be found.
-    """
-    environment = os.environ if environment is None else environment
-    configured = environment.get(ANSIBLE_DIRECTORY_VARIABLE)
-    if configured:
-        root = Path(configured).expanduser().resolve()
-        if not (root / PLAYBOOK).is_file():
-            raise PrerequisiteError(f"{ANSIBLE_DIRECTORY_VARIABLE}={configured}: no {PLAYBOOK} "
-                                    "there; it must hold ansible.cfg, playbooks/ and roles/")
-        return root
-    checkout = Path(__file__).resolve().parents[3]
-    if (checkout / PLAYBOOK).is_file():
-        return checkout
-    raise PrerequisiteError(
-        f"cannot find {PLAYBOOK} next to the nasops package ({checkout}); set "
-        f"{ANSIBLE_DIRECTORY_VARIABLE} to the directory holding ansible.cfg, playbooks/ and roles/"
-    )
+    """Given the environment (default os.environ), return the nasops.nas collection's root,
+    which holds ansible.cfg, playbooks/ and roles/ (nasops/collection.py finds it)."""
+    return collection_root(environment)
 
 
 def ansible_environment(root: Path, events_path: Path | None = None) -> dict[str, str]:
@@ -110,6 +92,9 @@ def ansible_environment(root: Path, events_path: Path | None = None) -> dict[str
     }
     if (root / "ansible.cfg").is_file():
         environment["ANSIBLE_CONFIG"] = str(root / "ansible.cfg")
+    if (root / "galaxy.yml").is_file():
+        # This copy of nasops.nas first: never another version installed for the user.
+        environment["ANSIBLE_COLLECTIONS_PATH"] = str(collections_path(root))
     if events_path is not None:
         environment.update({
             "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIRECTORY),
@@ -130,6 +115,7 @@ def playbook_argv(
     verbosity: int = 0,
     playbook: Path = PLAYBOOK,
     extra_variables_file: Path | None = None,
+    tags: Sequence[str] = (),
 ) -> list[str]:
     """Given the inventories and options, return the ansible-playbook argv.
 
@@ -149,6 +135,8 @@ def playbook_argv(
         argv += ["--vault-password-file", str(Path(vault_password_file).expanduser().resolve())]
     if verbosity:
         argv.append("-" + "v" * verbosity)
+    if tags:
+        argv += ["--tags", ",".join(tags)]
     return argv
 
 
@@ -218,12 +206,16 @@ def run_playbook(
     playbook: Path = PLAYBOOK,
     extra_variables: Mapping[str, Any] | None = None,
     hosts: Sequence[str] | None = None,
+    run_log: RunLog | None = None,
+    echo: Callable[[str], None] | None = None,
+    tags: Sequence[str] = (),
 ) -> RunResult:
     """Given a prepared workspace, run site.yml (or another playbook of the project, with
     extra variables, on some of the hosts) and return what each host reported.
 
-    on_event receives every event as it is written (for progress). Raise CommandFailedError
-    when ansible-playbook cannot be started.
+    on_event receives every event as it is written (for progress). ansible-playbook's output
+    is copied, masked, into run_log as it comes, and given line by line to echo (nasops -v).
+    Raise CommandFailedError when ansible-playbook cannot be started.
     """
     root = root or project_root()
     events_path = workspace.events_path
@@ -236,13 +228,16 @@ def run_playbook(
     argv = playbook_argv(root, user_inventory, workspace.inventory_path, hosts,
                          check=check, vault_password_file=vault_password_file,
                          verbosity=verbosity, playbook=playbook,
-                         extra_variables_file=variables_file)
+                         extra_variables_file=variables_file, tags=tags)
     environment = {**os.environ, **ansible_environment(root, events_path)}
     events: list[dict[str, Any]] = []
     offset = 0
 
+    follower = LogFollower(workspace.log_path, run_log, echo)
+
     def drain() -> None:
         nonlocal offset
+        follower.follow()
         new, offset = read_events(events_path, offset)
         for event in new:
             events.append(event)
@@ -252,11 +247,15 @@ def run_playbook(
     with workspace.log_path.open("a", encoding="utf-8") as log:
         log.write(f"$ {display_command(argv)}\n")
         log.flush()
-        if shutil.which(argv[0]) is None:
-            raise CommandFailedError("ansible-playbook not found; install ansible-core "
-                                     "(it comes with nasops) and check PATH")
-        returncode = _run_guarded(argv, workspace.directory, log, environment=environment,
-                                  root=root, drain=drain)
+        try:
+            if shutil.which(argv[0]) is None:
+                raise CommandFailedError("ansible-playbook not found; install ansible-core "
+                                         "(it comes with nasops) and check PATH")
+            returncode = _run_guarded(argv, workspace.directory, log, environment=environment,
+                                      root=root, drain=drain)
+        finally:
+            # Whatever the run wrote until it ended (or was interrupted) is kept.
+            follower.follow(final=True)
     result = fold_events(events, hosts, check_mode=check)
     result.returncode = returncode
     result.log_tail = _log_tail(workspace.log_path)

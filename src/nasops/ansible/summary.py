@@ -6,10 +6,12 @@ Pure functions of the data: nothing here runs a command or prints.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nasops.ansible.events import Change, HostResult, RunResult, step_name
+from nasops.errors import EXIT_DRIFT, NasopsError, Problem, SpecError
 
 # Sections of a plan, in the order the roles act; a kind not listed falls under "other".
 SECTIONS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -27,7 +29,9 @@ SECTIONS: tuple[tuple[str, frozenset[str]], ...] = (
 OTHER_SECTION = "other"
 # A fresh NAS yields hundreds of items; the plan shows this many per section by default.
 ITEMS_PER_SECTION = 25
-DRIFT_DOCUMENT_VERSION = 1
+RUN_DOCUMENT_VERSION = 2
+# Role names are lowercase identifiers, maybe a collection's FQCN; task names are sentences.
+ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 CHECK_STATUS_WORDS = {"changed": "would change"}
 # Preflight actions whose success says nothing to people; their failures are still shown.
 SILENT_WHEN_OK = frozenset({"validate_argument_spec", "assert"})
@@ -153,30 +157,100 @@ def render_drift(result: RunResult) -> str:
     return "\n".join(lines)
 
 
-def drift_document(result: RunResult) -> dict[str, Any]:
-    """Given a check-mode RunResult, return the stable drift document (host → items).
+def role_of(step: str) -> str | None:
+    """Given a step ("role: task", or a task of the play itself), return its role, if any.
 
-    Shape: {"version": 1, "drift": bool, "hosts": {host: [{kind, target, detail, step}]},
-    "warnings": {host: [text]}} with hosts sorted by name and items in run order.
+    Role names are lowercase identifiers (nas_accounts, nasops.nas.nas_shares); task names
+    are sentences, so "Note: x" is not taken for a role.
     """
+    role, separator, _ = step.partition(": ")
+    return role if separator and ROLE_NAME.match(role) else None
+
+
+def _host_status(host: HostResult) -> str:
+    if host.unreachable is not None:
+        return "unreachable"
+    if any(failure.is_refusal for failure in host.failures):
+        return "refused"
+    if host.failures:
+        return "failed"
+    return "changed" if host.change_count else "ok"
+
+
+def host_document(host: HostResult, *, check_mode: bool) -> dict[str, Any]:
+    """Given one host's result, return its part of the run document (`drifted` only means
+    something in check mode: a real run's changes are not drift; null there)."""
+    by_role: dict[str, int] = {}
+    for change in host.real_changes:
+        role = role_of(change.step) or ""
+        by_role[role] = by_role.get(role, 0) + 1
     return {
-        "version": DRIFT_DOCUMENT_VERSION,
-        "drift": any(host.drifted for host in result.hosts.values()),
-        "hosts": {
-            host.name: [{"kind": change.kind, "target": change.target,
-                         "detail": change.detail, "step": change.step}
-                        for change in host.changes]
-            for host in sorted(result.hosts.values(), key=lambda host: host.name)
-        },
-        "warnings": {host.name: list(host.warnings)
-                     for host in sorted(result.hosts.values(), key=lambda host: host.name)
-                     if host.warnings},
+        "status": _host_status(host),
+        "change_count": host.change_count,
+        "unlisted": host.unlisted,
+        "by_role": by_role,
+        "changes": [{"kind": change.kind, "target": change.target, "detail": change.detail,
+                     "step": change.step, "role": role_of(change.step),
+                     "section": section_of(change.kind)}
+                    for change in host.changes],
+        "drifted": host.drifted if check_mode else None,
+        "failures": [{"step": failure.step, "message": failure.message,
+                      "refusal": failure.is_refusal} for failure in host.failures],
+        "unreachable": host.unreachable,
+        "warnings": list(host.warnings),
     }
 
 
-def render_drift_json(result: RunResult) -> str:
-    """Given a check-mode RunResult, return the drift document as indented JSON."""
-    return json.dumps(drift_document(result), indent=2, ensure_ascii=False)
+def problem_document(problem: Problem | None = None, message: str = "") -> dict[str, Any]:
+    """Given a located spec problem (or a plain message), return one entry of `errors` or
+    `warnings`: always the same keys, null where a message has no place."""
+    if problem is None:
+        return {"file": None, "line": None, "column": None, "path": None, "message": message}
+    return {"file": problem.file, "line": problem.line, "column": problem.column,
+            "path": problem.path or None, "message": problem.message}
+
+
+def error_documents(error: NasopsError | None) -> list[dict[str, Any]]:
+    """Given the error a command ended with, return its `errors` entries: one per problem
+    of a spec, else one with the whole message. Drift found is a result, not an error."""
+    if error is None or error.exit_code == EXIT_DRIFT:
+        return []
+    if isinstance(error, SpecError):
+        return [problem_document(problem) for problem in error.problems]
+    return [problem_document(message=str(error))]
+
+
+def run_document(command: str, result: RunResult | None, *, exit_code: int,
+                 log: str | None, error: NasopsError | None = None,
+                 warnings: Iterable[Problem] = ()) -> dict[str, Any]:
+    """Given a command's outcome, return the stable document `--json` prints.
+
+    Keys (version 2): version, command, check_mode, exit_code, log (the kept log's path or
+    null), change_count, drift (whether a check-mode run found differences; null for a
+    real run), hosts {name: host_document} sorted by name (empty when the
+    command ended before Ansible ran), errors and warnings (lists of {file, line, column,
+    path, message}).
+    """
+    hosts = sorted(result.hosts.values(), key=lambda host: host.name) if result else []
+    return {
+        "version": RUN_DOCUMENT_VERSION,
+        "command": command,
+        "check_mode": result.check_mode if result else None,
+        "exit_code": exit_code,
+        "log": log,
+        "change_count": result.change_count if result else 0,
+        "drift": (any(host.drifted for host in hosts)
+                  if result is not None and result.check_mode else None),
+        "hosts": {host.name: host_document(host, check_mode=result.check_mode)
+                  for host in hosts if result is not None},
+        "errors": error_documents(error),
+        "warnings": [problem_document(problem) for problem in warnings],
+    }
+
+
+def render_json(document: Mapping[str, Any]) -> str:
+    """Given a document, return it as indented JSON (people read it too)."""
+    return json.dumps(document, indent=2, ensure_ascii=False)
 
 
 def render_refusals(result: RunResult) -> str:

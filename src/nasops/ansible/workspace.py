@@ -1,7 +1,7 @@
 """The private working directory of one run: compiled desired states as a second inventory.
 
-Every targeted host's spec is loaded and validated before anything is written, and all
-problems of all specs are reported together (exit 2, nothing touched). The directory (every
+It is handed the desired states (nasops.provision.specs validates and compiles the specs
+first: a bad spec never gets here). The directory (every
 person's login, name, groups and rights) is created 0700 and removed when the run ends:
 success, failure, a signal (nasops' own cleanup), or SIGKILL of nasops during a playbook run
 (the guardian removes it). Those a run killed at another moment left behind are pruned by the
@@ -23,11 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from nasops.ansible.inventory import TargetHost
-from nasops.ansible.secrets import load_secrets_file
-from nasops.compile import compile_spec
-from nasops.errors import BadInputError, Problem, SpecError
-from nasops.execute import MASKER
-from nasops.spec import LoadedSpec, load_spec
+from nasops.compile import desired_fingerprint
+from nasops.errors import Problem
 
 
 @dataclass
@@ -55,58 +52,19 @@ class Workspace:
         return self.directory / "ansible.log"
 
 
-def load_specs(targets: Sequence[TargetHost]) -> dict[str, LoadedSpec]:
-    """Given targets, return each host's loaded spec; raise one error listing every problem.
-
-    A spec shared by several hosts is loaded once.
-    """
-    by_path: dict[Path, LoadedSpec] = {}
-    problems: list[Problem] = []
-    messages: list[str] = []
-    for path in dict.fromkeys(target.spec_path for target in targets):
-        try:
-            by_path[path] = load_spec(path)
-        except SpecError as error:
-            problems += error.problems
-        except BadInputError as error:
-            hosts = ", ".join(target.name for target in targets if target.spec_path == path)
-            messages.append(f"inventory host {hosts}: {error}")
-    if problems and not messages:
-        raise SpecError(problems)
-    if problems or messages:
-        raise BadInputError("\n".join([*messages, *(problem.format() for problem in problems)]))
-    return {target.name: by_path[target.spec_path] for target in targets}
-
-
-def register_plain_secrets(path: Path) -> None:
-    """Given a plain (not vault) secrets file, register its values with the command masker.
-
-    Ansible keeps them out of results (no_log); this also keeps them out of any log text
-    nasops shows, should a role ever echo one by mistake.
-    """
-    if not path.is_file():
-        return
-    # A malformed file is refused here, before Ansible, without quoting its lines.
-    data = load_secrets_file(path)
-
-    def collect(value: Any) -> None:
-        if isinstance(value, dict):
-            for item in value.values():
-                collect(item)
-        elif isinstance(value, list):
-            for item in value:
-                collect(item)
-        elif isinstance(value, str) and len(value) >= 6:
-            # Short strings are keys or flags, and masking them would garble messages.
-            MASKER.add(value)
-
-    collect(data)
-
-
 def _write_private(path: Path, text: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
         stream.write(text)
+
+
+def desired_outline(state: dict[str, Any]) -> dict[str, Any]:
+    """Given a compiled desired state, return it without the shares' folder trees."""
+    shares = state.get("shares")
+    if not isinstance(shares, list):
+        return state
+    return {**state, "shares": [{key: value for key, value in share.items() if key != "folders"}
+                                if isinstance(share, dict) else share for share in shares]}
 
 
 def write_workspace(directory: Path, targets: Sequence[TargetHost],
@@ -114,8 +72,9 @@ def write_workspace(directory: Path, targets: Sequence[TargetHost],
     """Given an empty private directory, targets and their desired states, write the inventory.
 
     `inventory/inventory.yml` lists the hosts (no groups: membership comes from the user's
-    inventory) and `inventory/host_vars/<host>.json` carries nasops_desired, the absolute
-    nasops_secrets_file and nasops_desired_file (`desired/<host>.json`, the same state);
+    inventory) and `inventory/host_vars/<host>.json` carries nasops_desired (the state without
+    its folder trees), nasops_desired_file (`desired/<host>.json`, the whole state) with its
+    nasops_desired_fingerprint (SHA-256), and the absolute nasops_secrets_file;
     inventory host_vars files win over variables set inline in the user's inventory.
     """
     inventory = directory / "inventory"
@@ -131,11 +90,15 @@ def write_workspace(directory: Path, targets: Sequence[TargetHost],
         # The same state as a file of its own: the exporter role copies it to the NAS as it
         # is (templating a desired state of megabytes costs Ansible seconds).
         desired_file = desired_directory / f"{target.name}.json"
-        _write_private(desired_file, json.dumps(desired[target.name], indent=2, sort_keys=True,
-                                                ensure_ascii=False) + "\n")
+        text = json.dumps(desired[target.name], indent=2, sort_keys=True, ensure_ascii=False)
+        _write_private(desired_file, text + "\n")
         variables = {
-            "nasops_desired": desired[target.name],
+            # Without the folder trees, which only the tree engine reads (from the file):
+            # Ansible loads, tags and templates every value of a host variable, and the trees
+            # are most of a big state (seconds per run at thousands of folders).
+            "nasops_desired": desired_outline(desired[target.name]),
             "nasops_desired_file": str(desired_file),
+            "nasops_desired_fingerprint": desired_fingerprint(desired[target.name]),
             "nasops_secrets_file": str(target.secrets_path) if target.secrets_path else None,
         }
         _write_private(host_variables / f"{target.name}.json",
@@ -200,24 +163,16 @@ def prune_run_directories(parent: Path | None = None, *, now: float | None = Non
 
 
 @contextmanager
-def prepared_workspace(targets: Sequence[TargetHost]) -> Iterator[Workspace]:
-    """Given targets, validate and compile every spec, then yield a written Workspace.
-
-    Raise SpecError or BadInputError before creating anything if any spec is invalid. The
-    directory is removed on exit.
-    """
-    loaded = load_specs(targets)
-    desired = {name: compile_spec(spec.spec) for name, spec in loaded.items()}
-    warnings = list(dict.fromkeys(w for spec in loaded.values() for w in spec.warnings))
-    for target in targets:
-        if target.secrets_path is not None:
-            register_plain_secrets(target.secrets_path)
+def written_workspace(targets: Sequence[TargetHost], desired: dict[str, dict[str, Any]],
+                      warnings: Sequence[Problem] = ()) -> Iterator[Workspace]:
+    """Given targets and their compiled desired states, yield a written Workspace; the
+    directory is removed on exit."""
     prune_run_directories()
     directory = Path(tempfile.mkdtemp(prefix=PREFIX))  # mkdtemp creates it 0700
     try:
         _write_private(directory / OWNER_FILE, json.dumps(
             {"pid": os.getpid(), "start": process_start(os.getpid())}) + "\n")
         write_workspace(directory, targets, desired)
-        yield Workspace(directory, [target.name for target in targets], desired, warnings)
+        yield Workspace(directory, [target.name for target in targets], desired, list(warnings))
     finally:
         shutil.rmtree(directory, ignore_errors=True)

@@ -15,7 +15,7 @@ from nasops.cli.exit_codes import run_with_exit_codes
 from nasops.errors import BadInputError, CommandFailedError
 from nasops.exporter.auth import BasicAuth, hash_password
 from nasops.exporter.config import DEFAULT_CONFIG_PATH, load_config, read_secret_file
-from nasops.exporter.drift_check import DEFAULT_DESIRED, DEFAULT_ENGINE, check_drift
+from nasops.exporter.drift_check import DEFAULT_DESIRED, check_drift
 from nasops.exporter.run_records import DRIFT_FILE, DriftRecord, write_drift_record
 from nasops.exporter.server import tls_context
 from nasops.exporter.service import Exporter
@@ -78,11 +78,9 @@ def check_config_command(config_path: str) -> None:
 @exporter.command("drift-check")
 @click.option("--desired", "desired_path", default=DEFAULT_DESIRED, show_default=True,
               type=click.Path(dir_okay=False), help="Desired state left by the nas_exporter role.")
-@click.option("--engine", "engine_directory", default=DEFAULT_ENGINE, show_default=True,
-              type=click.Path(file_okay=False), help="Directory holding nasops_tree.py.")
 @click.option("--state-directory", default="/var/lib/nasops", show_default=True,
               type=click.Path(file_okay=False), help="Where drift.json is written.")
-def drift_check_command(desired_path: str, engine_directory: str, state_directory: str) -> None:
+def drift_check_command(desired_path: str, state_directory: str) -> None:
     """Compare the share trees and ACLs with the desired state, read-only; write drift.json.
 
     Runs on the NAS as root (nasops-drift-check.timer). Exit 0 when the check ran (drift or
@@ -94,7 +92,7 @@ def drift_check_command(desired_path: str, engine_directory: str, state_director
         record = DriftRecord(checked_at=time.time(), result="error",
                              message=f"{desired_path}: cannot read the desired state: {error}")
     else:
-        record = check_drift(desired, engine_directory)
+        record = check_drift(desired)
     write_drift_record(Path(state_directory) / DRIFT_FILE, record)
     click.echo(f"{record.result}: {record.drifted_items} item(s) {dict(record.drifted_by_kind)}"
                f" {record.message}")

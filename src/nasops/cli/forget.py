@@ -13,11 +13,13 @@ import unicodedata
 
 import click
 
-from nasops.ansible import prepared_workspace, project_root, run_playbook
+from nasops.ansible import project_root
 from nasops.ansible.runner import interruptible
 from nasops.ansible.summary import render_failures, render_refusals
-from nasops.cli.provision import _prepare, _show_warnings, _target_options
+from nasops.cli.provision import _target_options
+from nasops.cli.run_report import reported
 from nasops.errors import BadInputError, CommandFailedError
+from nasops.provision import prepare, prepared_workspace
 
 FORGET_PLAYBOOK = "forget.yml"
 
@@ -47,34 +49,35 @@ def resolve_paths(paths: tuple[str, ...], root: str) -> list[str]:
 @click.option("--dry-run", "-n", is_flag=True, help="Say what would be marked; touch nothing.")
 @click.argument("paths", nargs=-1, required=True)
 def forget(*, inventory: str, spec_override: str | None, limit: str | None,
-           vault_password_file: str | None, quiet: bool, dry_run: bool,
+           vault_password_file: str | None, quiet: bool, verbosity: int, dry_run: bool,
            paths: tuple[str, ...]) -> None:
     """Stop reporting folders that left the spec; keep their data and ACLs as they are.
 
     PATHS are absolute paths on the NAS or `Share/Folder` under the organisation's directory.
     """
     del quiet  # one short step: nothing to show on the way
-    targets = _prepare(inventory, spec_override, limit, vault_password_file)
-    with interruptible(), prepared_workspace(targets) as workspace:
-        _show_warnings(workspace)
-        per_host = {name: resolve_paths(paths, str(workspace.desired[name]["root"]))
-                    for name in workspace.hosts}
-        result = run_playbook(workspace, inventory, check=dry_run,
-                              vault_password_file=vault_password_file,
-                              playbook=project_root() / "playbooks" / FORGET_PLAYBOOK,
-                              extra_variables={"nasops_forget_paths": per_host})
-    if result.refusals:
-        raise BadInputError(render_refusals(result) + "\nnothing was changed")
-    if result.failed:
-        raise CommandFailedError("forget failed\n" + render_failures(result))
-    verb = "would be kept" if dry_run else "kept"
-    for host in result.hosts.values():
-        marked = [change.target for change in host.changes if change.kind == "forget"]
-        settled = len(per_host.get(host.name, [])) - len(marked)
-        for target in marked:
-            click.echo(f"{host.name}: {target}: {verb} as it is, no longer reported")
-        if settled:
-            click.echo(f"{host.name}: {settled} path(s) already kept: nothing to do")
+    with reported("forget", inventory, verbosity=verbosity) as report:
+        targets, _ = prepare(inventory, spec_override, limit, vault_password_file)
+        with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:
+            report.show_warnings(workspace)
+            per_host = {name: resolve_paths(paths, str(workspace.desired[name]["root"]))
+                        for name in workspace.hosts}
+            result = report.run(workspace, check=dry_run,
+                                vault_password_file=vault_password_file,
+                                playbook=project_root() / "playbooks" / FORGET_PLAYBOOK,
+                                extra_variables={"nasops_forget_paths": per_host})
+        if result.refusals:
+            raise BadInputError(render_refusals(result) + "\nnothing was changed")
+        if result.failed:
+            raise CommandFailedError("forget failed\n" + render_failures(result))
+        verb = "would be kept" if dry_run else "kept"
+        for host in result.hosts.values():
+            marked = [change.target for change in host.changes if change.kind == "forget"]
+            settled = len(per_host.get(host.name, [])) - len(marked)
+            for target in marked:
+                click.echo(f"{host.name}: {target}: {verb} as it is, no longer reported")
+            if settled:
+                click.echo(f"{host.name}: {settled} path(s) already kept: nothing to do")
 
 
 def register(cli: click.Group) -> None:

@@ -17,6 +17,7 @@ COMMANDS = {
     "access-report": "spec_commands",
     "spec": "spec_commands",
     "init": "spec_commands",
+    "compile": "compile_command",
     "lab": "lab",
     "plan": "provision",
     "apply": "provision",

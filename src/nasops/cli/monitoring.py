@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from nasops.exporter.targets import fleet_targets, render_targets, write_targets
+from nasops.monitoring.targets import fleet_targets, render_targets, write_targets
 
 
 @click.group("monitoring")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from nasops.ansible import ansible_environment, project_root, read_targets
-from nasops.ansible.secrets import describe_outcome, ensure_secrets, group_readable, secrets_needs
 from nasops.errors import PrerequisiteError
+from nasops.provision.secrets import describe_outcome, ensure_secrets, group_readable, secrets_needs
 
 
 def _environment() -> dict[str, str]:

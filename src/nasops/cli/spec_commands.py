@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import click
 
-from nasops.errors import BadInputError, NasopsError, os_error_exit_code, os_error_words
+from nasops.compile.contract import desired_schema
+from nasops.errors import (
+    BadInputError,
+    NasopsError,
+    Problem,
+    SpecError,
+    os_error_exit_code,
+    os_error_words,
+)
 from nasops.report.access import FORMATS, render
 from nasops.spec import LoadedSpec, Spec, load_spec
 from nasops.spec.rights import resolve_rights
@@ -35,14 +45,46 @@ def _load(spec_path: str) -> LoadedSpec:
 # line, where click would print its usage text around the error.
 @click.command()
 @click.argument("spec_path", metavar="SPEC")
-def validate(spec_path: str) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="Print one JSON document (valid, counts, errors with file/line/column).")
+def validate(spec_path: str, as_json: bool) -> None:
     """Check SPEC and list every problem with its line; exit 2 if it is invalid."""
-    loaded = _load(spec_path)
-    spec = loaded.spec
-    folders = len(resolve_rights(spec).folders)
-    click.echo(f"{spec_path}: valid — {len(spec.users)} users, {len(spec.groups)} groups, "
-               f"{len(spec.shares)} shares, {folders} folders"
+    try:
+        loaded = _load(spec_path)
+        spec = loaded.spec
+        counts = {"users": len(spec.users), "groups": len(spec.groups),
+                  "shares": len(spec.shares), "folders": len(resolve_rights(spec).folders)}
+    except NasopsError as error:
+        if as_json:
+            _echo_json(validate_document(spec_path, error=error))
+        raise
+    if as_json:
+        _echo_json(validate_document(spec_path, counts=counts, warnings=loaded.warnings))
+        return
+    click.echo(f"{spec_path}: valid — {counts['users']} users, {counts['groups']} groups, "
+               f"{counts['shares']} shares, {counts['folders']} folders"
                + (f", {len(loaded.warnings)} warning(s)" if loaded.warnings else ""))
+
+
+def _echo_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def validate_document(spec_path: str, *, counts: dict[str, int] | None = None,
+                      error: NasopsError | None = None,
+                      warnings: Iterable[Problem] = ()) -> dict[str, Any]:
+    """Return the `validate --json` document; its keys are those of the run documents of
+    plan, apply and drift (hosts empty, log null) plus spec, valid and counts."""
+    # Here, not at the top: `validate` without --json does not pay for the Ansible side.
+    from nasops.ansible.summary import run_document  # noqa: PLC0415
+
+    document = run_document("validate", None, exit_code=error.exit_code if error else 0,
+                            log=None, error=error, warnings=warnings)
+    if error is not None and not isinstance(error, SpecError):
+        # A spec that cannot be read at all (missing, a folder): the file is the one named.
+        for entry in document["errors"]:
+            entry["file"] = spec_path
+    return {**document, "spec": spec_path, "valid": error is None, "counts": counts}
 
 
 @click.command("access-report")
@@ -67,8 +109,13 @@ def spec_group() -> None:
 
 
 @spec_group.command("schema")
-def schema() -> None:
+@click.option("--desired", is_flag=True,
+              help="Print the schema of the compiled desired state (`nasops compile`) instead.")
+def schema(desired: bool) -> None:
     """Print the spec's JSON Schema (for editor completion and checks)."""
+    if desired:
+        click.echo(json.dumps(desired_schema(), indent=2, ensure_ascii=False))
+        return
     document = Spec.model_json_schema()
     document["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     document["title"] = "nasops spec"

@@ -5,7 +5,8 @@ every folder's access entries (with traverse-only entries), Samba share settings
 the Syncthing folders and devices (with the sync account's ACL entries, `nasops.sync`), the
 backups (`nasops.compile.backup`) and the exporter's monitoring settings.
 The roles and the bulk modules on the NAS do no rights reasoning of their own: they receive
-this and converge to it.
+this and converge to it. Its shape is the typed contract `nasops.compile.contract.DesiredState`:
+`compile_desired` validates what is built here through it.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import posixpath
 from typing import Any
 
 from nasops.compile.backup import compile_backup
+from nasops.compile.contract import DESIRED_STATE_VERSION, DesiredState
 from nasops.spec.directory import Principal, build_directory
 from nasops.spec.models import LEVEL_RANKS, Level, Spec
 from nasops.spec.rights import Access, FolderRights, RightsTable, resolve_rights
 from nasops.spec.units import parse_size
 from nasops.sync.regions import SYNC_ACCOUNT, plan_sync
 
-DESIRED_STATE_VERSION = 1
 # Order entries so the desired state (and every diff of it) is stable.
 KIND_ORDER = {"user": 0, "group": 1}
 ACCESS_RANKS = {access: rank for rank, access in enumerate(Access)}  # none < … < write
@@ -126,8 +127,9 @@ def _share_state(spec: Spec, table: RightsTable, share_index: int, root: str,
     }
 
 
-def compile_spec(spec: Spec) -> dict[str, Any]:
-    """Given a validated spec, return the desired state of its NAS (JSON-ready)."""
+def desired_data(spec: Spec) -> dict[str, Any]:
+    """Given a validated spec, return the desired state of its NAS as plain data, not yet
+    checked against the contract (`compile_desired` is the way in)."""
     directory = build_directory(spec)
     table = resolve_rights(spec, directory)
     root = posixpath.join(spec.volume.path, spec.organization.id)
@@ -162,3 +164,14 @@ def compile_spec(spec: Spec) -> dict[str, Any]:
                        "port": spec.monitoring.port,
                        "drift_check": spec.monitoring.drift_check},
     }
+
+
+def compile_desired(spec: Spec) -> DesiredState:
+    """Given a validated spec, return the desired state of its NAS, checked against the
+    contract (a key or type the contract does not name is a bug here: ValidationError)."""
+    return DesiredState.model_validate(desired_data(spec))
+
+
+def compile_spec(spec: Spec) -> dict[str, Any]:
+    """Given a validated spec, return the desired state of its NAS as JSON-ready data."""
+    return compile_desired(spec).model_dump(mode="json")

@@ -12,6 +12,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterable, Sequence
 
+from ansible_collections.nasops.nas.plugins.module_utils.syncthing_client import SyncthingClient
 from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
@@ -31,7 +32,6 @@ from nasops.exporter.collectors.drift import DriftCollector
 from nasops.exporter.collectors.quota import QuotaCollector, QuotaReader
 from nasops.exporter.collectors.samba import SambaCollector, SambaReader
 from nasops.exporter.collectors.sync import SyncCollector, SyncReader
-from nasops.exporter.collectors.syncthing import SyncthingClient
 from nasops.exporter.config import ExporterConfig, read_secret_file
 from nasops.exporter.privileged import SocketCommandRunner
 

@@ -29,6 +29,12 @@ def inventory_data(
         "ansible_ssh_common_args": shlex.join(ssh_options(host.known_hosts_path)),
         "ansible_python_interpreter": "/usr/bin/python3",
         "nasops_lab_volume": host.volume_path,
+        # Lab hosts share the machine's network: each service binds only the host's address
+        # (playbooks/site.yml's defaults are a real NAS's).
+        "nasops_samba_interfaces": [host.address],
+        "nasops_syncthing_gui_address": f"{host.address}:8384",
+        "nasops_syncthing_listen_addresses": [f"tcp://{host.address}:22000"],
+        "nasops_exporter_listen_address": host.address,
     }
     host_vars.update(extra_vars or {})
     return {"all": {"children": {group: {"hosts": {host.name: host_vars}}}}}

@@ -1,8 +1,8 @@
 """`nasops sync status`: what Syncthing on the NAS says about its folders and laptops.
 
-Read through the REST API with the exporter's client and reader (one definition of how
-Syncthing 1.19 is read); this module only adds the error details, the connection settings
-and the rendering for people (text) and programs (JSON).
+Read through the REST API with the collection's client and the exporter's reader (one
+definition of how Syncthing 1.19 is read); this module only adds the error details, the
+connection settings and the rendering for people (text) and programs (JSON).
 """
 
 from __future__ import annotations
@@ -15,16 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.nasops.nas.plugins.module_utils.syncthing_client import (
+    SyncthingClient,
+    SyncthingError,
+    url_problem,
+)
+
 from nasops.backup.display import format_bytes, format_moment
 from nasops.errors import BadInputError, NasopsError
 from nasops.exporter.collectors.sync import SyncReader, SyncSnapshot
-from nasops.exporter.collectors.syncthing import (
-    SyncthingClient,
-    SyncthingError,
-    mapping,
-    sequence,
-    text,
-)
+from nasops.exporter.collectors.syncthing import mapping, sequence, text
 
 DEFAULT_CONFIG_PATH = "/etc/nasops/sync.json"
 STATUS_VERSION = 1
@@ -83,8 +83,9 @@ def load_connection(config_path: Path, url: str | None, api_key_file: Path | Non
                                 "'api_key_file'")
         config = loaded
     chosen_url = url or str(config["url"])
-    if not chosen_url.startswith(("http://", "https://")):
-        raise BadInputError(f"--url must start with http:// or https:// (got {chosen_url})")
+    problem = url_problem(chosen_url)
+    if problem:
+        raise BadInputError(f"--url {problem}")
     key_file = api_key_file or Path(str(config["api_key_file"]))
     return Connection(chosen_url, read_api_key(key_file))
 

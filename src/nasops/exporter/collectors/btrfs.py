@@ -3,41 +3,22 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+
+from ansible_collections.nasops.nas.plugins.module_utils.qgroups import (
+    SUBVOLUME_ROOT_INODE,
+    Qgroup,
+    parse_qgroup_show,
+    show_argv,
+)
 
 from nasops.exporter.collectors.base import CommandRunner, run_for_output
 
-# With `-r -e` every btrfs-progs version prints: qgroupid rfer excl max_rfer max_excl [path].
-QGROUP_ROW = re.compile(r"^\s*(\d+/\d+)\s+(\d+)\s+(\d+)\s+(\d+|none)\s+(\d+|none)(?:\s|$)")
-# The root directory of every btrfs subvolume has this inode number (BTRFS_FIRST_FREE_OBJECTID).
-SUBVOLUME_ROOT_INODE = 256
 
-
-@dataclass(frozen=True)
-class Qgroup:
-    """One qgroup's numbers, in bytes."""
-
-    referenced_bytes: int
-    exclusive_bytes: int
-    referenced_limit_bytes: int | None
-    """None when no limit is set."""
-
-
-def parse_qgroup_show(text: str) -> dict[str, Qgroup]:
-    """Given `btrfs qgroup show --raw -re` output, return qgroups by id ("0/256").
-
-    Raise ValueError when the output has no qgroup row at all (not what we know how to read).
-    """
-    qgroups: dict[str, Qgroup] = {}
-    for line in text.splitlines():
-        match = QGROUP_ROW.match(line)
-        if match is None:
-            continue
-        identifier, referenced, exclusive, limit, _exclusive_limit = match.groups()
-        qgroups[identifier] = Qgroup(int(referenced), int(exclusive),
-                                     None if limit == "none" else int(limit))
+def read_qgroups(text: str) -> dict[str, Qgroup]:
+    """Given `btrfs qgroup show --raw -re` output of the whole volume, return its qgroups by
+    identifier; raise ValueError when it has none (not output we know how to read)."""
+    qgroups = parse_qgroup_show(text)
     if not qgroups:
         first = text.strip().splitlines()[0] if text.strip() else "(no output)"
         raise ValueError(f"btrfs qgroup show printed no qgroup row: {first[:200]}")
@@ -87,9 +68,8 @@ class BtrfsQgroupReader:
 
     def __call__(self, volume_path: str, share_paths: Sequence[str]) -> dict[str, Qgroup]:
         """Given the volume and share paths, return the qgroup of each share that has one."""
-        output = self.runner([*self.command_prefix, "qgroup", "show", "--raw", "-re",
-                              volume_path], self.timeout_seconds)
-        qgroups = parse_qgroup_show(output)
+        output = self.runner(show_argv(self.command_prefix, volume_path), self.timeout_seconds)
+        qgroups = read_qgroups(output)
         found: dict[str, Qgroup] = {}
         for path in share_paths:
             identifier = self._subvolume_id(path)

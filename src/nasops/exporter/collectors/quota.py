@@ -11,10 +11,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ansible_collections.nasops.nas.plugins.module_utils.qgroups import Qgroup
 from prometheus_client.core import Metric
 
 from nasops.exporter.collectors.base import BackgroundCollector, gauge, info
-from nasops.exporter.collectors.btrfs import Qgroup
 from nasops.exporter.collectors.usage_walk import WalkResult, measure_usage
 from nasops.exporter.config import ShareConfig
 from nasops.exporter.refresher import Refresher

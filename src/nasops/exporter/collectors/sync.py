@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from ansible_collections.nasops.nas.plugins.module_utils.syncthing_client import SyncthingClient
 from prometheus_client.core import Metric
 
 from nasops.exporter.collectors.base import BackgroundCollector, gauge, info
 from nasops.exporter.collectors.syncthing import (
-    SyncthingClient,
     mapping,
     number,
     sequence,

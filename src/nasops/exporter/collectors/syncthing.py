@@ -1,54 +1,16 @@
-"""A small client for Syncthing's REST API (1.19) and the checks on what it answers."""
+"""The checks on what Syncthing's REST API (1.19) answers; the client is the collection's.
+
+The exporter, `nasops sync status` and the syncthing module all talk to Syncthing through
+module_utils/syncthing_client.py; these functions check what it answers.
+"""
 
 from __future__ import annotations
 
-import json
-import ssl
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-
-class SyncthingError(Exception):
-    """Syncthing could not be reached or answered something we cannot read."""
-
-
-class SyncthingClient:
-    """GET JSON from Syncthing's REST API with the `X-API-Key` header."""
-
-    def __init__(
-        self, base_url: str, api_key: str, *, timeout_seconds: float = 10,
-        ssl_context: ssl.SSLContext | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self._api_key = api_key
-        self.timeout_seconds = timeout_seconds
-        self.ssl_context = ssl_context
-
-    def get(self, path: str, **parameters: str) -> Any:
-        """Given an endpoint path and query parameters, return the decoded JSON answer."""
-        query = f"?{urllib.parse.urlencode(parameters)}" if parameters else ""
-        shown = f"{path}{query}"
-        # The config only accepts http:// and https:// base URLs (no file: or custom schemes).
-        request = urllib.request.Request(  # noqa: S310
-            f"{self.base_url}{path}{query}", headers={"X-API-Key": self._api_key})
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout_seconds,  # noqa: S310
-                                        context=self.ssl_context) as answer:
-                body = answer.read()
-        except urllib.error.HTTPError as error:
-            raise SyncthingError(f"Syncthing answered {error.code} to GET {shown}") from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            raise SyncthingError(f"cannot reach Syncthing at {self.base_url}: {reason}") from None
-        try:
-            return json.loads(body)
-        except ValueError:
-            raise SyncthingError(f"Syncthing answered GET {shown} with something that is "
-                                 "not JSON") from None
+from ansible_collections.nasops.nas.plugins.module_utils.syncthing_client import SyncthingError
 
 
 def mapping(value: Any, what: str) -> Mapping[str, Any]:

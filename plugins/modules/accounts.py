@@ -1,0 +1,442 @@
+#!/usr/bin/python
+"""Converge the organisation's POSIX groups, users, memberships and Samba passwords in bulk."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: accounts
+short_description: Converge groups, users, memberships and Samba passwords in one call
+description:
+  - Reads /etc/passwd, /etc/group, /etc/shadow and C(pdbedit -L -w) once, plans the difference
+    with the desired accounts and runs only the commands that close it.
+  - Users get C(users_group) as primary group, a nologin shell and no home directory.
+  - Users in C(users_group) that are absent from the spec are disabled, never deleted.
+  - Samba passwords are compared through their NT hash (MD4 of UTF-16LE, computed here since
+    OpenSSL 3 disables MD4) and only set when they differ, through stdin.
+  - Supports check mode; returns the C(changes) list of the provisioning contract.
+version_added: "0.1.0"
+author: nasops developers (!UNKNOWN)
+options:
+  users_group:
+    description: Primary group of every user of the organisation.
+    type: str
+    required: true
+  groups:
+    description: Desired groups (C(name); other keys ignored).
+    type: list
+    elements: dict
+    required: true
+  users:
+    description: Desired users (C(login), C(full_name), C(enabled), C(groups)).
+    type: list
+    elements: dict
+    required: true
+  passwords:
+    description: Samba password per enabled login (never logged).
+    type: dict
+    default: {}
+  shell:
+    description: Login shell of the users.
+    type: str
+    default: /usr/sbin/nologin
+  home:
+    description: Home directory recorded for the users (never created).
+    type: str
+    default: /nonexistent
+  samba:
+    description: Also converge the Samba passdb (passwords, enabled flags).
+    type: bool
+    default: true
+  min_uid:
+    description: Accounts and groups below this id are system ones, never touched.
+    type: int
+    default: 1000
+"""
+
+EXAMPLES = r"""
+- name: Converge the organisation's accounts (passwords from the secrets file)
+  nasops.nas.accounts:
+    users_group: wsm-users
+    groups:
+      - name: cellule-afrique
+    users:
+      - login: adiallo
+        full_name: Aminata Diallo
+        enabled: true
+        groups: [cellule-afrique]
+    passwords: "{{ nasops_user_passwords }}"
+"""
+
+RETURN = r"""
+changes:
+  description: What changed (or would change in check mode), one entry per item.
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"kind": "user", "target": "adiallo", "detail": "create (groups: cellule-afrique)"}]
+"""
+
+import datetime  # noqa: E402
+import struct  # noqa: E402
+from typing import Any, NamedTuple  # noqa: E402
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+
+WORD_MASK = 0xFFFFFFFF
+# Shadow's expiry field counts days since 1970-01-01; day 1 is long past, so "expired now".
+EXPIRED_DAY = 1
+EXPIRED_DATE = "1970-01-02"
+
+
+class Refusal(Exception):
+    """A desired state this module must not converge to (the message starts with `refused:`)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# MD4 (RFC 1320), needed for NT hashes: hashlib's md4 is gone with OpenSSL 3.
+
+
+def _rotate_left(value: int, shift: int) -> int:
+    value &= WORD_MASK
+    return ((value << shift) | (value >> (32 - shift))) & WORD_MASK
+
+
+_ROUNDS = (
+    # (function, constant, word order, shifts)
+    (lambda b, c, d: (b & c) | (~b & d), 0,
+     range(16), (3, 7, 11, 19)),
+    (lambda b, c, d: (b & c) | (b & d) | (c & d), 0x5A827999,
+     (0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), (3, 5, 9, 13)),
+    (lambda b, c, d: b ^ c ^ d, 0x6ED9EBA1,
+     (0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15), (3, 9, 11, 15)),
+)
+
+
+def md4(message: bytes) -> bytes:
+    """Given bytes, return their MD4 digest (16 bytes)."""
+    length_bits = (len(message) * 8) & 0xFFFFFFFFFFFFFFFF
+    padded = message + b"\x80" + b"\x00" * ((55 - len(message)) % 64)
+    padded += struct.pack("<Q", length_bits)
+    state = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476]
+    for offset in range(0, len(padded), 64):
+        words = struct.unpack("<16I", padded[offset:offset + 64])
+        a, b, c, d = state
+        for function, constant, order, shifts in _ROUNDS:
+            for step, index in enumerate(order):
+                mixed = (a + function(b, c, d) + words[index] + constant) & WORD_MASK
+                a, b, c, d = d, _rotate_left(mixed, shifts[step % 4]), b, c
+        state = [(value + delta) & WORD_MASK
+                 for value, delta in zip(state, (a, b, c, d), strict=True)]
+    return struct.pack("<4I", *state)
+
+
+def nt_hash(password: str) -> str:
+    """Given a password, return its NT hash as Samba stores it (MD4 of UTF-16LE), upper hex."""
+    return md4(password.encode("utf-16-le")).hex().upper()
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading the current state (pure parsers over the files' text).
+
+
+class Account(NamedTuple):
+    uid: int
+    gid: int
+    gecos: str
+    shell: str
+
+
+class Group(NamedTuple):
+    gid: int
+    members: frozenset[str]
+
+
+class Shadow(NamedTuple):
+    locked: bool
+    expire_day: int | None
+
+
+class SambaAccount(NamedTuple):
+    nt_hash: str | None
+    disabled: bool
+
+
+class Current(NamedTuple):
+    accounts: dict[str, Account]
+    groups: dict[str, Group]
+    shadows: dict[str, Shadow]
+    samba: dict[str, SambaAccount]
+
+
+def _lines(text: str) -> list[list[str]]:
+    return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def parse_passwd(text: str) -> dict[str, Account]:
+    """Given /etc/passwd text, return {login: Account}."""
+    return {fields[0]: Account(int(fields[2]), int(fields[3]), fields[4], fields[6])
+            for fields in _lines(text) if len(fields) >= 7}
+
+
+def parse_group(text: str) -> dict[str, Group]:
+    """Given /etc/group text, return {name: Group}."""
+    return {fields[0]: Group(int(fields[2]), frozenset(filter(None, fields[3].split(","))))
+            for fields in _lines(text) if len(fields) >= 4}
+
+
+def parse_shadow(text: str) -> dict[str, Shadow]:
+    """Given /etc/shadow text, return {login: Shadow} (locked password, expiry day)."""
+    shadows = {}
+    for fields in _lines(text):
+        if len(fields) >= 8:
+            expire = fields[7].strip()
+            shadows[fields[0]] = Shadow(fields[1].startswith("!"), int(expire) if expire else None)
+    return shadows
+
+
+def parse_pdbedit(text: str) -> dict[str, SambaAccount]:
+    """Given `pdbedit -L -w` output (smbpasswd format), return {login: SambaAccount}."""
+    accounts = {}
+    for fields in _lines(text):
+        if len(fields) < 5:
+            continue
+        stored = fields[3].upper()
+        has_hash = len(stored) == 32 and all(char in "0123456789ABCDEF" for char in stored)
+        flags = fields[4].strip("[] ")
+        accounts[fields[0]] = SambaAccount(stored if has_hash else None, "D" in flags)
+    return accounts
+
+
+# ---------------------------------------------------------------------------------------------
+# Planning: the commands that close the gap, each with its entry in the `changes` list.
+
+
+class Action(NamedTuple):
+    kind: str
+    target: str
+    detail: str
+    argv: tuple[str, ...] = ()
+    stdin: str | None = None
+
+    def change(self) -> dict[str, str]:
+        return {"kind": self.kind, "target": self.target, "detail": self.detail}
+
+
+def _gecos(full_name: str) -> str:
+    # ':' and newlines would break /etc/passwd, ',' separates GECOS subfields.
+    return " ".join(full_name.replace(":", " ").replace(",", " ").split())
+
+
+def _guard_system(name: str, ident: int | None, what: str, min_uid: int) -> None:
+    if ident is not None and ident < min_uid:
+        raise Refusal(f"refused: {what} '{name}' is a system {what} (id {ident} < {min_uid}); "
+                      f"rename it in the spec")
+
+
+class Planner:
+    """Given the desired accounts and the current state, plan the actions (pure, no I/O)."""
+
+    def __init__(self, desired: dict[str, Any], current: Current, today: int) -> None:
+        self.desired = desired
+        self.current = current
+        self.today = today
+        self.shell = desired["shell"]
+        self.users_group = desired["users_group"]
+        self.min_uid = desired["min_uid"]
+        self.group_names = [group["name"] for group in desired["groups"]]
+
+    def plan(self) -> list[Action]:
+        """Return every action, in the order they must run (groups before users, …)."""
+        groups = self._groups()
+        users: list[Action] = []
+        memberships: list[Action] = []
+        states: list[Action] = []
+        samba: list[Action] = []
+        spec_logins = set()
+        for user in self.desired["users"]:
+            login = user["login"]
+            spec_logins.add(login)
+            users += self._user(user)
+            memberships += self._memberships(user)
+            states += self._state(login, user["enabled"], "")
+            if self.desired["samba"]:
+                samba += self._samba(login, user["enabled"])
+        for login in self._orphans(spec_logins):
+            note = " (not in the spec any more; account and data kept)"
+            states += self._state(login, False, note)
+            if self.desired["samba"]:
+                samba += self._samba(login, False)
+        return groups + users + memberships + states + samba
+
+    def _groups(self) -> list[Action]:
+        actions = []
+        for name in [self.users_group, *self.group_names]:
+            existing = self.current.groups.get(name)
+            _guard_system(name, existing.gid if existing else None, "group", self.min_uid)
+            if existing is None:
+                actions.append(Action("group", name, "create", ("groupadd", name)))
+        return actions
+
+    def _user(self, user: dict[str, Any]) -> list[Action]:
+        login, gecos = user["login"], _gecos(user.get("full_name") or "")
+        existing = self.current.accounts.get(login)
+        if existing is None:
+            argv = ["useradd", "--no-create-home", "--home-dir", self.desired["home"],
+                    "--shell", self.shell, "--gid", self.users_group, "--comment", gecos]
+            groups = sorted(user.get("groups") or [])
+            if groups:
+                argv += ["--groups", ",".join(groups)]
+            if not user["enabled"]:
+                argv += ["--expiredate", EXPIRED_DATE]
+            detail = "create" + (" disabled" if not user["enabled"] else "")
+            detail += f" (groups: {', '.join(groups)})" if groups else ""
+            return [Action("user", login, detail, (*argv, login))]
+        _guard_system(login, existing.uid, "user", self.min_uid)
+        argv, details = ["usermod"], []
+        if existing.shell != self.shell:
+            argv += ["--shell", self.shell]
+            details.append(f"shell {existing.shell} -> {self.shell}")
+        users_group = self.current.groups.get(self.users_group)
+        if users_group is None or existing.gid != users_group.gid:
+            argv += ["--gid", self.users_group]
+            details.append(f"primary group -> {self.users_group}")
+        if existing.gecos != gecos:
+            argv += ["--comment", gecos]
+            details.append(f"full name -> {gecos}")
+        if not details:
+            return []
+        return [Action("user", login, "update " + "; ".join(details), (*argv, login))]
+
+    def _memberships(self, user: dict[str, Any]) -> list[Action]:
+        login = user["login"]
+        if login not in self.current.accounts:
+            return []  # useradd --groups sets them
+        wanted = set(user.get("groups") or [])
+        current = {name for name in self.group_names
+                   if name in self.current.groups and login in self.current.groups[name].members}
+        actions = [Action("membership", login, f"add to {name}", ("gpasswd", "-a", login, name))
+                   for name in sorted(wanted - current)]
+        actions += [Action("membership", login, f"remove from {name}",
+                           ("gpasswd", "-d", login, name))
+                    for name in sorted(current - wanted)]
+        return actions
+
+    def _state(self, login: str, enabled: bool, note: str) -> list[Action]:
+        if login not in self.current.accounts:
+            return []  # useradd handled it
+        shadow = self.current.shadows.get(login, Shadow(True, None))
+        if enabled and shadow.expire_day is not None:
+            return [Action("user", login, "enable" + note,
+                           ("usermod", "--expiredate", "", login))]
+        expired = shadow.expire_day is not None and shadow.expire_day <= self.today
+        if not enabled and not (expired and shadow.locked):
+            return [Action("user", login, "disable" + note,
+                           ("usermod", "--lock", "--expiredate", EXPIRED_DATE, login))]
+        return []
+
+    def _samba(self, login: str, enabled: bool) -> list[Action]:
+        stored = self.current.samba.get(login)
+        if not enabled:
+            if stored is not None and not stored.disabled:
+                return [Action("user", login, "disable Samba account",
+                               ("smbpasswd", "-d", login))]
+            return []
+        password = self.desired["passwords"].get(login)
+        if password is None:
+            raise Refusal(f"refused: no Samba password for '{login}' "
+                          f"(add nasops_user_passwords.{login} to the secrets file)")
+        actions = []
+        if stored is None or stored.nt_hash != nt_hash(password):
+            detail = "set" if stored is None else "change"
+            actions.append(Action("password", login, detail, ("smbpasswd", "-s", "-a", login),
+                                  f"{password}\n{password}\n"))
+        if stored is not None and stored.disabled:
+            actions.append(Action("user", login, "enable Samba account",
+                                  ("smbpasswd", "-e", login)))
+        return actions
+
+    def _orphans(self, spec_logins: set[str]) -> list[str]:
+        users_group = self.current.groups.get(self.users_group)
+        if users_group is None:
+            return []
+        return sorted(login for login, account in self.current.accounts.items()
+                      if login not in spec_logins and account.uid >= self.min_uid
+                      and (account.gid == users_group.gid or login in users_group.members))
+
+
+# ---------------------------------------------------------------------------------------------
+# Running on the host.
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        return handle.read()
+
+
+def _read_samba(module: AnsibleModule) -> dict[str, SambaAccount]:
+    if not module.params["samba"]:
+        return {}
+    pdbedit = module.get_bin_path("pdbedit")
+    if pdbedit is None:
+        if module.check_mode:
+            module.warn("pdbedit not found (Samba not installed yet): every password would be set")
+            return {}
+        module.fail_json(msg="pdbedit not found: install samba (role nas_base)")
+    rc, out, err = module.run_command([pdbedit, "-L", "-w"])
+    if rc != 0:
+        module.fail_json(msg=f"pdbedit -L -w failed: {err.strip()}")
+    return parse_pdbedit(out)
+
+
+def _validate(module: AnsibleModule) -> dict[str, Any]:
+    params = module.params
+    for index, user in enumerate(params["users"]):
+        if not isinstance(user.get("login"), str) or not user["login"]:
+            module.fail_json(msg=f"users[{index}] has no login")
+        user.setdefault("enabled", True)
+        user.setdefault("groups", [])
+    for index, group in enumerate(params["groups"]):
+        if not isinstance(group.get("name"), str) or not group["name"]:
+            module.fail_json(msg=f"groups[{index}] has no name")
+    return params
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "users_group": {"type": "str", "required": True},
+            "groups": {"type": "list", "elements": "dict", "required": True},
+            "users": {"type": "list", "elements": "dict", "required": True},
+            "passwords": {"type": "dict", "default": {}, "no_log": True},
+            "shell": {"type": "str", "default": "/usr/sbin/nologin"},
+            "home": {"type": "str", "default": "/nonexistent"},
+            "samba": {"type": "bool", "default": True},
+            "min_uid": {"type": "int", "default": 1000},
+        },
+        supports_check_mode=True,
+    )
+    desired = _validate(module)
+    current = Current(parse_passwd(_read("/etc/passwd")), parse_group(_read("/etc/group")),
+                      parse_shadow(_read("/etc/shadow")), _read_samba(module))
+    today = (datetime.datetime.now(datetime.timezone.utc).date()
+             - datetime.date(1970, 1, 1)).days
+    try:
+        actions = Planner(desired, current, today).plan()
+    except Refusal as refusal:
+        module.fail_json(msg=str(refusal))
+    changes = [action.change() for action in actions]
+    if not module.check_mode:
+        for done, action in enumerate(actions):
+            rc, _out, err = module.run_command(list(action.argv), data=action.stdin,
+                                               binary_data=True)
+            if rc != 0:
+                # Report what was really done before the failure, never the planned rest.
+                module.fail_json(msg=f"{action.argv[0]} failed for {action.target} "
+                                     f"({action.detail}): {err.strip()}",
+                                 changed=done > 0, changes=changes[:done])
+    module.exit_json(changed=bool(actions), changes=changes)
+
+
+if __name__ == "__main__":
+    main()

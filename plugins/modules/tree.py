@@ -1,0 +1,230 @@
+#!/usr/bin/python
+"""Ansible module nasops.nas.tree: converge one share's folder tree and POSIX ACLs in one pass."""
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: tree
+short_description: Converge nasops shares (managed folders, renames, POSIX ACLs) in bulk
+description:
+  - Creates missing managed folders, applies folder renames, and sets POSIX access and default
+    ACLs on every managed folder and on all content already inside it, reading every current ACL
+    in one pass (binary xattrs, no getfacl/setfacl) and writing only what differs.
+  - Content people made gets the ACL of its nearest managed folder, as inheritance would have
+    given it. Managed folders carry the xattr C(trusted.nasops=managed); a marked folder that left
+    the spec keeps its ACL and is reported as C(unmanaged). Nothing is ever deleted.
+  - Symbolic links and special files are never followed nor changed; nested mount points and
+    other file systems below the share root are not entered.
+  - The POSIX mapping is the one of docs/provisioning-contract.md.
+  - >-
+    Either one share (O(path), O(folders), O(share_renamed_from)) or every share at once
+    (O(shares)): one call then pays the module start-up once, and the renames and refusals of
+    all shares are checked before any share is touched.
+version_added: "0.1.0"
+author: nasops developers (!UNKNOWN)
+options:
+  path:
+    description: Absolute path of the share root. Required unless O(shares) is given.
+    type: str
+  folders:
+    description:
+      - The share's C(folders) list of the desired state, in pre-order. Required with O(path).
+      - >-
+        "Each item has C(path) (relative to the share root, empty for the root), C(renamed_from)
+        (former name within the same parent, or null) and C(entries), a list of
+        C({kind: group|user, name, level: write|read|traverse|none})."
+    type: list
+    elements: dict
+  share_renamed_from:
+    description: Former absolute path of the share root, renamed in place to O(path).
+    type: str
+  shares:
+    description:
+      - The desired state's C(shares), converged in one call, in order. Each item's C(path),
+        C(folders) and C(renamed_from) (the share's former absolute path) are used; other keys
+        are ignored.
+      - Mutually exclusive with O(path). Change targets are then absolute paths, and
+        C(changes) is capped at 500 items per share.
+    type: list
+    elements: dict
+  shares_file:
+    description:
+      - JSON file on the controller holding the compiled desired state (or its C(shares)
+        list), read by the action plugin of the same name and passed as O(shares). Much
+        faster than a variable for thousands of folders (nothing is templated).
+    type: path
+  forget:
+    description:
+      - Absolute paths of folders (or shares) that left the spec, to mark as kept instead of
+        converging anything; needs O(shares) (or O(shares_file)) and O(organisation_root).
+      - A kept folder and everything under it are left as they are (data, ACLs) and no longer
+        reported as C(unmanaged). Paths still in the spec, outside the organisation root,
+        behind a symbolic link or never managed are refused before anything is marked.
+    type: list
+    elements: str
+  organisation_root:
+    description: The organisation's directory holding its shares (with O(forget)).
+    type: str
+  owner:
+    description: Owner of the folders this module creates (their group is root).
+    type: str
+    default: root
+  create:
+    description: Create missing managed folders (otherwise they are reported in warnings).
+    type: bool
+    default: true
+  missing_rename_source:
+    description:
+      - What to do when neither the new nor the former name of a renamed folder exists.
+      - V(create) creates the folder and warns; V(refuse) fails with a C(refused:) message.
+    type: str
+    choices: [create, refuse]
+    default: create
+notes:
+  - Supports check mode and diff mode. Runs on the NAS with the Python standard library only.
+  - Renames are all validated before anything is touched; a rename whose old and new names both
+    exist fails with a message starting with C(refused:).
+"""
+
+EXAMPLES = r"""
+- name: Converge every share of the desired state in one call
+  nasops.nas.tree:
+    shares: "{{ nasops_desired.shares }}"
+
+- name: Converge the Afrique share
+  nasops.nas.tree:
+    path: /srv/nas/wsm/Afrique
+    share_renamed_from: null
+    folders:
+      - path: ""
+        renamed_from: null
+        entries:
+          - {kind: group, name: cellule-afrique, level: write}
+      - path: Partenaires/Bénin
+        renamed_from: Benin
+        entries:
+          - {kind: group, name: cellule-afrique, level: read}
+"""
+
+RETURN = r"""
+changes:
+  description: What changed (or would change in check mode); at most 500 items per share.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    kind: {description: "folder, rename, acl or unmanaged", type: str}
+    target:
+      description: "path relative to the share root, '.' for the root; absolute with O(shares)"
+      type: str
+    detail: {description: "e.g. 'group:cellule-afrique:r-x -> rwx'", type: str}
+changes_truncated:
+  description: How many changes were left out of C(changes).
+  returned: always
+  type: int
+counts:
+  description: >-
+    folders and files visited, symlinks_skipped, special_skipped, mounts_skipped,
+    managed (folders), unmanaged (marked folders left alone), acl_written (objects written).
+  returned: always
+  type: dict
+unknown_principals:
+  description: Users and groups of the spec that do not exist (check mode only).
+  returned: always
+  type: list
+  elements: str
+path:
+  description: The share root.
+  returned: with O(path)
+  type: str
+paths:
+  description: The share roots, in order.
+  returned: with O(shares)
+  type: list
+  elements: str
+"""
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.nasops.nas.plugins.module_utils.forget import forget  # noqa: E402
+from ansible_collections.nasops.nas.plugins.module_utils.tree_engine import (  # noqa: E402
+    Converger,
+    TreeError,
+    converge_shares,
+)
+
+
+def invocation(params: dict) -> dict:
+    """Given the module's parameters, return what the result echoes as its invocation: the
+    folder lists summarised. Echoed in full, a big tree's megabyte of arguments would travel
+    back to the controller and through every callback for nothing."""
+    echoed = dict(params)
+    if echoed.get("folders") is not None:
+        echoed["folders"] = f"{len(echoed['folders'])} folders (not echoed)"
+    if echoed.get("shares") is not None:
+        echoed["shares"] = [
+            {"path": share.get("path"), "renamed_from": share.get("renamed_from"),
+             "folders": f"{len(share.get('folders') or [])} folders (not echoed)"}
+            if isinstance(share, dict) else share for share in echoed["shares"]]
+    return {"module_args": echoed}
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "path": {"type": "str"},
+            "folders": {"type": "list", "elements": "dict"},
+            "share_renamed_from": {"type": "str"},
+            "shares": {"type": "list", "elements": "dict"},
+            "owner": {"type": "str", "default": "root"},
+            "create": {"type": "bool", "default": True},
+            "missing_rename_source": {"type": "str", "default": "create",
+                                      "choices": ["create", "refuse"]},
+            "forget": {"type": "list", "elements": "str"},
+            "organisation_root": {"type": "str"},
+        },
+        required_one_of=[("path", "shares")],
+        mutually_exclusive=[("path", "shares"), ("folders", "shares"),
+                            ("share_renamed_from", "shares")],
+        required_by={"path": "folders", "forget": ("shares", "organisation_root")},
+        supports_check_mode=True,
+    )
+    params = module.params
+    echoed = invocation(params)
+    if params["forget"] is not None:
+        changes, refusals = forget(params["forget"], params["shares"],
+                                   params["organisation_root"], check_mode=module.check_mode)
+        if refusals:
+            module.fail_json(msg="; ".join(refusals), invocation=echoed)
+        module.exit_json(changed=bool(changes), changes=changes, invocation=echoed)
+    options = {"owner": params["owner"], "create": params["create"],
+               "check_mode": module.check_mode,
+               "missing_rename_source": params["missing_rename_source"]}
+    if params["shares"] is not None:
+        result, errors = converge_shares(params["shares"], **options)
+        if errors:
+            result.pop("diff")
+            for warning in result.pop("warnings"):
+                module.warn(warning)
+            module.fail_json(msg="; ".join(errors), invocation=echoed, **result)
+    else:
+        converger = None
+        try:
+            converger = Converger(params["path"], params["folders"],
+                                  params["share_renamed_from"], **options)
+            result = converger.run()
+        except (TreeError, OSError) as error:
+            partial = converger.result() if converger else {}
+            partial.pop("diff", None)
+            for warning in partial.pop("warnings", []):
+                module.warn(warning)
+            module.fail_json(msg=str(error), invocation=echoed, **partial)
+    for warning in result.pop("warnings"):
+        module.warn(warning)
+    if not module._diff:
+        result.pop("diff")
+    module.exit_json(invocation=echoed, **result)
+
+
+if __name__ == "__main__":
+    main()

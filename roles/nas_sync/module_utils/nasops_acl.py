@@ -1,1 +1,0 @@
-../../nas_shares/module_utils/nasops_acl.py

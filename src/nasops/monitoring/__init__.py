@@ -1,0 +1,1 @@
+"""Monitoring from the controller: Prometheus targets for every NAS of an inventory."""

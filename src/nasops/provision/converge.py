@@ -1,0 +1,102 @@
+"""The passes of plan, apply and drift: the check pass (refusals stop everything, nothing is
+changed), and the real pass under every NAS's apply lock, recorded however it ends.
+
+Both are handed the command's way of running ansible-playbook (`run`, the CLI's RunReport
+keeps its log) and of showing progress (`on_event`), so that this holds no printing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from nasops.ansible import RunResult, Workspace
+from nasops.ansible.apply_lock import RUN_VARIABLE, ApplyLocks
+from nasops.ansible.events import fold_events
+from nasops.ansible.runner import RunInterrupted
+from nasops.ansible.summary import plural, render_failures, render_refusals
+from nasops.errors import BadInputError, CommandFailedError
+from nasops.provision.record import apply_records
+from nasops.provision.targets import Hostvars
+
+Run = Callable[..., RunResult]
+EventHandler = Callable[[dict[str, Any]], None]
+
+
+def changes_so_far(events: list[dict[str, Any]], hosts: list[str]) -> dict[str, int]:
+    """Given the events of a real run so far, return the changes made on each host."""
+    folded = fold_events(events, hosts, check_mode=False)
+    return {name: host.change_count for name, host in folded.hosts.items()}
+
+
+class LockProgress:
+    """Follows a real run's events: tells each NAS's lock holder the changes made so far
+    (a killed run then records them), and passes every event on."""
+
+    def __init__(self, locks: ApplyLocks, hosts: list[str], then: EventHandler) -> None:
+        self.locks = locks
+        self.hosts = hosts
+        self.then = then
+        self.events: list[dict[str, Any]] = []
+        self.counts: dict[str, int] = {}
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        self.then(event)
+        self.events.append(event)
+        if event.get("event") == "result":
+            counts = changes_so_far(self.events, self.hosts)
+            if counts != self.counts:
+                self.counts = counts
+                self.locks.progress(counts)
+
+
+def check(run: Run, workspace: Workspace, vault_password_file: str | None,
+          on_event: EventHandler) -> RunResult:
+    """Run the check-mode pass; raise BadInputError on refusals (exit 2) and
+    CommandFailedError on failures (exit 1): either way nothing was changed."""
+    result = run(workspace, check=True, vault_password_file=vault_password_file,
+                 on_event=on_event)
+    if result.refusals:
+        others = [line for line in render_failures(result).splitlines()
+                  if line not in render_refusals(result).splitlines()]
+        raise BadInputError("\n".join([render_refusals(result), *others,
+                                       "nothing was changed"]))
+    if result.failed:
+        raise CommandFailedError("the check run failed; nothing was changed\n"
+                                 + render_failures(result))
+    return result
+
+
+def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
+             hostvars: Hostvars, *, on_event: EventHandler, warn: Callable[[str], None]
+             ) -> RunResult:
+    """Take every NAS's apply lock, run site.yml for real and record how it ended; on a
+    signal, record `interrupted` with the changes made so far and raise RunInterrupted."""
+    run_id = uuid.uuid4().hex
+    locks = ApplyLocks(run_id)
+    locks.acquire(hostvars, workspace.hosts)
+    with locks:
+        for line in locks.stale_runs():
+            warn(line)
+        locks.start()
+        progress = LockProgress(locks, list(workspace.hosts), on_event)
+        try:
+            result = run(workspace, check=False, vault_password_file=vault_password_file,
+                         on_event=progress, extra_variables={RUN_VARIABLE: run_id})
+        except RunInterrupted as interruption:
+            counts = changes_so_far(progress.events, list(workspace.hosts))
+            locks.finish({host: {"result": "interrupted", "changed_items": count}
+                          for host, count in counts.items()})
+            for line in locks.warnings:
+                warn(line)
+            made = ", ".join(f"{plural(count, 'change')} on {host}"
+                             for host, count in counts.items())
+            raise RunInterrupted(interruption.signum, (
+                f"ansible-playbook, its workers and the run's modules on the NAS were "
+                f"stopped after {made}; the apply record says interrupted; `nasops apply` "
+                "again converges from there")) from None
+        locks.finish(apply_records(result))
+    for line in locks.warnings:
+        warn(line)
+    return result

@@ -1,0 +1,138 @@
+"""Every targeted host's spec loaded, validated and compiled before anything runs.
+
+All problems of all specs are reported together (exit 2, nothing touched). The secrets files'
+values (plain, or encrypted with a vault password file nasops can read) are registered with
+the command masker first, so no log text nasops keeps or shows can carry one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasops.ansible.inventory import TargetHost, is_vault_file
+from nasops.ansible.workspace import Workspace, written_workspace
+from nasops.compile import compile_spec
+from nasops.errors import BadInputError, Problem, SpecError
+from nasops.execute import MASKER
+from nasops.provision.secrets import load_secrets_file
+from nasops.spec import LoadedSpec, load_spec
+
+
+@dataclass
+class Compiled:
+    """The desired state of every targeted host, and the specs' warnings."""
+
+    desired: dict[str, dict[str, Any]]
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def load_specs(targets: Sequence[TargetHost]) -> dict[str, LoadedSpec]:
+    """Given targets, return each host's loaded spec; raise one error listing every problem.
+
+    A spec shared by several hosts is loaded once.
+    """
+    by_path: dict[Path, LoadedSpec] = {}
+    problems: list[Problem] = []
+    messages: list[str] = []
+    for path in dict.fromkeys(target.spec_path for target in targets):
+        try:
+            by_path[path] = load_spec(path)
+        except SpecError as error:
+            problems += error.problems
+        except BadInputError as error:
+            hosts = ", ".join(target.name for target in targets if target.spec_path == path)
+            messages.append(f"inventory host {hosts}: {error}")
+    if problems and not messages:
+        raise SpecError(problems)
+    if problems or messages:
+        raise BadInputError("\n".join([*messages, *(problem.format() for problem in problems)]))
+    return {target.name: by_path[target.spec_path] for target in targets}
+
+
+def compile_targets(targets: Sequence[TargetHost],
+                    vault_password_file: str | None = None) -> Compiled:
+    """Given targets (and the vault password file of their encrypted secrets), validate and
+    compile every spec and register the secrets with the masker; raise SpecError or
+    BadInputError, before anything is written, if any spec is invalid."""
+    loaded = load_specs(targets)
+    desired = {name: compile_spec(spec.spec) for name, spec in loaded.items()}
+    warnings = list(dict.fromkeys(w for spec in loaded.values() for w in spec.warnings))
+    for target in targets:
+        if target.secrets_path is not None:
+            register_plain_secrets(target.secrets_path)
+            register_vault_secrets(target.secrets_path, vault_password_file)
+    return Compiled(desired, warnings)
+
+
+@contextmanager
+def prepared_workspace(targets: Sequence[TargetHost],
+                       vault_password_file: str | None = None) -> Iterator[Workspace]:
+    """Given targets, compile every spec (compile_targets), then yield the run's written
+    workspace (nasops.ansible.workspace), removed on exit."""
+    compiled = compile_targets(targets, vault_password_file)
+    with written_workspace(targets, compiled.desired, compiled.warnings) as workspace:
+        yield workspace
+
+
+def register_plain_secrets(path: Path) -> None:
+    """Given a plain (not vault) secrets file, register its values with the command masker.
+
+    Ansible keeps them out of results (no_log); this also keeps them out of any log text
+    nasops shows, should a role ever echo one by mistake.
+    """
+    if not path.is_file():
+        return
+    # A malformed file is refused here, before Ansible, without quoting its lines.
+    _collect_secrets(load_secrets_file(path))
+
+
+def register_vault_secrets(path: Path, vault_password_file: str | None) -> None:
+    """Given an ansible-vault encrypted secrets file and the vault password file, register
+    the password and the file's values with the command masker (as for a plain file).
+
+    Only a password held in a regular, non-executable file is read (an executable one is a
+    script Ansible runs; nasops does not run it a second time). A file that does not decrypt
+    is left to Ansible, which says why.
+    """
+    if not vault_password_file or not path.is_file() or not is_vault_file(path):
+        return
+    password_path = Path(vault_password_file).expanduser()
+    if not password_path.is_file() or os.access(password_path, os.X_OK):
+        return
+    password = password_path.read_bytes().strip()
+    if not password:
+        return
+    MASKER.add(password.decode("utf-8", errors="replace"))
+    # Imported here: only runs with encrypted secrets pay for Ansible's vault code.
+    from ansible.errors import AnsibleError  # type: ignore[import-untyped]  # noqa: PLC0415
+    from ansible.parsing.vault import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        VaultLib,
+        VaultSecret,
+    )
+    from ruamel.yaml import YAML  # noqa: PLC0415
+    from ruamel.yaml.error import YAMLError  # noqa: PLC0415
+
+    try:
+        plain = VaultLib([("default", VaultSecret(password))]).decrypt(path.read_bytes())
+        data = YAML(typ="safe", pure=True).load(plain.decode("utf-8"))
+    except (AnsibleError, YAMLError, ValueError, UnicodeDecodeError):
+        return
+    _collect_secrets(data)
+
+
+def _collect_secrets(value: Any) -> None:
+    """Register every string of at least 6 characters in value with the masker."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _collect_secrets(item)
+    elif isinstance(value, list):
+        for item in value:
+            _collect_secrets(item)
+    elif isinstance(value, str) and len(value) >= 6:
+        # Short strings are keys or flags, and masking them would garble messages.
+        MASKER.add(value)

@@ -1,0 +1,34 @@
+"""Which NAS hosts a command reaches: the inventory read through Ansible, each host's spec
+and secrets file checked before anything runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from nasops.ansible import (
+    TargetHost,
+    ansible_environment,
+    project_root,
+    require_secrets,
+    require_vault_password,
+)
+from nasops.ansible.inventory import inventory_base, list_inventory, target_hosts
+
+Hostvars = Mapping[str, Mapping[str, Any]]
+
+
+def prepare(inventory: str, spec_override: str | None, limit: str | None,
+            vault_password_file: str | None) -> tuple[list[TargetHost], Hostvars]:
+    """Given the inventory and the command's options, return the targets and every host's
+    inventory variables (the apply lock connects with them as Ansible would).
+
+    Raise BadInputError when a host lacks its secrets file or the vault password is needed.
+    """
+    environment = ansible_environment(project_root())
+    data = list_inventory(inventory, limit=limit, vault_password_file=vault_password_file,
+                          environment=environment)
+    targets = target_hosts(data, inventory_base(inventory), spec_override=spec_override)
+    require_secrets(targets)
+    require_vault_password(targets, vault_password_file)
+    return targets, data.get("_meta", {}).get("hostvars", {})
