@@ -6,9 +6,11 @@ without nasops' bulk modules would write it; run by the `ansible` package of a s
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,3 +125,57 @@ def per_item_versions(ansible_playbook: Path) -> dict[str, str]:
                           check=True)
     ansible, core = done.stdout.split()
     return {"ansible": ansible, "ansible-core": core}
+
+
+def run_per_item(bench: Any, desired: dict[str, Any], timed_command: Callable[..., Any],
+                 log: Callable[[str], None]) -> dict[str, Any]:
+    """Run the per-item playbook on bench's host (whole, or a subset extrapolated) with
+    bench_provision's timed_command and log; return its figures."""
+    ansible_playbook = ensure_per_item_venv(bench.options.per_item_venv)
+    all_folders, all_entries = per_item_items(desired)
+    total_items = len(all_folders) + len(all_entries)
+
+    def run(label: str, folders: list[str], entries: list[dict[str, Any]]) -> float:
+        config, playbook, variables = write_per_item_project(
+            bench.work / f"per-item-{label}", folders, entries)
+        environment = {**os.environ, "ANSIBLE_CONFIG": str(config), "ANSIBLE_NOCOLOR": "1"}
+        with (config.parent / "output.log").open("w", encoding="utf-8") as output:
+            seconds, _ = timed_command(
+                [str(ansible_playbook), "-i", str(bench.inventory), str(playbook),
+                 "-e", f"@{variables}"], timeout=4 * 3600, environment=environment,
+                stdout=output)
+        log(f"per-item {label}: {len(folders)} folders, {len(folders) + len(entries)} "
+            f"items in {seconds:.1f} s")
+        return float(seconds)
+
+    startup = run("empty", [], [])
+    calibration = subset_items(all_folders, all_entries, bench.options.per_item_calibration)
+    calibration_items = len(calibration[0]) + len(calibration[1])
+    calibration_seconds = run("calibration", *calibration)
+    per_item_seconds = max(calibration_seconds - startup, 0.001) / calibration_items
+    estimate = startup + per_item_seconds * total_items
+    budget = bench.options.per_item_budget * 60
+    fraction = 1.0 if estimate <= budget else min(
+        bench.options.per_item_fraction, 0.8 * budget / estimate)
+    folders, entries = subset_items(all_folders, all_entries, fraction)
+    items = len(folders) + len(entries)
+    measured = run("full" if fraction >= 1 else "subset", folders, entries)
+    seconds = measured
+    if fraction < 1:  # linear: the per-call time of the subset, for every call
+        seconds = startup + (measured - startup) * total_items / items
+    return {
+        "seconds": round(seconds, 1),
+        "extrapolated": fraction < 1,
+        "measured_seconds": round(measured, 1),
+        "subset_fraction_of_folders": round(len(folders) / len(all_folders), 4),
+        "subset_folders": len(folders),
+        "subset_items": items,
+        "total_folders": len(all_folders),
+        "total_items": total_items,
+        "acl_items": len(all_entries),
+        "startup_seconds": round(startup, 2),
+        "calibration": {"folders": len(calibration[0]), "items": calibration_items,
+                        "seconds": round(calibration_seconds, 1)},
+        "seconds_per_item": round((measured - startup) / max(items, 1), 4),
+        "ansible": per_item_versions(ansible_playbook),
+    }

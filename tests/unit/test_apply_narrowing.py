@@ -31,8 +31,9 @@ def test_a_new_release_or_an_unattributed_change_runs_everything() -> None:
     assert roles_to_run(checked("nas_shares: Converge", unlisted=3)) is None
 
 
-def test_places_that_left_the_spec_are_not_work() -> None:
-    assert roles_to_run(checked("nas_quotas: Rename", kind="unmanaged")) == ALWAYS_RUN
+def test_places_that_left_the_spec_are_reported_by_their_role_again() -> None:
+    assert roles_to_run(checked("nas_quotas: Rename", kind="unmanaged")) == (
+        "nas_base", "nas_release", "nas_quotas")
 
 
 def test_every_role_is_a_tag_of_the_playbook() -> None:

@@ -2,13 +2,17 @@
 
 tests/bench/bench_provision.py needs root and a lab NAS; here only what it generates is
 checked: the spec (valid, sync left out), the one-folder change, the per-item playbook and its
-loops, the subset, the result parsing and the report.
+loops, the subset, the result parsing, the ratios and targets of issue 18, the process-tree RSS
+sum (over a fake /proc and a real child), the tree walk script (run here on a temporary tree)
+and the report.
 """
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -98,39 +102,156 @@ def test_per_item_loops_and_playbook(bench: ModuleType, tiny: tuple[dict[str, An
     assert "ControlPersist" in config.read_text(encoding="utf-8")
 
 
-def test_change_count_and_report(bench: ModuleType) -> None:
+def test_change_count(bench: ModuleType) -> None:
     assert bench.change_count("2714 changes on bench (accounts 634)\n") == 2714
     assert bench.change_count("1 change on bench (ACL entries 1)\n") == 1
     assert bench.change_count("bench: no changes: the NAS already matches the spec\n") == 0
+
+
+def test_parse_sizes(bench: ModuleType) -> None:
+    assert bench.parse_sizes("2000x100000, 6000X300000") == [(2000, 100000), (6000, 300000)]
+    for bad in ("2000", "2000x", "x100", "2000x1e5"):
+        with pytest.raises(argparse.ArgumentTypeError, match="FOLDERSxFILES"):
+            bench.parse_sizes(bad)
+
+
+def _stat_line(pid: int, name: str, parent: int, rss_pages: int, state: str = "S") -> str:
+    # Fields after comm: state ppid pgrp session tty tpgid flags minflt cminflt majflt
+    # cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime vsize rss
+    return (f"{pid} ({name}) {state} {parent} 1 1 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 100 "
+            f"4096 {rss_pages} 0 0\n")
+
+
+def test_tree_rss_sums_descendants_of_a_fake_proc(tmp_path: Path) -> None:
+    memory = _load_part("provision_memory")
+    # 100: the benchmark; 200 nasops > 300 ansible-playbook > 400 fork; 500 an adopted ssh
+    # master; 600 someone else's process; a comm with spaces and parentheses.
+    processes = [(100, "python3", 1, 5000), (200, "nasops", 100, 10),
+                 (300, "ansible-playbook", 200, 20), (400, "a (b) c", 300, 30),
+                 (500, "ssh", 100, 40), (600, "smbd", 1, 7000)]
+    for pid, name, parent, rss in processes:
+        (tmp_path / str(pid)).mkdir()
+        (tmp_path / str(pid) / "stat").write_text(_stat_line(pid, name, parent, rss))
+    (tmp_path / "self").mkdir()  # not a PID
+    (tmp_path / "700").mkdir()  # vanished: no stat
+    table = memory.process_table(tmp_path)
+    assert sorted(table) == [100, 200, 300, 400, 500, 600]
+    assert table[400].parent == 300 and table[400].state == "S"
+    assert memory.descendants(table, 100) == {200, 300, 400, 500}
+    assert memory.tree_rss(table, 100) == (10 + 20 + 30 + 40) * memory.PAGE_SIZE
+    assert memory.tree_rss(table, 300) == 30 * memory.PAGE_SIZE
+    assert memory.megabytes(123_456_789) == 123.5
+
+
+def test_peak_sampler_sees_a_real_child() -> None:
+    # In a fresh process: a test worker may have other children (a session's lab hosts),
+    # which the sampler would rightly count as its descendants too.
+    program = (
+        "import importlib.util, subprocess, sys\n"
+        "spec = importlib.util.spec_from_file_location('memory', sys.argv[1])\n"
+        "memory = importlib.util.module_from_spec(spec); sys.modules['memory'] = memory\n"
+        "spec.loader.exec_module(memory)\n"
+        "child = 'import time; block = bytearray(80_000_000); time.sleep(0.6)'\n"
+        "with memory.PeakSampler() as sampler:\n"
+        "    subprocess.run([sys.executable, '-c', child], check=True)\n"
+        "print(sampler.samples, memory.megabytes(sampler.peak_bytes))\n")
+    done = subprocess.run([sys.executable, "-c", program,
+                           str(SCRIPT.parent / "provision_memory.py")],
+                          capture_output=True, text=True, check=True)
+    samples, peak = done.stdout.split()
+    assert int(samples) >= 3
+    assert 80 <= float(peak) < 400
+
+
+def test_walk_script_runs_the_tree_engine(tmp_path: Path,
+                                          tiny: tuple[dict[str, Any], Path]) -> None:
+    walk = _load_part("provision_walk")
+    desired = compile_spec(load_spec(tiny[1]).spec)
+    for share in desired["shares"]:  # a tree that does not exist: every folder is missing
+        share["path"] = str(tmp_path / "nas" / share["name"])
+    files = walk.staged_files(desired)
+    assert "ansible_collections/__init__.py" in files
+    assert f"{walk.PACKAGE}/__init__.py" in files and f"{walk.PACKAGE}/tree_engine.py" in files
+    staged = subprocess.run([sys.executable, "-c", walk.STAGE_SCRIPT], check=True, text=True,
+                            input=json.dumps({"files": files}), capture_output=True)
+    directory = staged.stdout.strip()
+    try:
+        done = subprocess.run([sys.executable, "-c", walk.WALK_SCRIPT, directory], check=True,
+                              capture_output=True, text=True)
+    finally:
+        subprocess.run(["rm", "-rf", "--", directory], check=True)
+    report = walk.parse_walk(done.stdout)
+    assert report["changes"] == 30 and report["shares"] == len(desired["shares"])
+    assert not (tmp_path / "nas").exists()  # check mode
+    with pytest.raises(RuntimeError, match="walk failed"):
+        walk.parse_walk('{"errors": ["refused: x"], "changes": 0}\n')
+
+
+def _size(folders: int, files: int, *, noop: float, walk: float, one_folder: float,
+          peak: float) -> dict[str, Any]:
+    return {
+        "date": "2026-01-01T00:00:00+00:00", "ansible_dir": str(SCRIPT.parents[2]),
+        "spec": {"users": 8, "groups": 4, "shares": 1, "folders": folders,
+                 "acl_entries": 3 * folders, "files": files, "changed_folder": "A/B",
+                 "desired_state_json_bytes": 500_000},
+        "tree": {"directories": folders + 1, "files": files},
+        "seconds": {"first_apply": 60.0, "apply_after_files": 20.0, "noop_apply_1": noop,
+                    "noop_apply": noop, "one_folder_change": one_folder, "floor_walk": walk,
+                    "floor_walk_runs": [walk], "floor_getfacl": 4 * walk,
+                    "floor_getfacl_runs": [4 * walk]},
+        "changes": {"first_apply": 100, "noop_apply_1": 0},
+        "load_average": {"first_apply": 2.0, "noop_apply_1": 3.5},
+        "load_average_end": {"first_apply": 2.5, "noop_apply_1": 3.0},
+        "peak_rss_mb": {"first_apply": peak, "noop_apply_1": peak - 10},
+        "walk": {"engine_seconds": [walk - 0.5], "changes": [0], "counts": {}},
+        "noop_breakdown_seconds": {"nas_shares": 3.0}, "roles": ["nas_base", "nas_shares"],
+    }
+
+
+def test_ratios_growth_targets_and_report(bench: ModuleType) -> None:
+    small = _size(2000, 100_000, noop=9.0, walk=2.0, one_folder=11.5, peak=140.0)
+    large = _size(6000, 300_000, noop=14.0, walk=5.0, one_folder=18.0, peak=160.0)
+    for size in (small, large):
+        bench.add_ratios(size)
+    assert small["ratios"] == {"noop_over_walk": 4.5, "noop_over_getfacl": 1.12,
+                               "noop_minus_2x_walk_plus_5_s": 0.0,
+                               "one_folder_minus_noop": 2.5, "peak_rss_mb": 140.0,
+                               "noop_peak_rss_mb": 130.0}
+    assert small["targets"] == {"noop_within_2x_walk_plus_5_s": True,
+                                "one_folder_within_noop_plus_3_s": True,
+                                "peak_rss_within_150_mb": None}  # set at 6000 folders
+    assert large["targets"] == {"noop_within_2x_walk_plus_5_s": True,
+                                "one_folder_within_noop_plus_3_s": False,
+                                "peak_rss_within_150_mb": False}
     results: dict[str, Any] = {
-        "date": "2026-01-01T00:00:00+00:00",
+        "date": "2026-01-01T00:00:00+00:00", "repeat": 1, "sizes": [large, small],
         "machine": {"cpus": 2, "cpu": "x", "kernel": "6", "python": "3.11",
                     "load_average_at_start": [1.0, 1.0, 1.0]},
-        "spec": {"users": 8, "groups": 4, "shares": 1, "folders": 30, "acl_entries": 90,
-                 "files": 100, "changed_folder": "A/B"},
-        "tree": {"directories": 30, "files": 100},
-        "seconds": {"first_apply": 60.0, "apply_after_files": 20.0, "noop_apply_1": 10.0,
-                    "noop_apply": 10.0, "one_folder_change": 12.0, "floor_getfacl": 5.0},
-        "changes": {"first_apply": 100, "noop_apply_1": 0},
-        "load_average": {"first_apply": 2.0},
-        "noop_breakdown_seconds": {"nas_shares": 3.0},
-        "roles": ["nas_base", "nas_shares"],
-        "ansible_dir": "/elsewhere",
-        "compare": {"before": {"roles": ["nas_base"], "noop_apply": 30.0,
-                               "noop_apply_runs": [30.0], "load_average": [1.0]}},
-        "per_item": {"seconds": 600.0, "extrapolated": True, "measured_seconds": 70.0,
-                     "subset_folders": 3, "total_folders": 30, "subset_items": 30,
-                     "total_items": 300, "subset_fraction_of_folders": 0.1,
-                     "startup_seconds": 3.0},
-        "notes": ["Why another Ansible side."],
-    }
-    bench.add_ratios(results)
-    assert results["ratios"] == {"noop_over_floor": 2.0, "per_item_over_noop": 60.0,
-                                 "per_item_over_first_apply": 10.0}
-    assert all(results["targets"].values())
+        "notes": ["A note."]}
+    bench.add_growth(results)
+    assert results["growth"] == [{
+        "from": "2000x100000", "to": "6000x300000", "noop_seconds_per_1000_folders": 1.25,
+        "walk_seconds_per_1000_folders": 0.75,
+        "noop_minus_2x_walk_seconds_per_1000_folders": -0.25,
+        "one_folder_seconds_per_1000_folders": 1.62}]
+    assert results["targets"]["2000x100000 to 6000x300000: "
+                              "noop_growth_under_1_s_per_1000_folders"] is False
+    assert results["targets"]["2000x100000: peak_rss_within_150_mb"] is None
     results["caveats"] = bench.caveats(results)
     report = bench.markdown(results)
-    assert "extrapolated from 3 of 30 folders" in report and "MISSED" not in report
-    assert "| before | nas_base | 30.0 |" in report
-    assert "ran the Ansible side in /elsewhere (roles: nas_base, nas_shares)" in report
-    assert report.endswith("- Why another Ansible side.\n")
+    assert ("| 6,000 / 300,000 | 60.0 | 20.0 | 14.0 | 18.0 | 5.0 | 20.0 | 2.8× | -1.0 | +4.0 "
+            "| 150 / 160 | 3.5 |") in report
+    assert "- 2000x100000: peak rss within 150 mb: n/a" in report
+    assert "- 6000x300000: one folder within noop plus 3 s: MISSED" in report
+    assert "- 2000x100000 → 6000x300000: no-op +1.25 s per 1000 folders" in report
+    assert "| noop apply 1 | 14.0 | 0 | 150.0 | 3.5 → 3.0 |" in report
+    assert "## 6,000 folders / 300,000 files" in report and "## 2,000 folders" in report
+    assert report.endswith("- A note.\n")
+
+
+def _load_part(name: str) -> ModuleType:
+    specification = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
+    assert specification is not None and specification.loader is not None
+    module = importlib.util.module_from_spec(specification)
+    specification.loader.exec_module(module)
+    return module

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from nasops.ansible.runner import playbook_argv
 from nasops.cli.main import cli
-from nasops.cli.run_report import SITE_TAGS
+from nasops.provision.converge import SITE_TAGS
 
 SITE = Path(__file__).resolve().parents[2] / "playbooks" / "site.yml"
 

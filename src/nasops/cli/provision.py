@@ -40,7 +40,7 @@ from nasops.cli.run_report import (
 )
 from nasops.errors import EXIT_DRIFT, CommandFailedError, NasopsError
 from nasops.provision import prepare, prepared_workspace
-from nasops.provision.converge import check, converge
+from nasops.provision.converge import check, converge, roles_to_run
 from nasops.provision.record import settle_record
 
 
@@ -143,10 +143,12 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
             if not quiet:
                 click.echo(f"check passed: {plural(checked.change_count, 'change')} "
                            "expected; applying…", err=True)
+            # Only the roles the check found work for (people's own --tags stay as given).
+            narrowed = None if tags else roles_to_run(checked)
             result = converge(report.run, workspace, vault_password_file, hostvars,
                               on_event=_Progress(check_mode=False,
                                                  quiet=quiet or report.quiet_progress),
-                              warn=_warn)
+                              warn=_warn, tags=narrowed)
         if not as_json:
             click.echo(render_apply_summary(result))
         if result.failed:

@@ -20,13 +20,10 @@ from nasops.ansible import RunResult, Workspace, run_playbook
 from nasops.ansible.run_log import RUNS_DIRECTORY_VARIABLE, RunLog, runs_root
 from nasops.ansible.summary import render_json, run_document
 from nasops.errors import BadInputError, NasopsError, Problem, os_error_words
+from nasops.provision.converge import SITE_TAGS
 
 # Ansible's own maximum; more v's are accepted and mean the same.
 MAXIMUM_VERBOSITY = 6
-# The tags of playbooks/site.yml: one per role, and the tree step of nas_shares alone (a
-# unit test keeps this list and the playbook in step).
-SITE_TAGS = ("nas_base", "nas_release", "nas_accounts", "nas_quotas", "nas_shares",
-             "nas_shares_tree", "nas_sync", "nas_exporter", "nas_backup")
 
 
 def _tags(context: click.Context, parameter: click.Parameter, values: tuple[str, ...]
@@ -111,9 +108,11 @@ class RunReport:
                     f"{os_error_words(error)}; set {RUNS_DIRECTORY_VARIABLE} to a folder "
                     "you can write") from None
         verbosity = min(self.verbosity, MAXIMUM_VERBOSITY)
+        # The command's --tags, unless this run narrows them (apply's real pass).
+        tags = options.pop("tags", self.tags)
         result = run_playbook(workspace, self.inventory, run_log=self.log,
                               verbosity=verbosity, echo=self._echo if verbosity else None,
-                              tags=self.tags, **options)
+                              tags=tags, **options)
         self.result = result
         return result
 

@@ -22,6 +22,41 @@ from nasops.provision.targets import Hostvars
 
 Run = Callable[..., RunResult]
 EventHandler = Callable[[dict[str, Any]], None]
+# The tags of playbooks/site.yml: one per role, in the order the play runs them, and the tree
+# step of nas_shares alone (a unit test keeps this list and the playbook in step).
+SITE_TAGS = ("nas_base", "nas_release", "nas_accounts", "nas_quotas", "nas_shares",
+             "nas_shares_tree", "nas_sync", "nas_exporter", "nas_backup")
+ROLES = tuple(tag for tag in SITE_TAGS if tag != "nas_shares_tree")
+# Always in the real pass: later roles read what these register (the volume's file system,
+# the release's path).
+ALWAYS_RUN = ("nas_base", "nas_release")
+# A new release restarts whatever runs from it (exporter, backups, the sync ACL keeper).
+RUN_ALL_WHEN_CHANGED = ("nas_release",)
+
+
+def roles_to_run(checked: RunResult) -> tuple[str, ...] | None:
+    """Given the check pass of an apply, return the roles the real pass must run: those
+    whose check found a change or a place that left the spec, and ALWAYS_RUN. None (run
+    every role) when a change cannot be told to a role, or when one of RUN_ALL_WHEN_CHANGED
+    changes.
+
+    A role whose check found nothing would find nothing again: every role's check reads the
+    NAS fully (the tree walk, accounts, units, files), and the roles before it in the real
+    pass change only what the check already listed for them.
+    """
+    changed: set[str] = set()
+    for host in checked.hosts.values():
+        if host.unlisted:
+            return None
+        # Places that left the spec too: the role reports them again in the real pass.
+        for change in host.changes:
+            role = change.step.split(": ", 1)[0] if ": " in change.step else ""
+            if role not in ROLES:
+                return None
+            changed.add(role)
+    if changed & set(RUN_ALL_WHEN_CHANGED):
+        return None
+    return tuple(role for role in ROLES if role in changed or role in ALWAYS_RUN)
 
 
 def changes_so_far(events: list[dict[str, Any]], hosts: list[str]) -> dict[str, int]:
@@ -69,10 +104,11 @@ def check(run: Run, workspace: Workspace, vault_password_file: str | None,
 
 
 def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
-             hostvars: Hostvars, *, on_event: EventHandler, warn: Callable[[str], None]
-             ) -> RunResult:
-    """Take every NAS's apply lock, run site.yml for real and record how it ended; on a
-    signal, record `interrupted` with the changes made so far and raise RunInterrupted."""
+             hostvars: Hostvars, *, on_event: EventHandler, warn: Callable[[str], None],
+             tags: tuple[str, ...] | None = None) -> RunResult:
+    """Take every NAS's apply lock, run site.yml for real (only the roles in tags when
+    given) and record how it ended; on a signal, record `interrupted` with the changes made
+    so far and raise RunInterrupted."""
     run_id = uuid.uuid4().hex
     locks = ApplyLocks(run_id)
     locks.acquire(hostvars, workspace.hosts)
@@ -82,8 +118,9 @@ def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
         locks.start()
         progress = LockProgress(locks, list(workspace.hosts), on_event)
         try:
+            options: dict[str, Any] = {} if tags is None else {"tags": tags}
             result = run(workspace, check=False, vault_password_file=vault_password_file,
-                         on_event=progress, extra_variables={RUN_VARIABLE: run_id})
+                         on_event=progress, extra_variables={RUN_VARIABLE: run_id}, **options)
         except RunInterrupted as interruption:
             counts = changes_so_far(progress.events, list(workspace.hosts))
             locks.finish({host: {"result": "interrupted", "changed_items": count}
