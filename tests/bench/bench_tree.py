@@ -1,4 +1,4 @@
-"""Benchmark of nasops_tree (not a pytest test): run as root on an ACL-capable file system.
+"""Benchmark of the tree engine (not a pytest test): run as root on an ACL-capable file system.
 
     .venv/bin/python tests/bench/bench_tree.py [--base /srv/nas] [--folders 2000] [--files 100000]
 

@@ -348,7 +348,7 @@ def test_a_damaged_pack_fails_the_check_and_the_drill_and_shows_in_status(
 def test_no_restic_password_in_logs_journal_status_or_ansible_output(
         backup_lab: BackupLab) -> None:
     lab = backup_lab
-    # The one nasops_host call that writes the password files (its -v result lists them).
+    # The one nasops.nas.host call that writes the password files (its -v result lists them).
     assert "nas_backup" in lab.ansible_output and "Install the backup configuration, " \
         "password files and timers" in lab.ansible_output and ".password" \
         in lab.ansible_output, "the Ansible output was not captured"

@@ -22,6 +22,7 @@ from nasops.ansible.guardian import descendants
 from nasops.ansible.runner import GUARDIAN_SCRIPT
 from nasops.errors import PrerequisiteError
 from nasops.exporter.run_records import RecordError, read_apply_record
+from nasops.provision.converge import take_locks
 from nasops.provision.record import settle_record
 
 # Forks a worker that calls setsid (as Ansible's do) and sleeps; prints the worker's pid.
@@ -207,7 +208,7 @@ def test_a_no_op_apply_leaves_a_true_record(local_host: dict[str, str], tmp_path
     (tmp_path / "state" / "apply.json").write_text(json.dumps(
         {"version": 1, "started_at": "2025-01-01T00:00:00Z",
          "finished_at": "2025-01-01T00:01:00Z", **previous}))
-    settle_record({"nas": local_host}, ["nas"])
+    settle_record(take_locks({"nas": local_host}, ["nas"]), ["nas"])
     record = read_apply_record(tmp_path / "state" / "apply.json")
     assert record is not None and (record.result, record.changed_items) == expected
 

@@ -14,7 +14,7 @@ def checked(*steps: str, unlisted: int = 0, kind: str = "acl") -> RunResult:
 
 def test_a_folder_change_runs_the_shares_role_and_what_it_reads() -> None:
     assert roles_to_run(checked("nas_shares: Converge the folder tree and ACLs of every share")
-                        ) == ("nas_base", "nas_release", "nas_shares")
+                        ) == ("nas_base", "nas_release", "nas_shares", "nas_backup")
 
 
 def test_roles_keep_the_play_s_order_and_always_include_the_base() -> None:
@@ -33,7 +33,7 @@ def test_a_new_release_or_an_unattributed_change_runs_everything() -> None:
 
 def test_places_that_left_the_spec_are_reported_by_their_role_again() -> None:
     assert roles_to_run(checked("nas_quotas: Rename", kind="unmanaged")) == (
-        "nas_base", "nas_release", "nas_quotas")
+        "nas_base", "nas_release", "nas_quotas", "nas_backup")
 
 
 def test_every_role_is_a_tag_of_the_playbook() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,9 @@ def test_json_is_the_state_apply_uses_written_private(capsys: pytest.CaptureFixt
 def test_an_existing_readable_file_is_replaced_by_a_private_one(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     output = tmp_path / "desired.json"
-    output.write_text("old", encoding="utf-8")
+    # An earlier desired state (what nasops may replace without --force).
+    output.write_text('{"version": 1, "organization": "old", "root": "/srv/nas/old", '
+                      '"shares": []}', encoding="utf-8")
     output.chmod(0o644)
     code, _, err = run(capsys, "compile", str(STARTER), "-o", str(output))
     assert code == 0, err
@@ -209,3 +212,31 @@ def test_schema_without_desired_is_still_the_spec(capsys: pytest.CaptureFixture[
     code, out, _ = run(capsys, "spec", "schema")
     assert code == 0
     assert json.loads(out)["title"] == "nasops spec"
+
+
+def test_compile_never_replaces_a_device_a_fifo_a_link_or_another_file(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """`-o /dev/null` as root would replace the system's /dev/null with a file of personal
+    data; a secrets file or inventory replaced by mistake loses passwords."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    secrets = tmp_path / "secrets.yml"
+    secrets.write_text("nasops_user_passwords: {alice: s3cret-long}\n", encoding="utf-8")
+    link = tmp_path / "link.json"
+    link.symlink_to(tmp_path / "elsewhere.json")
+    for target, words in ((fifo, "not a regular file"), ("/dev/null", "not a regular file"),
+                          (secrets, "not a desired state"), (link, "symbolic link"),
+                          (tmp_path, "is a directory")):
+        code, _, err = run(capsys, "compile", str(STARTER), "-o", str(target))
+        assert code == 2, (target, err)
+        assert words in err
+    assert secrets.read_text(encoding="utf-8").startswith("nasops_user_passwords")
+    assert Path("/dev/null").is_char_device() and fifo.is_fifo()
+    # An earlier desired state is replaced; another file only with --force.
+    desired = tmp_path / "desired.json"
+    assert run(capsys, "compile", str(STARTER), "-o", str(desired))[0] == 0
+    assert run(capsys, "compile", str(STARTER), "-o", str(desired))[0] == 0
+    assert run(capsys, "compile", str(STARTER), "-o", str(secrets), "--force")[0] == 0
+    # /dev/stdout is standard output, not a file to replace.
+    code, out, _ = run(capsys, "compile", str(STARTER), "-o", "/dev/stdout")
+    assert code == 0 and '"organization"' in out

@@ -48,3 +48,10 @@ def test_an_unknown_tag_is_refused_before_anything_runs(command: str, tag: str,
     assert result.exit_code == 2, result.output
     assert "is not a step of nasops" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_roles_others_read_come_along_with_the_tags_asked_for() -> None:
+    from nasops.cli.run_report import _tags  # noqa: PLC0415
+
+    assert _tags(None, None, ("nas_exporter",)) == ("nas_exporter", "nas_base", "nas_release")  # type: ignore[arg-type]
+    assert _tags(None, None, ()) == ()  # type: ignore[arg-type]

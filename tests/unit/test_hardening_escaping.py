@@ -65,7 +65,7 @@ def systemd_words(value: str) -> list[str]:
 
 
 def render_role_template(role: str, name: str, variables: dict[str, Any]) -> str:
-    """Render one role template the way Ansible's template action (and nasops_host's action
+    """Render one role template the way Ansible's template action (and nasops.nas.host's action
     plugin) does: its filters, trim_blocks, and backslashes in the file left as they are."""
     text = (ROLES / role / "templates" / name).read_text(encoding="utf-8")
     templar = Templar(loader=DataLoader(), variables=variables)

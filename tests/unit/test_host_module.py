@@ -1,4 +1,4 @@
-"""The steps of the nasops_host module on real files in a temporary directory; systemctl and
+"""The steps of the nasops.nas.host module on real files in a temporary directory; systemctl and
 the account commands are answered by a recording stand-in (the lab tests run the real ones).
 The unit directory (and what prune accepts) is pointed at the temporary directory with
 monkeypatch: a unit test must never write to /etc/systemd/system."""

@@ -1,4 +1,4 @@
-"""Contents the roles compute for nasops_host, templated by Ansible's own Templar.
+"""Contents the roles compute for nasops.nas.host, templated by Ansible's own Templar.
 
 In a folded YAML value, a quoted backslash-n inside `{{ }}` stays two characters: a password
 file would then end with a literal backslash and `n`, and restic would use that as the

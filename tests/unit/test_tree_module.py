@@ -1,4 +1,4 @@
-"""nasops_tree, the bulk ACL engine: pure mapping functions, then real runs on a temporary tree.
+"""nasops.nas.tree and its engine: pure mapping functions, then real runs on a temporary tree.
 
 The real runs need root and a file system with POSIX ACLs and user xattrs (ext4 here); they use
 existing system accounts (groups staff, adm, users, mail; users daemon, bin) so nothing is created.

@@ -22,7 +22,7 @@ SECTIONS: tuple[tuple[str, frozenset[str]], ...] = (
     ("quotas", frozenset({"quota"})),
     ("renames", frozenset({"rename"})),
     ("unmanaged folders", frozenset({"unmanaged"})),
-    # nasops_host: what the roles install to run the NAS (Samba, exporter, backups).
+    # nasops.nas.host: what the roles install to run the NAS (Samba, exporter, backups).
     ("system files and services",
      frozenset({"account", "directory", "file", "link", "remove", "service"})),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,48 @@ def write_private_atomically(path: Path, text: str) -> None:
         raise
 
 
+# What `nasops compile` writes (and may therefore replace without --force).
+DESIRED_KEYS = {"version", "organization", "root", "shares"}
+MAXIMUM_REPLACED_BYTES = 256 * 1024 * 1024
+
+
+def _is_desired_state(path: Path) -> bool:
+    try:
+        if path.stat().st_size > MAXIMUM_REPLACED_BYTES:
+            return False
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and set(data) >= DESIRED_KEYS
+
+
+def _refuse_unsafe_output(output: str, force: bool) -> None:
+    """Refuse (exit 2) an output that is not a plain file nasops may replace: a device, FIFO
+    or socket (replacing /dev/null as root breaks the system), a link, or a file that is not
+    an earlier desired state (a secrets file or an inventory) unless --force."""
+    path = Path(output)
+    if output == "" or output.endswith("/"):
+        raise BadInputError(f"{output!r}: name the file to write")
+    if path.is_symlink():
+        raise BadInputError(f"{output}: is a symbolic link; name the file itself")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise BadInputError(f"{output}: {os_error_words(error)}") from None
+    if stat.S_ISDIR(mode):
+        raise BadInputError(f"{output}: is a directory; name the file to write")
+    if not stat.S_ISREG(mode):
+        raise BadInputError(f"{output}: is not a regular file (a device, FIFO or socket); "
+                            "write to a file, or `-o -` for standard output")
+    if not force and not _is_desired_state(path):
+        raise BadInputError(f"{output}: exists and is not a desired state; choose another "
+                            "file, or --force to replace it")
+
+
 def _write(output: str, text: str) -> None:
     path = Path(output)
-    if path.is_dir():
-        raise BadInputError(f"{output}: is a directory; name the file to write")
     try:
         write_private_atomically(path, text)
     except OSError as error:
@@ -103,11 +142,17 @@ def _write(output: str, text: str) -> None:
               help="File to write the desired state to (created 0600); - for standard output.")
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default=None,
               help="Output format [default: yaml for a .yml or .yaml file, else json].")
-def compile_command(spec_path: str, output: str, output_format: str | None) -> None:
+@click.option("--force", is_flag=True,
+              help="Replace an existing file that is not an earlier desired state.")
+def compile_command(spec_path: str, output: str, output_format: str | None,
+                    force: bool) -> None:
     """Validate SPEC and write the desired state of its NAS (what the nasops.nas roles
     converge to); exit 2 if SPEC is invalid, writing nothing."""
+    if output in ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"):
+        output = STANDARD_OUTPUT
     if output != STANDARD_OUTPUT:
         _refuse_overwriting_the_spec(Path(output), spec_path)
+        _refuse_unsafe_output(output, force)
     loaded = load_spec(spec_path)
     for warning in loaded.warnings:
         click.echo(warning.format(), err=True)

@@ -40,7 +40,7 @@ from nasops.cli.run_report import (
 )
 from nasops.errors import EXIT_DRIFT, CommandFailedError, NasopsError
 from nasops.provision import prepare, prepared_workspace
-from nasops.provision.converge import check, converge, roles_to_run
+from nasops.provision.converge import check, converge, roles_to_run, take_locks
 from nasops.provision.record import settle_record
 
 
@@ -129,14 +129,23 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
             report.show_warnings(workspace)
             if not quiet:
                 click.echo(f"checking {', '.join(workspace.hosts)} (check mode)…", err=True)
+            locks = take_locks(hostvars, list(workspace.hosts))
             # A refused or failed check changes nothing, not even the apply record: bad input
-            # leaves the NAS untouched.
-            checked = _check(report, workspace, vault_password_file, quiet=True)
+            # leaves the NAS untouched (the locks go without a record).
+            try:
+                checked = _check(report, workspace, vault_password_file, quiet=True)
+            except BaseException:
+                locks.release()
+                raise
             if checked.change_count == 0:
                 # The check ran every step read-only and found nothing to do: a second, real
-                # run would only repeat it, doubling the time of a no-op apply.
-                for line in settle_record(hostvars, list(workspace.hosts)):
-                    _warn(line)
+                # run would only repeat it, doubling the time of a no-op apply. Only a whole
+                # check may say the NAS matches its spec (not one narrowed by --tags).
+                if tags:
+                    locks.release()
+                else:
+                    for line in settle_record(locks, list(workspace.hosts)):
+                        _warn(line)
                 if not as_json:
                     click.echo(render_apply_summary(checked))
                 return
@@ -145,7 +154,7 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
                            "expected; applying…", err=True)
             # Only the roles the check found work for (people's own --tags stay as given).
             narrowed = None if tags else roles_to_run(checked)
-            result = converge(report.run, workspace, vault_password_file, hostvars,
+            result = converge(report.run, workspace, vault_password_file, locks,
                               on_event=_Progress(check_mode=False,
                                                  quiet=quiet or report.quiet_progress),
                               warn=_warn, tags=narrowed)

@@ -20,7 +20,7 @@ from nasops.ansible import RunResult, Workspace, run_playbook
 from nasops.ansible.run_log import RUNS_DIRECTORY_VARIABLE, RunLog, runs_root
 from nasops.ansible.summary import render_json, run_document
 from nasops.errors import BadInputError, NasopsError, Problem, os_error_words
-from nasops.provision.converge import SITE_TAGS
+from nasops.provision.converge import NEEDED_BY_OTHERS, SITE_TAGS
 
 # Ansible's own maximum; more v's are accepted and mean the same.
 MAXIMUM_VERBOSITY = 6
@@ -38,6 +38,9 @@ def _tags(context: click.Context, parameter: click.Parameter, values: tuple[str,
                     f"'{tag}' is not a step of nasops; use one of {', '.join(SITE_TAGS)}")
             if tag not in tags:
                 tags.append(tag)
+    # The roles after them read what nas_base and nas_release register: they come along.
+    if tags:
+        tags += [role for role in NEEDED_BY_OTHERS if role not in tags]
     return tuple(tags)
 
 

@@ -27,9 +27,11 @@ EventHandler = Callable[[dict[str, Any]], None]
 SITE_TAGS = ("nas_base", "nas_release", "nas_accounts", "nas_quotas", "nas_shares",
              "nas_shares_tree", "nas_sync", "nas_exporter", "nas_backup")
 ROLES = tuple(tag for tag in SITE_TAGS if tag != "nas_shares_tree")
-# Always in the real pass: later roles read what these register (the volume's file system,
-# the release's path).
-ALWAYS_RUN = ("nas_base", "nas_release")
+# Always in the real pass: later roles read what nas_base and nas_release register (the
+# volume's file system, the release's path); nas_backup creates a repository that could not
+# be reached before (a USB disk plugged in since) only in a real pass, never in a check.
+NEEDED_BY_OTHERS = ("nas_base", "nas_release")
+ALWAYS_RUN = (*NEEDED_BY_OTHERS, "nas_backup")
 # A new release restarts whatever runs from it (exporter, backups, the sync ACL keeper).
 RUN_ALL_WHEN_CHANGED = ("nas_release",)
 
@@ -40,9 +42,11 @@ def roles_to_run(checked: RunResult) -> tuple[str, ...] | None:
     every role) when a change cannot be told to a role, or when one of RUN_ALL_WHEN_CHANGED
     changes.
 
-    A role whose check found nothing would find nothing again: every role's check reads the
-    NAS fully (the tree walk, accounts, units, files), and the roles before it in the real
-    pass change only what the check already listed for them.
+    A role whose check found nothing would find nothing again: the roles' checks read the
+    NAS (the tree walk, accounts, units, files; nas_backup's repository creation, which only a
+    real pass tries, is why it always runs), the apply lock is held from before the check to
+    the record (no other apply changes the NAS in between), and the roles before it in the
+    real pass change only what the check already listed for them.
     """
     changed: set[str] = set()
     for host in checked.hosts.values():
@@ -103,15 +107,22 @@ def check(run: Run, workspace: Workspace, vault_password_file: str | None,
     return result
 
 
+def take_locks(hostvars: Hostvars, hosts: list[str]) -> ApplyLocks:
+    """Take every NAS's apply lock (before the check pass: nothing else changes the NAS
+    until the record is written); raise LockBusyError naming the holder. Use the result as
+    a context manager: leaving it without a start records nothing."""
+    locks = ApplyLocks(uuid.uuid4().hex)
+    locks.acquire(hostvars, hosts)
+    return locks
+
+
 def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
-             hostvars: Hostvars, *, on_event: EventHandler, warn: Callable[[str], None],
+             locks: ApplyLocks, *, on_event: EventHandler, warn: Callable[[str], None],
              tags: tuple[str, ...] | None = None) -> RunResult:
-    """Take every NAS's apply lock, run site.yml for real (only the roles in tags when
-    given) and record how it ended; on a signal, record `interrupted` with the changes made
-    so far and raise RunInterrupted."""
-    run_id = uuid.uuid4().hex
-    locks = ApplyLocks(run_id)
-    locks.acquire(hostvars, workspace.hosts)
+    """Holding every NAS's apply lock (take_locks), run site.yml for real (only the roles in
+    tags when given) and record how it ended; on a signal, record `interrupted` with the
+    changes made so far and raise RunInterrupted."""
+    run_id = locks.run
     with locks:
         for line in locks.stale_runs():
             warn(line)

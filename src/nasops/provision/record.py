@@ -4,12 +4,10 @@ apply alerts read it). The lock's holder on the NAS is the record's one writer
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from nasops.ansible import RunResult
 from nasops.ansible.apply_lock import ApplyLocks
-from nasops.provision.targets import Hostvars
 
 
 def apply_records(result: RunResult) -> dict[str, dict[str, Any]]:
@@ -23,13 +21,11 @@ def apply_records(result: RunResult) -> dict[str, dict[str, Any]]:
             for name, host in result.hosts.items()}
 
 
-def settle_record(hostvars: Hostvars, hosts: list[str]) -> list[str]:
-    """After a no-op apply, record `success` (0 changes) where the last apply failed, was
-    interrupted or never finished: the NAS matches its spec, and the apply alerts must say so.
-    Where the last apply succeeded its record stays. Takes the lock (one SSH session).
-    Return the lock's warnings."""
-    locks = ApplyLocks(uuid.uuid4().hex)
-    locks.acquire(hostvars, hosts)
+def settle_record(locks: ApplyLocks, hosts: list[str]) -> list[str]:
+    """After a no-op apply (holding the locks taken before its check), record `success` (0
+    changes) where the last apply failed, was interrupted or never finished: the NAS matches
+    its spec, and the apply alerts must say so. Where the last apply succeeded its record
+    stays. Return the lock's warnings."""
     with locks:
         settled = [host for host, holder in locks.holders.items()
                    if (holder.previous or {}).get("result") != "success"]

@@ -59,7 +59,7 @@ def _warning_text(warning: Any) -> str:
 def _changes(result: Mapping[str, Any]) -> tuple[list[dict[str, str]], int]:
     """Given a result (possibly a loop), return its `changes` entries and how many it left out.
 
-    A relative target is joined to the result's absolute `path` (nasops_tree reports folders
+    A relative target is joined to the result's absolute `path` (nasops.nas.tree reports folders
     relative to the share it converged), so every target names one place on the NAS.
     `changes_truncated` is the number of changes a module did not list.
     """

@@ -4,7 +4,7 @@ A repository whose timer never fired has no status file, so without this the exp
 not know it exists and its backups could stop (or never start) silently. The alert rules
 need two facts per repository and task (backup, check, drill): the longest gap between two
 runs of its schedule, and since when that schedule applies (the modification time of the
-timer file nas_backup installed; nasops_host rewrites it only when it changes).
+timer file nas_backup installed; nasops.nas.host rewrites it only when it changes).
 
 The gaps come from systemd itself (`systemd-analyze calendar --iterations`), so that every
 calendar expression systemd accepts is understood exactly as the timer understands it.
