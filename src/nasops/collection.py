@@ -69,9 +69,15 @@ def collections_path(root: Path) -> Path:
     link = base.joinpath(*COLLECTION_PARTS)
     if link.is_symlink() and Path(os.readlink(link)) == root:
         return base
-    link.parent.mkdir(parents=True, exist_ok=True)
     staging = link.with_name(f".nas.{os.getpid()}")
-    staging.unlink(missing_ok=True)
-    staging.symlink_to(root, target_is_directory=True)
-    os.replace(staging, link)  # atomic: a concurrent run sees the old link or the new one
+    try:
+        link.parent.mkdir(parents=True, exist_ok=True)
+        staging.unlink(missing_ok=True)
+        staging.symlink_to(root, target_is_directory=True)
+        os.replace(staging, link)  # atomic: a concurrent run sees the old link or the new one
+    except OSError as error:
+        raise PrerequisiteError(
+            f"{link}: cannot link the nasops.nas collection there for Ansible "
+            f"({error.strerror or error}); make ~/.cache writable, or install nasops from its "
+            "wheel (no link needed)") from None
     return base

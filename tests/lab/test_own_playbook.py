@@ -126,8 +126,13 @@ def test_own_playbook_converges_like_apply(
     assert run_in_host(own_nas, ["getent", "group", "cellule-afrique"]).returncode == 0
     # No secret reaches Ansible's output.
     secrets = YAML(typ="safe").load((project / "secrets.yml").read_text(encoding="utf-8"))
-    for password in secrets["nasops_user_passwords"].values():
-        assert password not in output
+    values = [*secrets["nasops_user_passwords"].values(),
+              *(secrets.get("nasops_restic_passwords") or {}).values(),
+              *([secrets["nasops_syncthing_api_key"]] if secrets.get("nasops_syncthing_api_key")
+                else [])]
+    assert len(values) > len(secrets["nasops_user_passwords"])  # restic passwords too
+    for value in values:
+        assert value not in output
 
     # nasops compares the NAS with the same spec through its own playbook run.
     assert main(["drift", "-q", "-i", inventory]) == 0

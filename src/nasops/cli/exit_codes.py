@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import click
 
 from nasops.errors import NasopsError, os_error_exit_code, os_error_words
+from nasops.execute import MASKER
 
 EXIT_ABORTED = 130  # what a shell reports for Ctrl-C (128 + SIGINT)
 
@@ -25,7 +26,8 @@ def run_with_exit_codes(command: click.Command, argv: Sequence[str] | None, prog
         # Without standalone mode click returns the code of `ctx.exit(code)` instead of exiting.
         returned = command.main(args=arguments, prog_name=prog_name, standalone_mode=False)
     except NasopsError as error:
-        click.echo(str(error), err=True)
+        # A message may quote what Ansible or a command printed: registered secrets go.
+        click.echo(MASKER.mask(str(error)), err=True)
         return error.exit_code
     except click.exceptions.Abort:
         click.echo("aborted", err=True)

@@ -20,6 +20,7 @@ from nasops.ansible import RunResult, Workspace, run_playbook
 from nasops.ansible.run_log import RUNS_DIRECTORY_VARIABLE, RunLog, runs_root
 from nasops.ansible.summary import render_json, run_document
 from nasops.errors import BadInputError, NasopsError, Problem, os_error_words
+from nasops.execute import MASKER
 from nasops.provision.converge import NEEDED_BY_OTHERS, SITE_TAGS
 
 # Ansible's own maximum; more v's are accepted and mean the same.
@@ -128,7 +129,9 @@ class RunReport:
 
     def finish(self, error: NasopsError | None) -> None:
         """Keep the document next to the log, print it (--json) or name the log."""
-        document = self.document(error)
+        # Every text masked before it is encoded: a secret holding a quote or a backslash
+        # would no longer match once JSON escaped it.
+        document = _masked(self.document(error))
         if self.log is not None:
             self.log.write_result(document)
         if self.as_json:
@@ -140,6 +143,17 @@ class RunReport:
             error.args = (f"{error}\nfull log: {self.log.path}",)
         elif not self.as_json:
             click.echo(f"full log: {self.log.path}")
+
+
+def _masked(value: Any) -> Any:
+    """Given a JSON document, return it with every registered secret masked in its texts."""
+    if isinstance(value, str):
+        return MASKER.mask(value)
+    if isinstance(value, dict):
+        return {MASKER.mask(str(key)): _masked(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 @contextmanager
