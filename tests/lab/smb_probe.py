@@ -93,3 +93,24 @@ class SmbUser:
 
     def close(self) -> None:
         smbclient.reset_connection_cache(connection_cache=self.options["connection_cache"])
+
+
+def people_work_over_smb(server: str, passwords: dict[str, str],
+                         saves: list[tuple[str, str, str]]) -> None:
+    """Given the server, the people's passwords and (login, share, folder) triples, have each
+    person work there as people do: save a file, copy it, rename the copy, delete the
+    original (one renamed file per person stays). Raise if any step is refused."""
+    for login, share, folder in saves:
+        user = SmbUser(server, login, passwords[login])
+        prefix = f"{folder}/" if folder else ""
+        original, copy = f"{prefix}{login} notes.txt", f"{prefix}{login} notes (2).txt"
+        try:
+            with smbclient.open_file(user.unc(share, original), mode="wb",
+                                     **user.options) as handle:
+                handle.write(f"saved by {login}\n".encode())
+            smbclient.copyfile(user.unc(share, original), user.unc(share, copy), **user.options)
+            smbclient.rename(user.unc(share, copy), user.unc(share, f"{prefix}{login}.txt"),
+                             **user.options)
+            smbclient.remove(user.unc(share, original), **user.options)
+        finally:
+            user.close()

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
+from smb_probe import people_work_over_smb
 
 from nasops.ansible.tools import ansible_tool
 from nasops.cli.main import main
@@ -134,7 +135,11 @@ def test_own_playbook_converges_like_apply(
     for value in values:
         assert value not in output
 
-    # nasops compares the NAS with the same spec through its own playbook run.
+    # People use the NAS (saves, copies, renames, deletes over SMB) before nasops compares
+    # it with the same spec: their files are not drift.
+    people_work_over_smb(own_nas.address, secrets["nasops_user_passwords"], [
+        ("adiallo", "Afrique", "Rapports de mission"), ("smertens", "Afrique", "Finances"),
+        ("cleroy", "Éducation", "Campagnes")])
     assert main(["drift", "-q", "-i", inventory]) == 0
 
     again = recap(run_playbook(project, collections), own_nas.name)

@@ -22,6 +22,8 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from ruamel.yaml import YAML
+from smb_probe import people_work_over_smb
 
 from nasops.lab.lifecycle import lab_down
 from nasops.lab.paths import CACHE_DIRECTORY_VARIABLE, STATE_DIRECTORY_VARIABLE
@@ -206,6 +208,13 @@ def test_the_installed_wheel_provisions_a_lab_nas_without_the_clone(
     share = f"/srv/nas/{ORGANIZATION}/Projects/Finances"
     acl = installed.nasops("lab", "ssh", wheel_nas, "--", "getfacl", "-p", share).stdout
     assert "group:finance:rwx" in acl
+
+    # People use the NAS before nasops looks again: their files are not drift.
+    passwords = YAML(typ="safe").load(
+        (Path(inventory).parent / "secrets.yml").read_text(encoding="utf-8"))
+    people_work_over_smb(ADDRESS, passwords["nasops_user_passwords"], [
+        ("bob", "Projects", "Reports"), ("carla", "Projects", "Finances"),
+        ("alice", "Direction", "")])
 
     second = installed.nasops("apply", "-q", "-i", inventory)
     assert second.stdout.splitlines()[0] == (

@@ -9,11 +9,11 @@ summaries, exit codes) runs for real without a lab host.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_nas import FIXTURES, PROJECT, SECRET, SPEC, write_inventory
 
 from nasops.ansible import TargetHost, project_root, run_playbook
 from nasops.ansible.runner import playbook_argv
@@ -22,11 +22,6 @@ from nasops.collection import ANSIBLE_DIRECTORY_VARIABLE
 from nasops.errors import PrerequisiteError
 from nasops.provision import prepared_workspace
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ansible"
-PROJECT = FIXTURES / "project"
-SPEC = FIXTURES / "specs" / "small.yml"
-SECRET = "Sesame-Hidden-7731"
-
 pytestmark = pytest.mark.slow
 
 
@@ -34,21 +29,7 @@ pytestmark = pytest.mark.slow
 def local_nas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Return the inventory of a fake NAS on localhost whose state is tmp_path/state.json."""
     monkeypatch.setenv(ANSIBLE_DIRECTORY_VARIABLE, str(PROJECT))
-    (tmp_path / "secrets.yml").write_text(
-        f"nasops_user_passwords: {{alice: {SECRET}, bob: other-password-1}}\n",
-        encoding="utf-8")
-    (tmp_path / "secrets.yml").chmod(0o600)
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text(
-        "[nas]\n"
-        f"local-nas ansible_connection=local ansible_python_interpreter={sys.executable} "
-        f"nasops_spec={SPEC} nasops_secrets_file=secrets.yml "
-        f"fake_nas_state={tmp_path / 'state.json'} "
-        # The apply lock and record of this fake NAS, instead of the controller's /run, /var.
-        f"nasops_apply_lock_file={tmp_path / 'apply.lock'} "
-        f"nasops_apply_record_file={tmp_path / 'apply.json'}\n",
-        encoding="utf-8")
-    return inventory
+    return write_inventory(tmp_path)
 
 
 def _state(inventory: Path) -> dict[str, object]:

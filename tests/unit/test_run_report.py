@@ -4,11 +4,11 @@ runs of the stand-in project (tests/unit/fixtures/ansible/project, as in test_an
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_nas import FIXTURES, PROJECT, SECRET, SPEC, write_inventory
 
 from nasops.ansible import TargetHost, run_playbook
 from nasops.ansible.run_log import RESULT_NAME, RunLog
@@ -17,10 +17,6 @@ from nasops.collection import ANSIBLE_DIRECTORY_VARIABLE
 from nasops.execute import MASK
 from nasops.provision import prepared_workspace
 
-FIXTURES = Path(__file__).parent / "fixtures" / "ansible"
-PROJECT = FIXTURES / "project"
-SPEC = FIXTURES / "specs" / "small.yml"
-SECRET = "Sesame-Hidden-8842"
 # The keys every run document has, whatever the command and however it ended.
 RUN_KEYS = {"version", "command", "check_mode", "exit_code", "log", "change_count", "drift",
             "hosts", "errors", "warnings"}
@@ -35,20 +31,7 @@ pytestmark = pytest.mark.slow
 def local_nas(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Return the inventory of a fake NAS on localhost whose state is tmp_path/state.json."""
     monkeypatch.setenv(ANSIBLE_DIRECTORY_VARIABLE, str(PROJECT))
-    (tmp_path / "secrets.yml").write_text(
-        f"nasops_user_passwords: {{alice: {SECRET}, bob: other-password-1}}\n",
-        encoding="utf-8")
-    (tmp_path / "secrets.yml").chmod(0o600)
-    inventory = tmp_path / "inventory.ini"
-    inventory.write_text(
-        "[nas]\n"
-        f"local-nas ansible_connection=local ansible_python_interpreter={sys.executable} "
-        f"nasops_spec={SPEC} nasops_secrets_file=secrets.yml "
-        f"fake_nas_state={tmp_path / 'state.json'} "
-        f"nasops_apply_lock_file={tmp_path / 'apply.lock'} "
-        f"nasops_apply_record_file={tmp_path / 'apply.json'}\n",
-        encoding="utf-8")
-    return inventory
+    return write_inventory(tmp_path)
 
 
 def _run_json(capsys: pytest.CaptureFixture[str], *arguments: str) -> tuple[int, dict[str, Any],

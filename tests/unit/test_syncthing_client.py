@@ -194,6 +194,8 @@ def test_the_acl_keeper_follows_events_through_the_client(
         server.routes[("GET", "/rest/events")] = (403, b"")  # then end the loop
         return False
 
+    # The event loop alone: what the keeper does to a file is tested on real files in
+    # test_sync_files.py; here it only records which paths it was given.
     monkeypatch.setattr(acl_keeper, "keep_acl", keep_acl)
     with pytest.raises(SyncthingError, match="wrong API key"):
         acl_keeper.follow(SyncthingClient(server.url, KEY))

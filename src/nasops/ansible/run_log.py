@@ -76,6 +76,8 @@ def prune_runs(parent: Path, keep: int = KEEP_RUNS) -> list[Path]:
             runs.append(entry)
     removed = runs[:max(len(runs) - keep, 0)]
     for entry in removed:
+        # Only this user's own run directories (checked above, links never followed): old
+        # logs, never user data.
         shutil.rmtree(entry, ignore_errors=True)
     return removed
 

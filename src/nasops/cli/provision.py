@@ -89,6 +89,17 @@ def _check(report: RunReport, workspace: Workspace, vault_password_file: str | N
                  _Progress(check_mode=True, quiet=quiet))
 
 
+def _check_only(report: RunReport, inventory: str, spec_override: str | None,
+                limit: str | None, vault_password_file: str | None, *, quiet: bool
+                ) -> RunResult:
+    """plan and drift: every targeted spec compiled, then the check pass alone."""
+    targets, _ = prepare(inventory, spec_override, limit, vault_password_file)
+    with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:
+        report.show_warnings(workspace)
+        return _check(report, workspace, vault_password_file,
+                      quiet=quiet or report.quiet_progress)
+
+
 def _warn(line: str) -> None:
     click.echo(f"warning: {line}", err=True)
 
@@ -104,11 +115,8 @@ def plan(*, inventory: str, spec_override: str | None, limit: str | None,
     """Show what `apply` would change on each NAS (check mode; nothing is touched)."""
     with reported("plan", inventory, as_json=as_json, verbosity=verbosity,
                   tags=tags) as report:
-        targets, _ = prepare(inventory, spec_override, limit, vault_password_file)
-        with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:
-            report.show_warnings(workspace)
-            result = _check(report, workspace, vault_password_file,
-                            quiet=quiet or report.quiet_progress)
+        result = _check_only(report, inventory, spec_override, limit, vault_password_file,
+                             quiet=quiet)
         if not as_json:
             click.echo(render_plan(result, show_all=show_all))
 
@@ -174,11 +182,8 @@ def drift(*, inventory: str, spec_override: str | None, limit: str | None,
     """Compare each NAS with its spec (read-only); exit 3 when they differ."""
     with reported("drift", inventory, as_json=as_json, verbosity=verbosity,
                   tags=tags) as report:
-        targets, _ = prepare(inventory, spec_override, limit, vault_password_file)
-        with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:
-            report.show_warnings(workspace)
-            result = _check(report, workspace, vault_password_file,
-                            quiet=quiet or report.quiet_progress)
+        result = _check_only(report, inventory, spec_override, limit, vault_password_file,
+                             quiet=quiet)
         if not as_json:
             click.echo(render_drift(result))
         drifted = [host for host in result.hosts.values() if host.drifted]
