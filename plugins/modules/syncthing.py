@@ -112,16 +112,22 @@ RETRY_DELAY = 0.5
 GUI_USER = "nasops"
 
 
-def wait_for(rest: SyncthingClient, seconds: float) -> str:
-    """Wait until the API answers (at most `seconds`); return the NAS's own device ID."""
+def read_when_up(rest: SyncthingClient, path: str, seconds: float) -> Any:
+    """GET path, retrying while the API does not answer (at most `seconds`): Syncthing starting,
+    or its GUI listener restarting, closes connections without an answer."""
     deadline = time.monotonic() + seconds
     while True:
         try:
-            return str(rest.get("/rest/system/status")["myID"])
+            return rest.get(path)
         except SyncthingUnavailable:
             if time.monotonic() >= deadline:
                 raise
             time.sleep(RETRY_DELAY)
+
+
+def wait_for(rest: SyncthingClient, seconds: float) -> str:
+    """Wait until the API answers (at most `seconds`); return the NAS's own device ID."""
+    return str(read_when_up(rest, "/rest/system/status", seconds)["myID"])
 
 
 def converge(rest: SyncthingClient, params: dict[str, Any], check: bool,
@@ -163,13 +169,14 @@ def converge(rest: SyncthingClient, params: dict[str, Any], check: bool,
         rest.request("DELETE", f"/rest/config/folders/{urllib.parse.quote(folder_id, safe='')}")
     for device_id in devices.deletes:
         rest.request("DELETE", f"/rest/config/devices/{device_id}")
+    # Read before the GUI change below: the GUI listener (and the API with it) restarts on
+    # that change, at a moment of its own, and a read then could be cut off.
+    restart = read_when_up(rest, "/rest/config/restart-required", params["wait_seconds"]) or {}
     if gui_open:
-        # The GUI (and the API with it) restarts on this change: wait for it to come back.
         rest.request("PATCH", "/rest/config/gui",
                      {"user": GUI_USER, "password": secrets.token_urlsafe(24)})
         time.sleep(RETRY_DELAY)
         wait_for(rest, params["wait_seconds"])
-    restart = rest.get("/rest/config/restart-required") or {}
     return {"changed": True, "changes": changes,
             "restart_required": bool(restart.get("requiresRestart")), "device_id": own_id}
 
