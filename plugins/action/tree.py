@@ -1,26 +1,47 @@
-"""Action plugin of the nasops.nas.tree module: read the shares from a controller file.
+"""Action plugin of the nasops.nas.tree module: the shares travel to the NAS as a file.
 
-With `shares_file: PATH` (a JSON file holding the compiled desired state, or its `shares`
-list), the shares are read here and handed to the module as its `shares`. Given as a
-variable instead, a tree of thousands of folders is templated by Ansible, which costs seconds
-on every run; read from the file, it costs milliseconds.
+With `shares_file: PATH` (a JSON file on the controller holding the compiled desired state,
+or its `shares` list), the file is compressed and copied into the task's temporary
+directory on the NAS, and the module reads it there (`shares_path`). Given as a variable
+instead, a tree of thousands of folders is templated by Ansible (seconds on every run), and
+even read here and passed as arguments it would be parsed and serialised again by this
+worker (tens of megabytes of Python objects at 6,000 folders): as a file it is neither.
 """
 
 from __future__ import annotations
 
-import json
+import gzip
+import os
+import shutil
+import tempfile
 from typing import Any
 
 from ansible.errors import AnsibleActionFail
 from ansible.plugins.action import ActionBase
 
 MODULE = "nasops.nas.tree"
+REMOTE_NAME = "desired.json.gz"
+
+
+def compressed_copy(path: str, directory: str | None = None) -> str:
+    """Given a controller file, return the path of a gzip copy of it (the caller removes
+    it); read in blocks, so that its size does not matter."""
+    descriptor, compressed = tempfile.mkstemp(prefix="nasops-desired-", suffix=".json.gz",
+                                              dir=directory)
+    try:
+        with open(path, "rb") as source, os.fdopen(descriptor, "wb") as raw, \
+                gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+    except OSError:
+        os.unlink(compressed)
+        raise
+    return compressed
 
 
 class ActionModule(ActionBase):  # type: ignore[misc]
-    """Replace `shares_file` by the `shares` it holds, then run the nasops.nas.tree module."""
+    """Copy `shares_file` to the NAS as `shares_path`, then run the nasops.nas.tree module."""
 
-    TRANSFERS_FILES = False  # the shares travel in the module arguments
+    TRANSFERS_FILES = True  # the run gets a temporary directory on the NAS
 
     def run(self, tmp: Any = None, task_vars: dict[str, Any] | None = None) -> dict[str, Any]:
         task_vars = task_vars or {}
@@ -28,24 +49,24 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         del tmp  # no effect since Ansible 2.x
         arguments = dict(self._task.args)
         path = arguments.pop("shares_file", None)
-        if path:
-            if arguments.get("shares") is not None:
-                raise AnsibleActionFail("give shares or shares_file, not both")
-            arguments["shares"] = self._read_shares(str(path))
-        result.update(self._execute_module(module_name=MODULE, module_args=arguments,
-                                           task_vars=task_vars))
-        return result
-
-    @staticmethod
-    def _read_shares(path: str) -> list[Any]:
-        """Given the file's path, return the shares it holds."""
+        compressed = None
         try:
-            with open(path, encoding="utf-8") as stream:
-                data = json.load(stream)
-        except (OSError, ValueError) as error:
-            raise AnsibleActionFail(f"shares_file {path}: {error}") from error
-        shares = data.get("shares") if isinstance(data, dict) else data
-        if not isinstance(shares, list):
-            raise AnsibleActionFail(f"shares_file {path}: no list of shares (a desired state "
-                                    "with `shares`, or the list itself)")
-        return shares
+            if path:
+                if arguments.get("shares") is not None:
+                    raise AnsibleActionFail("give shares or shares_file, not both")
+                try:
+                    compressed = compressed_copy(str(path))
+                except OSError as error:
+                    raise AnsibleActionFail(f"shares_file {path}: {error}") from error
+                remote = self._connection._shell.join_path(self._connection._shell.tmpdir,
+                                                           REMOTE_NAME)
+                self._transfer_file(compressed, remote)
+                self._fixup_perms2((self._connection._shell.tmpdir, remote), execute=False)
+                arguments["shares_path"] = remote
+            result.update(self._execute_module(module_name=MODULE, module_args=arguments,
+                                               task_vars=task_vars))
+        finally:
+            if compressed:
+                os.unlink(compressed)
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+        return result

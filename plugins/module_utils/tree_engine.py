@@ -470,9 +470,14 @@ def _combined(convergers: list[Converger], principals: Principals) -> dict:
         diff += converger.diff
     if principals.unknown:
         warnings.insert(0, ", ".join(principals.unknown) + UNKNOWN_WARNING)
+    # One cap for all shares (the counts stay exact): a first apply of thousands of folders
+    # would otherwise send the controller megabytes of changes and diffs to hold.
+    changes = [change for converger in convergers for change in converger.changes]
+    listed = {change["target"] for change in changes[:CHANGES_CAP]}
     return {"changed": any(converger.changed for converger in convergers),
-            "changes": [change for converger in convergers for change in converger.changes],
-            "changes_truncated": sum(converger.truncated for converger in convergers),
+            "changes": changes[:CHANGES_CAP],
+            "changes_truncated": sum(converger.truncated for converger in convergers)
+            + max(0, len(changes) - CHANGES_CAP),
             "counts": counts, "unknown_principals": principals.unknown,
             "paths": [converger.root for converger in convergers], "warnings": warnings,
-            "diff": diff}
+            "diff": [pair for pair in diff if pair["before_header"] in listed]}

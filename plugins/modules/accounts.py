@@ -74,6 +74,12 @@ changes:
   type: list
   elements: dict
   sample: [{"kind": "user", "target": "adiallo", "detail": "create (groups: cellule-afrique)"}]
+watched:
+  description: >-
+    The files read and the digest of their state before reading, for nasops.nas.converged's
+    record of the role.
+  returned: success
+  type: dict
 """
 
 import datetime  # noqa: E402
@@ -81,7 +87,7 @@ import struct  # noqa: E402
 from typing import Any, NamedTuple  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-
+from ansible_collections.nasops.nas.plugins.module_utils.converged import watched  # noqa: E402
 
 WORD_MASK = 0xFFFFFFFF
 # Shadow's expiry field counts days since 1970-01-01; day 1 is long past, so "expired now".
@@ -369,6 +375,13 @@ class Planner:
 # Running on the host.
 
 
+# What the module reads, as nasops.nas.converged watches it: any change to these files (a
+# user, group, lock or Samba password changed by hand, or anything else) makes the role run
+# again. Debian's Samba keeps its tdbsam password database here.
+WATCHED_FILES = ["/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
+                 "/var/lib/samba/private/passdb.tdb"]
+
+
 def _read(path: str) -> str:
     with open(path, encoding="utf-8", errors="replace") as handle:
         return handle.read()
@@ -417,6 +430,8 @@ def main() -> None:
         supports_check_mode=True,
     )
     desired = _validate(module)
+    # Before anything is read: see nasops.nas.converged.
+    state = watched({"files": WATCHED_FILES})
     current = Current(parse_passwd(_read("/etc/passwd")), parse_group(_read("/etc/group")),
                       parse_shadow(_read("/etc/shadow")), _read_samba(module))
     today = (datetime.datetime.now(datetime.timezone.utc).date()
@@ -435,7 +450,7 @@ def main() -> None:
                 module.fail_json(msg=f"{action.argv[0]} failed for {action.target} "
                                      f"({action.detail}): {err.strip()}",
                                  changed=done > 0, changes=changes[:done])
-    module.exit_json(changed=bool(actions), changes=changes)
+    module.exit_json(changed=bool(actions), changes=changes, watched=state)
 
 
 if __name__ == "__main__":

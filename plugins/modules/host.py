@@ -182,6 +182,12 @@ options:
         elements: str
         required: true
       keep: {description: Names to keep., type: list, elements: str, default: []}
+  watch:
+    description: >-
+      More for C(watched) to cover, beside what the other options manage (keys as
+      nasops.nas.converged's watch: files, directories, links, globs…), e.g. a file a later
+      task of the role makes.
+    type: dict
   started:
     description: systemd units to enable and start (asked of systemd in one call).
     type: list
@@ -279,11 +285,23 @@ reactions:
   returned: unless packages are missing
   type: list
   elements: str
+watched:
+  description: >-
+    What this call manages (files, directories, links, units, packages, accounts, quota
+    volumes, with O(watch)) and the digest of its state before the call compared anything,
+    for nasops.nas.converged's record of a role.
+  returned: always
+  type: dict
 """
 
 import shutil  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.nasops.nas.plugins.module_utils.converged import (  # noqa: E402
+    merged_watch,
+    watch_of,
+    watched,
+)
 from ansible_collections.nasops.nas.plugins.module_utils.host_files import HostError  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.host_system import System  # noqa: E402
 
@@ -387,6 +405,7 @@ ARGUMENT_SPEC = {
         "directory": {"type": "path", "required": True},
         "patterns": {"type": "list", "elements": "str", "required": True},
         "keep": {"type": "list", "elements": "str", "default": []}}},
+    "watch": {"type": "dict"},
     "started": {"type": "list", "elements": "str", "default": []},
     "stopped": {"type": "list", "elements": "str", "default": []},
     "reactions": {"type": "list", "elements": "dict", "default": [], "options": {
@@ -402,6 +421,9 @@ def main() -> None:
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
     params = module.params
     host = Host(module)
+    # What this call manages and its state, taken before anything is compared: the record of
+    # a role that found nothing to change (nasops.nas.converged).
+    host.result["watched"] = watched(merged_watch(watch_of(params), params["watch"]))
     try:
         if params["python"]:
             host.python()

@@ -66,6 +66,12 @@ shares:
   returned: always
   type: list
   elements: dict
+watched:
+  description: >-
+    What the module reads (root, share directories, the root's entries, qgroup limits) and
+    the digest of its state before reading, for nasops.nas.converged's record of the role.
+  returned: success
+  type: dict
 """
 
 import os  # noqa: E402
@@ -73,6 +79,7 @@ import stat  # noqa: E402
 from typing import Any, NamedTuple  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.nasops.nas.plugins.module_utils.converged import watched  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.forget import kept_entries  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.qgroups import (  # noqa: E402
     SUBVOLUME_ROOT_INODE,
@@ -251,6 +258,16 @@ class Host:
             self.run([self.btrfs, "qgroup", "limit", "none" if quota is None else str(quota), path])
 
 
+def watch_of_quotas(params: dict[str, Any], btrfs: bool) -> dict[str, list[str]]:
+    """Return what this module reads, as nasops.nas.converged watches it: the root and the
+    share directories, the root's entries (one made by hand there is reported), the volume's
+    qgroup limits."""
+    paths = [share["path"] for share in params["shares"]]
+    return {"directories": [params["root"], *paths],
+            "globs": [os.path.join(params["root"], "*")],
+            "qgroup_limits": [params["volume"]] if btrfs else []}
+
+
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
@@ -276,6 +293,8 @@ def main() -> None:
         elif not module.check_mode:
             module.fail_json(msg=f"btrfs quotas are disabled on {params['volume']}: enable "
                                  "them (role nas_base does with nas_base_btrfs_quota: true)")
+    # Before anything is read: see nasops.nas.converged.
+    state = watched(watch_of_quotas(params, btrfs))
     plan = Plan([], [], [], [], [])
     if not btrfs:
         plan.warnings.append(f"quota not enforced: {params['volume']} is not btrfs")
@@ -299,7 +318,7 @@ def main() -> None:
             host.apply(action, argument, btrfs, mode)
     module.exit_json(changed=bool(plan.actions),
                      changes=plan.changes + unmanaged(entries, params["root"], params["shares"]),
-                     shares=plan.reports)
+                     shares=plan.reports, watched=state)
 
 
 if __name__ == "__main__":

@@ -48,16 +48,25 @@ options:
         C(changes) is capped at 500 items per share.
     type: list
     elements: dict
+  shares_path:
+    description:
+      - JSON file on the NAS (gzip-compressed when its name ends in C(.gz)) holding the
+        compiled desired state or its C(shares) list, read as O(shares). The action plugin
+        sets it from O(shares_file).
+    type: path
   shares_file:
     description:
       - JSON file on the controller holding the compiled desired state (or its C(shares)
-        list), read by the action plugin of the same name and passed as O(shares). Much
-        faster than a variable for thousands of folders (nothing is templated).
+        list): the action plugin of the same name copies it, compressed, into the task's
+        temporary directory on the NAS and passes it as O(shares_path). Much faster than a
+        variable for thousands of folders (nothing is templated, parsed or serialised on
+        the controller).
     type: path
   forget:
     description:
       - Absolute paths of folders (or shares) that left the spec, to mark as kept instead of
-        converging anything; needs O(shares) (or O(shares_file)) and O(organisation_root).
+        converging anything; needs O(shares) (or O(shares_file), O(shares_path)) and
+        O(organisation_root).
       - A kept folder and everything under it are left as they are (data, ACLs) and no longer
         reported as C(unmanaged). Paths still in the spec, outside the organisation root,
         behind a symbolic link or never managed are refused before anything is marked.
@@ -145,6 +154,9 @@ paths:
   elements: str
 """
 
+import gzip  # noqa: E402
+import json  # noqa: E402
+
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.forget import forget  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.tree_engine import (  # noqa: E402
@@ -152,6 +164,29 @@ from ansible_collections.nasops.nas.plugins.module_utils.tree_engine import (  #
     TreeError,
     converge_shares,
 )
+
+
+def read_shares(path: str) -> list:
+    """Given a JSON file (gzip-compressed when its name ends in .gz) holding a desired state
+    or its shares list, return the shares."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8") as stream:
+        data = json.load(stream)
+    shares = data.get("shares") if isinstance(data, dict) else data
+    if not isinstance(shares, list):
+        raise ValueError("no list of shares (a desired state with `shares`, or the list)")
+    return shares
+
+
+def load_shares(module: AnsibleModule, params: dict) -> None:
+    """Read O(shares_path) into O(shares); fail when forget has no shares."""
+    if params["shares_path"]:
+        try:
+            params["shares"] = read_shares(params["shares_path"])
+        except (OSError, ValueError) as error:
+            module.fail_json(msg=f"shares_path {params['shares_path']}: {error}")
+    if params["forget"] is not None and params["shares"] is None:
+        module.fail_json(msg="forget needs shares (or shares_path)")
 
 
 def invocation(params: dict) -> dict:
@@ -176,6 +211,7 @@ def main() -> None:
             "folders": {"type": "list", "elements": "dict"},
             "share_renamed_from": {"type": "str"},
             "shares": {"type": "list", "elements": "dict"},
+            "shares_path": {"type": "path"},
             "owner": {"type": "str", "default": "root"},
             "create": {"type": "bool", "default": True},
             "missing_rename_source": {"type": "str", "default": "create",
@@ -183,13 +219,15 @@ def main() -> None:
             "forget": {"type": "list", "elements": "str"},
             "organisation_root": {"type": "str"},
         },
-        required_one_of=[("path", "shares")],
-        mutually_exclusive=[("path", "shares"), ("folders", "shares"),
-                            ("share_renamed_from", "shares")],
-        required_by={"path": "folders", "forget": ("shares", "organisation_root")},
+        required_one_of=[("path", "shares", "shares_path")],
+        mutually_exclusive=[("path", "shares", "shares_path"), ("folders", "shares"),
+                            ("folders", "shares_path"), ("share_renamed_from", "shares"),
+                            ("share_renamed_from", "shares_path")],
+        required_by={"path": "folders", "forget": "organisation_root"},
         supports_check_mode=True,
     )
     params = module.params
+    load_shares(module, params)
     echoed = invocation(params)
     if params["forget"] is not None:
         changes, refusals = forget(params["forget"], params["shares"],

@@ -131,15 +131,17 @@ class Bench:
         self.inventory = Path()
         self.host: Any = None
         self.results: dict[str, Any] = {"seconds": {}, "changes": {}, "load_average": {},
-                                        "load_average_end": {}, "peak_rss_mb": {}}
+                                        "load_average_end": {}, "peak_rss_mb": {},
+                                        "peak_pss_mb": {}}
 
     def record(self, name: str, seconds: float, changes: int | None = None) -> None:
         self.results["seconds"][name] = round(seconds, 3)
         if changes is not None:
             self.results["changes"][name] = changes
         peak = self.results["peak_rss_mb"].get(name)
+        pss = self.results["peak_pss_mb"].get(name)
         log(f"{name}: {seconds:.2f} s" + ("" if changes is None else f", {changes} changes")
-            + ("" if peak is None else f", controller peak RSS {peak} MB"))
+            + ("" if peak is None else f", controller peak RSS {peak} MB, PSS {pss} MB"))
 
     def apply(self, name: str, *extra: str, ansible_dir: str | None = None,
               record: bool = True) -> tuple[float, int]:
@@ -158,6 +160,7 @@ class Bench:
             self.results["load_average"][name] = load
             self.results["load_average_end"][name] = round(os.getloadavg()[0], 2)
             self.results["peak_rss_mb"][name] = megabytes(sampler.peak_bytes)
+            self.results["peak_pss_mb"][name] = megabytes(sampler.peak_pss_bytes)
             self.record(name, seconds, changes)
         else:
             log(f"{name}: {seconds:.2f} s, {changes} changes")

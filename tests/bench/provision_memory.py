@@ -1,8 +1,14 @@
-"""Controller peak RSS of a process tree, for tests/bench/bench_provision.py (issue 18).
+"""Controller peak memory of a process tree, for tests/bench/bench_provision.py (issue 18).
 
 Why /proc sampling and not a cgroup: this machine has cgroup v1 and its memory hierarchy is
 managed by whatever started the session; a cgroup v2 `memory.peak` is not available. So a
-thread sums the RSS of the benchmark's descendants every ~50 ms and keeps the peak.
+thread sums the RSS and the PSS of the benchmark's descendants every ~50 ms and keeps the
+peaks.
+
+Why PSS as well as RSS: ansible-playbook forks a worker per task, which shares most of its
+pages with its parent (copy-on-write). Summed RSS counts each shared page once per process
+(the tree's ~70 MB of Python and Ansible twice or more); PSS (/proc/PID/smaps_rollup) gives
+each process its share of a shared page, so their sum is the memory the tree really uses.
 
 Why a child subreaper: Ansible's ssh ControlPersist master daemonises (fork, daemon()), so it
 leaves `nasops apply`'s tree and would be reparented to init, uncounted. While an apply runs,
@@ -71,6 +77,18 @@ def descendants(table: dict[int, Process], root: int) -> set[int]:
     return found
 
 
+def pss_bytes(pid: int, proc: Path = PROC) -> int:
+    """Return a process's proportional set size (0 when it is gone or unreadable)."""
+    try:
+        with open(proc / str(pid) / "smaps_rollup", encoding="ascii") as stream:
+            for line in stream:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return 0
+    return 0
+
+
 def tree_rss(table: dict[int, Process], root: int) -> int:
     """Given a process table, return the summed RSS in bytes of root's descendants (root, the
     benchmark itself, is not counted: it is not part of `nasops apply`)."""
@@ -78,20 +96,25 @@ def tree_rss(table: dict[int, Process], root: int) -> int:
 
 
 class PeakSampler:
-    """Sample the RSS of this process's descendants in a thread; `peak_bytes` when stopped."""
+    """Sample the RSS and PSS of this process's descendants in a thread; `peak_bytes` (summed
+    RSS) and `peak_pss_bytes` when stopped."""
 
     def __init__(self, root: int | None = None, proc: Path = PROC,
                  interval: float = INTERVAL) -> None:
         self.root = os.getpid() if root is None else root
         self.proc, self.interval = proc, interval
         self.peak_bytes = 0
+        self.peak_pss_bytes = 0
         self.samples = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.peak_bytes = max(self.peak_bytes, tree_rss(process_table(self.proc), self.root))
+            table = process_table(self.proc)
+            self.peak_bytes = max(self.peak_bytes, tree_rss(table, self.root))
+            self.peak_pss_bytes = max(self.peak_pss_bytes, sum(
+                pss_bytes(pid, self.proc) for pid in descendants(table, self.root)))
             self.samples += 1
             self._stop.wait(self.interval)
 

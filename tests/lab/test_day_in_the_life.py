@@ -15,6 +15,7 @@ a person removed from the spec are settled by `nasops forget`, with the data unc
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -209,6 +210,45 @@ def test_a_day_of_work_is_not_drift_and_raises_no_alert(day: Day) -> None:
     assert nas_drift_items(day) == 0
     time.sleep(3)  # a few rule evaluations on the fresh samples
     assert day.prometheus.alerts() == []
+    assert NO_CHANGES in apply(day)
+
+
+SKIPPED_ROLES = ("nas_base", "nas_release", "nas_accounts", "nas_quotas", "nas_exporter",
+                 "nas_backup")
+
+
+def test_roles_skipped_by_their_record_still_see_every_hand_made_change(day: Day) -> None:
+    """After the day's work the roles that manage only files, units, accounts and quotas are
+    skipped (their inputs and the NAS's state of what they manage match their record); an
+    administrator's changes to that state are drift all the same, and apply repairs them."""
+    records = json.loads(day.sh("cat /var/lib/nasops/converged.json"))["roles"]
+    assert set(SKIPPED_ROLES) <= set(records), sorted(records)
+    assert "nas_sync" not in records  # a running Syncthing is read through its API each time
+    code, out, err = nasops("drift", "-i", str(day.inventory))
+    assert code == 0, out + err
+    log = Path((out + err).split("full log: ")[1].split()[0]).read_text(encoding="utf-8")
+    for task in ("Prepare the NAS", "Install the nasops release", "Converge the organisation",
+                 "Create, rename and limit", "Install the exporter", "Converge the backups"):
+        assert re.search(rf"TASK \[{re.escape(task)}[^\n]*\nskipping:", log), f"{task} ran"
+    # Each a change to what one skipped role manages, while its inputs stay the same.
+    login = "jpeeters"
+    day.sh(r"sed -i 's/^\[global\]$/[global]\n   server signing = disabled/' "
+           "/etc/samba/smb.conf")
+    day.sh("systemctl stop nasops-exporter.service")
+    day.sh("printf 'Other-by-hand-1\\nOther-by-hand-1\\n' | smbpasswd -s \"$1\"", login)
+    day.sh("systemctl disable --now nasops-backup@local.timer")
+    day.sh(f'mkdir "{ROOT}/Made by hand"')
+    code, document = drift(day)
+    assert code == 3, document
+    found = {(item["kind"], item["target"]) for item in document["hosts"]["daylife"]["changes"]}
+    assert {("file", "/etc/samba/smb.conf"), ("service", "nasops-exporter.service"),
+            ("password", login), ("service", "nasops-backup@local.timer"),
+            ("unmanaged", f"{ROOT}/Made by hand")} <= found, found
+    day.sh(f'rmdir "{ROOT}/Made by hand"')
+    apply(day)
+    assert day.smb(login).listdir("Éducation", "") is not None  # the spec's password again
+    code, document = drift(day)
+    assert code == 0, document
     assert NO_CHANGES in apply(day)
 
 

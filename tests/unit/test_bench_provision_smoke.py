@@ -143,6 +143,15 @@ def test_tree_rss_sums_descendants_of_a_fake_proc(tmp_path: Path) -> None:
     assert memory.megabytes(123_456_789) == 123.5
 
 
+def test_pss_is_read_from_smaps_rollup(tmp_path: Path) -> None:
+    memory = _load_part("provision_memory")
+    (tmp_path / "7").mkdir()
+    (tmp_path / "7" / "smaps_rollup").write_text(
+        "00400000-7fff [rollup]\nRss:              81920 kB\nPss:              40960 kB\n")
+    assert memory.pss_bytes(7, tmp_path) == 40960 * 1024
+    assert memory.pss_bytes(8, tmp_path) == 0  # gone
+
+
 def test_peak_sampler_sees_a_real_child() -> None:
     # In a fresh process: a test worker may have other children (a session's lab hosts),
     # which the sampler would rightly count as its descendants too.
@@ -154,11 +163,13 @@ def test_peak_sampler_sees_a_real_child() -> None:
         "child = 'import time; block = bytearray(80_000_000); time.sleep(0.6)'\n"
         "with memory.PeakSampler() as sampler:\n"
         "    subprocess.run([sys.executable, '-c', child], check=True)\n"
-        "print(sampler.samples, memory.megabytes(sampler.peak_bytes))\n")
+        "print(sampler.samples, memory.megabytes(sampler.peak_bytes),"
+        " memory.megabytes(sampler.peak_pss_bytes))\n")
     done = subprocess.run([sys.executable, "-c", program,
                            str(SCRIPT.parent / "provision_memory.py")],
                           capture_output=True, text=True, check=True)
-    samples, peak = done.stdout.split()
+    samples, peak, pss = done.stdout.split()
+    assert 0 < float(pss) <= float(peak)
     assert int(samples) >= 3
     assert 80 <= float(peak) < 400
 
@@ -203,6 +214,7 @@ def _size(folders: int, files: int, *, noop: float, walk: float, one_folder: flo
         "load_average": {"first_apply": 2.0, "noop_apply_1": 3.5},
         "load_average_end": {"first_apply": 2.5, "noop_apply_1": 3.0},
         "peak_rss_mb": {"first_apply": peak, "noop_apply_1": peak - 10},
+        "peak_pss_mb": {"first_apply": peak - 40, "noop_apply_1": peak - 50},
         "walk": {"engine_seconds": [walk - 0.5], "changes": [0], "counts": {}},
         "noop_breakdown_seconds": {"nas_shares": 3.0}, "roles": ["nas_base", "nas_shares"],
     }
@@ -216,13 +228,16 @@ def test_ratios_growth_targets_and_report(bench: ModuleType) -> None:
     assert small["ratios"] == {"noop_over_walk": 4.5, "noop_over_getfacl": 1.12,
                                "noop_minus_2x_walk_plus_5_s": 0.0,
                                "one_folder_minus_noop": 2.5, "peak_rss_mb": 140.0,
-                               "noop_peak_rss_mb": 130.0}
+                               "noop_peak_rss_mb": 130.0, "peak_pss_mb": 100.0,
+                               "noop_peak_pss_mb": 90.0}
     assert small["targets"] == {"noop_within_2x_walk_plus_5_s": True,
                                 "one_folder_within_noop_plus_3_s": True,
-                                "peak_rss_within_150_mb": None}  # set at 6000 folders
+                                "peak_rss_within_150_mb": None,  # set at 6000 folders
+                                "peak_pss_within_150_mb": None}
     assert large["targets"] == {"noop_within_2x_walk_plus_5_s": True,
                                 "one_folder_within_noop_plus_3_s": False,
-                                "peak_rss_within_150_mb": False}
+                                "peak_rss_within_150_mb": False,
+                                "peak_pss_within_150_mb": True}
     results: dict[str, Any] = {
         "date": "2026-01-01T00:00:00+00:00", "repeat": 1, "sizes": [large, small],
         "machine": {"cpus": 2, "cpu": "x", "kernel": "6", "python": "3.11",
@@ -240,11 +255,11 @@ def test_ratios_growth_targets_and_report(bench: ModuleType) -> None:
     results["caveats"] = bench.caveats(results)
     report = bench.markdown(results)
     assert ("| 6,000 / 300,000 | 60.0 | 20.0 | 14.0 | 18.0 | 5.0 | 20.0 | 2.8× | -1.0 | +4.0 "
-            "| 150 / 160 | 3.5 |") in report
+            "| 150 / 160 | 110 / 120 | 3.5 |") in report
     assert "- 2000x100000: peak rss within 150 mb: n/a" in report
     assert "- 6000x300000: one folder within noop plus 3 s: MISSED" in report
     assert "- 2000x100000 → 6000x300000: no-op +1.25 s per 1000 folders" in report
-    assert "| noop apply 1 | 14.0 | 0 | 150.0 | 3.5 → 3.0 |" in report
+    assert "| noop apply 1 | 14.0 | 0 | 150.0 / 110.0 | 3.5 → 3.0 |" in report
     assert "## 6,000 folders / 300,000 files" in report and "## 2,000 folders" in report
     assert report.endswith("- A note.\n")
 

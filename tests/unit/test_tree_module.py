@@ -541,3 +541,55 @@ def test_forget_refuses_what_it_must_not_mark_and_then_marks_nothing(share: Path
         changes, refusals = forgetting.forget([audit, path], shares, root, check_mode=False)
         assert changes == [] and len(refusals) == 1 and reason in refusals[0], refusals
         assert os.getxattr(audit, "trusted.nasops") == b"managed"
+
+
+def test_a_shares_file_travels_compressed_and_is_read_on_the_nas(share: Path,
+                                                                 tmp_path: Path) -> None:
+    """shares_file: the action plugin copies the file, gzip-compressed, into the task's
+    temporary directory on the NAS; the module reads it there (nothing parsed on the
+    controller) and the directory is gone afterwards."""
+    desired = tmp_path / "desired.json"
+    desired.write_text(json.dumps({"version": 1, "shares": [
+        {"path": str(share), "renamed_from": None, "folders": SPEC}]}), encoding="utf-8")
+    remote_tmp = tmp_path / "remote-tmp"
+    playbook = tmp_path / "play.yml"
+    output = tmp_path / "results.json"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {"ansible_python_interpreter": sys.executable,
+                 "ansible_remote_tmp": str(remote_tmp)},
+        "tasks": [
+            {"name": "converge", "nasops.nas.tree": {"shares_file": str(desired)},
+             "register": "tree"},
+            {"name": "save", "ansible.builtin.copy": {
+                "content": "{{ tree | to_json }}", "dest": str(output)}, "check_mode": False},
+        ]}]))
+    environment = {**os.environ,
+                   "ANSIBLE_COLLECTIONS_PATH": str(collections_path(collection_root())),
+                   "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"), "ANSIBLE_NOCOLOR": "1",
+                   "ANSIBLE_PIPELINING": "1"}
+    ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
+    done = subprocess.run([str(ansible_playbook), "-i", "localhost,", "--check",
+                           str(playbook)], capture_output=True, text=True, env=environment,
+                          cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    result = json.loads(output.read_text())
+    assert result["changed"] and result["counts"]["acl_written"] == 3
+    assert not share.exists()  # check mode
+    assert not list(remote_tmp.glob("ansible-tmp-*"))  # the copy went with its directory
+
+
+def test_the_module_reads_a_plain_or_compressed_desired_state(tmp_path: Path) -> None:
+    import gzip  # noqa: PLC0415
+
+    from ansible_collections.nasops.nas.plugins.modules.tree import read_shares  # noqa: PLC0415
+
+    shares = [{"path": "/srv/nas/wsm/Afrique", "folders": []}]
+    plain = tmp_path / "desired.json"
+    plain.write_text(json.dumps({"shares": shares}), encoding="utf-8")
+    packed = tmp_path / "desired.json.gz"
+    packed.write_bytes(gzip.compress(json.dumps(shares).encode()))
+    assert read_shares(str(plain)) == read_shares(str(packed)) == shares
+    plain.write_text(json.dumps({"version": 1}), encoding="utf-8")
+    with pytest.raises(ValueError, match="no list of shares"):
+        read_shares(str(plain))

@@ -34,6 +34,7 @@ class Workspace:
     directory: Path
     hosts: list[str]
     desired: dict[str, dict[str, Any]]
+    """Each host's desired state without its folder trees (those are in its file only)."""
     warnings: list[Problem] = field(default_factory=list)
 
     @property
@@ -163,16 +164,25 @@ def prune_run_directories(parent: Path | None = None, *, now: float | None = Non
 
 
 @contextmanager
-def written_workspace(targets: Sequence[TargetHost], desired: dict[str, dict[str, Any]],
-                      warnings: Sequence[Problem] = ()) -> Iterator[Workspace]:
-    """Given targets and their compiled desired states, yield a written Workspace; the
-    directory is removed on exit."""
+def workspace_directory() -> Iterator[Path]:
+    """Yield a new private run directory (0700, with its owner record); removed on exit."""
     prune_run_directories()
     directory = Path(tempfile.mkdtemp(prefix=PREFIX))  # mkdtemp creates it 0700
     try:
         _write_private(directory / OWNER_FILE, json.dumps(
             {"pid": os.getpid(), "start": process_start(os.getpid())}) + "\n")
-        write_workspace(directory, targets, desired)
-        yield Workspace(directory, [target.name for target in targets], desired, list(warnings))
+        yield directory
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+@contextmanager
+def written_workspace(targets: Sequence[TargetHost], desired: dict[str, dict[str, Any]],
+                      warnings: Sequence[Problem] = ()) -> Iterator[Workspace]:
+    """Given targets and their compiled desired states, yield a written Workspace (keeping
+    the states' outlines); the directory is removed on exit."""
+    with workspace_directory() as directory:
+        write_workspace(directory, targets, desired)
+        outlines = {name: desired_outline(state) for name, state in desired.items()}
+        yield Workspace(directory, [target.name for target in targets], outlines,
+                        list(warnings))

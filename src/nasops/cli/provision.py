@@ -83,10 +83,10 @@ class _Progress:
 
 
 def _check(report: RunReport, workspace: Workspace, vault_password_file: str | None,
-           *, quiet: bool) -> RunResult:
+           *, quiet: bool, record: bool = False) -> RunResult:
     """Run the check-mode pass (nasops.provision.converge.check) with progress lines."""
     return check(report.run, workspace, vault_password_file,
-                 _Progress(check_mode=True, quiet=quiet))
+                 _Progress(check_mode=True, quiet=quiet), record=record)
 
 
 def _check_only(report: RunReport, inventory: str, spec_override: str | None,
@@ -141,7 +141,8 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
             # A refused or failed check changes nothing, not even the apply record: bad input
             # leaves the NAS untouched (the locks go without a record).
             try:
-                checked = _check(report, workspace, vault_password_file, quiet=True)
+                checked = _check(report, workspace, vault_password_file, quiet=True,
+                                 record=True)
             except BaseException:
                 locks.release()
                 raise

@@ -34,6 +34,9 @@ NEEDED_BY_OTHERS = ("nas_base", "nas_release")
 ALWAYS_RUN = (*NEEDED_BY_OTHERS, "nas_backup")
 # A new release restarts whatever runs from it (exporter, backups, the sync ACL keeper).
 RUN_ALL_WHEN_CHANGED = ("nas_release",)
+# Set by apply (both passes) only: the play then records the roles that converged
+# (nasops.nas.converged); plan and drift write nothing on the NAS.
+RECORD_VARIABLE = "nasops_record_converged"
 
 
 def roles_to_run(checked: RunResult) -> tuple[str, ...] | None:
@@ -91,11 +94,13 @@ class LockProgress:
 
 
 def check(run: Run, workspace: Workspace, vault_password_file: str | None,
-          on_event: EventHandler) -> RunResult:
-    """Run the check-mode pass; raise BadInputError on refusals (exit 2) and
-    CommandFailedError on failures (exit 1): either way nothing was changed."""
+          on_event: EventHandler, *, record: bool = False) -> RunResult:
+    """Run the check-mode pass (recording the roles that found nothing to do when record:
+    apply's); raise BadInputError on refusals (exit 2) and CommandFailedError on failures
+    (exit 1): either way nothing was changed."""
+    options: dict[str, Any] = {"extra_variables": {RECORD_VARIABLE: True}} if record else {}
     result = run(workspace, check=True, vault_password_file=vault_password_file,
-                 on_event=on_event)
+                 on_event=on_event, **options)
     if result.refusals:
         others = [line for line in render_failures(result).splitlines()
                   if line not in render_refusals(result).splitlines()]
@@ -131,7 +136,9 @@ def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
         try:
             options: dict[str, Any] = {} if tags is None else {"tags": tags}
             result = run(workspace, check=False, vault_password_file=vault_password_file,
-                         on_event=progress, extra_variables={RUN_VARIABLE: run_id}, **options)
+                         on_event=progress,
+                         extra_variables={RUN_VARIABLE: run_id, RECORD_VARIABLE: True},
+                         **options)
         except RunInterrupted as interruption:
             counts = changes_so_far(progress.events, list(workspace.hosts))
             locks.finish({host: {"result": "interrupted", "changed_items": count}

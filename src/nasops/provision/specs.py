@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from nasops.ansible.inventory import TargetHost, is_vault_file
-from nasops.ansible.workspace import Workspace, written_workspace
+from nasops.ansible.workspace import Workspace, workspace_directory
 from nasops.compile import compile_spec
 from nasops.errors import BadInputError, Problem, SpecError
 from nasops.execute import MASKER
+from nasops.provision.compile_apart import compile_into
 from nasops.provision.secrets import load_secrets_file
 from nasops.spec import LoadedSpec, load_spec
 
@@ -73,10 +74,20 @@ def compile_targets(targets: Sequence[TargetHost],
 def prepared_workspace(targets: Sequence[TargetHost],
                        vault_password_file: str | None = None) -> Iterator[Workspace]:
     """Given targets, compile every spec (compile_targets), then yield the run's written
-    workspace (nasops.ansible.workspace), removed on exit."""
-    compiled = compile_targets(targets, vault_password_file)
-    with written_workspace(targets, compiled.desired, compiled.warnings) as workspace:
-        yield workspace
+    workspace (nasops.ansible.workspace, holding each state's outline), removed on exit."""
+    for target in targets:  # in this process: the masker is this process's
+        if target.secrets_path is not None:
+            register_plain_secrets(target.secrets_path)
+            register_vault_secrets(target.secrets_path, vault_password_file)
+
+    def compile_all() -> tuple[dict[str, dict[str, Any]], list[Problem]]:
+        compiled = compile_targets(targets, vault_password_file)
+        return compiled.desired, compiled.warnings
+
+    with workspace_directory() as directory:
+        # In a child process: this one waits for Ansible without the compiled trees.
+        outlines, warnings = compile_into(directory, targets, compile_all)
+        yield Workspace(directory, [target.name for target in targets], outlines, warnings)
 
 
 def register_plain_secrets(path: Path) -> None:

@@ -259,6 +259,14 @@ def input_fingerprint(target: Target, method: str,
     return digest.hexdigest()[:32]
 
 
+def code_fingerprint() -> str:
+    """Return a digest of the code any archive is built from (the libraries and nasops'
+    sources), whatever the NAS: nasops.nas.converged's fingerprint of the role nas_release,
+    which watches the NAS's python3 itself."""
+    return input_fingerprint(Target("any", "any"), "copy",
+                             distribution_closure(EXPORTER_REQUIREMENTS))
+
+
 def _cached(record: Path) -> dict[str, str] | None:
     """Given a cache record, return the bundle it names if its archive is still there."""
     try:

@@ -11,6 +11,7 @@ reads around that.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import posixpath
@@ -136,6 +137,14 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
         """Record the play and whether the run is in check mode (--check)."""
         self._check_mode = bool(context.CLIARGS.get("check", False))
         self._write("play_start", play=play.get_name(), check_mode=self._check_mode)
+
+    def v2_playbook_on_task_start(self, task: Any, is_conditional: bool) -> None:
+        """Freeze the objects of ansible-playbook before it forks the task's worker."""
+        del task, is_conditional
+        # A forked worker's garbage collector would visit (and so copy, page by page) every
+        # object it inherits: frozen, they stay shared with the parent (issue 18: the
+        # controller's memory; about a quarter less for the whole process tree).
+        gc.freeze()
 
     def v2_runner_on_start(self, host: Any, task: Any) -> None:
         """Record that a task starts on a host."""

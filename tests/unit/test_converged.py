@@ -1,0 +1,195 @@
+"""nasops.nas.converged: a role is skipped only while its inputs and the NAS's state of what
+it manages are both unchanged (issue 18); any hand-made change to that state makes it run."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from pathlib import Path
+
+import pytest
+import yaml
+from ansible_collections.nasops.nas.plugins.action import converged as action
+from ansible_collections.nasops.nas.plugins.module_utils.converged import (
+    current_roles,
+    merged_watch,
+    read_records,
+    record_of,
+    state_digest,
+    watch_of,
+    watched,
+    write_records,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+QGROUPS = """qgroupid         rfer         excl     max_rfer     max_excl
+--------         ----         ----     --------     --------
+0/5             16384        16384         none         none
+0/257         {usage}      {usage}   1073741824         none
+"""
+
+
+class FakeSystem:
+    """Answers the commands the check runs (systemctl, dpkg-query, btrfs) from a dict."""
+
+    def __init__(self) -> None:
+        self.units = "Id=smbd.service\nUnitFileState=enabled\nActiveState=active"
+        self.packages = "samba 2:4.17 installed\n"
+        self.qgroups = QGROUPS.format(usage=4096)
+        self.commands: list[list[str]] = []
+
+    def __call__(self, argv: list[str]) -> tuple[int, str]:
+        self.commands.append(argv)
+        if argv[0] == "systemctl":
+            return 0, self.units
+        if argv[0] == "dpkg-query":
+            return 0, self.packages
+        return 0, self.qgroups
+
+
+@pytest.fixture
+def system() -> FakeSystem:
+    return FakeSystem()
+
+
+@pytest.fixture
+def watch(tmp_path: Path) -> dict[str, list[str]]:
+    (tmp_path / "smb.conf").write_text("[global]\n", encoding="utf-8")
+    (tmp_path / "root").mkdir()
+    (tmp_path / "root" / "Direction").mkdir()
+    return {"files": [str(tmp_path / "smb.conf")], "directories": [str(tmp_path / "root")],
+            "units": ["smbd.service"], "packages": ["samba"],
+            "globs": [str(tmp_path / "root" / "*")], "qgroup_limits": ["/srv/nas"]}
+
+
+def test_the_watch_of_a_host_call_covers_what_it_manages() -> None:
+    params = {"files": [{"dest": "/etc/samba/smb.conf"},
+                        {"dest": "/etc/samba/shares.conf", "force": False},
+                        {"dest": "/etc/old.conf", "state": "absent", "force": True}],
+              "secret_files": [{"dest": "/etc/nasops/a.password"}],
+              "directory": {"path": "/srv/nas/org"}, "directories": [{"path": "/opt/x"}],
+              "links": [{"dest": "/opt/nasops/current", "src": "releases/a"}],
+              "started": ["smbd.service"], "stopped": ["nasops-backup@*.timer"],
+              "packages": ["samba"], "accounts": [{"name": "nasops-exporter"}],
+              "volume": "/srv/nas", "btrfs_quota": True,
+              "prune": [{"directory": "/etc/systemd/system", "patterns": ["a@*.timer"]}]}
+    watch = watch_of(params)
+    # force: false leaves the content to another role: not this call's to watch.
+    assert watch["files"] == ["/etc/nasops/a.password", "/etc/samba/smb.conf", "/etc/old.conf"]
+    assert watch["directories"] == ["/srv/nas/org", "/opt/x"]
+    assert watch["links"] == ["/opt/nasops/current"]
+    assert watch["units"] == ["smbd.service"]
+    assert watch["unit_patterns"] == ["nasops-backup@*.timer"]
+    assert watch["accounts"] == ["nasops-exporter"]
+    assert watch["btrfs_quota"] == ["/srv/nas"]
+    assert watch["globs"] == ["/etc/systemd/system/a@*.timer"]
+    assert merged_watch(watch, {"files": ["/root/.ssh/key"]}, None)["files"][-1] == "/root/.ssh/key"
+
+
+def test_the_digest_is_stable_while_nothing_changes(watch: dict[str, list[str]],
+                                                    system: FakeSystem) -> None:
+    assert state_digest(watch, system) == state_digest(watch, system)
+    # Usage changes whenever people save files: only the limits count.
+    before = state_digest(watch, system)
+    system.qgroups = QGROUPS.format(usage=999_999)
+    assert state_digest(watch, system) == before
+
+
+@pytest.mark.parametrize("change", [
+    "content", "mode", "missing", "unit", "package", "limit", "new entry", "quotas off",
+    "directory replaced"])
+def test_every_hand_made_change_changes_the_digest(change: str, tmp_path: Path,
+                                                   watch: dict[str, list[str]],
+                                                   system: FakeSystem) -> None:
+    before = state_digest(watch, system)
+    conf = tmp_path / "smb.conf"
+    if change == "content":
+        conf.write_text("[global]\n   guest ok = yes\n", encoding="utf-8")
+    elif change == "mode":
+        conf.chmod(0o666)
+    elif change == "missing":
+        conf.unlink()
+    elif change == "unit":
+        system.units = system.units.replace("ActiveState=active", "ActiveState=failed")
+    elif change == "package":
+        system.packages = "samba 2:4.17 deinstall\n"
+    elif change == "limit":
+        system.qgroups = system.qgroups.replace("1073741824", "2147483648")
+    elif change == "new entry":
+        (tmp_path / "root" / "Hand-made").mkdir()
+    elif change == "quotas off":
+        system.qgroups = ""
+    elif change == "directory replaced":
+        os.rename(tmp_path / "root", tmp_path / "old")
+        (tmp_path / "root").mkdir()  # same name, mode and owner; another inode
+        (tmp_path / "root" / "Direction").mkdir()
+    assert state_digest(watch, system) != before
+
+
+def test_a_role_runs_unless_its_inputs_and_its_state_match_its_record(
+        watch: dict[str, list[str]], system: FakeSystem, tmp_path: Path) -> None:
+    records = {"nas_base": record_of("f1", [watched(watch, system)])}
+    assert current_roles({"nas_base": "f1", "nas_exporter": "f2"}, records, system) == {
+        "nas_base": "", "nas_exporter": "no record of a converged run"}
+    assert current_roles({"nas_base": "other"}, records, system) == {
+        "nas_base": "its inputs changed"}
+    (tmp_path / "smb.conf").write_text("[global]\n# by hand\n", encoding="utf-8")
+    assert current_roles({"nas_base": "f1"}, records, system) == {
+        "nas_base": "what it manages changed on the NAS"}
+    assert current_roles({"nas_base": "f1"}, {"nas_base": {"watched": "bad"}}, system) == {
+        "nas_base": "no record of a converged run"}
+
+
+def test_records_are_written_atomically_for_root_only(tmp_path: Path,
+                                                       watch: dict[str, list[str]],
+                                                       system: FakeSystem) -> None:
+    path = str(tmp_path / "state" / "converged.json")
+    call = {**watched(watch, system), "facts": {"nas_release_path": "/opt/nasops/releases/a"}}
+    write_records({"nas_release": record_of("f", [call])}, path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert read_records(path)["nas_release"]["facts"] == {
+        "nas_release_path": "/opt/nasops/releases/a"}
+    Path(path).write_text(json.dumps({"version": 99, "roles": {"x": {}}}), encoding="utf-8")
+    assert read_records(path) == {}  # another format: every role runs
+    Path(path).write_text("{", encoding="utf-8")
+    assert read_records(path) == {}
+
+
+def test_every_role_the_play_may_skip_records_itself_only_without_changes() -> None:
+    play = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text(encoding="utf-8"))[0]
+    check = next(task for task in play["pre_tasks"] if "nasops.nas.converged" in task)
+    skippable = check["nasops.nas.converged"]["roles"]
+    # The tree walk is the one full read: nas_shares always runs.
+    assert "nas_shares" not in skippable
+    for task in play["tasks"]:
+        role = task.get("ansible.builtin.include_role", {}).get("name", "").split(".")[-1]
+        if role in skippable:
+            assert f"nasops_converged.reasons.{role}" in str(task["when"]), role
+    for role in skippable:
+        text = "".join(path.read_text(encoding="utf-8")
+                       for path in (ROOT / "roles" / role / "tasks").glob("*.yml"))
+        assert "Note what this role manages" in text, role
+        assert f"{role}_converged:" in text and ".watched" in text, role
+        assert f"{role}_converged | default(none)" in str(play["post_tasks"]), role
+    record = next(task for task in play["post_tasks"] if "nasops.nas.converged" in task)
+    assert "nasops_record_converged | default(false)" in record["when"]
+
+
+def test_fingerprints_cover_the_code_and_every_option(tmp_path: Path) -> None:
+    for role in ("nas_base", "nas_release", "nas_accounts", "nas_quotas", "nas_sync",
+                 "nas_exporter", "nas_backup"):
+        assert action.option_names(role), role
+    assert "nas_exporter_desired_file" in action.option_names("nas_exporter")
+    (tmp_path / "roles" / "r" / "tasks").mkdir(parents=True)
+    (tmp_path / "plugins").mkdir()
+    tasks = tmp_path / "roles" / "r" / "tasks" / "main.yml"
+    tasks.write_text("---\n", encoding="utf-8")
+    before = action.code_digest("r", tmp_path)
+    action._CODE_DIGESTS.clear()
+    tasks.write_text("---\n- name: more\n", encoding="utf-8")
+    assert action.code_digest("r", tmp_path) != before
+    action._CODE_DIGESTS.clear()
+    desired = tmp_path / "desired.json"
+    desired.write_text("{}", encoding="utf-8")
+    assert action.file_digest(str(desired)).startswith("file:")
