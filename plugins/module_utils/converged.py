@@ -18,17 +18,19 @@ import glob
 import hashlib
 import json
 import os
+import stat
 import subprocess
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ansible_collections.nasops.nas.plugins.module_utils.forget import MARKER_XATTR, read_xattr
 from ansible_collections.nasops.nas.plugins.module_utils.qgroups import parse_qgroup_show, show_argv
 
 RECORD_PATH = "/var/lib/nasops/converged.json"
 RECORD_VERSION = 1
 UNIT_DIRECTORY = "/etc/systemd/system"
 WATCH_KEYS = ("files", "directories", "links", "units", "unit_patterns", "packages",
-              "accounts", "btrfs_quota", "globs", "qgroup_limits")
+              "accounts", "btrfs_quota", "globs", "qgroup_limits", "markers")
 
 Run = Callable[[list[str]], tuple[int, str]]
 
@@ -78,28 +80,58 @@ def merged_watch(*watches: dict[str, Any] | None) -> dict[str, list[str]]:
 def watched(watch: dict[str, Any], run: Run | None = None) -> dict[str, Any]:
     """Given a watch, return it with the digest of its state now (a module takes it before
     comparing anything)."""
-    return {"watch": watch, "state": state_digest(watch, run or run_command)}
+    try:
+        return {"watch": watch, "state": state_digest(watch, run or run_command)}
+    except (OSError, ValueError, TypeError):  # not recordable: the role runs next time
+        return {"watch": watch, "state": None}
+
+
+def _stat_state(info: os.stat_result) -> list[Any]:
+    state: list[Any] = [info.st_mode, info.st_uid, info.st_gid]
+    if stat.S_ISDIR(info.st_mode):
+        state.append(info.st_ino)  # a share's is 256 while it is a btrfs subvolume
+    return state
 
 
 def _path_state(path: str, *, content: bool) -> list[Any]:
-    """Return a path's kind, mode and owner, and a file's content digest (when asked) or a
-    directory's inode (a share's is 256 while it is a btrfs subvolume)."""
+    """Return a path's kind, mode and owner (a directory's inode too) and, when asked, a
+    file's content digest; for a symbolic link, the link and then its target as the modules
+    see it (they follow links). An unreadable path is its error, never an exception."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
-        return [path, "missing"]
-    state: list[Any] = [path, info.st_mode, info.st_uid, info.st_gid]
-    if os.path.isdir(path) and not os.path.islink(path):
-        state.append(info.st_ino)
-    if os.path.islink(path):
-        state.append(os.readlink(path))
-    elif content and os.path.isfile(path):
-        digest = hashlib.sha256()
-        with open(path, "rb") as stream:
-            for block in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(block)
-        state.append(digest.hexdigest())
+        state: list[Any] = [path, *_stat_state(info)]
+        if stat.S_ISLNK(info.st_mode):
+            state.append(os.readlink(path))
+            info = os.stat(path)
+            state += _stat_state(info)
+        if content and stat.S_ISREG(info.st_mode):
+            digest = hashlib.sha256()
+            with open(path, "rb") as stream:
+                for block in iter(lambda: stream.read(1 << 20), b""):
+                    digest.update(block)
+            state.append(digest.hexdigest())
+    except OSError as error:
+        return [path, "error", error.errno]
     return state
+
+
+def _markers(root: str) -> list[Any]:
+    """Return the nasops marker (xattr) of each entry of a directory: a folder settled by
+    `nasops forget` is told by it, and a marker removed by hand makes it reported again."""
+    try:
+        entries = sorted(entry.name for entry in os.scandir(root)
+                         if not entry.name.startswith("."))
+    except OSError as error:
+        return [root, "error", error.errno]
+    return [[name, _marker(os.path.join(root, name))] for name in entries]
+
+
+def _marker(path: str) -> str | int | None:
+    try:
+        value = read_xattr(path, MARKER_XATTR, b"")
+    except OSError as error:
+        return error.errno
+    return (value or b"").hex()
 
 
 def _account_lines(names: list[str]) -> list[str]:
@@ -150,6 +182,7 @@ def observe(watch: dict[str, Any], run: Run = run_command) -> dict[str, Any]:
                           "${Package} ${Version} ${db:Status-Status}\n", *watch["packages"]])
         state["packages"] = out
     state["globs"] = [[pattern, sorted(glob.glob(pattern))] for pattern in watch.get("globs", [])]
+    state["markers"] = [_markers(root) for root in watch.get("markers", [])]
     state["qgroup_limits"] = [[volume, *_qgroup_limits(volume, run)]
                               for volume in watch.get("qgroup_limits", [])]
     state["btrfs_quota"] = [[volume, run(["btrfs", "qgroup", "show", "--raw", volume])[0]]
@@ -200,10 +233,17 @@ def record_of(fingerprint: str, calls: Iterable[dict[str, Any]]) -> dict[str, An
             "watched": [{"watch": call["watch"], "state": call["state"]} for call in calls]}
 
 
+def valid_watch(watch: Any) -> bool:
+    """Return whether a watch has only known keys, each a list of strings."""
+    return isinstance(watch, dict) and all(
+        key in WATCH_KEYS and isinstance(items, list)
+        and all(isinstance(item, str) for item in items) for key, items in watch.items())
+
+
 def _valid(record: Any) -> bool:
     return isinstance(record, dict) and isinstance(record.get("watched"), list) and all(
-        isinstance(call, dict) and isinstance(call.get("watch"), dict)
-        for call in record["watched"])
+        isinstance(call, dict) and valid_watch(call.get("watch"))
+        and isinstance(call.get("state"), str) for call in record["watched"])
 
 
 def current_roles(fingerprints: dict[str, str], records: dict[str, Any],
@@ -217,9 +257,11 @@ def current_roles(fingerprints: dict[str, str], records: dict[str, Any],
             reasons[role] = "no record of a converged run"
         elif record.get("fingerprint") != fingerprint:
             reasons[role] = "its inputs changed"
-        elif any(call.get("state") != state_digest(call["watch"], run)
-                 for call in record["watched"]):
-            reasons[role] = "what it manages changed on the NAS"
         else:
-            reasons[role] = ""
+            try:
+                changed = any(call["state"] != state_digest(call["watch"], run)
+                              for call in record["watched"])
+            except (OSError, ValueError, TypeError):
+                changed = True
+            reasons[role] = "what it manages changed on the NAS" if changed else ""
     return reasons

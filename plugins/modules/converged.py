@@ -60,6 +60,7 @@ from ansible_collections.nasops.nas.plugins.module_utils.converged import (  # n
     current_roles,
     read_records,
     record_of,
+    valid_watch,
     write_records,
 )
 
@@ -81,8 +82,11 @@ def main() -> None:
                 module.fail_json(msg=f"no fingerprint for the role {role} to record")
             if not isinstance(calls, list) or not all(
                     isinstance(call, dict) and {"watch", "state"} <= call.keys()
-                    for call in calls):
+                    and valid_watch(call["watch"]) for call in calls):
                 module.fail_json(msg=f"record of {role}: a list of `watched` results expected")
+            if any(call["state"] is None for call in calls):
+                records.pop(role, None)  # its state could not be read: it runs next time
+                continue
             records[role] = record_of(fingerprint, calls)
             recorded.append(role)
         try:

@@ -260,11 +260,13 @@ class Host:
 
 def watch_of_quotas(params: dict[str, Any], btrfs: bool) -> dict[str, list[str]]:
     """Return what this module reads, as nasops.nas.converged watches it: the root and the
-    share directories, the root's entries (one made by hand there is reported), the volume's
-    qgroup limits."""
+    share directories, the root's entries and their markers (one made by hand there is
+    reported), the volume's qgroup limits."""
     paths = [share["path"] for share in params["shares"]]
     return {"directories": [params["root"], *paths],
             "globs": [os.path.join(params["root"], "*")],
+            # A folder settled by `nasops forget` is told by its marker.
+            "markers": [params["root"]],
             "qgroup_limits": [params["volume"]] if btrfs else []}
 
 
@@ -283,6 +285,8 @@ def main() -> None:
     mode = int(str(params["mode"]), 8)
     host = Host(module)
     btrfs = host.filesystem(params["volume"]) == "btrfs"
+    # Before anything else is read: see nasops.nas.converged.
+    state = watched(watch_of_quotas(params, btrfs))
     if btrfs and host.btrfs is None:
         module.fail_json(msg="the volume is btrfs but the btrfs command is missing: "
                              "install btrfs-progs (role nas_base)")
@@ -293,8 +297,6 @@ def main() -> None:
         elif not module.check_mode:
             module.fail_json(msg=f"btrfs quotas are disabled on {params['volume']}: enable "
                                  "them (role nas_base does with nas_base_btrfs_quota: true)")
-    # Before anything is read: see nasops.nas.converged.
-    state = watched(watch_of_quotas(params, btrfs))
     plan = Plan([], [], [], [], [])
     if not btrfs:
         plan.warnings.append(f"quota not enforced: {params['volume']} is not btrfs")
@@ -318,7 +320,9 @@ def main() -> None:
             host.apply(action, argument, btrfs, mode)
     module.exit_json(changed=bool(plan.actions),
                      changes=plan.changes + unmanaged(entries, params["root"], params["shares"]),
-                     shares=plan.reports, watched=state)
+                     shares=plan.reports,
+                     # A run that warns is not recorded: skipped, it would warn no more.
+                     watched=None if plan.warnings else state)
 
 
 if __name__ == "__main__":

@@ -54,6 +54,13 @@ options:
         compiled desired state or its C(shares) list, read as O(shares). The action plugin
         sets it from O(shares_file).
     type: path
+  only:
+    description:
+      - With O(shares) (or O(shares_file), O(shares_path)), converge only the shares whose
+        C(path) is listed: `nasops apply`'s real pass walks again only the shares its check
+        found a change in.
+    type: list
+    elements: str
   shares_file:
     description:
       - JSON file on the controller holding the compiled desired state (or its C(shares)
@@ -187,6 +194,9 @@ def load_shares(module: AnsibleModule, params: dict) -> None:
             module.fail_json(msg=f"shares_path {params['shares_path']}: {error}")
     if params["forget"] is not None and params["shares"] is None:
         module.fail_json(msg="forget needs shares (or shares_path)")
+    if params["only"] is not None and params["shares"] is not None:
+        params["shares"] = [share for share in params["shares"]
+                            if isinstance(share, dict) and share.get("path") in params["only"]]
 
 
 def invocation(params: dict) -> dict:
@@ -212,6 +222,7 @@ def main() -> None:
             "share_renamed_from": {"type": "str"},
             "shares": {"type": "list", "elements": "dict"},
             "shares_path": {"type": "path"},
+            "only": {"type": "list", "elements": "str"},
             "owner": {"type": "str", "default": "root"},
             "create": {"type": "bool", "default": True},
             "missing_rename_source": {"type": "str", "default": "create",

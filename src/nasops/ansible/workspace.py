@@ -91,7 +91,9 @@ def write_workspace(directory: Path, targets: Sequence[TargetHost],
         # The same state as a file of its own: the exporter role copies it to the NAS as it
         # is (templating a desired state of megabytes costs Ansible seconds).
         desired_file = desired_directory / f"{target.name}.json"
-        text = json.dumps(desired[target.name], indent=2, sort_keys=True, ensure_ascii=False)
+        # Compact: read by programs (the tree module, the exporter), a third faster to write.
+        text = json.dumps(desired[target.name], sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"))
         _write_private(desired_file, text + "\n")
         variables = {
             # Without the folder trees, which only the tree engine reads (from the file):

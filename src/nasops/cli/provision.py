@@ -40,7 +40,13 @@ from nasops.cli.run_report import (
 )
 from nasops.errors import EXIT_DRIFT, CommandFailedError, NasopsError
 from nasops.provision import prepare, prepared_workspace
-from nasops.provision.converge import check, converge, roles_to_run, take_locks
+from nasops.provision.converge import (
+    check,
+    converge,
+    roles_to_run,
+    take_locks,
+    tree_shares,
+)
 from nasops.provision.record import settle_record
 
 
@@ -166,7 +172,9 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
             result = converge(report.run, workspace, vault_password_file, locks,
                               on_event=_Progress(check_mode=False,
                                                  quiet=quiet or report.quiet_progress),
-                              warn=_warn, tags=narrowed)
+                              warn=_warn, tags=narrowed,
+                              only_shares=None if tags else tree_shares(checked,
+                                                                        workspace.desired))
         if not as_json:
             click.echo(render_apply_summary(result))
         if result.failed:

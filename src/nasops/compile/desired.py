@@ -27,7 +27,8 @@ KIND_ORDER = {"user": 0, "group": 1}
 ACCESS_RANKS = {access: rank for rank, access in enumerate(Access)}  # none < … < write
 
 
-def _entries(folder: FolderRights, table: RightsTable) -> list[dict[str, str]]:
+def _entries(folder: FolderRights, table: RightsTable,
+             enabled_members: dict[str, list[str]]) -> list[dict[str, str]]:
     """Return the folder's entries as {kind, name (system), level}, traverse included.
 
     A named-user ACL entry is matched before any group entry, so a user's entry carries
@@ -42,7 +43,7 @@ def _entries(folder: FolderRights, table: RightsTable) -> list[dict[str, str]]:
             entries[principal] = "traverse"
         elif folder.entries[principal] is not Level.NONE:
             entries[principal] = folder.entries[principal].value
-    _expand_restricted_groups(entries, table, folder.index)
+    _expand_restricted_groups(entries, table, folder.index, enabled_members)
     return [
         {"kind": principal.kind, "name": directory.system_name(principal), "level": level}
         for principal, level in sorted(entries.items(),
@@ -52,7 +53,7 @@ def _entries(folder: FolderRights, table: RightsTable) -> list[dict[str, str]]:
 
 
 def _expand_restricted_groups(entries: dict[Principal, str], table: RightsTable,
-                              index: int) -> None:
+                              index: int, enabled_members: dict[str, list[str]]) -> None:
     """Replace, in place, each group entry that gives an enabled member more than that
     member's resolved access with one user entry per enabled member (their whole access, as
     for any user entry).
@@ -64,12 +65,10 @@ def _expand_restricted_groups(entries: dict[Principal, str], table: RightsTable,
     access-based enumeration ("hide unreadable") would list the folder to the person the spec
     closes it to, and then deny it. Without a group entry that exceeds a member's rights,
     both views agree."""
-    directory = table.directory
     for principal, level in list(entries.items()):
         if principal.kind != "group":
             continue
-        members = [login for login in directory.groups[principal.name].members
-                   if directory.users[login].enabled]
+        members = enabled_members[principal.name]
         rank = ACCESS_RANKS[Access(level)]
         if all(ACCESS_RANKS[table.access[login][index]] >= rank for login in members):
             continue
@@ -90,11 +89,11 @@ def _with_sync_account(entries: list[dict[str, str]], level: str | None,
 
 
 def _share_state(spec: Spec, table: RightsTable, share_index: int, root: str,
-                 sync_levels: dict[int, str]) -> dict[str, Any]:
+                 sync_levels: dict[int, str], *, folders: list[FolderRights],
+                 enabled_members: dict[str, list[str]]) -> dict[str, Any]:
     share = spec.shares[share_index]
     directory = table.directory
     prefix = spec.organization.account_prefix
-    folders = [folder for folder in table.folders if folder.share == share.name]
     principals: set[Principal] = set()
     for folder in folders:
         principals |= {principal for principal, level in folder.entries.items()
@@ -119,7 +118,7 @@ def _share_state(spec: Spec, table: RightsTable, share_index: int, root: str,
                 "path": "/".join(folder.path[1:]),
                 "renamed_from": folder.renamed_from,
                 # Not in valid_users: the sync account never logs in over SMB.
-                "entries": _with_sync_account(_entries(folder, table),
+                "entries": _with_sync_account(_entries(folder, table, enabled_members),
                                               sync_levels.get(folder.index)),
             }
             for folder in folders
@@ -134,6 +133,12 @@ def desired_data(spec: Spec) -> dict[str, Any]:
     table = resolve_rights(spec, directory)
     root = posixpath.join(spec.volume.path, spec.organization.id)
     sync = plan_sync(spec, table, root)
+    by_share: dict[str, list[FolderRights]] = {}  # grouped once, in the table's order
+    for folder in table.folders:
+        by_share.setdefault(folder.share, []).append(folder)
+    enabled_members = {name: [login for login in group.members
+                              if directory.users[login].enabled]
+                       for name, group in directory.groups.items()}
     groups = [
         {"name": group.system_name, "display_name": group.name,
          "description": group.description,
@@ -154,8 +159,10 @@ def desired_data(spec: Spec) -> dict[str, Any]:
         "users_group": f"{spec.organization.account_prefix}{spec.organization.id}-users",
         "groups": groups,
         "users": users,
-        "shares": [_share_state(spec, table, index, root, sync.account_levels)
-                   for index in range(len(spec.shares))],
+        "shares": [_share_state(spec, table, index, root, sync.account_levels,
+                                folders=by_share.get(share.name, []),
+                                enabled_members=enabled_members)
+                   for index, share in enumerate(spec.shares)],
         "sync": sync.state,
         "backup": compile_backup(spec, root),
         # The exporter and its drift check (roles/nas_exporter through playbooks/site.yml);

@@ -66,6 +66,44 @@ def roles_to_run(checked: RunResult) -> tuple[str, ...] | None:
     return tuple(role for role in ROLES if role in changed or role in ALWAYS_RUN)
 
 
+# The tree step, and the roles whose changes cannot change what the tree walk finds (the
+# exporter copies the desired state; the share sections are Samba's). Any other role's change
+# (an account, a share directory, the sync account) makes the real pass walk every share.
+TREE_STEP = "nas_shares: Converge the folder tree and ACLs of every share"
+TREE_NEUTRAL_ROLES = ("nas_shares", "nas_exporter")
+TREE_SHARES_VARIABLE = "nasops_tree_shares"
+
+
+def tree_shares(checked: RunResult, outlines: dict[str, dict[str, Any]],
+                ) -> dict[str, list[str]] | None:
+    """Given the check pass of an apply and each host's desired outline, return for each host
+    the paths of the shares whose tree the real pass must walk again (those the check listed
+    a change or a place that left the spec in), or None when every share must be walked.
+
+    The check walked every share moments ago under the apply lock; a share where it found
+    nothing would give nothing again (files people save inherit its unchanged defaults)."""
+    narrowed: dict[str, list[str]] = {}
+    for name, host in checked.hosts.items():
+        shares = (outlines.get(name) or {}).get("shares") or []
+        if host.unlisted or any(share.get("renamed_from") for share in shares):
+            return None
+        paths = [str(share.get("path")) for share in shares]
+        chosen: set[str] = set()
+        for change in host.changes:
+            role = change.step.split(": ", 1)[0] if ": " in change.step else ""
+            if role not in TREE_NEUTRAL_ROLES:
+                return None
+            if change.step != TREE_STEP:
+                continue
+            share = next((path for path in paths if change.target == path
+                          or change.target.startswith(path + "/")), None)
+            if share is None:
+                return None
+            chosen.add(share)
+        narrowed[name] = sorted(chosen)
+    return narrowed
+
+
 def changes_so_far(events: list[dict[str, Any]], hosts: list[str]) -> dict[str, int]:
     """Given the events of a real run so far, return the changes made on each host."""
     folded = fold_events(events, hosts, check_mode=False)
@@ -123,10 +161,11 @@ def take_locks(hostvars: Hostvars, hosts: list[str]) -> ApplyLocks:
 
 def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
              locks: ApplyLocks, *, on_event: EventHandler, warn: Callable[[str], None],
-             tags: tuple[str, ...] | None = None) -> RunResult:
+             tags: tuple[str, ...] | None = None,
+             only_shares: dict[str, list[str]] | None = None) -> RunResult:
     """Holding every NAS's apply lock (take_locks), run site.yml for real (only the roles in
-    tags when given) and record how it ended; on a signal, record `interrupted` with the
-    changes made so far and raise RunInterrupted."""
+    tags when given; only the trees of only_shares when given) and record how it ended; on
+    a signal, record `interrupted` with the changes made so far and raise RunInterrupted."""
     run_id = locks.run
     with locks:
         for line in locks.stale_runs():
@@ -137,7 +176,10 @@ def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
             options: dict[str, Any] = {} if tags is None else {"tags": tags}
             result = run(workspace, check=False, vault_password_file=vault_password_file,
                          on_event=progress,
-                         extra_variables={RUN_VARIABLE: run_id, RECORD_VARIABLE: True},
+                         extra_variables={
+                             RUN_VARIABLE: run_id, RECORD_VARIABLE: True,
+                             **({} if only_shares is None
+                                else {TREE_SHARES_VARIABLE: only_shares})},
                          **options)
         except RunInterrupted as interruption:
             counts = changes_so_far(progress.events, list(workspace.hosts))
