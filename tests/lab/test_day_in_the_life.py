@@ -65,9 +65,10 @@ class Day:
                            accepted_codes=codes).stdout
 
 
-def write_spec(target: Path, device: dict[str, str], *, removed: bool = False) -> None:
+def write_spec(target: Path, device: dict[str, str], *, removed: bool = False,
+               cleroy_reads_trainings: bool = False) -> None:
     """Copy the example spec for this NAS; with `removed`, without REMOVED_FOLDER and
-    REMOVED_USER."""
+    REMOVED_USER; with `cleroy_reads_trainings`, without her `none` on Vormingen."""
     yaml = YAML(typ="rt")
     yaml.width = 4096
     spec = yaml.load(EXAMPLE_SPEC.read_text(encoding="utf-8"))
@@ -84,7 +85,8 @@ def write_spec(target: Path, device: dict[str, str], *, removed: bool = False) -
                                if folder["name"] != "Burundi"]
     education = next(share for share in spec["shares"] if share["name"] == "Éducation")
     trainings = next(folder for folder in education["folders"] if folder["name"] == "Vormingen")
-    trainings["access"]["cleroy"] = "none"  # Sensibilisation reads it; she may not
+    if not cleroy_reads_trainings:
+        trainings["access"]["cleroy"] = "none"  # Sensibilisation reads it; she may not
     spec["backup"]["repositories"] = [{"name": "local", "url": REPOSITORY}]
     spec["backup"]["retention"] = {"last": 10}
     spec["backup"]["drill"] = {"schedule": "monthly", "sample_files": 50}
@@ -249,6 +251,23 @@ def test_roles_skipped_by_their_record_still_see_every_hand_made_change(day: Day
     assert day.smb(login).listdir("Éducation", "") is not None  # the spec's password again
     code, document = drift(day)
     assert code == 0, document
+    assert NO_CHANGES in apply(day)
+
+
+def test_a_right_given_in_the_spec_reaches_the_person_over_smb(day: Day) -> None:
+    """A one-folder change (apply's real pass walks again only the share its check found a
+    change in), then back: each time the person sees it over SMB and there is no drift."""
+    device = {"name": "laptop-field", "id": day.laptop.device_id,
+              "address": f"tcp://{day.laptop.listen}"}
+    write_spec(day.spec, device, cleroy_reads_trainings=True)
+    apply(day)
+    cleroy = day.smb("cleroy")
+    assert "Vormingen" in (cleroy.listdir("Éducation", "") or [])
+    assert drift(day)[0] == 0
+    write_spec(day.spec, device)
+    apply(day)
+    assert cleroy.listdir("Éducation", "Vormingen") is None
+    assert drift(day)[0] == 0
     assert NO_CHANGES in apply(day)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from hypothesis import given
 from pydantic import ValidationError
 from test_rights_properties import SETTINGS, spec_data, to_spec
 
+from nasops.ansible.inventory import TargetHost
+from nasops.ansible.workspace import write_workspace
 from nasops.compile import compile_desired, compile_spec
 from nasops.compile.contract import (
     DesiredState,
@@ -37,8 +40,14 @@ EXAMPLE = SPECS[1]
 
 
 def workspace_bytes(data: dict[str, Any]) -> str:
-    """The desired file as nasops.ansible.workspace writes it for a run."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The desired file as nasops.ansible.workspace writes it for a run (written for real:
+    the NAS keeps a copy, which must not differ from `nasops compile -o`'s)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        directory = Path(scratch) / "run"
+        directory.mkdir()
+        write_workspace(directory, [TargetHost("nas", Path(scratch) / "spec.yml", None)],
+                        {"nas": data})
+        return (directory / "desired" / "nas.json").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from typing import Any
 
 from nasops.ansible.inventory import TargetHost
 from nasops.compile import desired_fingerprint
+from nasops.compile.contract import desired_json
 from nasops.errors import Problem
 
 
@@ -91,10 +92,7 @@ def write_workspace(directory: Path, targets: Sequence[TargetHost],
         # The same state as a file of its own: the exporter role copies it to the NAS as it
         # is (templating a desired state of megabytes costs Ansible seconds).
         desired_file = desired_directory / f"{target.name}.json"
-        # Compact: read by programs (the tree module, the exporter), a third faster to write.
-        text = json.dumps(desired[target.name], sort_keys=True, ensure_ascii=False,
-                          separators=(",", ":"))
-        _write_private(desired_file, text + "\n")
+        _write_private(desired_file, desired_json(desired[target.name]))
         variables = {
             # Without the folder trees, which only the tree engine reads (from the file):
             # Ansible loads, tags and templates every value of a host variable, and the trees

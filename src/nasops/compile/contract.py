@@ -321,11 +321,11 @@ def desired_fingerprint(state: DesiredState | Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical_json(state).encode("utf-8")).hexdigest()
 
 
-def desired_json(state: DesiredState) -> str:
-    """Given a desired state, return the JSON text written to files: indented, sorted keys,
-    the same bytes `nasops apply` hands to Ansible."""
-    return json.dumps(state.model_dump(mode="json"), indent=2, sort_keys=True,
-                      ensure_ascii=False) + "\n"
+def desired_json(state: DesiredState | Mapping[str, Any]) -> str:
+    """Given a desired state (model or its JSON data), return the JSON text written to
+    files: indented, sorted keys. `nasops compile -o` and `nasops apply` both write it, and
+    the NAS keeps a copy (the exporter's desired.json): one format, or the copy would differ."""
+    return json.dumps(_plain(state), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def desired_schema() -> dict[str, Any]:

@@ -1,0 +1,50 @@
+"""Apply's real pass walks again only the shares whose check found a change: the check walked
+every share moments ago under the apply lock (issue 18: a one-folder change)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nasops.ansible.events import Change, HostResult, RunResult
+from nasops.provision.converge import TREE_STEP, tree_shares
+
+OUTLINES: dict[str, dict[str, Any]] = {"nas": {"shares": [
+    {"name": "Afrique", "path": "/srv/nas/wsm/Afrique", "renamed_from": None},
+    {"name": "Afrique-Ouest", "path": "/srv/nas/wsm/Afrique-Ouest", "renamed_from": None},
+    {"name": "Direction", "path": "/srv/nas/wsm/Direction", "renamed_from": None}]}}
+
+
+def checked(*changes: tuple[str, str], unlisted: int = 0, kind: str = "acl") -> RunResult:
+    host = HostResult("nas", [Change(kind, target, "set", step) for step, target in changes],
+                      unlisted=unlisted)
+    return RunResult({"nas": host}, check_mode=True, completed=True)
+
+
+def test_only_the_shares_with_a_change_are_walked_again() -> None:
+    result = checked((TREE_STEP, "/srv/nas/wsm/Afrique/Finances/Audit"),
+                     ("nas_exporter: Install the exporter", "/etc/nasops/desired.json"))
+    # A name that starts another share's (Afrique-Ouest) is not that share.
+    assert tree_shares(result, OUTLINES) == {"nas": ["/srv/nas/wsm/Afrique"]}
+    assert tree_shares(checked((TREE_STEP, "/srv/nas/wsm/Direction")), OUTLINES) == {
+        "nas": ["/srv/nas/wsm/Direction"]}
+    # Nothing for the tree (the share sections changed): no walk at all.
+    assert tree_shares(checked(("nas_shares: Write the Samba share sections",
+                                "/etc/samba/nasops-shares.conf")), OUTLINES) == {"nas": []}
+
+
+def test_places_that_left_the_spec_are_walked_again_to_be_reported() -> None:
+    assert tree_shares(checked((TREE_STEP, "/srv/nas/wsm/Direction/Old"), kind="unmanaged"),
+                       OUTLINES) == {"nas": ["/srv/nas/wsm/Direction"]}
+
+
+def test_every_share_is_walked_when_the_check_cannot_say_where() -> None:
+    # Another role's change (a new group, a new share directory) may change what a walk finds.
+    assert tree_shares(checked((TREE_STEP, "/srv/nas/wsm/Afrique/x"),
+                               ("nas_accounts: Converge", "cleroy")), OUTLINES) is None
+    assert tree_shares(checked(("nas_quotas: Rename", "/srv/nas/wsm/Afrique")), OUTLINES) is None
+    assert tree_shares(checked((TREE_STEP, "/srv/nas/wsm/Afrique/x"), unlisted=2),
+                       OUTLINES) is None  # changes counted but not listed
+    assert tree_shares(checked((TREE_STEP, "/elsewhere/x")), OUTLINES) is None
+    renamed = {"nas": {"shares": [{"path": "/srv/nas/wsm/Africa",
+                                   "renamed_from": "/srv/nas/wsm/Afrique"}]}}
+    assert tree_shares(checked((TREE_STEP, "/srv/nas/wsm/Africa/x")), renamed) is None
