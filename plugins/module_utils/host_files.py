@@ -134,6 +134,10 @@ class Files(Recorder):
                 if not self.check:
                     os.unlink(dest)
             return
+        if spec.get("content") is None and spec.get("content_path"):
+            # A controller file the action plugin copied here (not sent as an argument).
+            with open(spec["content_path"], "rb") as handle:
+                spec["content"] = handle.read().decode("utf-8")
         if spec.get("content") is None:
             raise HostError(f"{dest}: content (or template, or src) is required")
         content = spec["content"].encode("utf-8")

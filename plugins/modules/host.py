@@ -369,7 +369,8 @@ class Host(System):
 
 FILE_OPTIONS = {
     "dest": {"type": "path", "required": True},
-    "content": {"type": "str"},  # the action plugin renders templates and reads src files
+    "content": {"type": "str"},  # the action plugin renders templates
+    "content_path": {"type": "path"},  # where the action plugin copied a src file
     "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
     "mode": {"type": "str", "default": "0644"},
     "force": {"type": "bool", "default": True},
