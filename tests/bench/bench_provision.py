@@ -38,6 +38,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
 RESULTS = HERE / "results"
@@ -280,7 +282,11 @@ def site_roles(root: Path | None = None) -> list[str]:
     """Return the roles playbooks/site.yml runs (of root, by default the one nasops uses)."""
     root = root or Path(os.environ.get("NASOPS_ANSIBLE_DIR", REPOSITORY))
     text = (root / "playbooks" / "site.yml").read_text(encoding="utf-8")
-    return re.findall(r"^    - role: (\S+)", text, re.MULTILINE)
+    play = yaml.safe_load(text)[0]
+    # `roles:` entries (older playbooks) or the `include_role` tasks of `tasks:`.
+    return [entry["role"] for entry in play.get("roles") or []] + [
+        task["ansible.builtin.include_role"]["name"] for task in play.get("tasks") or []
+        if "ansible.builtin.include_role" in task]
 
 
 def median_of(runs: list[float]) -> float:
