@@ -234,10 +234,14 @@ def record_of(fingerprint: str, calls: Iterable[dict[str, Any]]) -> dict[str, An
 
 
 def valid_watch(watch: Any) -> bool:
-    """Return whether a watch has only known keys, each a list of strings."""
+    """Return whether a watch has only known keys, each a list of strings that commands
+    cannot take for options or lines (an item reaches systemctl, dpkg-query and btrfs as an
+    argument: never one starting with '-', holding a control character, or empty)."""
     return isinstance(watch, dict) and all(
         key in WATCH_KEYS and isinstance(items, list)
-        and all(isinstance(item, str) for item in items) for key, items in watch.items())
+        and all(isinstance(item, str) and item and not item.startswith("-")
+                and not any(ord(character) < 32 for character in item) for item in items)
+        for key, items in watch.items())
 
 
 def _valid(record: Any) -> bool:

@@ -48,3 +48,15 @@ def test_every_share_is_walked_when_the_check_cannot_say_where() -> None:
     renamed = {"nas": {"shares": [{"path": "/srv/nas/wsm/Africa",
                                    "renamed_from": "/srv/nas/wsm/Afrique"}]}}
     assert tree_shares(checked((TREE_STEP, "/srv/nas/wsm/Africa/x")), renamed) is None
+
+
+def test_the_tree_step_is_the_name_of_nas_shares_tree_task() -> None:
+    # The narrowing tells the tree's changes by their step: it must name the real task.
+    from pathlib import Path  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    tasks = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles" / "nas_shares"
+                            / "tasks" / "main.yml").read_text(encoding="utf-8"))
+    [tree] = [task for task in tasks if "nasops.nas.tree" in task]
+    assert f"nas_shares: {tree['name']}" == TREE_STEP

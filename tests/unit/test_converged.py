@@ -160,7 +160,11 @@ def test_an_unreadable_state_or_record_makes_the_role_run_never_fail(
         "nas_release": {"fingerprint": "f", "watched": [
             {"watch": {"globs": [None]}, "state": "x"}]},
         "nas_quotas": {"fingerprint": "f", "watched": [
-            {"watch": {"rm -rf /": ["x"]}, "state": "x"}]}}
+            {"watch": {"unknown key": ["x"]}, "state": "x"}]},
+        "nas_backup": {"fingerprint": "f", "watched": [
+            {"watch": {"packages": ["--admindir=/tmp/x"]}, "state": "x"}]},
+        "nas_exporter": {"fingerprint": "f", "watched": [
+            {"watch": {"units": ["a.service\nb"]}, "state": "x"}]}}
     assert set(current_roles(dict.fromkeys(records, "f"), records, system).values()) == {
         "no record of a converged run"}
 

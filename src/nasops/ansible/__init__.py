@@ -2,7 +2,7 @@
 
 Public surface:
     read_targets(inventory, limit=, spec_override=, ...) -> list[TargetHost]
-    written_workspace(targets, desired) -> context manager yielding a Workspace
+    workspace_directory()          -> context manager yielding a private run directory
     run_playbook(workspace, inventory, check=, ...) -> RunResult
     project_root() -> Path   the nasops.nas collection (ansible.cfg, playbooks/, roles/)
     nasops.ansible.summary   plan / apply / drift rendering
@@ -21,7 +21,7 @@ from nasops.ansible.runner import (
     project_root,
     run_playbook,
 )
-from nasops.ansible.workspace import Workspace, written_workspace
+from nasops.ansible.workspace import Workspace, workspace_directory
 
 __all__ = [
     "Change",
@@ -36,5 +36,5 @@ __all__ = [
     "require_secrets",
     "require_vault_password",
     "run_playbook",
-    "written_workspace",
+    "workspace_directory",
 ]

@@ -174,15 +174,3 @@ def workspace_directory() -> Iterator[Path]:
         yield directory
     finally:
         shutil.rmtree(directory, ignore_errors=True)
-
-
-@contextmanager
-def written_workspace(targets: Sequence[TargetHost], desired: dict[str, dict[str, Any]],
-                      warnings: Sequence[Problem] = ()) -> Iterator[Workspace]:
-    """Given targets and their compiled desired states, yield a written Workspace (keeping
-    the states' outlines); the directory is removed on exit."""
-    with workspace_directory() as directory:
-        write_workspace(directory, targets, desired)
-        outlines = {name: desired_outline(state) for name, state in desired.items()}
-        yield Workspace(directory, [target.name for target in targets], outlines,
-                        list(warnings))

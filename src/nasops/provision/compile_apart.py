@@ -58,6 +58,8 @@ def _in_child(directory: Path, targets: Sequence[TargetHost], compile_all: Compi
     if os.waitstatus_to_exitcode(status) == 0 and payload:
         result: tuple[Outlines, list[Problem]] = pickle.loads(payload)  # noqa: S301 - our child
         return result
+    # Only what the child may have half-written, inside this run's private directory (0700,
+    # made by workspace_directory): the parent writes them again, and mkdir must not fail.
     for name in ("inventory", "desired"):
         shutil.rmtree(directory / name, ignore_errors=True)
     return None

@@ -55,38 +55,40 @@ def load_specs(targets: Sequence[TargetHost]) -> dict[str, LoadedSpec]:
     return {target.name: by_path[target.spec_path] for target in targets}
 
 
-def compile_targets(targets: Sequence[TargetHost],
-                    vault_password_file: str | None = None) -> Compiled:
-    """Given targets (and the vault password file of their encrypted secrets), validate and
-    compile every spec and register the secrets with the masker; raise SpecError or
-    BadInputError, before anything is written, if any spec is invalid."""
+def compile_targets(targets: Sequence[TargetHost]) -> Compiled:
+    """Given targets, validate and compile every spec; raise SpecError or BadInputError,
+    before anything is written, if any spec is invalid."""
     loaded = load_specs(targets)
     desired = {name: compile_spec(spec.spec) for name, spec in loaded.items()}
     warnings = list(dict.fromkeys(w for spec in loaded.values() for w in spec.warnings))
+    return Compiled(desired, warnings)
+
+
+def register_secrets(targets: Sequence[TargetHost], vault_password_file: str | None) -> None:
+    """Register every target's secrets (plain, or vault-encrypted with a password file nasops
+    can read) with this process's command masker."""
     for target in targets:
         if target.secrets_path is not None:
             register_plain_secrets(target.secrets_path)
             register_vault_secrets(target.secrets_path, vault_password_file)
-    return Compiled(desired, warnings)
 
 
 @contextmanager
 def prepared_workspace(targets: Sequence[TargetHost],
                        vault_password_file: str | None = None) -> Iterator[Workspace]:
-    """Given targets, compile every spec (compile_targets), then yield the run's written
-    workspace (nasops.ansible.workspace, holding each state's outline), removed on exit."""
-    for target in targets:  # in this process: the masker is this process's
-        if target.secrets_path is not None:
-            register_plain_secrets(target.secrets_path)
-            register_vault_secrets(target.secrets_path, vault_password_file)
+    """Given targets, compile every spec (compile_targets), register the secrets with the
+    masker, then yield the run's written workspace (nasops.ansible.workspace, holding each
+    state's outline), removed on exit."""
 
     def compile_all() -> tuple[dict[str, dict[str, Any]], list[Problem]]:
-        compiled = compile_targets(targets, vault_password_file)
+        compiled = compile_targets(targets)
         return compiled.desired, compiled.warnings
 
     with workspace_directory() as directory:
         # In a child process: this one waits for Ansible without the compiled trees.
         outlines, warnings = compile_into(directory, targets, compile_all)
+        # Here, not in the child: the masker that must know them is this process's.
+        register_secrets(targets, vault_password_file)
         yield Workspace(directory, [target.name for target in targets], outlines, warnings)
 
 
