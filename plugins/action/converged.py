@@ -6,6 +6,12 @@ every option of the role's argument specs as the play gives it (undefined ones t
 role's defaults, which its code digest covers), a controller file named by a `…_file`
 option by its content. The module then compares them with the NAS's records; the result
 carries `fingerprints` for the task that records the roles at the end of the play.
+
+With `answer_file` (a controller path of one `nasops apply`, which holds every NAS's apply
+lock from its check pass to the end of its real pass), the answer is saved there, updated by
+the record at the end of the play, and a later pass with the same fingerprints takes it
+instead of reading the NAS again: nothing nasops runs changed the NAS in between, and a hand
+change made meanwhile differs from the record's digest, so the next run still sees it.
 """
 
 from __future__ import annotations
@@ -72,6 +78,42 @@ def file_digest(path: str) -> str:
     return "file:" + digest.hexdigest()
 
 
+def read_answer(path: str | None) -> dict[str, Any] | None:
+    """Return the answer an earlier pass of the same run saved in path, if any."""
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8") as stream:
+            answer = json.load(stream)
+    except (OSError, ValueError):
+        return None
+    if not isinstance(answer, dict) or not all(
+            isinstance(answer.get(key), dict) for key in ("reasons", "facts", "fingerprints")):
+        return None
+    return answer
+
+
+def write_answer(path: str, answer: dict[str, Any]) -> None:
+    """Save the answer (owner-only: the fingerprints digest the roles' inputs)."""
+    descriptor = os.open(path + ".new", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
+        json.dump(answer, stream, sort_keys=True)
+    os.replace(path + ".new", path)
+
+
+def settle_answer(path: str, recorded: list[str], record: dict[str, Any]) -> None:
+    """After the record of the roles that converged: those roles need not run any more."""
+    answer = read_answer(path)
+    if answer is None:
+        return
+    for role in recorded:
+        answer["reasons"][role] = ""
+        answer["facts"][role] = {key: value for call in record.get(role) or []
+                                 if isinstance(call, dict)
+                                 for key, value in (call.get("facts") or {}).items()}
+    write_answer(path, answer)
+
+
 class ActionModule(ActionBase):  # type: ignore[misc]
     """Compute the fingerprints of `roles`, then run the nasops.nas.converged module."""
 
@@ -83,12 +125,25 @@ class ActionModule(ActionBase):  # type: ignore[misc]
         del tmp  # no effect since Ansible 2.x
         arguments = dict(self._task.args)
         roles = arguments.pop("roles", None)
+        answer_file = arguments.pop("answer_file", None)
         if roles:
             arguments["fingerprints"] = {role: self._fingerprint(str(role), task_vars)
                                          for role in roles}
+            answer = read_answer(answer_file)
+            if answer is not None and answer.get("fingerprints") == arguments["fingerprints"]:
+                result.update(changed=False, reasons=answer["reasons"], facts=answer["facts"],
+                              recorded=[], fingerprints=answer["fingerprints"], reused=True)
+                return result
         result.update(self._execute_module(module_name=MODULE, module_args=arguments,
                                            task_vars=task_vars))
         result["fingerprints"] = arguments.get("fingerprints", {})
+        if answer_file and not result.get("failed"):
+            if roles:
+                write_answer(answer_file, {key: result.get(key) or {} for key in
+                                           ("reasons", "facts", "fingerprints")})
+            else:
+                settle_answer(answer_file, result.get("recorded") or [],
+                              arguments.get("record") or {})
         return result
 
     def _fingerprint(self, role: str, task_vars: dict[str, Any]) -> str:

@@ -134,13 +134,16 @@ class Files(Recorder):
                 if not self.check:
                     os.unlink(dest)
             return
-        if spec.get("content") is None and spec.get("content_path"):
-            # A controller file the action plugin copied here (not sent as an argument).
+        text = spec.get("content")
+        if text is None and spec.get("content_path"):
+            # A controller file the action plugin copied here (not sent as an argument). Read
+            # into a local, never into spec: the module's arguments go back to the controller
+            # in the result (`invocation`), and megabytes there cost the worker tens of MB.
             with open(spec["content_path"], "rb") as handle:
-                spec["content"] = handle.read().decode("utf-8")
-        if spec.get("content") is None:
+                text = handle.read().decode("utf-8")
+        if text is None:
             raise HostError(f"{dest}: content (or template, or src) is required")
-        content = spec["content"].encode("utf-8")
+        content = text.encode("utf-8")
         before = None
         if st is not None and spec["force"]:
             with open(dest, "rb") as handle:
@@ -152,7 +155,7 @@ class Files(Recorder):
         if self.module._diff and not secret and spec.get("diff", True):
             self.diff.append({"before_header": dest, "after_header": dest,
                               "before": (before or b"").decode("utf-8", "replace"),
-                              "after": spec["content"]})
+                              "after": text})
         if not self.check:
             self.write(dest, content, spec)
 

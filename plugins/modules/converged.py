@@ -36,6 +36,14 @@ options:
     description: Write the records of O(record) (false reports what would be recorded).
     type: bool
     default: false
+  answer_file:
+    description: >-
+      A controller file of one `nasops apply` run (its passes hold the NAS's apply lock
+      throughout), handled by the action plugin alone. With O(fingerprints) the answer is
+      saved there; a later pass whose fingerprints are the same takes the saved answer
+      without reading the NAS again. With O(write) the roles recorded are marked there as
+      needing no run.
+    type: path
 """
 
 RETURN = r"""
@@ -70,6 +78,7 @@ def main() -> None:
         "fingerprints": {"type": "dict", "default": {}},
         "record": {"type": "dict", "default": {}},
         "write": {"type": "bool", "default": False},
+        "answer_file": {"type": "path"},  # the action plugin's; never sent to the NAS
     }, supports_check_mode=True)
     params = module.params
     records = read_records()

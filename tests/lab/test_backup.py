@@ -345,6 +345,33 @@ def test_a_damaged_pack_fails_the_check_and_the_drill_and_shows_in_status(
     assert backup(lab, "check", "--repository", "offsite")[0] == 0
 
 
+def test_an_apply_that_skips_nas_backup_still_creates_a_missing_repository(
+        backup_lab: BackupLab, capsys: pytest.CaptureFixture[str]) -> None:
+    # A real pass skips nas_backup while the NAS matches its record (issue 18), but only a
+    # real pass creates a repository that could not be reached before: a fresh USB disk.
+    lab = backup_lab
+    assert nasops("apply", "-q", "-i", str(lab.inventory)) == 0  # records the roles
+    in_host(lab.nas, f"mv {LOCAL_REPOSITORY} {LOCAL_REPOSITORY}.before")
+    try:
+        spec = lab.directory / "wsm.yml"  # a change elsewhere: the apply has a real pass
+        spec.write_text(spec.read_text(encoding="utf-8").replace(
+            "Travail de la cellule Afrique", "Travail de la cellule Afrique (Cotonou)"),
+            encoding="utf-8")
+        capsys.readouterr()
+        assert nasops("apply", "-i", str(lab.inventory)) == 0
+        captured = capsys.readouterr()
+        output = captured.out + captured.err
+        log = Path(output.rsplit("full log: ", 1)[1].split()[0]).read_text(encoding="utf-8")
+        lab.ansible_output += log
+        assert "Create the missing repositories (nas_backup need not run)" in output, output
+        assert "nas_backup : Install the backup configuration" not in log, log[-3000:]
+        in_host(lab.nas, f"test -f {LOCAL_REPOSITORY}/config")
+    finally:
+        # The repository with the earlier snapshots back in place for the tests after this.
+        in_host(lab.nas, f"test ! -d {LOCAL_REPOSITORY}.before || {{ rm -rf {LOCAL_REPOSITORY}"
+                         f" && mv {LOCAL_REPOSITORY}.before {LOCAL_REPOSITORY}; }}")
+
+
 def test_no_restic_password_in_logs_journal_status_or_ansible_output(
         backup_lab: BackupLab) -> None:
     lab = backup_lab

@@ -60,3 +60,30 @@ def test_the_tree_step_is_the_name_of_nas_shares_tree_task() -> None:
                             / "tasks" / "main.yml").read_text(encoding="utf-8"))
     [tree] = [task for task in tasks if "nasops.nas.tree" in task]
     assert f"nas_shares: {tree['name']}" == TREE_STEP
+
+
+def test_the_share_sections_are_left_alone_only_when_the_check_saw_them_unchanged() -> None:
+    from nasops.provision.converge import SECTIONS_STEP, unchanged_sections  # noqa: PLC0415
+
+    tree_only = checked((TREE_STEP, "/srv/nas/wsm/Afrique/Finances"))
+    assert unchanged_sections(tree_only, tree_shares(tree_only, OUTLINES)) == ["nas"]
+    sections = checked((TREE_STEP, "/srv/nas/wsm/Afrique/x"),
+                       (SECTIONS_STEP, "/etc/samba/nasops-shares.conf"))
+    assert unchanged_sections(sections, tree_shares(sections, OUTLINES)) == []
+    # Not narrowed (another role changed something): the real pass writes them as always.
+    accounts = checked((TREE_STEP, "/srv/nas/wsm/Afrique/x"), ("nas_accounts: Converge", "x"))
+    assert unchanged_sections(accounts, tree_shares(accounts, OUTLINES)) == []
+
+
+def test_the_sections_step_is_the_name_of_nas_shares_sections_task() -> None:
+    from pathlib import Path  # noqa: PLC0415
+
+    import yaml  # noqa: PLC0415
+
+    from nasops.provision.converge import SECTIONS_STEP  # noqa: PLC0415
+
+    tasks = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles" / "nas_shares"
+                            / "tasks" / "main.yml").read_text(encoding="utf-8"))
+    [sections] = [task for task in tasks if "nasops-shares.conf.j2" in str(task)]
+    assert f"nas_shares: {sections['name']}" == SECTIONS_STEP
+    assert sections["when"] == "nas_shares_write_sections"

@@ -242,3 +242,58 @@ def test_fingerprints_cover_the_code_and_every_option(tmp_path: Path) -> None:
     desired = tmp_path / "desired.json"
     desired.write_text("{}", encoding="utf-8")
     assert action.file_digest(str(desired)).startswith("file:")
+
+
+def _action(monkeypatch: pytest.MonkeyPatch, args: dict[str, object],
+            answers: list[dict[str, object]]) -> action.ActionModule:
+    """An ActionModule whose NAS answers come from answers (counted as they are taken)."""
+    module = object.__new__(action.ActionModule)
+    module._task = type("Task", (), {"args": args})()
+    monkeypatch.setattr(action.ActionBase, "run", lambda self, tmp, task_vars: {})
+    monkeypatch.setattr(module, "_fingerprint", lambda role, task_vars: f"print-{role}")
+
+    def execute(module_name: str, module_args: dict[str, object],
+                task_vars: dict[str, object]) -> dict[str, object]:
+        assert "answer_file" not in module_args  # the controller's, never sent to the NAS
+        return answers.pop(0)
+
+    monkeypatch.setattr(module, "_execute_module", execute)
+    return module
+
+
+def test_apply_s_real_pass_takes_its_check_s_answer_instead_of_reading_the_nas(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    answer_file = str(tmp_path / "host.json")
+    check = {"roles": ["nas_base", "nas_accounts"], "answer_file": answer_file}
+    nas = [{"changed": False, "reasons": {"nas_base": "", "nas_accounts": "inputs changed"},
+            "facts": {"nas_base": {"nas_base_volume_filesystem": "btrfs"}}, "recorded": []}]
+    first = _action(monkeypatch, dict(check), nas).run(task_vars={})
+    assert first["reasons"]["nas_accounts"] == "inputs changed" and not nas
+    assert stat.S_IMODE(os.stat(answer_file).st_mode) == 0o600
+    # The check's record of nas_accounts (it found nothing to do) settles it in the answer.
+    record = {"fingerprints": first["fingerprints"], "write": True, "answer_file": answer_file,
+              "record": {"nas_accounts": [{"watch": {}, "state": "x", "facts": {"a": 1}}]}}
+    _action(monkeypatch, record, [{"changed": False, "reasons": {}, "facts": {},
+                                   "recorded": ["nas_accounts"]}]).run(task_vars={})
+    second = _action(monkeypatch, dict(check), []).run(task_vars={})  # no NAS read left
+    assert second["reused"] is True
+    assert second["reasons"] == {"nas_base": "", "nas_accounts": ""}
+    assert second["facts"]["nas_accounts"] == {"a": 1}
+    assert second["facts"]["nas_base"] == {"nas_base_volume_filesystem": "btrfs"}
+
+
+def test_an_answer_for_other_inputs_or_unreadable_is_never_taken(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    answer_file = tmp_path / "host.json"
+    answer_file.write_text(json.dumps({"reasons": {"nas_base": ""}, "facts": {},
+                                       "fingerprints": {"nas_base": "another"}}))
+    nas = [{"changed": False, "reasons": {"nas_base": "inputs changed"}, "facts": {},
+            "recorded": []}]
+    arguments = {"roles": ["nas_base"], "answer_file": str(answer_file)}
+    assert _action(monkeypatch, dict(arguments), nas).run(task_vars={})["reasons"] == {
+        "nas_base": "inputs changed"}
+    assert not nas  # the NAS was read
+    for text in ("{", "[]", json.dumps({"reasons": [], "facts": {}, "fingerprints": {}})):
+        answer_file.write_text(text)
+        assert action.read_answer(str(answer_file)) is None
+    assert action.read_answer("") is None and action.read_answer(None) is None

@@ -241,3 +241,15 @@ def test_a_unit_started_by_the_same_call_is_not_restarted(
                        "paths": [str(tmp_path / "exporter.json")]}])
     assert ["systemctl", "restart", "nasops-exporter.service"] not in installing.module.commands
     assert installing.result["reactions"] == []
+
+
+def test_a_file_sent_as_a_path_is_written_but_never_copied_into_the_arguments(
+        tmp_path: Path) -> None:
+    # The module's arguments go back to the controller in its result (`invocation`): the
+    # desired state's megabytes there cost the worker tens of MB (issue 18, peak memory).
+    sent = tmp_path / "source-0"
+    sent.write_text('{"shares": []}\n', encoding="utf-8")
+    spec = file_spec(tmp_path / "desired.json", None, content_path=str(sent))
+    host().file(spec)
+    assert (tmp_path / "desired.json").read_text(encoding="utf-8") == '{"shares": []}\n'
+    assert spec["content"] is None

@@ -46,6 +46,7 @@ from nasops.provision.converge import (
     roles_to_run,
     take_locks,
     tree_shares,
+    unchanged_sections,
 )
 from nasops.provision.record import settle_record
 
@@ -169,12 +170,12 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
                            "expected; applying…", err=True)
             # Only the roles the check found work for (people's own --tags stay as given).
             narrowed = None if tags else roles_to_run(checked)
+            shares = None if tags else tree_shares(checked, workspace.desired)
             result = converge(report.run, workspace, vault_password_file, locks,
                               on_event=_Progress(check_mode=False,
                                                  quiet=quiet or report.quiet_progress),
-                              warn=_warn, tags=narrowed,
-                              only_shares=None if tags else tree_shares(checked,
-                                                                        workspace.desired))
+                              warn=_warn, tags=narrowed, only_shares=shares,
+                              same_sections=unchanged_sections(checked, shares))
         if not as_json:
             click.echo(render_apply_summary(result))
         if result.failed:

@@ -37,6 +37,16 @@ RUN_ALL_WHEN_CHANGED = ("nas_release",)
 # Set by apply (both passes) only: the play then records the roles that converged
 # (nasops.nas.converged); plan and drift write nothing on the NAS.
 RECORD_VARIABLE = "nasops_record_converged"
+# Also apply's alone: the directory where its check pass leaves nasops.nas.converged's answer
+# for its real pass (the same fingerprints under the same locks: the NAS is not read again).
+ANSWERS_VARIABLE = "nasops_converged_answers"
+
+
+def apply_variables(workspace: Workspace) -> dict[str, Any]:
+    """Return the extra variables both passes of an apply give the play."""
+    answers = workspace.directory / "converged"
+    answers.mkdir(mode=0o700, exist_ok=True)
+    return {RECORD_VARIABLE: True, ANSWERS_VARIABLE: str(answers)}
 
 
 def roles_to_run(checked: RunResult) -> tuple[str, ...] | None:
@@ -104,6 +114,20 @@ def tree_shares(checked: RunResult, outlines: dict[str, dict[str, Any]],
     return narrowed
 
 
+SECTIONS_STEP = "nas_shares: Write the Samba share sections (validated with the [global] section)"
+SECTIONS_VARIABLE = "nasops_share_sections_unchanged"
+
+
+def unchanged_sections(checked: RunResult, narrowed: dict[str, list[str]] | None) -> list[str]:
+    """Given the check pass of an apply and tree_shares' answer, return the hosts whose real
+    pass need not write the Samba share sections again: narrowed (only nas_shares and
+    nas_exporter changes, which cannot change the sections) and none listed there."""
+    if narrowed is None:
+        return []
+    return sorted(name for name, host in checked.hosts.items() if name in narrowed
+                  and not any(change.step == SECTIONS_STEP for change in host.changes))
+
+
 def changes_so_far(events: list[dict[str, Any]], hosts: list[str]) -> dict[str, int]:
     """Given the events of a real run so far, return the changes made on each host."""
     folded = fold_events(events, hosts, check_mode=False)
@@ -136,7 +160,7 @@ def check(run: Run, workspace: Workspace, vault_password_file: str | None,
     """Run the check-mode pass (recording the roles that found nothing to do when record:
     apply's); raise BadInputError on refusals (exit 2) and CommandFailedError on failures
     (exit 1): either way nothing was changed."""
-    options: dict[str, Any] = {"extra_variables": {RECORD_VARIABLE: True}} if record else {}
+    options: dict[str, Any] = {"extra_variables": apply_variables(workspace)} if record else {}
     result = run(workspace, check=True, vault_password_file=vault_password_file,
                  on_event=on_event, **options)
     if result.refusals:
@@ -162,10 +186,12 @@ def take_locks(hostvars: Hostvars, hosts: list[str]) -> ApplyLocks:
 def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
              locks: ApplyLocks, *, on_event: EventHandler, warn: Callable[[str], None],
              tags: tuple[str, ...] | None = None,
-             only_shares: dict[str, list[str]] | None = None) -> RunResult:
+             only_shares: dict[str, list[str]] | None = None,
+             same_sections: list[str] | None = None) -> RunResult:
     """Holding every NAS's apply lock (take_locks), run site.yml for real (only the roles in
     tags when given; only the trees of only_shares when given) and record how it ended; on
-    a signal, record `interrupted` with the changes made so far and raise RunInterrupted."""
+    a signal, record `interrupted` with the changes made so far and raise RunInterrupted.
+    The hosts of same_sections do not write their Samba share sections again."""
     run_id = locks.run
     with locks:
         for line in locks.stale_runs():
@@ -177,9 +203,10 @@ def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
             result = run(workspace, check=False, vault_password_file=vault_password_file,
                          on_event=progress,
                          extra_variables={
-                             RUN_VARIABLE: run_id, RECORD_VARIABLE: True,
+                             RUN_VARIABLE: run_id, **apply_variables(workspace),
                              **({} if only_shares is None
-                                else {TREE_SHARES_VARIABLE: only_shares})},
+                                else {TREE_SHARES_VARIABLE: only_shares}),
+                             **({SECTIONS_VARIABLE: same_sections} if same_sections else {})},
                          **options)
         except RunInterrupted as interruption:
             counts = changes_so_far(progress.events, list(workspace.hosts))

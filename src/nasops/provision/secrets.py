@@ -24,7 +24,6 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.reader import ReaderError
 
 from nasops.ansible.inventory import SECRETS_VARIABLE, VAULT_HEADER, TargetHost
-from nasops.compile import compile_spec
 from nasops.errors import BadInputError
 from nasops.execute import MASKER
 from nasops.spec.input_file import MAXIMUM_SECRETS_BYTES, read_regular_file
@@ -88,6 +87,8 @@ def secrets_needs(targets: Sequence[TargetHost]) -> list[SecretsNeed]:
         raise BadInputError("\n".join(
             f"inventory host {name}: missing variable {SECRETS_VARIABLE} (the secrets file, "
             "relative to the inventory)" for name in missing))
+    from nasops.compile import compile_spec  # noqa: PLC0415 - only `secrets init` needs it
+
     loaded = load_specs(targets)
     needs: dict[Path, tuple[list[str], list[str], list[str]]] = {}
     for target in targets:

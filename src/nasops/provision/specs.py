@@ -12,16 +12,17 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nasops.ansible.inventory import TargetHost, is_vault_file
 from nasops.ansible.workspace import Workspace, workspace_directory
-from nasops.compile import compile_spec
 from nasops.errors import BadInputError, Problem, SpecError
 from nasops.execute import MASKER
 from nasops.provision.compile_apart import compile_into
 from nasops.provision.secrets import load_secrets_file
-from nasops.spec import LoadedSpec, load_spec
+
+if TYPE_CHECKING:
+    from nasops.spec import LoadedSpec
 
 
 @dataclass
@@ -37,6 +38,10 @@ def load_specs(targets: Sequence[TargetHost]) -> dict[str, LoadedSpec]:
 
     A spec shared by several hosts is loaded once.
     """
+    # Imported here (and compile below): `nasops apply` compiles in a child process, and
+    # the parent that waits for Ansible need not hold pydantic and the models.
+    from nasops.spec import load_spec  # noqa: PLC0415
+
     by_path: dict[Path, LoadedSpec] = {}
     problems: list[Problem] = []
     messages: list[str] = []
@@ -58,6 +63,8 @@ def load_specs(targets: Sequence[TargetHost]) -> dict[str, LoadedSpec]:
 def compile_targets(targets: Sequence[TargetHost]) -> Compiled:
     """Given targets, validate and compile every spec; raise SpecError or BadInputError,
     before anything is written, if any spec is invalid."""
+    from nasops.compile import compile_spec  # noqa: PLC0415
+
     loaded = load_specs(targets)
     desired = {name: compile_spec(spec.spec) for name, spec in loaded.items()}
     warnings = list(dict.fromkeys(w for spec in loaded.values() for w in spec.warnings))
