@@ -70,6 +70,9 @@ def test_the_share_sections_are_left_alone_only_when_the_check_saw_them_unchange
     sections = checked((TREE_STEP, "/srv/nas/wsm/Afrique/x"),
                        (SECTIONS_STEP, "/etc/samba/nasops-shares.conf"))
     assert unchanged_sections(sections, tree_shares(sections, OUTLINES)) == []
+    # Another step of nas_shares (one added later, say) is not the tree's: written again.
+    other = checked((TREE_STEP, "/srv/nas/wsm/Afrique/x"), ("nas_shares: Something new", "y"))
+    assert unchanged_sections(other, tree_shares(other, OUTLINES)) == []
     # Not narrowed (another role changed something): the real pass writes them as always.
     accounts = checked((TREE_STEP, "/srv/nas/wsm/Afrique/x"), ("nas_accounts: Converge", "x"))
     assert unchanged_sections(accounts, tree_shares(accounts, OUTLINES)) == []

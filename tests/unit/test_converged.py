@@ -223,6 +223,16 @@ def test_every_role_the_play_may_skip_records_itself_only_without_changes() -> N
         assert f"{role}_converged | default(none)" in str(play["post_tasks"]), role
     record = next(task for task in play["post_tasks"] if "nasops.nas.converged" in task)
     assert "nasops_record_converged | default(false)" in record["when"]
+    # What runs from the release (the exporter, nasops-backup) follows a new release, whatever
+    # its record says; nas_backup's repositories-only step then has nothing to do.
+    for role in ("nas_exporter", "nas_backup"):
+        [task] = [task for task in play["tasks"] if task.get(
+            "ansible.builtin.include_role", {}).get("name") == f"nasops.nas.{role}"
+            and "tasks_from" not in task["ansible.builtin.include_role"]]
+        assert "or nas_release_switched | default(false)" in task["when"], role
+    [repositories] = [task for task in play["tasks"] if task.get(
+        "ansible.builtin.include_role", {}).get("tasks_from") == "repositories"]
+    assert "not nas_release_switched | default(false)" in repositories["when"]
 
 
 def test_fingerprints_cover_the_code_and_every_option(tmp_path: Path) -> None:

@@ -124,8 +124,11 @@ def unchanged_sections(checked: RunResult, narrowed: dict[str, list[str]] | None
     nas_exporter changes, which cannot change the sections) and none listed there."""
     if narrowed is None:
         return []
+    # Only a host whose nas_shares changes are all the tree's: any other step of the role
+    # (the sections, or one added later) makes the real pass write the sections again.
     return sorted(name for name, host in checked.hosts.items() if name in narrowed
-                  and not any(change.step == SECTIONS_STEP for change in host.changes))
+                  and not any(change.step.startswith("nas_shares: ")
+                              and change.step != TREE_STEP for change in host.changes))
 
 
 def changes_so_far(events: list[dict[str, Any]], hosts: list[str]) -> dict[str, int]:
