@@ -22,6 +22,10 @@ from nasops.spec.input_file import refuse_special_file
 # The group site.yml targets (docs/provisioning-contract.md).
 NAS_GROUP = "nas"
 SPEC_VARIABLE = "nasops_spec"
+# Several organisations on one NAS (a shared NAS): one spec each (docs/shared-hosting.md).
+SPECS_VARIABLE = "nasops_specs"
+# The provider's hosting file of a shared NAS: shared shares, per-organisation limits.
+HOSTING_VARIABLE = "nasops_hosting"
 SECRETS_VARIABLE = "nasops_secrets_file"
 VAULT_HEADER = b"$ANSIBLE_VAULT;"
 
@@ -131,6 +135,16 @@ def target_hosts(
     problems: list[str] = []
     for name in names:
         variables = host_variables.get(name, {})
+        if SPECS_VARIABLE in variables:
+            # Not even with --spec: one organisation's spec would rewrite the NAS-wide share
+            # sections, accounts and sync of the others.
+            problems.append(
+                f"inventory host {name}: hosts several organisations ({SPECS_VARIABLE}): "
+                "`nasops validate -i INVENTORY` checks them together and `nasops access-report "
+                "-i INVENTORY` shows the whole NAS, but plan, apply and drift converge one "
+                "organisation per NAS so far (shared hosting is being built: "
+                "docs/shared-hosting.md)")
+            continue
         if spec_override is not None:
             spec_path = Path(spec_override).expanduser().resolve()
         elif SPEC_VARIABLE in variables:
@@ -145,6 +159,65 @@ def target_hosts(
     if problems:
         raise BadInputError("\n".join(problems))
     return targets
+
+
+def host_spec_paths(data: Mapping[str, Any], base: Path,
+                    group: str = NAS_GROUP) -> dict[str, list[Path]]:
+    """Given inventory data and its base directory, return each NAS host's spec files:
+    those of `nasops_specs` (several organisations) or the one of `nasops_spec`. Raise
+    BadInputError listing every host that names none, both, or one file twice."""
+    names = group_hosts(data, group)
+    if not names:
+        raise BadInputError(f"no host of group '{group}' in the inventory"
+                            " (or none matches --limit); the playbook only targets that group")
+    host_variables: Mapping[str, Any] = data.get("_meta", {}).get("hostvars", {})
+    found: dict[str, list[Path]] = {}
+    problems: list[str] = []
+    for name in names:
+        variables = host_variables.get(name, {})
+        if SPECS_VARIABLE in variables and SPEC_VARIABLE in variables:
+            problems.append(f"inventory host {name}: set {SPEC_VARIABLE} (one organisation) "
+                            f"or {SPECS_VARIABLE} (several), not both")
+        elif SPECS_VARIABLE in variables:
+            listed = variables[SPECS_VARIABLE]
+            if not isinstance(listed, list) or not listed:
+                problems.append(f"inventory host {name}: {SPECS_VARIABLE} must be a list of "
+                                f"spec files, got {listed!r}")
+                continue
+            wrong = [index for index, item in enumerate(listed)
+                     if not isinstance(item, str) or not item.strip()]
+            if wrong:
+                problems += [f"inventory host {name}: {SPECS_VARIABLE}[{index}] must be a "
+                             f"spec file path, got {listed[index]!r}" for index in wrong]
+                continue
+            paths = [_resolve(base, item, name, SPECS_VARIABLE) for item in listed]
+            twice = sorted({str(path) for path in paths if paths.count(path) > 1})
+            if twice:
+                problems.append(f"inventory host {name}: {SPECS_VARIABLE} lists "
+                                f"{', '.join(twice)} more than once")
+            found[name] = list(dict.fromkeys(paths))
+        elif SPEC_VARIABLE in variables:
+            found[name] = [_resolve(base, variables[SPEC_VARIABLE], name, SPEC_VARIABLE)]
+            if HOSTING_VARIABLE in variables:
+                problems.append(f"inventory host {name}: {HOSTING_VARIABLE} is for a NAS that "
+                                f"hosts several organisations ({SPECS_VARIABLE})")
+        else:
+            problems.append(f"inventory host {name}: missing variable {SPEC_VARIABLE} (the "
+                            f"spec file, relative to the inventory) or {SPECS_VARIABLE}")
+    if problems:
+        raise BadInputError("\n".join(problems))
+    return found
+
+
+def host_hosting_paths(data: Mapping[str, Any], base: Path,
+                       group: str = NAS_GROUP) -> dict[str, Path]:
+    """Given inventory data and its base directory, return the hosting file of each NAS host
+    that names one (`nasops_hosting`)."""
+    host_variables: Mapping[str, Any] = data.get("_meta", {}).get("hostvars", {})
+    return {name: _resolve(base, host_variables[name][HOSTING_VARIABLE], name,
+                           HOSTING_VARIABLE)
+            for name in group_hosts(data, group)
+            if HOSTING_VARIABLE in host_variables.get(name, {})}
 
 
 def read_targets(

@@ -20,8 +20,9 @@ from nasops.errors import (
     os_error_words,
 )
 from nasops.report.access import FORMATS, render
+from nasops.report.hosted import as_people_see
 from nasops.spec import LoadedSpec, Spec, load_spec
-from nasops.spec.rights import resolve_rights
+from nasops.spec.rights import RightsTable, resolve_rights
 
 
 def write_output(path: str, text: str, what: str) -> None:
@@ -44,11 +45,25 @@ def _load(spec_path: str) -> LoadedSpec:
 # SPEC is plain text for click: load_spec itself refuses folders, FIFOs and devices in one
 # line, where click would print its usage text around the error.
 @click.command()
-@click.argument("spec_path", metavar="SPEC")
+@click.argument("spec_path", metavar="[SPEC]", required=False)
+@click.option("-i", "--inventory",
+              help="Check every spec the inventory's NAS hosts name instead, and the specs of "
+                   "a NAS that hosts several organisations (nasops_specs) together.")
+@click.option("--limit", "-l", help="With -i: Ansible host pattern restricting the hosts.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON document (valid, counts, errors with file/line/column).")
-def validate(spec_path: str, as_json: bool) -> None:
-    """Check SPEC and list every problem with its line; exit 2 if it is invalid."""
+def validate(spec_path: str | None, inventory: str | None, limit: str | None,
+             as_json: bool) -> None:
+    """Check SPEC (or every spec of -i INVENTORY) and list every problem with its line; exit
+    2 if one is invalid."""
+    if inventory is not None and spec_path is None:
+        _validate_inventory(inventory, limit, as_json)
+        return
+    if spec_path is None or inventory is not None:
+        raise BadInputError("give one spec file (nasops validate SPEC) or an inventory "
+                            "(nasops validate -i INVENTORY)")
+    if limit is not None:
+        raise BadInputError("--limit chooses hosts of an inventory: use it with -i")
     try:
         loaded = _load(spec_path)
         spec = loaded.spec
@@ -64,6 +79,38 @@ def validate(spec_path: str, as_json: bool) -> None:
     click.echo(f"{spec_path}: valid — {counts['users']} users, {counts['groups']} groups, "
                f"{counts['shares']} shares, {counts['folders']} folders"
                + (f", {len(loaded.warnings)} warning(s)" if loaded.warnings else ""))
+
+
+def _validate_inventory(inventory: str, limit: str | None, as_json: bool) -> None:
+    """validate -i: every spec of every NAS, and the organisations of a NAS together."""
+    # Here, not at the top: the single-spec form does not pay for the inventory side.
+    from nasops.ansible.summary import run_document  # noqa: PLC0415
+    from nasops.provision.hosted import validate_inventory  # noqa: PLC0415
+
+    try:
+        found = validate_inventory(inventory, limit)
+    except NasopsError as error:
+        if as_json:
+            _echo_json({**run_document("validate", None, exit_code=error.exit_code, log=None,
+                                       error=error),
+                        "inventory": inventory, "valid": False, "organisations": None})
+        raise
+    for warning in found.warnings:
+        click.echo(warning.format(), err=True)
+    if as_json:
+        _echo_json({**run_document("validate", None, exit_code=0, log=None,
+                                   warnings=found.warnings),
+                    "inventory": inventory, "valid": True, "organisations": found.hosts})
+        return
+    for host, organisations in found.hosts.items():
+        together = " (checked together)" if len(organisations) > 1 else ""
+        click.echo(f"{host}: valid — {plural_organisations(len(organisations))}: "
+                   f"{', '.join(organisations)}{together}"
+                   + (f", {len(found.warnings)} warning(s)" if found.warnings else ""))
+
+
+def plural_organisations(count: int) -> str:
+    return f"{count} organisation" + ("" if count == 1 else "s")
 
 
 def _echo_json(document: dict[str, Any]) -> None:
@@ -88,19 +135,50 @@ def validate_document(spec_path: str, *, counts: dict[str, int] | None = None,
 
 
 @click.command("access-report")
-@click.argument("spec_path", metavar="SPEC")
+@click.argument("spec_path", metavar="[SPEC]", required=False)
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Output format.")
 @click.option("--output", "-o", help="Write to this file instead of standard output.")
-def access_report(spec_path: str, output_format: str, output: str | None) -> None:
-    """Show who can read or change every folder of SPEC (GDPR access overview)."""
-    spec = _load(spec_path).spec
-    text = render(spec, resolve_rights(spec), output_format)
+@click.option("-i", "--inventory",
+              help="Instead of SPEC: the whole NAS of this inventory (with --limit when it "
+                   "names several), every organisation it hosts in one report.")
+@click.option("--limit", "-l", help="With -i: the Ansible host pattern of one NAS.")
+def access_report(spec_path: str | None, output_format: str, output: str | None,
+                  inventory: str | None, limit: str | None) -> None:
+    """Show who can read or change every folder of SPEC, or of a whole NAS (-i), with the
+    logins people type (GDPR access overview)."""
+    if inventory is not None and spec_path is None:
+        spec, table = _nas_report(inventory, limit)
+    elif spec_path is not None and inventory is None and limit is None:
+        spec = _load(spec_path).spec
+        table = as_people_see(spec, resolve_rights(spec))
+    else:
+        raise BadInputError("give one spec file (nasops access-report SPEC) or an inventory "
+                            "(nasops access-report -i INVENTORY [--limit NAS])")
+    text = render(spec, table, output_format)
     if output:
         write_output(output, text, "access report")
         click.echo(f"access report written to {output}", err=True)
     else:
         click.echo(text, nl=not text.endswith("\n"))
+
+
+def _nas_report(inventory: str, limit: str | None) -> tuple[Spec, RightsTable]:
+    """access-report -i: the one NAS of the inventory (after --limit), all its organisations
+    checked together first (nasops validate -i), in one report."""
+    from nasops.provision.hosted import validate_inventory  # noqa: PLC0415
+    from nasops.report.hosted import combined_report  # noqa: PLC0415
+
+    found = validate_inventory(inventory, limit)
+    for warning in found.warnings:
+        click.echo(warning.format(), err=True)
+    if len(found.hosts) != 1:
+        raise BadInputError(f"{inventory} names {len(found.hosts)} NAS hosts "
+                            f"({', '.join(found.hosts)}): choose one with --limit")
+    [(host, _organisations)] = found.hosts.items()
+    # The specs as they were checked together (not read again: one could change meanwhile).
+    return combined_report(host, [loaded.spec for loaded in found.specs[host]],
+                           found.shared.get(host))
 
 
 @click.group("spec")

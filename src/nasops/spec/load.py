@@ -123,7 +123,7 @@ def _value_message(error: Any, location: DataPath) -> str:
     return str(error["msg"])
 
 
-def _translate(error: Any, source: SourceMap) -> Problem:
+def translate_error(error: Any, source: SourceMap) -> Problem:
     """Turn one pydantic error into a plain located sentence."""
     location: DataPath = tuple(error["loc"])
     kind, value = error["type"], error.get("input")
@@ -157,7 +157,7 @@ def load_spec_text(text: str, file: str = "<spec>") -> LoadedSpec:
         try:
             spec = Spec.model_validate(data)
         except ValidationError as error:
-            problems += [_translate(item, source) for item in error.errors()]
+            problems += [translate_error(item, source) for item in error.errors()]
     errors = [problem for problem in problems if problem.severity == "error"]
     if errors or spec is None:
         raise SpecError(_unique(errors))

@@ -1,0 +1,84 @@
+"""`nasops validate -i INVENTORY`: every spec of every NAS, and the specs a NAS hosts checked
+together (nasops.spec.hosting), all problems at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nasops.ansible import ansible_environment, project_root
+from nasops.ansible.inventory import (
+    host_hosting_paths,
+    host_spec_paths,
+    inventory_base,
+    list_inventory,
+)
+from nasops.errors import BadInputError, Problem, SpecError
+
+
+@dataclass
+class HostedValidation:
+    """What `validate -i` found valid: per NAS, its organisations' ids and counts."""
+
+    hosts: dict[str, list[str]] = field(default_factory=dict)
+    paths: dict[str, list[Path]] = field(default_factory=dict)
+    """Each NAS's spec files, in the inventory's order."""
+    specs: dict[str, list[Any]] = field(default_factory=dict)
+    """Each NAS's loaded specs (nasops.spec.LoadedSpec), as they were checked together."""
+    shared: dict[str, Any] = field(default_factory=dict)
+    """Each NAS's shared shares (the stand-in spec of its hosting file), if it has one."""
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def validate_inventory(inventory: str, limit: str | None = None) -> HostedValidation:
+    """Given an inventory (and --limit), load every spec its NAS hosts name and check the
+    specs of each NAS together; raise SpecError with every problem (or BadInputError for an
+    unreadable inventory or spec file), else return what was found valid."""
+    # Imported here: the spec models are heavy and only this command needs them.
+    from nasops.spec import LoadedSpec, load_spec  # noqa: PLC0415
+    from nasops.spec.hosting import check_hosted  # noqa: PLC0415
+    from nasops.spec.hosting_file import load_hosting  # noqa: PLC0415
+
+    data = list_inventory(inventory, limit=limit,
+                          environment=ansible_environment(project_root()))
+    hosts = host_spec_paths(data, inventory_base(inventory))
+    hosting_files = host_hosting_paths(data, inventory_base(inventory))
+    loaded: dict[Path, LoadedSpec] = {}
+    problems: list[Problem] = []
+    messages: list[str] = []
+    for path in dict.fromkeys(path for paths in hosts.values() for path in paths):
+        try:
+            loaded[path] = load_spec(path)
+        except SpecError as error:
+            problems += error.problems
+        except BadInputError as error:
+            names = ", ".join(name for name, paths in hosts.items() if path in paths)
+            messages.append(f"inventory host {names}: {error}")
+    result = HostedValidation()
+    for name, paths in hosts.items():
+        specs = [loaded[path] for path in paths if path in loaded]
+        hosting = None
+        if name in hosting_files and len(specs) == len(paths):
+            try:
+                hosting = load_hosting(hosting_files[name], specs)
+            except SpecError as error:
+                problems += error.problems
+            except BadInputError as error:
+                messages.append(f"inventory host {name}: {error}")
+            else:
+                result.shared[name] = hosting.shared
+        if len(paths) > 1 and len(specs) == len(paths):
+            problems += check_hosted(name, specs, hosting)
+        result.hosts[name] = [spec.spec.organization.id for spec in specs]
+        result.paths[name] = list(paths)
+        result.specs[name] = specs
+        result.warnings += [warning for spec in specs for warning in spec.warnings]
+    errors = [problem for problem in problems if problem.severity != "warning"]
+    result.warnings += [problem for problem in problems if problem.severity == "warning"]
+    if messages:
+        raise BadInputError("\n".join([*messages, *(problem.format() for problem in errors)]))
+    if errors:
+        raise SpecError(errors)
+    result.warnings = list(dict.fromkeys(result.warnings))
+    return result

@@ -1,0 +1,215 @@
+"""Several organisations on one NAS: what each spec cannot see alone (issue 13).
+
+Each organisation's spec is valid on its own (`nasops validate SPEC`, its admin's check);
+the provider's `nasops validate -i INVENTORY` also checks the specs a NAS hosts together.
+Every conflict is reported at both places, in plain words: the one found later is the
+located problem and its message names the earlier one as `file:line`.
+
+Checked here (independent of how the NAS will keep the organisations apart): an account
+prefix for every organisation, unique prefixes and ids, one volume, unique POSIX account
+and group names and Samba share names (Samba compares names without case), no Syncthing
+device in two organisations (it would receive the other's folders), no restic repository
+location in two organisations, one exporter setting, and (a warning) quotas that together
+exceed the volume's size.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from nasops.errors import Problem
+from nasops.spec.directory import build_directory
+from nasops.spec.hosting_file import LoadedHosting
+from nasops.spec.load import LoadedSpec
+from nasops.spec.names import samba_case_key
+from nasops.spec.units import parse_size
+from nasops.spec.yaml_source import DataPath
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a value was given: the spec and the data path in it."""
+
+    loaded: LoadedSpec
+    path: DataPath
+
+    def where(self) -> str:
+        """Return `file:line`, or `file (the default)` where the spec does not say it."""
+        source = self.loaded.source
+        if self.path not in source.key_positions and self.path not in source.value_positions:
+            return f"{source.file} (the default)"
+        line, _column = source.position(self.path)
+        return f"{source.file}:{line}"
+
+    def problem(self, message: str, *, severity: str = "error") -> Problem:
+        return self.loaded.source.problem(self.path, message, severity=severity)
+
+
+def samba_key(name: str) -> str:
+    """Return how Samba compares share names (its own one-to-one upper-casing, after NFC:
+    'Straße' and 'STRASSE' stay two names there)."""
+    return samba_case_key(unicodedata.normalize("NFC", name))
+
+
+class _Seen:
+    """First place of each key of one kind; a later place with the same key is a conflict."""
+
+    def __init__(self, describe: Callable[[str], str]) -> None:
+        self.describe = describe
+        self.first: dict[str, Place] = {}
+
+    def add(self, key: str, place: Place, problems: list[Problem],
+            name: str | None = None) -> None:
+        """Note key at place; a conflict names `name` (the key itself by default)."""
+        earlier = self.first.setdefault(key, place)
+        if earlier is not place and earlier.loaded is not place.loaded:
+            problems.append(place.problem(
+                f"{self.describe(name or key)}; also at {earlier.where()}, and both "
+                "organisations are on the same NAS"))
+
+
+def check_hosted(host: str, specs: Sequence[LoadedSpec],
+                 hosting: LoadedHosting | None = None) -> list[Problem]:
+    """Given the loaded specs one NAS hosts (two or more) and its hosting file if any, return
+    every conflict between them (errors, and warnings with severity 'warning')."""
+    problems: list[Problem] = []
+    ids = _Seen(lambda key: f"organization id '{key}' is another organisation's too")
+    prefixes = _Seen(lambda key: f"account prefix '{key}' is another organisation's too: "
+                                 "each organisation needs its own")
+    accounts = _Seen(lambda key: f"account or group name '{key}' is another "
+                                 "organisation's too")
+    share_names = _Seen(lambda key: f"Samba share name '{key}' is another organisation's "
+                                    "too (Samba compares share names without case)")
+    devices = _Seen(lambda key: f"Syncthing device {key[:7]}… is another organisation's "
+                                "too: it would receive that organisation's folders")
+    repositories = _Seen(lambda key: f"restic repository {key} is another organisation's "
+                                     "too: each organisation needs its own")
+    local_paths: list[tuple[str, Place]] = []
+    for loaded in specs:
+        spec, prefix = loaded.spec, loaded.spec.organization.account_prefix
+        ids.add(spec.organization.id, Place(loaded, ("organization", "id")), problems)
+        if not prefix:
+            problems.append(Place(loaded, ("organization",)).problem(
+                f"NAS {host} hosts {len(specs)} organisations: set organization."
+                "account_prefix (a few lowercase letters and '-', e.g. "
+                f"'{spec.organization.id[:7]}-') so that their accounts, groups and share "
+                "names stay apart"))
+        else:
+            prefixes.add(prefix, Place(loaded, ("organization", "account_prefix")), problems)
+        directory = build_directory(spec)
+        accounts.add(f"{prefix}{spec.organization.id}-users",
+                     Place(loaded, ("organization", "id")), problems)
+        for index, user in enumerate(spec.users):
+            place = Place(loaded, ("users", index, "login"))
+            accounts.add(directory.users[user.login].system_name, place, problems)
+            for number, device in enumerate(user.devices):
+                devices.add(device.id, Place(loaded, ("users", index, "devices", number, "id")),
+                            problems)
+        for index, group in enumerate(spec.groups):
+            accounts.add(directory.groups[group.name].system_name,
+                         Place(loaded, ("groups", index, "name")), problems)
+        for index, share in enumerate(spec.shares):
+            share_names.add(samba_key(prefix + share.name),
+                            Place(loaded, ("shares", index, "name")), problems,
+                            prefix + share.name)
+        for index, repository in enumerate(spec.backup.repositories if spec.backup else []):
+            place = Place(loaded, ("backup", "repositories", index, "url"))
+            repositories.add(repository_location(repository.url), place, problems,
+                             repository.url)
+            local_paths.append((repository.url, place))
+    if hosting is not None:
+        shared = LoadedSpec(hosting.shared, hosting.source)
+        prefixes_in_use = [loaded.spec.organization.account_prefix for loaded in specs]
+        for index, share in enumerate(hosting.shared.shares):
+            place = Place(shared, ("shares", index, "name"))
+            share_names.add(samba_key(share.name), place, problems, share.name)
+            taken = [prefix for prefix in prefixes_in_use
+                     if prefix and samba_key(share.name).startswith(samba_key(prefix))]
+            if taken:
+                problems.append(place.problem(
+                    f"a shared share's name cannot start with the account prefix "
+                    f"'{taken[0]}': people would take it for that organisation's own"))
+    problems += _nested_repositories(local_paths)
+    problems += _one_setting(host, specs)
+    problems += _quotas_fit(host, specs)
+    return problems
+
+
+def repository_location(url: str) -> str:
+    """Given a restic repository URL, return where it is, written one way: the user of an
+    SFTP URL left out (two users on one host and path are one repository), host names in
+    lower case, a REST URL's default port dropped, paths normalised."""
+    if url.startswith("/"):
+        return posixpath.normpath(url)
+    if url.startswith("sftp:"):
+        _user, _, rest = url[len("sftp:"):].partition("@")
+        host, _, path = rest.partition(":")
+        return f"sftp:{host.lower()}:{posixpath.normpath(path or '.')}"
+    if url.startswith("rest:"):
+        parts = urlsplit(url[len("rest:"):])
+        default = {"http": 80, "https": 443}.get(parts.scheme)
+        try:
+            port = "" if parts.port in (None, default) else f":{parts.port}"
+        except ValueError:  # not a port number: compared as written
+            return url.rstrip("/")
+        return (f"rest:{parts.scheme}://{(parts.hostname or '').lower()}{port}"
+                f"{posixpath.normpath(parts.path or '/')}")
+    return url.rstrip("/")
+
+
+def _nested_repositories(local_paths: list[tuple[str, Place]]) -> list[Problem]:
+    """A local repository inside another organisation's (or holding it) is refused too."""
+    problems: list[Problem] = []
+    located = [(posixpath.normpath(url), place) for url, place in local_paths
+               if url.startswith("/")]
+    for path, place in located:
+        for other, earlier in located:
+            if earlier.loaded is place.loaded or other == path:
+                continue
+            if path.startswith(other.rstrip("/") + "/"):
+                problems.append(place.problem(
+                    f"restic repository {path} is inside another organisation's ({other}, "
+                    f"at {earlier.where()}): each organisation needs its own place"))
+    return problems
+
+
+def _one_setting(host: str, specs: Sequence[LoadedSpec]) -> list[Problem]:
+    """The volume and the exporter are the NAS's: every organisation must say the same."""
+    problems: list[Problem] = []
+    first = specs[0]
+    settings: list[tuple[DataPath, Callable[[LoadedSpec], object], str]] = [
+        (("volume", "path"),
+         lambda loaded: posixpath.normpath(loaded.spec.volume.path), "volume"),
+        (("monitoring", "port"), lambda loaded: loaded.spec.monitoring.port, "exporter"),
+        (("monitoring", "listen_address"),
+         lambda loaded: loaded.spec.monitoring.listen_address, "exporter"),
+        (("monitoring", "drift_check"),
+         lambda loaded: loaded.spec.monitoring.drift_check, "exporter"),
+    ]
+    for path, value_of, what in settings:
+        for loaded in specs[1:]:
+            if value_of(loaded) != value_of(first):
+                problems.append(Place(loaded, path).problem(
+                    f"{value_of(loaded)!r} here but {value_of(first)!r} in "
+                    f"{Place(first, path).where()}: the organisations of NAS {host} share "
+                    f"one {what}, so their specs must say the same"))
+    return problems
+
+
+def _quotas_fit(host: str, specs: Sequence[LoadedSpec]) -> list[Problem]:
+    """A warning when the shares' quotas of every organisation together exceed the size of
+    the volume that one of them states (overcommitting is allowed, but worth a look)."""
+    total = sum(parse_size(share.quota) for loaded in specs for share in loaded.spec.shares
+                if share.quota)
+    for loaded in specs:  # once, at the first organisation that states a size it exceeds
+        size = loaded.spec.volume.size
+        if size and total > parse_size(size):
+            return [Place(loaded, ("volume", "size")).problem(
+                f"the quotas of the {len(specs)} organisations of NAS {host} add up to "
+                f"more than the volume's {size}: together they can fill it before any quota "
+                "stops them", severity="warning")]
+    return []

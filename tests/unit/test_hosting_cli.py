@@ -1,0 +1,179 @@
+"""`nasops validate -i INVENTORY` for a NAS that hosts several organisations (issue 13), as a
+provider runs it: exit 2 with every conflict at both places, or each NAS's organisations."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nasops.cli.main import main
+
+COLLECTIVE = Path(__file__).resolve().parents[2] / "inventory" / "collective"
+
+
+@pytest.fixture
+def collective(tmp_path: Path) -> Path:
+    for name in ("inventory.yml", "hosting.yml", "atable.yml", "habitat.yml", "relais.yml"):
+        shutil.copy(COLLECTIVE / name, tmp_path / name)
+    return tmp_path
+
+
+def test_the_provider_checks_the_collective_together(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 0
+    assert capsys.readouterr().out == (
+        "collectif-nas: valid — 3 organisations: atable, habitat, relais (checked together)\n")
+    assert main(["validate", "-i", str(collective / "inventory.yml"), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["valid"] is True and document["errors"] == []
+    assert document["organisations"] == {"collectif-nas": ["atable", "habitat", "relais"]}
+
+
+def test_a_conflict_between_two_organisations_is_shown_at_both_places(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # habitat's admin copies relais's prefix: each spec stays valid on its own.
+    habitat = collective / "habitat.yml"
+    habitat.write_text(habitat.read_text(encoding="utf-8").replace(
+        "account_prefix: hab-", "account_prefix: rel-"), encoding="utf-8")
+    assert main(["validate", str(habitat)]) == 0
+    capsys.readouterr()
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 2
+    error = capsys.readouterr().err
+    assert f"{collective / 'relais.yml'}:6:3: organization.account_prefix: account prefix " \
+        f"'rel-' is another organisation's too: each organisation needs its own; also at " \
+        f"{habitat}:6" in error, error
+    assert "Traceback" not in error
+    assert main(["validate", "-i", str(collective / "inventory.yml"), "--json"]) == 2
+    document = json.loads(capsys.readouterr().out)
+    assert document["valid"] is False
+    assert {(entry["file"], entry["line"]) for entry in document["errors"]} >= {
+        (str(collective / "relais.yml"), 6)}
+
+
+def test_plan_refuses_a_shared_nas_plainly_and_validate_wants_one_input(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = str(collective / "inventory.yml")
+    assert main(["plan", "-i", inventory]) == 2
+    error = capsys.readouterr().err
+    assert "hosts several organisations (nasops_specs)" in error and "Traceback" not in error
+    assert main(["validate", str(collective / "atable.yml"), "-i", inventory]) == 2
+    assert main(["validate"]) == 2
+    assert "give one spec file" in capsys.readouterr().err
+
+
+def test_an_inventory_host_naming_a_spec_twice_or_both_variables_is_refused(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = collective / "inventory.yml"
+    text = inventory.read_text(encoding="utf-8")
+    inventory.write_text(text.replace("[atable.yml, habitat.yml, relais.yml]",
+                                      "[atable.yml, habitat.yml, ./atable.yml]"),
+                         encoding="utf-8")
+    assert main(["validate", "-i", str(inventory)]) == 2
+    assert "lists" in capsys.readouterr().err
+    inventory.write_text(text.replace("nasops_secrets_file:", "nasops_spec: atable.yml\n"
+                                      "          nasops_secrets_file:"), encoding="utf-8")
+    assert main(["validate", "-i", str(inventory)]) == 2
+    assert "not both" in capsys.readouterr().err
+
+
+def test_the_provider_s_report_shows_every_organisation_as_people_type_and_see_it(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["access-report", "-i", str(collective / "inventory.yml"),
+                 "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["organization"] == "collectif-nas"
+    folders = document["folders"]
+    assert folders[0] == "atb-Réseau" and "rel-Pôle/Comptabilité" in folders
+    people = {user["login"]: user for user in document["users"]}
+    # Two people named marie, two accounts: each sees only her own organisation's folders.
+    assert people["atb-marie"]["name"] == "Marie Dubois"
+    assert people["rel-marie"]["name"] == "Marie Lambert"
+    prefixes = ("atb-", "hab-", "rel-")
+    for login, user in people.items():
+        own = login.split("-", 1)[0] + "-"
+        for folder, access in zip(folders, user["access"], strict=True):
+            if folder.startswith(prefixes) and not folder.startswith(own):
+                assert access == "none", (login, folder, access)
+    # jeanne is in no group: she reads the share and its open folders by name, nothing private.
+    jeanne = dict(zip(folders, people["atb-jeanne"]["access"], strict=True))
+    assert jeanne["atb-Réseau/Comptes rendus"] == "read"
+    assert jeanne["atb-Réseau/Trésorerie et subventions"] == "none"
+
+
+def test_one_organisation_s_report_uses_its_prefixed_logins_and_share_names(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["access-report", str(collective / "relais.yml"), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[:2] == ["login,name,folder,access", "rel-marie,Marie Lambert,rel-Pôle,write"]
+    assert main(["access-report", str(collective / "relais.yml"), "-i",
+                 str(collective / "inventory.yml")]) == 2
+
+
+def test_the_shared_space_every_association_reads_and_each_writes_its_own_folder(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 0
+    capsys.readouterr()
+    assert main(["access-report", "-i", str(collective / "inventory.yml"),
+                 "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    people = {user["login"]: dict(zip(document["folders"], user["access"], strict=True))
+              for user in document["users"]}
+    own = {"atb-marie": "Commun/À Table !", "hab-tom": "Commun/Habitat Partagé",
+           "rel-samir": "Commun/Relais Solidaire"}
+    for login, folder in own.items():
+        assert people[login]["Commun"] == "read"
+        for other in own.values():
+            assert people[login][other] == ("write" if other == folder else "read"), login
+        assert people[login]["Commun/Bureau du collectif"] == "write"
+    # Members of no group given the shared space see nothing of it.
+    assert {people[login]["Commun"] for login in ("atb-jeanne", "rel-zoe")} == {"none"}
+    assert people["hab-ines"]["Commun/Bureau du collectif"] == "none"
+
+
+def test_every_problem_of_the_hosting_file_is_located_in_it(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (collective / "hosting.yml").write_text(
+        "version: 1\nid: atable\ncolour: blue\nshares:\n  - name: atb-Commun\n"
+        "    quota: lots\n    access: {\"atable:Coordinaton\": read}\n"
+        "organizations:\n  atabel: {quota: 300G}\n", encoding="utf-8")
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 2
+    error = capsys.readouterr().err
+    hosting = collective / "hosting.yml"
+    for expected in (
+            f"{hosting}:2:1: id: 'atable' is an organisation's id",
+            f"{hosting}:3:1: colour: unknown key here",
+            f"{hosting}:6:5: shares[0].quota: 'lots' is not a size",
+            f"{hosting}:7:14: shares[0].access.atable:Coordinaton: unknown group or user "
+            "'atable:Coordinaton' (did you mean 'atable:Coordination'?)",
+            f"{hosting}:9:3: organizations.atabel: no organisation 'atabel' on this NAS (did "
+            "you mean 'atable'?)"):
+        assert expected in error, error
+    assert "Traceback" not in error
+    # Once the file is right apart from its share's name, the name is refused too.
+    hosting.write_text("version: 1\nid: commun\nshares:\n  - name: ATB-Réseau\n", "utf-8")
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 2
+    error = capsys.readouterr().err
+    assert f"{hosting}:4:5: shares[0].name: Samba share name 'ATB-Réseau' is another " \
+        f"organisation's too" in error and "also at " in error, error
+    assert "cannot start with the account prefix 'atb-'" in error, error
+
+
+def test_one_organisation_s_spec_cannot_be_applied_to_a_shared_nas_with_spec(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # It would rewrite the NAS-wide share sections and accounts of the others.
+    assert main(["plan", "-i", str(collective / "inventory.yml"),
+                 "--spec", str(collective / "atable.yml")]) == 2
+    error = capsys.readouterr().err
+    assert "hosts several organisations" in error and "--spec" not in error, error
+
+
+def test_a_wrong_item_of_nasops_specs_is_named_by_its_index(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = collective / "inventory.yml"
+    inventory.write_text(inventory.read_text(encoding="utf-8").replace(
+        "[atable.yml, habitat.yml, relais.yml]", "[atable.yml, 1, relais.yml]"), "utf-8")
+    assert main(["validate", "-i", str(inventory)]) == 2
+    assert "nasops_specs[1] must be a spec file path, got 1" in capsys.readouterr().err
