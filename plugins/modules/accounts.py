@@ -10,7 +10,9 @@ description:
   - Reads /etc/passwd, /etc/group, /etc/shadow and C(pdbedit -L -w) once, plans the difference
     with the desired accounts and runs only the commands that close it.
   - Users get C(users_group) as primary group, a nologin shell and no home directory.
-  - Users in C(users_group) that are absent from the spec are disabled, never deleted.
+  - Users in C(users_group) that are absent from the spec are disabled, never deleted; so
+    are those of a users group nasops managed on this NAS before (a new account prefix, an
+    organisation gone), recorded in /var/lib/nasops/users-groups.json.
   - Samba passwords are compared through their NT hash (MD4 of UTF-16LE, computed here since
     OpenSSL 3 disables MD4) and only set when they differ, through stdin.
   - Supports check mode; returns the C(changes) list of the provisioning contract.
@@ -83,13 +85,20 @@ watched:
 """
 
 import datetime  # noqa: E402
-import struct  # noqa: E402
 from typing import Any, NamedTuple  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.converged import watched  # noqa: E402
+from ansible_collections.nasops.nas.plugins.module_utils.nt_hash import (  # noqa: E402, F401
+    md4,
+    nt_hash,
+)
+from ansible_collections.nasops.nas.plugins.module_utils.users_groups import (  # noqa: E402
+    RECORD_PATH,
+    read_users_groups,
+    write_users_groups,
+)
 
-WORD_MASK = 0xFFFFFFFF
 # Shadow's expiry field counts days since 1970-01-01; day 1 is long past, so "expired now".
 EXPIRED_DAY = 1
 EXPIRED_DATE = "1970-01-02"
@@ -97,49 +106,6 @@ EXPIRED_DATE = "1970-01-02"
 
 class Refusal(Exception):
     """A desired state this module must not converge to (the message starts with `refused:`)."""
-
-
-# ---------------------------------------------------------------------------------------------
-# MD4 (RFC 1320), needed for NT hashes: hashlib's md4 is gone with OpenSSL 3.
-
-
-def _rotate_left(value: int, shift: int) -> int:
-    value &= WORD_MASK
-    return ((value << shift) | (value >> (32 - shift))) & WORD_MASK
-
-
-_ROUNDS = (
-    # (function, constant, word order, shifts)
-    (lambda b, c, d: (b & c) | (~b & d), 0,
-     range(16), (3, 7, 11, 19)),
-    (lambda b, c, d: (b & c) | (b & d) | (c & d), 0x5A827999,
-     (0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15), (3, 5, 9, 13)),
-    (lambda b, c, d: b ^ c ^ d, 0x6ED9EBA1,
-     (0, 8, 4, 12, 2, 10, 6, 14, 1, 9, 5, 13, 3, 11, 7, 15), (3, 9, 11, 15)),
-)
-
-
-def md4(message: bytes) -> bytes:
-    """Given bytes, return their MD4 digest (16 bytes)."""
-    length_bits = (len(message) * 8) & 0xFFFFFFFFFFFFFFFF
-    padded = message + b"\x80" + b"\x00" * ((55 - len(message)) % 64)
-    padded += struct.pack("<Q", length_bits)
-    state = [0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476]
-    for offset in range(0, len(padded), 64):
-        words = struct.unpack("<16I", padded[offset:offset + 64])
-        a, b, c, d = state
-        for function, constant, order, shifts in _ROUNDS:
-            for step, index in enumerate(order):
-                mixed = (a + function(b, c, d) + words[index] + constant) & WORD_MASK
-                a, b, c, d = d, _rotate_left(mixed, shifts[step % 4]), b, c
-        state = [(value + delta) & WORD_MASK
-                 for value, delta in zip(state, (a, b, c, d), strict=True)]
-    return struct.pack("<4I", *state)
-
-
-def nt_hash(password: str) -> str:
-    """Given a password, return its NT hash as Samba stores it (MD4 of UTF-16LE), upper hex."""
-    return md4(password.encode("utf-16-le")).hex().upper()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,6 +215,9 @@ class Planner:
         self.today = today
         self.shell = desired["shell"]
         self.users_group = desired["users_group"]
+        # Users groups nasops managed here before (module_utils/users_groups.py).
+        self.former_groups = [name for name in desired.get("former_users_groups") or []
+                              if name != self.users_group]
         self.min_uid = desired["min_uid"]
         self.group_names = [group["name"] for group in desired["groups"]]
 
@@ -268,8 +237,10 @@ class Planner:
             states += self._state(login, user["enabled"], "")
             if self.desired["samba"]:
                 samba += self._samba(login, user["enabled"])
-        for login in self._orphans(spec_logins):
-            note = " (not in the spec any more; account and data kept)"
+        for login, group in self._orphans(spec_logins):
+            note = (" (not in the spec any more; account and data kept)"
+                    if group == self.users_group else
+                    f" (of {group}, a users group no longer on this NAS; account and data kept)")
             states += self._state(login, False, note)
             if self.desired["samba"]:
                 samba += self._samba(login, False)
@@ -362,13 +333,19 @@ class Planner:
                                   ("smbpasswd", "-e", login)))
         return actions
 
-    def _orphans(self, spec_logins: set[str]) -> list[str]:
-        users_group = self.current.groups.get(self.users_group)
-        if users_group is None:
-            return []
-        return sorted(login for login, account in self.current.accounts.items()
-                      if login not in spec_logins and account.uid >= self.min_uid
-                      and (account.gid == users_group.gid or login in users_group.members))
+    def _orphans(self, spec_logins: set[str]) -> list[tuple[str, str]]:
+        """Return (login, users group) of every account of a users group nasops manages or
+        managed here that the spec does not name."""
+        found: dict[str, str] = {}
+        for name in [self.users_group, *self.former_groups]:
+            group = self.current.groups.get(name)
+            if group is None:
+                continue
+            for login, account in self.current.accounts.items():
+                if login not in spec_logins and account.uid >= self.min_uid \
+                        and (account.gid == group.gid or login in group.members):
+                    found.setdefault(login, name)
+        return sorted(found.items())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -379,7 +356,7 @@ class Planner:
 # user, group, lock or Samba password changed by hand, or anything else) makes the role run
 # again. Debian's Samba keeps its tdbsam password database here.
 WATCHED_FILES = ["/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
-                 "/var/lib/samba/private/passdb.tdb"]
+                 "/var/lib/samba/private/passdb.tdb", RECORD_PATH]
 
 
 def _read(path: str) -> str:
@@ -432,6 +409,8 @@ def main() -> None:
     desired = _validate(module)
     # Before anything is read: see nasops.nas.converged.
     state = watched({"files": WATCHED_FILES})
+    recorded = read_users_groups()
+    desired["former_users_groups"] = recorded
     current = Current(parse_passwd(_read("/etc/passwd")), parse_group(_read("/etc/group")),
                       parse_shadow(_read("/etc/shadow")), _read_samba(module))
     today = (datetime.datetime.now(datetime.timezone.utc).date()
@@ -450,6 +429,9 @@ def main() -> None:
                 module.fail_json(msg=f"{action.argv[0]} failed for {action.target} "
                                      f"({action.detail}): {err.strip()}",
                                  changed=done > 0, changes=changes[:done])
+        if desired["users_group"] not in recorded:
+            # nasops' own bookkeeping (not a change to report), once per users group.
+            write_users_groups([*recorded, desired["users_group"]])
     module.exit_json(changed=bool(actions), changes=changes, watched=state)
 
 

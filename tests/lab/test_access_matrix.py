@@ -2,16 +2,19 @@
 
 For every (user, folder) pair: list, read a file already there, create and delete a file,
 logged in over SMB as that user; the observed level must equal the rights table that the
-access report prints. Also: access-based enumeration hides what a user cannot reach.
+access report prints. Also: access-based enumeration hides what a user cannot reach, in
+each folder and in the list of shares.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
 from smb_probe import SEED_FILE, SmbUser
 
+from nasops.execute import run_command
 from nasops.spec.rights import Access
 
 
@@ -76,3 +79,27 @@ def test_a_disabled_user_cannot_log_in(example_nas: Any) -> None:
             assert user.listdir(example_nas.rights.folders[0].path[0], "") is None
         finally:
             user.close()
+
+
+def test_each_person_s_share_list_shows_only_the_shares_they_reach(example_nas: Any) -> None:
+    # What people see in Windows' network view (net view \\nas): Samba's access-based share
+    # enumeration, asked as each person with smbclient -L (the srvsvc share list).
+    table = example_nas.rights
+    roots = {folder.path[0]: folder.index for folder in table.folders if folder.parent is None}
+    problems: list[str] = []
+    hidden = 0
+    for login in sorted(table.access):
+        if not table.directory.users[login].enabled:
+            continue
+        listed = run_command(["smbclient", "-L", f"//{example_nas.host.address}", "-U", login,
+                              "-g"], environment={"PASSWD": example_nas.passwords[login]},
+                             timeout=60)
+        seen = {match.group(1) for match in re.finditer(r"^Disk\|([^|]*)\|", listed.stdout,
+                                                         re.MULTILINE)}
+        reachable = {share for share, index in roots.items()
+                     if table.access[login][index] is not Access.NONE}
+        hidden += len(roots) - len(reachable)
+        if seen != reachable:
+            problems.append(f"{login} sees {sorted(seen)}, reaches {sorted(reachable)}")
+    assert hidden > 20, "the example should keep shares out of most people's reach"
+    assert not problems, "\n".join(problems[:20])

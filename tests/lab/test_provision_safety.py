@@ -120,3 +120,46 @@ def test_removals_keep_data_and_quotas_stop_smb_writes(example_nas: Any,
     finally:
         mlsimon.close()
     run_in_host(host, ["rm", "-f", "/srv/nas/wsm/Direction/too-big.bin"])
+
+
+def test_a_new_account_prefix_disables_the_former_accounts_and_keeps_their_data(
+        example_nas: Any, tmp_path: Path) -> None:
+    # The organisation takes an account prefix (it will share the NAS): every person gets a
+    # new account; the former ones must not stay enabled with their Samba passwords.
+    host, inventory = example_nas.host, str(example_nas.inventory)
+    yaml = YAML()
+    yaml.width = 4096
+    data = yaml.load(EXAMPLE_SPEC.read_text(encoding="utf-8"))
+    data["organization"]["account_prefix"] = "ws-"
+    prefixed = tmp_path / "prefixed.yml"
+    buffer = io.StringIO()
+    yaml.dump(data, buffer)
+    prefixed.write_text(buffer.getvalue(), encoding="utf-8")
+    # Passwords for the new logins (the file is only added to).
+    assert nasops("secrets", "init", "-i", inventory, "--spec", str(prefixed)) == 0
+    try:
+        assert nasops("apply", "-q", "-i", inventory, "--spec", str(prefixed)) == 0
+        # The former account: locked, its Samba account disabled, kept (not deleted).
+        # (nasops' people have no Unix password: the lock is the account's expiry, day 1.)
+        assert run_in_host(host, ["getent", "shadow", "adiallo"]).stdout.split(":")[7] == "1"
+        samba = run_in_host(host, ["pdbedit", "-L", "-w", "-u", "adiallo"]).stdout
+        assert samba.split(":")[4].startswith("[D"), samba
+        assert run_in_host(host, ["id", "adiallo"]).returncode == 0
+        former = SmbUser(host.address, "adiallo", example_nas.passwords["adiallo"])
+        try:
+            assert former.listdir("ws-Afrique", "") is None
+        finally:
+            former.close()
+        assert run_in_host(host, ["cat", f"{PARTENAIRES}/Bénin/seed.txt"]).stdout == "seed\n"
+        assert nasops("drift", "-q", "-i", inventory, "--spec", str(prefixed)) == 0
+    finally:
+        # Back to the example: its people enabled again, the prefixed accounts disabled.
+        assert nasops("apply", "-q", "-i", inventory) == 0
+    person = SmbUser(host.address, "adiallo", example_nas.passwords["adiallo"])
+    try:
+        assert person.listdir("Afrique", "") is not None
+    finally:
+        person.close()
+    assert run_in_host(host, ["getent", "shadow", "ws-adiallo"]).stdout.split(":")[7] == "1"
+    assert run_in_host(host, ["getent", "shadow", "adiallo"]).stdout.split(":")[7] != "1"
+    assert nasops("drift", "-q", "-i", inventory) == 0

@@ -233,3 +233,36 @@ def test_disabled_users_need_no_password_and_samba_off_skips_passdb() -> None:
 
 def test_gecos_drops_separators() -> None:
     assert accounts._gecos("Doe, John: ext\n12") == "Doe John ext 12"
+
+
+def test_the_members_of_a_users_group_nasops_managed_before_are_disabled_not_deleted() -> None:
+    # The organisation's account prefix changed: wsm-users is now sm-users. The accounts of
+    # the former group would otherwise stay enabled, with their Samba passwords.
+    group = GROUP + "old-users:x:1006:formerly\n"
+    passwd = PASSWD + "formerly:x:1006:1006:Old Account:/nonexistent:/usr/sbin/nologin\n"
+    pdbedit = PDBEDIT + f"formerly:1006:{LM}:8846F7EAEE8FB117AD06BDD830B7586C:[U          ]:" \
+        "LCT-65A1B2C3:\n"
+    current = _current(passwd=passwd, group=group, pdbedit=pdbedit)
+    actions = _plan(_desired(former_users_groups=["old-users"]), current)
+    assert [(action.detail, action.argv) for action in actions
+            if action.target == "formerly"] == [
+        ("disable (of old-users, a users group no longer on this NAS; account and data kept)",
+         ("usermod", "--lock", "--expiredate", "1970-01-02", "formerly")),
+        ("disable Samba account", ("smbpasswd", "-d", "formerly"))]
+    # Without the record, the former group's members are not this module's to touch.
+    assert all(target != "formerly" for _kind, target, _detail in _changes(_plan(
+        _desired(), current)))
+
+
+def test_the_record_of_users_groups_is_written_atomically_and_read_defensively(
+        tmp_path: Any) -> None:
+    from ansible_collections.nasops.nas.plugins.module_utils import users_groups  # noqa: PLC0415
+
+    path = str(tmp_path / "nasops" / "users-groups.json")
+    assert users_groups.read_users_groups(path) == []
+    users_groups.write_users_groups(["wsm-users", "old-users", "wsm-users"], path)
+    assert users_groups.read_users_groups(path) == ["old-users", "wsm-users"]
+    for text in ("{", "[]", '{"version": 2, "users_groups": ["a"]}',
+                 '{"version": 1, "users_groups": ["ok-users", "-rf", "a b", 3]}'):
+        (tmp_path / "nasops" / "users-groups.json").write_text(text, encoding="utf-8")
+        assert users_groups.read_users_groups(path) in ([], ["ok-users"])

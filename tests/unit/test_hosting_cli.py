@@ -177,3 +177,42 @@ def test_a_wrong_item_of_nasops_specs_is_named_by_its_index(
         "[atable.yml, habitat.yml, relais.yml]", "[atable.yml, 1, relais.yml]"), "utf-8")
     assert main(["validate", "-i", str(inventory)]) == 2
     assert "nasops_specs[1] must be a spec file path, got 1" in capsys.readouterr().err
+
+
+def test_the_hosting_file_keeps_the_spec_s_rules_and_every_problem_comes_at_once(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hosting, atable = collective / "hosting.yml", collective / "atable.yml"
+    text = hosting.read_text(encoding="utf-8")
+    # A long group name is fine in its organisation's spec, and with the organisation's id.
+    atable.write_text(atable.read_text(encoding="utf-8").replace(
+        "  - name: Coordination\n", "  - name: Coordination\n  - name: " + "G" * 60
+        + "\n    system_name: longgroup\n"), encoding="utf-8")
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 0
+    capsys.readouterr()
+    hosting.write_text(text.replace("    quota: 50G\n", "    quota: 3T\n    sync: true\n")
+                       .replace("atable: {quota: 300G}", "atable: {quota: 0}")
+                       .replace("      - name: Bureau du collectif\n        inherit: false\n"
+                                "        access: {\"atable:Coordination\": write, hab-tom: "
+                                "write, rel-samir: write}\n",
+                                "      - name: Secret\n        inherit: false\n"),
+                       encoding="utf-8")
+    # An organisation's own mistake does not hide the hosting file's.
+    atable.write_text(atable.read_text(encoding="utf-8").replace(
+        "access: {Groupes d'achat: write}", "access: {Nobody: write}"), encoding="utf-8")
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 2
+    error = capsys.readouterr().err
+    for expected in ("atable.yml", "unknown group or user 'Nobody'",
+                     "shares[0].quota: quota 3T is larger than the volume (2T)",
+                     "shares[0].sync: syncing a shared share to laptops is not built yet",
+                     "organizations.atable.quota: quota '0' is below 1M"):
+        assert expected in error, (expected, error)
+    atable.write_text(atable.read_text(encoding="utf-8").replace(
+        "access: {Nobody: write}", "access: {Groupes d'achat: write}"), encoding="utf-8")
+    hosting.write_text(text.replace("      - name: Bureau du collectif\n        inherit: false\n"
+                                    "        access: {\"atable:Coordination\": write, hab-tom: "
+                                    "write, rel-samir: write}\n",
+                                    "      - name: Secret\n        inherit: false\n"),
+                       encoding="utf-8")
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 0
+    assert "warning: shares[0].folders[3]: inherit: false with no access entries" in \
+        capsys.readouterr().err

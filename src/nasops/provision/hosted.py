@@ -59,15 +59,18 @@ def validate_inventory(inventory: str, limit: str | None = None) -> HostedValida
     for name, paths in hosts.items():
         specs = [loaded[path] for path in paths if path in loaded]
         hosting = None
-        if name in hosting_files and len(specs) == len(paths):
+        if name in hosting_files:
+            # Checked even when a spec of the NAS did not load: every problem in one run.
             try:
-                hosting = load_hosting(hosting_files[name], specs)
+                hosting = load_hosting(hosting_files[name], specs,
+                                       missing_organisations=len(specs) < len(paths))
             except SpecError as error:
                 problems += error.problems
             except BadInputError as error:
                 messages.append(f"inventory host {name}: {error}")
             else:
                 result.shared[name] = hosting.shared
+                result.warnings += hosting.warnings
         if len(paths) > 1 and len(specs) == len(paths):
             problems += check_hosted(name, specs, hosting)
         result.hosts[name] = [spec.spec.organization.id for spec in specs]

@@ -14,10 +14,10 @@ and each organisation's limits (issue 13).
 
 A shared share speaks the spec's rights language (folders, `inherit: false`, user
 exceptions, traverse-only). Its access keys name a group as `ORGANISATION:GROUP` (the group's
-name or POSIX name in that organisation's spec) and a person by the login they type
-(`atb-jeanne`). It is checked and its rights resolved by the spec's own code: the shares are
-validated as those of a spec whose groups and users are every hosted organisation's, so that
-every problem is located in the hosting file exactly as in a spec.
+name in that organisation's spec) or by its POSIX name on the NAS (`atb-groupes-achat`), and a
+person by the login they type (`atb-jeanne`). It is checked and its rights resolved by the
+spec's own code: the shares are validated as those of a spec whose groups and users are every
+hosted organisation's, so that every problem is located in the hosting file as in a spec.
 """
 
 from __future__ import annotations
@@ -25,17 +25,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from nasops.errors import Problem, SpecError
 from nasops.spec.checks import check_spec_data
 from nasops.spec.directory import build_directory
+from nasops.spec.grammars import control_problem
 from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
 from nasops.spec.load import LoadedSpec, translate_error
-from nasops.spec.models import Size, Spec
+from nasops.spec.models import Group, Size, Spec, User
 from nasops.spec.names import suggestion
+from nasops.spec.units import format_size, parse_size
 from nasops.spec.yaml_source import SourceMap, parse_yaml
 
 # Parts of the stand-in spec that come from the organisations' own specs, not from the
@@ -46,21 +48,36 @@ ORGANISATIONS_PARTS = ("organization", "volume", "groups", "users")
 class OrganisationLimits(BaseModel):
     """What the provider limits for one hosted organisation."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
     quota: Size | None = None
     """Everything the organisation stores, all its shares together (enforced by btrfs)."""
+
+    @field_validator("quota")
+    @classmethod
+    def _quota(cls, value: str | None) -> str | None:
+        if value is not None and parse_size(value) < 1024**2:
+            raise ValueError(f"quota '{value}' is below 1M; did you forget the unit (G, T)?")
+        return value
 
 
 class HostingFile(BaseModel):
     """The hosting file's own keys (its shares are checked as a spec's)."""
 
     model_config = ConfigDict(extra="forbid")
-    version: int = Field(1, ge=1, le=1)
+    version: Literal[1] = 1
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")]
     """Directory of the shared shares under the volume; not an organisation's id."""
-    name: str = ""
+    name: Annotated[str, Field(max_length=200)] = ""
     shares: list[Any] = []
     organizations: dict[str, OrganisationLimits] = {}
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        problem = control_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 @dataclass
@@ -70,13 +87,15 @@ class LoadedHosting:
     hosting: HostingFile
     shared: Spec
     source: SourceMap
+    warnings: list[Problem]
 
 
-def stand_in_data(specs: Sequence[LoadedSpec], hosting_id: str, volume: str,
+def stand_in_data(specs: Sequence[LoadedSpec], hosting_id: str,
                   shares: Any) -> dict[str, Any]:
-    """Return the data of a spec whose groups are every organisation's, named
+    """Return the raw data of a spec whose groups are every organisation's, named
     `ORGANISATION:GROUP` with their POSIX names, whose users are every organisation's by the
-    login they type, and whose shares are the hosting file's."""
+    login they type, and whose shares are the hosting file's (for the spec's own checks of
+    names, references and quotas)."""
     groups: list[dict[str, Any]] = []
     users: list[dict[str, Any]] = []
     for loaded in specs:
@@ -89,13 +108,29 @@ def stand_in_data(specs: Sequence[LoadedSpec], hosting_id: str, volume: str,
                    "state": user.state,
                    "groups": [f"{identifier}:{group}" for group in user.groups]}
                   for user in spec.users]
-    return {"version": 1, "organization": {"id": hosting_id}, "volume": {"path": volume},
+    first = specs[0].spec.volume if specs else None
+    sizes = [loaded.spec.volume.size for loaded in specs if loaded.spec.volume.size]
+    volume = {"path": first.path if first else "/srv/nas", **({"size": sizes[0]} if sizes
+                                                                else {})}
+    return {"version": 1, "organization": {"id": hosting_id}, "volume": volume,
             "groups": groups, "users": users, "shares": shares}
 
 
-def load_hosting(path: str | Path, specs: Sequence[LoadedSpec]) -> LoadedHosting:
+def stand_in_spec(data: dict[str, Any]) -> Spec:
+    """Given stand-in data whose shares validate, return the spec: its shares validated, its
+    groups and users taken as the organisations' specs validated them (their names with the
+    `ORGANISATION:` part may pass a spec's own length limits)."""
+    shares_only = Spec.model_validate({**data, "groups": [], "users": []})
+    return shares_only.model_copy(update={
+        "groups": [Group.model_construct(**group) for group in data["groups"]],
+        "users": [User.model_construct(**user) for user in data["users"]]})
+
+
+def load_hosting(path: str | Path, specs: Sequence[LoadedSpec],
+                 missing_organisations: bool = False) -> LoadedHosting:
     """Given a hosting file and the loaded specs of its NAS, return it loaded; raise
-    SpecError with every located problem."""
+    SpecError with every located problem. With missing_organisations (a spec of the NAS did
+    not load), access keys naming no loaded organisation are left for the next run."""
     text = read_text_file(path, "hosting file", MAXIMUM_SPEC_BYTES)
     data, source = parse_yaml(text, str(path))
     if not isinstance(data, dict):
@@ -106,40 +141,101 @@ def load_hosting(path: str | Path, specs: Sequence[LoadedSpec]) -> LoadedHosting
     try:
         hosting = HostingFile.model_validate(data)
     except ValidationError as error:
-        problems += [source.problem(tuple(item["loc"]), _words(item))
-                     for item in error.errors()]
+        problems += list(dict.fromkeys(
+            source.problem(tuple(item["loc"]), _words(item)) for item in error.errors()
+            if item["loc"][:1] != ("shares",)))
     identifiers = {loaded.spec.organization.id for loaded in specs}
-    organizations = data.get("organizations")
-    for name in organizations if isinstance(organizations, dict) else {}:
-        if name not in identifiers:
-            hint = suggestion(str(name), sorted(identifiers))
-            problems.append(source.problem(("organizations", name), (
-                f"no organisation '{name}' on this NAS{hint}: the keys are the "
-                "organization ids of the specs the inventory names")))
-    if data.get("id") in identifiers:
-        problems.append(source.problem(("id",), (
-            f"'{data.get('id')}' is an organisation's id: the shared shares need a directory "
-            "of their own under the volume")))
+    problems += _organisation_problems(data, source, specs, identifiers, missing_organisations)
+    stand_in = stand_in_data(specs, str(data.get("id") or "shared"), data.get("shares") or [])
+    for problem in check_spec_data(stand_in, source):
+        if problem.path.startswith(ORGANISATIONS_PARTS):
+            continue  # the organisations' own, reported by their specs
+        if missing_organisations and problem.message.startswith("unknown group or user") \
+                and problem.path.rsplit(".", 1)[-1].split(":", 1)[0] not in identifiers:
+            continue  # an organisation whose spec did not load: judged once it does
+        problems.append(problem)
+    for index, share in enumerate(data.get("shares") or []):
+        if isinstance(share, dict) and share.get("sync") is True:
+            problems.append(source.problem(("shares", index, "sync"), (
+                "syncing a shared share to laptops is not built yet: each organisation "
+                "syncs its own shares")))
     shared: Spec | None = None
-    stand_in = stand_in_data(specs, str(data.get("id") or "shared"),
-                             specs[0].spec.volume.path if specs else "/srv/nas",
-                             data.get("shares") or [])
-    problems += [problem for problem in check_spec_data(stand_in, source)
-                 if not problem.path.startswith(ORGANISATIONS_PARTS)]
     try:
-        shared = Spec.model_validate(stand_in)
+        shared = stand_in_spec(stand_in)
     except ValidationError as error:
-        problems += [translate_error(item, source)
-                     for item in error.errors() if item["loc"][:1] == ("shares",)]
+        problems += [translate_error(item, source) for item in error.errors()
+                     if item["loc"][:1] == ("shares",)]
     errors = [problem for problem in problems if problem.severity == "error"]
     if errors or hosting is None or shared is None:
         raise SpecError(list(dict.fromkeys(errors)) or [Problem(
             str(path), 1, 1, "", "the hosting file could not be read")])
-    return LoadedHosting(hosting, shared, source)
+    warnings = list(dict.fromkeys(problem for problem in problems
+                                  if problem.severity == "warning"))
+    return LoadedHosting(hosting, shared, source, warnings)
+
+
+def _organisation_problems(data: dict[str, Any], source: SourceMap,
+                           specs: Sequence[LoadedSpec], identifiers: set[str],
+                           missing_organisations: bool) -> list[Problem]:
+    """The `organizations` limits and the `id` against the hosted organisations."""
+    problems: list[Problem] = []
+    organizations = data.get("organizations")
+    by_id = {loaded.spec.organization.id: loaded.spec for loaded in specs}
+    sizes = [parse_size(loaded.spec.volume.size) for loaded in specs if loaded.spec.volume.size]
+    for name, limits in (organizations.items() if isinstance(organizations, dict) else ()):
+        if name not in identifiers:
+            if not missing_organisations:
+                hint = suggestion(str(name), sorted(identifiers))
+                problems.append(source.problem(("organizations", name), (
+                    f"no organisation '{name}' on this NAS{hint}: the keys are the "
+                    "organization ids of the specs the inventory names")))
+            continue
+        quota = limits.get("quota") if isinstance(limits, dict) else None
+        try:
+            quota_bytes = parse_size(quota) if isinstance(quota, str) else None
+        except ValueError:
+            continue  # the model says why
+        if quota_bytes is None:
+            continue
+        if sizes and quota_bytes > min(sizes):
+            problems.append(source.problem(("organizations", name, "quota"), (
+                f"quota {quota} is larger than the volume ({format_size(min(sizes))})")))
+        largest = max((parse_size(share.quota) for share in by_id[name].shares
+                       if share.quota), default=0)
+        if largest > quota_bytes:
+            problems.append(source.problem(("organizations", name, "quota"), (
+                f"quota {quota} is smaller than one of {name}'s shares' own quota "
+                f"({format_size(largest)}): that share can never fill up to its own"),
+                severity="warning"))
+    if data.get("id") in identifiers:
+        problems.append(source.problem(("id",), (
+            f"'{data.get('id')}' is an organisation's id: the shared shares need a directory "
+            "of their own under the volume")))
+    return problems
+
+
+# Plain words for the pydantic errors of the hosting file's own keys, by error type.
+TYPE_WORDS = {
+    "missing": "required: the shared shares' directory under the volume, e.g. id: commun",
+    "dict_type": "expected a mapping of keys here",
+    "model_type": "expected a mapping of keys here",
+    "list_type": "expected a list here",
+    "string_type": "expected text here",
+}
 
 
 def _words(error: Any) -> str:
-    """Given a pydantic error, return it in plain words."""
-    if error.get("type") == "extra_forbidden":
-        return "unknown key here (the hosting file has version, id, name, shares, organizations)"
-    return str(error.get("msg", "not valid here")).removeprefix("Value error, ")
+    """Given a pydantic error on the hosting file's own keys, return it in plain words."""
+    kind, location = error.get("type"), tuple(error.get("loc") or ())
+    if kind == "extra_forbidden":
+        keys = ("only quota" if location[:1] == ("organizations",)
+                else "version, id, name, shares, organizations")
+        words = f"unknown key here (allowed: {keys})"
+    elif location == ("version",):
+        words = f"'{error.get('input')}' is not allowed; use 1"
+    elif location == ("id",) and kind == "string_pattern_mismatch":
+        words = ("use lowercase letters, digits and '-', starting with a letter (at most 31 "
+                 "characters), e.g. commun")
+    else:
+        words = TYPE_WORDS.get(str(kind)) or str(error.get("msg", "not valid here"))
+    return words.removeprefix("Value error, ")
