@@ -35,7 +35,7 @@ from nasops.spec.directory import build_directory
 from nasops.spec.grammars import control_problem
 from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
 from nasops.spec.load import LoadedSpec, translate_error
-from nasops.spec.models import Group, Size, Spec, User
+from nasops.spec.models import Group, Size, Spec, User, quota_floor
 from nasops.spec.names import suggestion
 from nasops.spec.units import format_size, parse_size
 from nasops.spec.yaml_source import SourceMap, parse_yaml
@@ -55,9 +55,7 @@ class OrganisationLimits(BaseModel):
     @field_validator("quota")
     @classmethod
     def _quota(cls, value: str | None) -> str | None:
-        if value is not None and parse_size(value) < 1024**2:
-            raise ValueError(f"quota '{value}' is below 1M; did you forget the unit (G, T)?")
-        return value
+        return quota_floor(value)
 
 
 class HostingFile(BaseModel):

@@ -90,6 +90,13 @@ def _size_text(value: Any) -> Any:
     return value
 
 
+def quota_floor(value: str | None) -> str | None:
+    """Refuse a quota below 1M: almost always a forgotten unit (`quota: 200`)."""
+    if value is not None and parse_size(value) < 1024**2:
+        raise ValueError(f"quota '{value}' is below 1M; did you forget the unit (G, T)?")
+    return value
+
+
 Schedule = Annotated[
     str, AfterValidator(_schedule),
     Field(description="systemd OnCalendar expression", examples=["daily", "*-*-* 01:30"]),
@@ -199,9 +206,7 @@ class Share(StrictModel):
     @field_validator("quota")
     @classmethod
     def _quota(cls, value: str | None) -> str | None:
-        if value is not None and parse_size(value) < 1024**2:
-            raise ValueError(f"quota '{value}' is below 1M; did you forget the unit (G, T)?")
-        return value
+        return quota_floor(value)
 
 
 class Retention(StrictModel):
