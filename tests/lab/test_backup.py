@@ -367,7 +367,8 @@ def test_an_apply_that_skips_nas_backup_still_creates_a_missing_repository(
         assert "nas_backup : Install the backup configuration" not in log, log[-3000:]
         in_host(lab.nas, f"test -f {LOCAL_REPOSITORY}/config")
     finally:
-        # The repository with the earlier snapshots back in place for the tests after this.
+        # The repository with the earlier snapshots back in place for the tests after this;
+        # what is removed is only the empty repository this test made the apply create.
         in_host(lab.nas, f"test ! -d {LOCAL_REPOSITORY}.before || {{ rm -rf {LOCAL_REPOSITORY}"
                          f" && mv {LOCAL_REPOSITORY}.before {LOCAL_REPOSITORY}; }}")
 

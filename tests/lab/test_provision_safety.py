@@ -151,15 +151,33 @@ def test_a_new_account_prefix_disables_the_former_accounts_and_keeps_their_data(
         finally:
             former.close()
         assert run_in_host(host, ["cat", f"{PARTENAIRES}/Bénin/seed.txt"]).stdout == "seed\n"
+        # Aminata works under her new login (its password was added to the secrets file):
+        # saving a file over SMB must not make drift fire.
+        secrets = YAML(typ="safe").load((example_nas.inventory.parent / "secrets.yml")
+                                        .read_text(encoding="utf-8"))
+        renamed = SmbUser(host.address, "ws-adiallo",
+                          secrets["nasops_user_passwords"]["ws-adiallo"])
+        try:
+            saved = renamed.unc("ws-Afrique", "Partenaires/saved-as-ws-adiallo.txt")
+            with smbclient.open_file(saved, mode="wb", **renamed.options) as handle:
+                handle.write(b"rapport\n")
+        finally:
+            renamed.close()
         assert nasops("drift", "-q", "-i", inventory, "--spec", str(prefixed)) == 0
     finally:
         # Back to the example: its people enabled again, the prefixed accounts disabled.
         assert nasops("apply", "-q", "-i", inventory) == 0
     person = SmbUser(host.address, "adiallo", example_nas.passwords["adiallo"])
     try:
-        assert person.listdir("Afrique", "") is not None
+        # Her file from the prefixed days is still there, and she can change it again.
+        changed = person.unc("Afrique", "Partenaires/saved-as-ws-adiallo.txt")
+        with smbclient.open_file(changed, mode="ab", **person.options) as handle:
+            handle.write(b"relu\n")
     finally:
         person.close()
+    assert run_in_host(host, ["cat", f"{PARTENAIRES}/saved-as-ws-adiallo.txt"]
+                       ).stdout == "rapport\nrelu\n"
+    run_in_host(host, ["rm", "-f", f"{PARTENAIRES}/saved-as-ws-adiallo.txt"])  # this test's own
     assert run_in_host(host, ["getent", "shadow", "ws-adiallo"]).stdout.split(":")[7] == "1"
     assert run_in_host(host, ["getent", "shadow", "adiallo"]).stdout.split(":")[7] != "1"
     assert nasops("drift", "-q", "-i", inventory) == 0

@@ -8,6 +8,7 @@ from typing import Any
 from nasops.ansible.events import Change, HostResult, RunResult
 from nasops.provision.converge import TREE_STEP, tree_shares
 
+SECTIONS_STEP = "nas_shares: Write the Samba share sections (validated with the [global] section)"
 OUTLINES: dict[str, dict[str, Any]] = {"nas": {"shares": [
     {"name": "Afrique", "path": "/srv/nas/wsm/Afrique", "renamed_from": None},
     {"name": "Afrique-Ouest", "path": "/srv/nas/wsm/Afrique-Ouest", "renamed_from": None},
@@ -63,7 +64,7 @@ def test_the_tree_step_is_the_name_of_nas_shares_tree_task() -> None:
 
 
 def test_the_share_sections_are_left_alone_only_when_the_check_saw_them_unchanged() -> None:
-    from nasops.provision.converge import SECTIONS_STEP, unchanged_sections  # noqa: PLC0415
+    from nasops.provision.converge import unchanged_sections  # noqa: PLC0415
 
     tree_only = checked((TREE_STEP, "/srv/nas/wsm/Afrique/Finances"))
     assert unchanged_sections(tree_only, tree_shares(tree_only, OUTLINES)) == ["nas"]
@@ -82,8 +83,6 @@ def test_the_sections_step_is_the_name_of_nas_shares_sections_task() -> None:
     from pathlib import Path  # noqa: PLC0415
 
     import yaml  # noqa: PLC0415
-
-    from nasops.provision.converge import SECTIONS_STEP  # noqa: PLC0415
 
     tasks = yaml.safe_load((Path(__file__).resolve().parents[2] / "roles" / "nas_shares"
                             / "tasks" / "main.yml").read_text(encoding="utf-8"))

@@ -256,7 +256,11 @@ def test_fingerprints_cover_the_code_and_every_option(tmp_path: Path) -> None:
 
 def _action(monkeypatch: pytest.MonkeyPatch, args: dict[str, object],
             answers: list[dict[str, object]]) -> action.ActionModule:
-    """An ActionModule whose NAS answers come from answers (counted as they are taken)."""
+    """An ActionModule whose NAS answers come from answers (counted as they are taken).
+
+    Stand-ins for Ansible's base run and the module call on the NAS only: what is under test
+    is the plugin's own choice to read the NAS or take the saved answer (the lab suite runs
+    the real plugin against real NASes)."""
     module = object.__new__(action.ActionModule)
     module._task = type("Task", (), {"args": args})()
     monkeypatch.setattr(action.ActionBase, "run", lambda self, tmp, task_vars: {})

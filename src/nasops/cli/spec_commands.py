@@ -84,7 +84,7 @@ def validate(spec_path: str | None, inventory: str | None, limit: str | None,
 def _validate_inventory(inventory: str, limit: str | None, as_json: bool) -> None:
     """validate -i: every spec of every NAS, and the organisations of a NAS together."""
     # Here, not at the top: the single-spec form does not pay for the inventory side.
-    from nasops.ansible.summary import run_document  # noqa: PLC0415
+    from nasops.ansible.summary import plural, run_document  # noqa: PLC0415
     from nasops.provision.hosted import validate_inventory  # noqa: PLC0415
 
     try:
@@ -102,15 +102,11 @@ def _validate_inventory(inventory: str, limit: str | None, as_json: bool) -> Non
                                    warnings=found.warnings),
                     "inventory": inventory, "valid": True, "organisations": found.hosts})
         return
+    # The warnings were printed above, each with its place.
     for host, organisations in found.hosts.items():
         together = " (checked together)" if len(organisations) > 1 else ""
-        click.echo(f"{host}: valid — {plural_organisations(len(organisations))}: "
-                   f"{', '.join(organisations)}{together}"
-                   + (f", {len(found.warnings)} warning(s)" if found.warnings else ""))
-
-
-def plural_organisations(count: int) -> str:
-    return f"{count} organisation" + ("" if count == 1 else "s")
+        click.echo(f"{host}: valid — {plural(len(organisations), 'organisation')}: "
+                   f"{', '.join(organisations)}{together}")
 
 
 def _echo_json(document: dict[str, Any]) -> None:

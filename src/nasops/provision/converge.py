@@ -114,7 +114,6 @@ def tree_shares(checked: RunResult, outlines: dict[str, dict[str, Any]],
     return narrowed
 
 
-SECTIONS_STEP = "nas_shares: Write the Samba share sections (validated with the [global] section)"
 SECTIONS_VARIABLE = "nasops_share_sections_unchanged"
 
 

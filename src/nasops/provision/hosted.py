@@ -36,7 +36,7 @@ def validate_inventory(inventory: str, limit: str | None = None) -> HostedValida
     specs of each NAS together; raise SpecError with every problem (or BadInputError for an
     unreadable inventory or spec file), else return what was found valid."""
     # Imported here: the spec models are heavy and only this command needs them.
-    from nasops.spec import LoadedSpec, load_spec  # noqa: PLC0415
+    from nasops.provision.specs import load_spec_files  # noqa: PLC0415
     from nasops.spec.hosting import check_hosted  # noqa: PLC0415
     from nasops.spec.hosting_file import load_hosting  # noqa: PLC0415
 
@@ -44,17 +44,7 @@ def validate_inventory(inventory: str, limit: str | None = None) -> HostedValida
                           environment=ansible_environment(project_root()))
     hosts = host_spec_paths(data, inventory_base(inventory))
     hosting_files = host_hosting_paths(data, inventory_base(inventory))
-    loaded: dict[Path, LoadedSpec] = {}
-    problems: list[Problem] = []
-    messages: list[str] = []
-    for path in dict.fromkeys(path for paths in hosts.values() for path in paths):
-        try:
-            loaded[path] = load_spec(path)
-        except SpecError as error:
-            problems += error.problems
-        except BadInputError as error:
-            names = ", ".join(name for name, paths in hosts.items() if path in paths)
-            messages.append(f"inventory host {names}: {error}")
+    loaded, problems, messages = load_spec_files(hosts)
     result = HostedValidation()
     for name, paths in hosts.items():
         specs = [loaded[path] for path in paths if path in loaded]

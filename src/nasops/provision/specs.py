@@ -33,11 +33,11 @@ class Compiled:
     warnings: list[Problem] = field(default_factory=list)
 
 
-def load_specs(targets: Sequence[TargetHost]) -> dict[str, LoadedSpec]:
-    """Given targets, return each host's loaded spec; raise one error listing every problem.
-
-    A spec shared by several hosts is loaded once.
-    """
+def load_spec_files(hosts: dict[str, list[Path]]
+                    ) -> tuple[dict[Path, LoadedSpec], list[Problem], list[str]]:
+    """Given each host's spec files, load every file once; return the loaded specs by path,
+    the located problems and the one-line messages of files that could not be read (named by
+    their hosts), so that a caller reports every problem at once."""
     # Imported here (and compile below): `nasops apply` compiles in a child process, and
     # the parent that waits for Ansible need not hold pydantic and the models.
     from nasops.spec import load_spec  # noqa: PLC0415
@@ -45,14 +45,24 @@ def load_specs(targets: Sequence[TargetHost]) -> dict[str, LoadedSpec]:
     by_path: dict[Path, LoadedSpec] = {}
     problems: list[Problem] = []
     messages: list[str] = []
-    for path in dict.fromkeys(target.spec_path for target in targets):
+    for path in dict.fromkeys(path for paths in hosts.values() for path in paths):
         try:
             by_path[path] = load_spec(path)
         except SpecError as error:
             problems += error.problems
         except BadInputError as error:
-            hosts = ", ".join(target.name for target in targets if target.spec_path == path)
-            messages.append(f"inventory host {hosts}: {error}")
+            names = ", ".join(name for name, paths in hosts.items() if path in paths)
+            messages.append(f"inventory host {names}: {error}")
+    return by_path, problems, messages
+
+
+def load_specs(targets: Sequence[TargetHost]) -> dict[str, LoadedSpec]:
+    """Given targets, return each host's loaded spec; raise one error listing every problem.
+
+    A spec shared by several hosts is loaded once.
+    """
+    by_path, problems, messages = load_spec_files(
+        {target.name: [target.spec_path] for target in targets})
     if problems and not messages:
         raise SpecError(problems)
     if problems or messages:

@@ -16,7 +16,6 @@ exceed the volume's size.
 from __future__ import annotations
 
 import posixpath
-import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -49,12 +48,6 @@ class Place:
         return self.loaded.source.problem(self.path, message, severity=severity)
 
 
-def samba_key(name: str) -> str:
-    """Return how Samba compares share names (its own one-to-one upper-casing, after NFC:
-    'Straße' and 'STRASSE' stay two names there)."""
-    return samba_case_key(unicodedata.normalize("NFC", name))
-
-
 class _Seen:
     """First place of each key of one kind; a later place with the same key is a conflict."""
 
@@ -82,6 +75,7 @@ def check_hosted(host: str, specs: Sequence[LoadedSpec],
                                  "each organisation needs its own")
     accounts = _Seen(lambda key: f"account or group name '{key}' is another "
                                  "organisation's too")
+    # Samba's own comparison (names arrive NFC: the YAML loader normalises them).
     share_names = _Seen(lambda key: f"Samba share name '{key}' is another organisation's "
                                     "too (Samba compares share names without case)")
     devices = _Seen(lambda key: f"Syncthing device {key[:7]}… is another organisation's "
@@ -113,7 +107,7 @@ def check_hosted(host: str, specs: Sequence[LoadedSpec],
             accounts.add(directory.groups[group.name].system_name,
                          Place(loaded, ("groups", index, "name")), problems)
         for index, share in enumerate(spec.shares):
-            share_names.add(samba_key(prefix + share.name),
+            share_names.add(samba_case_key(prefix + share.name),
                             Place(loaded, ("shares", index, "name")), problems,
                             prefix + share.name)
         for index, repository in enumerate(spec.backup.repositories if spec.backup else []):
@@ -126,9 +120,9 @@ def check_hosted(host: str, specs: Sequence[LoadedSpec],
         prefixes_in_use = [loaded.spec.organization.account_prefix for loaded in specs]
         for index, share in enumerate(hosting.shared.shares):
             place = Place(shared, ("shares", index, "name"))
-            share_names.add(samba_key(share.name), place, problems, share.name)
+            share_names.add(samba_case_key(share.name), place, problems, share.name)
             taken = [prefix for prefix in prefixes_in_use
-                     if prefix and samba_key(share.name).startswith(samba_key(prefix))]
+                     if prefix and samba_case_key(share.name).startswith(samba_case_key(prefix))]
             if taken:
                 problems.append(place.problem(
                     f"a shared share's name cannot start with the account prefix "
