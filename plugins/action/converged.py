@@ -130,17 +130,24 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             arguments["fingerprints"] = {role: self._fingerprint(str(role), task_vars)
                                          for role in roles}
             answer = read_answer(answer_file)
-            if answer is not None and answer.get("fingerprints") == arguments["fingerprints"]:
+            asked = [str(path) for path in arguments.get("present") or []]
+            known = answer.get("present") if answer is not None else None
+            if answer is not None and answer.get("fingerprints") == arguments["fingerprints"] \
+                    and isinstance(known, dict) and all(path in known for path in asked):
                 result.update(changed=False, reasons=answer["reasons"], facts=answer["facts"],
-                              recorded=[], fingerprints=answer["fingerprints"], reused=True)
+                              recorded=[], fingerprints=answer["fingerprints"], reused=True,
+                              present=[path for path in asked if known[path]])
                 return result
         result.update(self._execute_module(module_name=MODULE, module_args=arguments,
                                            task_vars=task_vars))
         result["fingerprints"] = arguments.get("fingerprints", {})
         if answer_file and not result.get("failed"):
             if roles:
-                write_answer(answer_file, {key: result.get(key) or {} for key in
-                                           ("reasons", "facts", "fingerprints")})
+                found = set(result.get("present") or [])
+                write_answer(answer_file, {
+                    **{key: result.get(key) or {} for key in ("reasons", "facts", "fingerprints")},
+                    "present": {str(path): str(path) in found
+                                for path in arguments.get("present") or []}})
             else:
                 settle_answer(answer_file, result.get("recorded") or [],
                               arguments.get("record") or {})

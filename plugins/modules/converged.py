@@ -36,6 +36,14 @@ options:
     description: Write the records of O(record) (false reports what would be recorded).
     type: bool
     default: false
+  present:
+    description: >-
+      Paths on the NAS to tell present or not (in C(present)), read with the records: the
+      repositories' C(nasops-backup init) markers, so that a real pass retries C(init) only
+      for a repository it has not found yet.
+    type: list
+    elements: path
+    default: []
   answer_file:
     description: >-
       A controller file of one `nasops apply` run (its passes hold the NAS's apply lock
@@ -57,11 +65,17 @@ facts:
     (nas_release: C(nas_release_digest), C(nas_release_path)).
   returned: always
   type: dict
+present:
+  description: The paths of O(present) that exist.
+  returned: always
+  type: list
 recorded:
   description: The roles recorded as converged.
   returned: always
   type: list
 """
+
+import os  # noqa: E402
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.converged import (  # noqa: E402
@@ -78,6 +92,7 @@ def main() -> None:
         "fingerprints": {"type": "dict", "default": {}},
         "record": {"type": "dict", "default": {}},
         "write": {"type": "bool", "default": False},
+        "present": {"type": "list", "elements": "path", "default": []},
         "answer_file": {"type": "path"},  # the action plugin's; never sent to the NAS
     }, supports_check_mode=True)
     params = module.params
@@ -104,7 +119,9 @@ def main() -> None:
             module.fail_json(msg=f"cannot write the record of converged roles: {error}")
     facts = {role: records[role].get("facts") or {} for role, reason in reasons.items()
              if not reason}
-    module.exit_json(changed=False, reasons=reasons, facts=facts, recorded=recorded)
+    present = [path for path in params["present"] if os.path.lexists(path)]
+    module.exit_json(changed=False, reasons=reasons, facts=facts, recorded=recorded,
+                     present=present)
 
 
 if __name__ == "__main__":

@@ -82,6 +82,16 @@ options:
   organisation_root:
     description: The organisation's directory holding its shares (with O(forget)).
     type: str
+  desired_copy:
+    description:
+      - With O(shares) (or O(shares_file), O(shares_path)), the NAS's copy of the desired
+        state for the drift check (nas_shares gives C(/etc/nasops/desired.json)). Written
+        (0600, root) once every share converged, only when it differs from the state given:
+        the whole file of O(shares_path), or the shares; reported as a change of kind
+        C(desired copy) (in check mode too, as what would change).
+      - After a real run that changed anything, the drift check (C(nasops-drift-check.service),
+        when installed) is started in the background, so that its record follows at once.
+    type: path
   owner:
     description: Owner of the folders this module creates (their group is root).
     type: str
@@ -161,10 +171,14 @@ paths:
   elements: str
 """
 
-import gzip  # noqa: E402
-import json  # noqa: E402
-
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+from ansible_collections.nasops.nas.plugins.module_utils.desired_copy import (  # noqa: E402
+    copy_content,
+    is_current,
+    read_document,
+    start_drift_check,
+    write_copy,
+)
 from ansible_collections.nasops.nas.plugins.module_utils.forget import forget  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.tree_engine import (  # noqa: E402
     Converger,
@@ -173,30 +187,55 @@ from ansible_collections.nasops.nas.plugins.module_utils.tree_engine import (  #
 )
 
 
-def read_shares(path: str) -> list:
+def read_shares(path: str) -> tuple[list, bytes, object]:
     """Given a JSON file (gzip-compressed when its name ends in .gz) holding a desired state
-    or its shares list, return the shares."""
-    opener = gzip.open if path.endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8") as stream:
-        data = json.load(stream)
+    or its shares list, return the shares, the file's bytes and its parsed content."""
+    raw, data = read_document(path)
     shares = data.get("shares") if isinstance(data, dict) else data
     if not isinstance(shares, list):
         raise ValueError("no list of shares (a desired state with `shares`, or the list)")
-    return shares
+    return shares, raw, data
 
 
-def load_shares(module: AnsibleModule, params: dict) -> None:
-    """Read O(shares_path) into O(shares); fail when forget has no shares."""
+def load_shares(module: AnsibleModule, params: dict) -> bytes | None:
+    """Read O(shares_path) into O(shares); fail when forget has no shares. Return the bytes
+    O(desired_copy) must hold (None without it)."""
+    raw, document = None, params["shares"]
     if params["shares_path"]:
         try:
-            params["shares"] = read_shares(params["shares_path"])
+            params["shares"], raw, document = read_shares(params["shares_path"])
         except (OSError, ValueError) as error:
             module.fail_json(msg=f"shares_path {params['shares_path']}: {error}")
     if params["forget"] is not None and params["shares"] is None:
         module.fail_json(msg="forget needs shares (or shares_path)")
+    if params["desired_copy"] and params["shares"] is None:
+        module.fail_json(msg="desired_copy needs shares (or shares_path)")
+    # Taken before `only` narrows the shares: the copy is of the whole desired state.
+    content = copy_content(raw, document) if params["desired_copy"] else None
     if params["only"] is not None and params["shares"] is not None:
         params["shares"] = [share for share in params["shares"]
                             if isinstance(share, dict) and share.get("path") in params["only"]]
+    return content
+
+
+def keep_copy(module: AnsibleModule, path: str | None, content: bytes | None,
+              result: dict) -> None:
+    """After every share converged: write the desired copy when it differs (reported as a
+    change), then start the drift check when the real run changed anything."""
+    if path and content is not None and not is_current(path, content):
+        if not module.check_mode:
+            try:
+                write_copy(path, content)
+            except OSError as error:
+                module.fail_json(msg=f"cannot write the desired state's copy {path}: {error}",
+                                 **result)
+        result["changes"].append({"kind": "desired copy", "target": path,
+                                  "detail": "the drift check's copy of the desired state"})
+        result["changed"] = True
+    if result.get("changed") and not module.check_mode:
+        warning = start_drift_check()
+        if warning:
+            module.warn(warning)
 
 
 def invocation(params: dict) -> dict:
@@ -229,16 +268,18 @@ def main() -> None:
                                       "choices": ["create", "refuse"]},
             "forget": {"type": "list", "elements": "str"},
             "organisation_root": {"type": "str"},
+            "desired_copy": {"type": "path"},
         },
         required_one_of=[("path", "shares", "shares_path")],
         mutually_exclusive=[("path", "shares", "shares_path"), ("folders", "shares"),
+                            ("forget", "desired_copy"),
                             ("folders", "shares_path"), ("share_renamed_from", "shares"),
                             ("share_renamed_from", "shares_path")],
         required_by={"path": "folders", "forget": "organisation_root"},
         supports_check_mode=True,
     )
     params = module.params
-    load_shares(module, params)
+    copy = load_shares(module, params)
     echoed = invocation(params)
     if params["forget"] is not None:
         changes, refusals = forget(params["forget"], params["shares"],
@@ -272,6 +313,7 @@ def main() -> None:
         module.warn(warning)
     if not module._diff:
         result.pop("diff")
+    keep_copy(module, params["desired_copy"], copy, result)
     module.exit_json(invocation=echoed, **result)
 
 

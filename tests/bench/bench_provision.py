@@ -8,7 +8,8 @@ For each size (folders x files; `--folders`/`--files` when --sizes is not given)
 spec (tests/bench/bench_spec.py, without Syncthing laptops), boots a lab NAS, creates the
 secrets, then times with the real CLI: the first `nasops apply`, the creation of the files
 spread over the folders on the NAS (one python3 over ssh), the apply that fixes their ACLs,
-`--repeat` no-op applies, and the apply of a spec where one folder's access changed. Each
+`--repeat` no-op applies, and `--repeat` pairs of one-folder changes (the apply of a spec
+where one folder's access changed, then back). Each
 apply's controller peak RSS (the whole process tree: nasops, ansible-playbook, its forks,
 ssh; provision_memory.py) and the load average are recorded. In the same run, on the same
 tree: the floor, the collection's tree engine walking every share in check mode on the NAS
@@ -351,8 +352,17 @@ def run_benchmark(options: argparse.Namespace, work: Path, folders: int,
     getfacl_runs = bench.getfacl(desired["root"])
     results["seconds"]["floor_getfacl"] = round(median_of(getfacl_runs), 3)
     results["seconds"]["floor_getfacl_runs"] = [round(value, 3) for value in getfacl_runs]
-    bench.apply("one_folder_change", "--spec", str(changed_spec))
-    bench.apply("back_to_the_spec")
+    # Each way is a one-folder change; as many pairs as no-ops, the median taken like theirs.
+    one_folder_runs = []
+    for number in range(options.repeat):
+        for name, extra in ((f"one_folder_change_{number + 1}", ("--spec", str(changed_spec))),
+                            (f"back_to_the_spec_{number + 1}", ())):
+            seconds, changes = bench.apply(name, *extra)
+            if not changes:
+                raise RuntimeError(f"{name}: the one-folder change changed nothing")
+            one_folder_runs.append(round(seconds, 3))
+    results["seconds"]["one_folder_change"] = round(median_of(one_folder_runs), 3)
+    results["seconds"]["one_folder_change_runs"] = one_folder_runs
     if not options.skip_per_item and folders <= options.per_item_max_folders:
         # Last on the tree: ansible.posix.acl lets setfacl recalculate masks, so the per-item
         # run changes some ACLs nasops set (mask::rwx); the apply after it puts them back.

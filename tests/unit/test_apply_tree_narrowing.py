@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from nasops.ansible.events import Change, HostResult, RunResult
-from nasops.provision.converge import TREE_STEP, tree_shares
+from nasops.provision.converge import TREE_STEP, tree_shares, unchanged_sections
 
 SECTIONS_STEP = "nas_shares: Write the Samba share sections (validated with the [global] section)"
 OUTLINES: dict[str, dict[str, Any]] = {"nas": {"shares": [
@@ -23,7 +23,7 @@ def checked(*changes: tuple[str, str], unlisted: int = 0, kind: str = "acl") -> 
 
 def test_only_the_shares_with_a_change_are_walked_again() -> None:
     result = checked((TREE_STEP, "/srv/nas/wsm/Afrique/Finances/Audit"),
-                     ("nas_exporter: Install the exporter", "/etc/nasops/desired.json"))
+                     ("nas_exporter: Install the exporter", "/etc/nasops/exporter.json"))
     # A name that starts another share's (Afrique-Ouest) is not that share.
     assert tree_shares(result, OUTLINES) == {"nas": ["/srv/nas/wsm/Afrique"]}
     assert tree_shares(checked((TREE_STEP, "/srv/nas/wsm/Direction")), OUTLINES) == {
@@ -31,6 +31,19 @@ def test_only_the_shares_with_a_change_are_walked_again() -> None:
     # Nothing for the tree (the share sections changed): no walk at all.
     assert tree_shares(checked(("nas_shares: Write the Samba share sections",
                                 "/etc/samba/nasops-shares.conf")), OUTLINES) == {"nas": []}
+
+
+def test_a_stale_desired_copy_runs_the_tree_module_without_a_walk() -> None:
+    # The copy's path in `only` runs the module (which writes the copy); no share has that path.
+    copy = HostResult("nas", [Change("desired copy", "/etc/nasops/desired.json", "", TREE_STEP),
+                              Change("acl", "/srv/nas/wsm/Direction/x", "set", TREE_STEP)])
+    result = RunResult({"nas": copy}, check_mode=True, completed=True)
+    assert tree_shares(result, OUTLINES) == {
+        "nas": ["/etc/nasops/desired.json", "/srv/nas/wsm/Direction"]}
+    alone = RunResult({"nas": HostResult("nas", copy.changes[:1])}, check_mode=True,
+                      completed=True)
+    assert tree_shares(alone, OUTLINES) == {"nas": ["/etc/nasops/desired.json"]}
+    assert unchanged_sections(alone, tree_shares(alone, OUTLINES)) == ["nas"]
 
 
 def test_places_that_left_the_spec_are_walked_again_to_be_reported() -> None:

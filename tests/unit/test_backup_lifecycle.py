@@ -27,7 +27,7 @@ from nasops.backup.actions.listing import list_snapshots
 from nasops.backup.actions.restore import restore_path
 from nasops.backup.actions.run import run_backups
 from nasops.backup.errors import RepositoryUnreachableError
-from nasops.backup.status import read_status
+from nasops.backup.status import initialised_marker, read_status
 from nasops.errors import BadInputError
 
 pytestmark = [needs_restic, pytest.mark.slow]
@@ -125,6 +125,8 @@ def test_three_repositories_local_rclone_and_rest(tmp_path: Path) -> None:
         created = init_repositories(config, features())
         assert [(item.repository, item.created, item.error) for item in created] == [
             ("usb", True, None), ("cloud", False, None), ("offsite", False, None)]
+        assert all(initialised_marker(config.state_directory, name).is_file()
+                   for name in ("usb", "cloud", "offsite"))
         outcomes = run_backups(config, features())
         assert [(outcome.repository, outcome.result) for outcome in outcomes] == [
             ("usb", "success"), ("cloud", "success"), ("offsite", "success")]
@@ -138,7 +140,11 @@ def test_three_repositories_local_rclone_and_rest(tmp_path: Path) -> None:
 def test_init_refuses_an_unmounted_disk(tmp_path: Path) -> None:
     _path, config = make_config(tmp_path, repositories=[
         {"name": "usb", "url": str(tmp_path / "usb/restic"), "mount_point": str(tmp_path)}])
+    marker = initialised_marker(config.state_directory, "usb")
+    marker.parent.mkdir()
+    marker.write_text("initialised\n", encoding="utf-8")  # found once, elsewhere
     [outcome] = init_repositories(config, features())
     assert isinstance(outcome.error, RepositoryUnreachableError)
+    assert not marker.exists(), "the next real pass of an apply tries init again"
     assert "is not mounted" in str(outcome.error)
     assert not (tmp_path / "usb").exists(), "no repository was created on the wrong disk"

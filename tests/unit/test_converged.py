@@ -239,7 +239,7 @@ def test_fingerprints_cover_the_code_and_every_option(tmp_path: Path) -> None:
     for role in ("nas_base", "nas_release", "nas_accounts", "nas_quotas", "nas_sync",
                  "nas_exporter", "nas_backup"):
         assert action.option_names(role), role
-    assert "nas_exporter_desired_file" in action.option_names("nas_exporter")
+    assert "nas_exporter_volume_filesystem" in action.option_names("nas_exporter")
     (tmp_path / "roles" / "r" / "tasks").mkdir(parents=True)
     (tmp_path / "plugins").mkdir()
     tasks = tmp_path / "roles" / "r" / "tasks" / "main.yml"
@@ -311,3 +311,35 @@ def test_an_answer_for_other_inputs_or_unreadable_is_never_taken(
         answer_file.write_text(text)
         assert action.read_answer(str(answer_file)) is None
     assert action.read_answer("") is None and action.read_answer(None) is None
+
+
+def test_the_repositories_markers_travel_with_the_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The check asks which repositories `nasops-backup init` found; the real pass reuses it.
+    answer_file = str(tmp_path / "host.json")
+    markers = ["/var/lib/nasops/backup/usb.initialised", "/var/lib/nasops/backup/b.initialised"]
+    check = {"roles": ["nas_backup"], "answer_file": answer_file, "present": markers}
+    nas = [{"changed": False, "reasons": {"nas_backup": ""}, "facts": {}, "recorded": [],
+            "present": markers[:1]}]
+    assert _action(monkeypatch, dict(check), nas).run(task_vars={})["present"] == markers[:1]
+    second = _action(monkeypatch, dict(check), []).run(task_vars={})
+    assert second["reused"] is True and second["present"] == markers[:1]
+    # A path the check did not ask about is read on the NAS.
+    other = [{"changed": False, "reasons": {"nas_backup": ""}, "facts": {}, "recorded": [],
+              "present": []}]
+    asked = {**check, "present": ["/var/lib/nasops/backup/c.initialised"]}
+    assert _action(monkeypatch, asked, other).run(task_vars={})["present"] == []
+    assert not other
+
+
+def test_the_play_s_markers_are_where_nas_backup_keeps_its_state() -> None:
+    play = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text(encoding="utf-8"))[0]
+    variables = yaml.safe_load((ROOT / "roles" / "nas_backup" / "vars" / "main.yml")
+                               .read_text(encoding="utf-8"))
+    markers = play["vars"]["nasops_backup_markers"]
+    assert f"'^', '{variables['nas_backup_state_directory']}/'" in markers
+    assert "'$', '.initialised'" in markers
+    [repositories] = [task for task in play["tasks"] if task.get(
+        "ansible.builtin.include_role", {}).get("tasks_from") == "repositories"]
+    assert "nasops_backup_markers | difference(nasops_converged.present" in \
+        " ".join(repositories["when"])

@@ -39,8 +39,7 @@ EXPORTER = {"nas_exporter_config_directory": "/etc/nasops",
             "nas_exporter_user": "nasops-exporter", "nas_exporter_sync_enabled": True,
             "nas_exporter_tls_key": "-----BEGIN KEY-----\nabc\n-----END KEY-----\n",
             "nas_exporter_basic_auth_users": ["alice:$2b$12$x", "bob:$2b$12$y"],
-            "nas_exporter_syncthing_api_key": "k" * 32, "nas_exporter_desired_file": "",
-            "nas_exporter_desired": {"root": "/srv/nas/wsm", "name": "Équipe"}}
+            "nas_exporter_syncthing_api_key": "k" * 32}
 
 
 def test_exporter_secret_files_end_with_a_real_newline() -> None:
@@ -58,16 +57,6 @@ def test_an_unconfigured_secret_file_is_absent_without_any_content() -> None:
                  "nas_exporter_basic_auth_users": [], "nas_exporter_sync_enabled": False}
     files = _templar(variables).template(variables["nas_exporter_secret_files"])
     assert [(item.get("state"), "content" in item) for item in files] == [("absent", False)] * 3
-
-
-def test_the_desired_state_by_hand_has_the_format_nasops_apply_writes() -> None:
-    import json  # noqa: PLC0415
-
-    variables = {**_role_vars("nas_exporter"), **EXPORTER}
-    entry = _templar(variables).template(variables["nas_exporter_desired_entry"])
-    assert entry["content"] == json.dumps(EXPORTER["nas_exporter_desired"], indent=2,
-                                          sort_keys=True, ensure_ascii=False) + "\n"
-    assert (entry["mode"], entry["diff"]) == ("0600", False)
 
 
 def test_backup_password_files_hold_exactly_the_password_and_a_newline() -> None:

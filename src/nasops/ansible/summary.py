@@ -24,7 +24,8 @@ SECTIONS: tuple[tuple[str, frozenset[str]], ...] = (
     ("unmanaged folders", frozenset({"unmanaged"})),
     # nasops.nas.host: what the roles install to run the NAS (Samba, exporter, backups).
     ("system files and services",
-     frozenset({"account", "directory", "file", "link", "remove", "service"})),
+     frozenset({"account", "directory", "file", "link", "remove", "service",
+                "desired copy"})),
 )
 OTHER_SECTION = "other"
 # A fresh NAS yields hundreds of items; the plan shows this many per section by default.

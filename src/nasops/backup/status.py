@@ -80,6 +80,27 @@ def status_path(state_directory: str | Path, repository: str) -> Path:
     return Path(state_directory) / f"{repository}.json"
 
 
+def initialised_marker(state_directory: str | Path, repository: str) -> Path:
+    """Given the state directory and a repository name, return the marker `nasops-backup
+    init` leaves while it found the repository there: an apply's real pass retries `init`
+    only for a repository without one (nasops.nas.converged's `present`)."""
+    return Path(state_directory) / f"{repository}.initialised"
+
+
+def mark_initialised(state_directory: str | Path, repository: str, found: bool) -> None:
+    """Leave (found) or remove the repository's marker; never raise: without it the next
+    real pass only tries `init` again."""
+    path = initialised_marker(state_directory, repository)
+    try:
+        if found:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+            path.write_text("initialised\n", encoding="utf-8")
+        else:
+            path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
 def empty_status(repository: str) -> dict[str, Any]:
     """Given a repository name, return the document of a repository never run."""
     return {"version": STATUS_VERSION, "repository": repository}

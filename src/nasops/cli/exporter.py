@@ -77,7 +77,8 @@ def check_config_command(config_path: str) -> None:
 
 @exporter.command("drift-check")
 @click.option("--desired", "desired_path", default=DEFAULT_DESIRED, show_default=True,
-              type=click.Path(dir_okay=False), help="Desired state left by the nas_exporter role.")
+              type=click.Path(dir_okay=False),
+              help="The copy of the desired state nasops.nas.tree keeps.")
 @click.option("--state-directory", default="/var/lib/nasops", show_default=True,
               type=click.Path(file_okay=False), help="Where drift.json is written.")
 def drift_check_command(desired_path: str, state_directory: str) -> None:

@@ -1,7 +1,8 @@
 """The read-only drift check run on the NAS by `nasops-drift-check.timer`; writes drift.json.
 
-It compares every share's folder tree and POSIX ACLs with the last desired state the
-nas_exporter role left in `/etc/nasops/desired.json`, using the very comparison the
+It compares every share's folder tree and POSIX ACLs with the desired state the trees were
+last converged to, which `nasops.nas.tree` keeps in `/etc/nasops/desired.json` (module_utils
+desired_copy), using the very comparison the
 `nasops.nas.tree` module makes in check mode: the collection's tree engine (module_utils),
 which the nasops release carries. Nothing is written but the record; the unit also mounts
 the volume read-only.
@@ -17,11 +18,12 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
+from ansible_collections.nasops.nas.plugins.module_utils.desired_copy import DESIRED_COPY
 from ansible_collections.nasops.nas.plugins.module_utils.tree_engine import Converger, TreeError
 
 from nasops.exporter.run_records import DriftRecord
 
-DEFAULT_DESIRED = "/etc/nasops/desired.json"
+DEFAULT_DESIRED = DESIRED_COPY
 SCOPE = ("folder trees and ACLs only; users, groups, quotas and Samba shares are compared "
          "by `nasops drift` from the controller")
 

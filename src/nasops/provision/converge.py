@@ -77,10 +77,12 @@ def roles_to_run(checked: RunResult) -> tuple[str, ...] | None:
 
 
 # The tree step, and the roles whose changes cannot change what the tree walk finds (the
-# exporter copies the desired state; the share sections are Samba's). Any other role's change
+# exporter's files and units; the share sections are Samba's). Any other role's change
 # (an account, a share directory, the sync account) makes the real pass walk every share.
 TREE_STEP = "nas_shares: Converge the folder tree and ACLs of every share"
 TREE_NEUTRAL_ROLES = ("nas_shares", "nas_exporter")
+# The tree module's change of the drift check's copy of the desired state (desired_copy).
+DESIRED_COPY_KIND = "desired copy"
 TREE_SHARES_VARIABLE = "nasops_tree_shares"
 
 
@@ -88,7 +90,8 @@ def tree_shares(checked: RunResult, outlines: dict[str, dict[str, Any]],
                 ) -> dict[str, list[str]] | None:
     """Given the check pass of an apply and each host's desired outline, return for each host
     the paths of the shares whose tree the real pass must walk again (those the check listed
-    a change or a place that left the spec in), or None when every share must be walked.
+    a change or a place that left the spec in) and the path of the desired state's copy when
+    the check found it stale, or None when every share must be walked.
 
     The check walked every share moments ago under the apply lock; a share where it found
     nothing would give nothing again (files people save inherit its unchanged defaults)."""
@@ -104,6 +107,11 @@ def tree_shares(checked: RunResult, outlines: dict[str, dict[str, Any]],
             if role not in TREE_NEUTRAL_ROLES:
                 return None
             if change.step != TREE_STEP:
+                continue
+            if change.kind == DESIRED_COPY_KIND:
+                # Listed, the copy's path makes the real pass call the module (which writes
+                # the copy once its shares converged) without walking any share for it.
+                chosen.add(change.target)
                 continue
             share = next((path for path in paths if change.target == path
                           or change.target.startswith(path + "/")), None)

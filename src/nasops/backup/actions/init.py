@@ -8,6 +8,7 @@ from nasops.backup.config import BackupConfig
 from nasops.backup.errors import RepositoryNotFoundError
 from nasops.backup.restic.init import build_cat_config_argv, build_init_argv
 from nasops.backup.session import ResticFeatures, ResticSession
+from nasops.backup.status import mark_initialised
 from nasops.errors import NasopsError
 
 
@@ -26,7 +27,8 @@ def init_repositories(
     """Given the config, create each missing repository; return what happened to each.
 
     Only "no repository there" leads to `restic init`: an unreachable host or a wrong
-    password is reported, never answered by creating a second repository.
+    password is reported, never answered by creating a second repository. Each repository
+    found or created gets its marker in the state directory; one that failed loses it.
     """
     outcomes = []
     for repository in config.repository(repository_name):
@@ -34,12 +36,12 @@ def init_repositories(
             session = ResticSession(config, repository, features)
             try:
                 session.run(build_cat_config_argv(session.options), locking=False)
-                outcomes.append(InitOutcome(repository.name, created=False))
-                continue
+                outcome = InitOutcome(repository.name, created=False)
             except RepositoryNotFoundError:
-                pass
-            session.run(build_init_argv(session.options), locking=False)
-            outcomes.append(InitOutcome(repository.name, created=True))
+                session.run(build_init_argv(session.options), locking=False)
+                outcome = InitOutcome(repository.name, created=True)
         except NasopsError as error:
-            outcomes.append(InitOutcome(repository.name, created=False, error=error))
+            outcome = InitOutcome(repository.name, created=False, error=error)
+        mark_initialised(config.state_directory, repository.name, outcome.error is None)
+        outcomes.append(outcome)
     return outcomes

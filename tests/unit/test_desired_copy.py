@@ -1,0 +1,94 @@
+"""The drift check's copy of the desired state, kept by nasops.nas.tree (issue 18): written
+only when it differs, from the very file the trees converged from, and only in a real run."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+from ansible_collections.nasops.nas.plugins.module_utils import desired_copy
+from test_tree_module import SPEC, share  # noqa: F401  (the fixture)
+
+from nasops.collection import collection_root, collections_path
+
+
+def test_the_copy_of_a_whole_desired_state_is_its_file_as_it_is() -> None:
+    raw = b'{"version": 1, "shares": []}\n'
+    assert desired_copy.copy_content(raw, json.loads(raw)) == raw
+    # A shares list (a file of the list alone, or the role's variable) is kept under `shares`.
+    shares = [{"path": "/srv/nas/wsm/Afrique", "folders": []}]
+    for given in (json.dumps(shares).encode(), None):
+        kept = json.loads(desired_copy.copy_content(given, shares))
+        assert kept == {"shares": shares}
+
+
+def test_the_copy_is_written_whole_for_root_alone_and_compared_byte_for_byte(
+        tmp_path: Path) -> None:
+    path = tmp_path / "etc" / "nasops" / "desired.json"
+    assert not desired_copy.is_current(str(path), b"{}")
+    desired_copy.write_copy(str(path), b'{"a": 1}')
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert desired_copy.is_current(str(path), b'{"a": 1}')
+    assert not desired_copy.is_current(str(path), b'{"a": 2}')
+    assert not desired_copy.is_current(str(path), b'{"a": 1} ')
+    assert os.listdir(path.parent) == ["desired.json"]  # no temporary file left
+
+
+def _run(tmp_path: Path, arguments: dict, *, check: bool) -> dict:
+    """Run nasops.nas.tree once through ansible-playbook on localhost; return its result."""
+    playbook = tmp_path / "play.yml"
+    output = tmp_path / "results.json"
+    playbook.write_text(json.dumps([{
+        "hosts": "localhost", "connection": "local", "gather_facts": False,
+        "vars": {"ansible_python_interpreter": sys.executable,
+                 "ansible_remote_tmp": str(tmp_path / "remote-tmp")},
+        "tasks": [
+            {"name": "converge", "nasops.nas.tree": arguments, "register": "tree"},
+            {"name": "save", "ansible.builtin.copy": {
+                "content": "{{ tree | to_json }}", "dest": str(output)}, "check_mode": False},
+        ]}]))
+    environment = {**os.environ,
+                   "ANSIBLE_COLLECTIONS_PATH": str(collections_path(collection_root())),
+                   "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"), "ANSIBLE_NOCOLOR": "1",
+                   "ANSIBLE_PIPELINING": "1"}
+    done = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i",
+                           "localhost,", *(["--check"] if check else []), str(playbook)],
+                          capture_output=True, text=True, env=environment, cwd=tmp_path,
+                          check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(output.read_text())
+
+
+def _copies(result: dict) -> list[str]:
+    return [change["target"] for change in result["changes"]
+            if change["kind"] == "desired copy"]
+
+
+def test_the_tree_module_keeps_the_copy_only_after_a_real_run(share: Path,  # noqa: F811
+                                                               tmp_path: Path) -> None:
+    desired = tmp_path / "desired.json"
+    desired.write_text(json.dumps({"version": 1, "shares": [
+        {"path": str(share), "renamed_from": None, "folders": SPEC}]}), encoding="utf-8")
+    copy = tmp_path / "etc" / "desired.json"
+    arguments = {"shares_file": str(desired), "desired_copy": str(copy)}
+
+    planned = _run(tmp_path, arguments, check=True)
+    assert _copies(planned) == [str(copy)] and not copy.exists()  # check mode writes nothing
+    applied = _run(tmp_path, arguments, check=False)
+    assert _copies(applied) == [str(copy)]
+    assert copy.read_bytes() == desired.read_bytes()  # the file as nasops apply wrote it
+    again = _run(tmp_path, arguments, check=False)
+    assert not again["changed"] and _copies(again) == []
+
+    # A hand-made change of the copy is found like any other change, and undone.
+    copy.write_text("{}", encoding="utf-8")
+    assert _copies(_run(tmp_path, arguments, check=True)) == [str(copy)]
+    # The real pass of an apply that found only the copy stale lists its path alone in
+    # `only`: no share is walked, the copy is written.
+    alone = _run(tmp_path, {**arguments, "only": [str(copy)]}, check=False)
+    assert alone["counts"]["folders"] == 0 and _copies(alone) == [str(copy)]
+    assert copy.read_bytes() == desired.read_bytes()
