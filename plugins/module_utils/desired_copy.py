@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import stat
 import subprocess
 import tempfile
 
@@ -40,9 +41,13 @@ def copy_content(raw: bytes | None, document: object) -> bytes:
 
 
 def is_current(path: str, content: bytes) -> bool:
-    """Tell whether the copy at path holds exactly content (a missing file does not)."""
+    """Tell whether the copy at path is a regular file of root's, 0600, holding exactly
+    content (a missing file is not; one made readable by others is rewritten: personal
+    data)."""
     try:
-        if os.path.getsize(path) != len(content):
+        status = os.lstat(path)
+        if not stat.S_ISREG(status.st_mode) or status.st_uid != 0 \
+                or stat.S_IMODE(status.st_mode) != 0o600 or status.st_size != len(content):
             return False
         with open(path, "rb") as stream:
             return stream.read() == content
@@ -72,10 +77,12 @@ def write_copy(path: str, content: bytes) -> None:
 def start_drift_check() -> str | None:
     """Start the drift check in the background when it is installed, so that its record
     (and the exporter's drift alert) follows a change of the trees at once instead of at its
-    next timer run; return a warning when systemd refused."""
+    next timer run; return a warning when systemd refused. A restart: a check already
+    running (its timer fired meanwhile) read the old copy or half-converged trees, and a
+    start would only join it; the check is read-only, so stopping it loses nothing."""
     if not os.path.exists(DRIFT_CHECK_UNIT_FILE):
         return None
-    done = subprocess.run(["systemctl", "start", "--no-block", DRIFT_CHECK_UNIT],
+    done = subprocess.run(["systemctl", "restart", "--no-block", DRIFT_CHECK_UNIT],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
     if done.returncode != 0:
         return (f"could not start {DRIFT_CHECK_UNIT} after the change: "

@@ -86,9 +86,11 @@ options:
     description:
       - With O(shares) (or O(shares_file), O(shares_path)), the NAS's copy of the desired
         state for the drift check (nas_shares gives C(/etc/nasops/desired.json)). Written
-        (0600, root) once every share converged, only when it differs from the state given:
-        the whole file of O(shares_path), or the shares; reported as a change of kind
-        C(desired copy) (in check mode too, as what would change).
+        (0600, root) once every share converged, only when it differs from the state given
+        (content, mode or owner): the whole file of O(shares_path), or the shares; reported
+        as a change of kind C(desired copy) (in check mode too, as what would change). With
+        O(only), only when O(only) lists this path (C(nasops apply)'s real pass does when its
+        check, which walked every share, found the copy stale).
       - After a real run that changed anything, the drift check (C(nasops-drift-check.service),
         when installed) is started in the background, so that its record follows at once.
     type: path
@@ -210,8 +212,10 @@ def load_shares(module: AnsibleModule, params: dict) -> bytes | None:
         module.fail_json(msg="forget needs shares (or shares_path)")
     if params["desired_copy"] and params["shares"] is None:
         module.fail_json(msg="desired_copy needs shares (or shares_path)")
-    # Taken before `only` narrows the shares: the copy is of the whole desired state.
-    content = copy_content(raw, document) if params["desired_copy"] else None
+    # Taken before `only` narrows the shares: the copy is of the whole desired state. With
+    # `only`, kept only when apply's real pass lists the copy (its check walked every share).
+    content = copy_content(raw, document) if params["desired_copy"] and (
+        params["only"] is None or params["desired_copy"] in params["only"]) else None
     if params["only"] is not None and params["shares"] is not None:
         params["shares"] = [share for share in params["shares"]
                             if isinstance(share, dict) and share.get("path") in params["only"]]

@@ -270,6 +270,10 @@ def caveats(results: dict[str, Any]) -> list[str]:
         "ansible-playbook run) that walks only the changed share and writes the drift check's "
         "copy of the desired state (nasops.nas.tree keeps it, so nas_exporter no longer runs "
         "for a new desired state).",
+        "Before each measured step the benchmark waits for the NAS's drift check, which an "
+        "apply that changed a tree starts in the background, to finish (`settled_seconds` in "
+        "the JSON): the lab NAS shares the controller's two vCPUs, so a check still walking "
+        "300,000 files would slow the next step, as it would not on a NAS of its own.",
         "The spec's backup has one repository the lab NAS reaches (/srv/backup/restic), as on "
         "a NAS whose backups work: bench_spec's USB disk and offsite host cannot be reached "
         "from a lab NAS, and while a repository cannot be, every real pass retries "

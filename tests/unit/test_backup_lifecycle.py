@@ -148,3 +148,16 @@ def test_init_refuses_an_unmounted_disk(tmp_path: Path) -> None:
     assert not marker.exists(), "the next real pass of an apply tries init again"
     assert "is not mounted" in str(outcome.error)
     assert not (tmp_path / "usb").exists(), "no repository was created on the wrong disk"
+
+
+def test_a_repository_gone_from_its_place_loses_its_marker(tmp_path: Path) -> None:
+    # A disk replaced or a repository wiped: restic finds none there, the next apply inits.
+    (tmp_path / "usb-repo").mkdir()
+    _path, config = make_config(tmp_path, repositories=[
+        {"name": "usb", "url": str(tmp_path / "usb-repo")}])
+    marker = initialised_marker(config.state_directory, "usb")
+    marker.parent.mkdir()
+    marker.write_text("initialised\n", encoding="utf-8")
+    [listing] = list_snapshots(config, features())
+    assert listing.error is not None
+    assert not marker.exists()

@@ -336,9 +336,17 @@ def test_the_play_s_markers_are_where_nas_backup_keeps_its_state() -> None:
     play = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text(encoding="utf-8"))[0]
     variables = yaml.safe_load((ROOT / "roles" / "nas_backup" / "vars" / "main.yml")
                                .read_text(encoding="utf-8"))
-    markers = play["vars"]["nasops_backup_markers"]
-    assert f"'^', '{variables['nas_backup_state_directory']}/'" in markers
-    assert "'$', '.initialised'" in markers
+    from ansible.parsing.dataloader import DataLoader  # noqa: PLC0415
+    from ansible.template import Templar, trust_as_template  # noqa: PLC0415
+
+    def markers(backup: dict[str, object]) -> object:
+        templar = Templar(loader=DataLoader(), variables={"nasops_desired": {"backup": backup}})
+        return templar.template(trust_as_template(play["vars"]["nasops_backup_markers"]))
+
+    directory = variables["nas_backup_state_directory"]
+    assert markers({"enabled": True, "repositories": [{"name": "usb"}, {"name": "off-2"}]}) \
+        == [f"{directory}/usb.initialised", f"{directory}/off-2.initialised"]
+    assert markers({"enabled": False}) == []
     [repositories] = [task for task in play["tasks"] if task.get(
         "ansible.builtin.include_role", {}).get("tasks_from") == "repositories"]
     assert "nasops_backup_markers | difference(nasops_converged.present" in \

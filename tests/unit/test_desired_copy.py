@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from ansible_collections.nasops.nas.plugins.module_utils import desired_copy
 from test_tree_module import SPEC, share  # noqa: F401  (the fixture)
 
@@ -36,6 +37,28 @@ def test_the_copy_is_written_whole_for_root_alone_and_compared_byte_for_byte(
     assert not desired_copy.is_current(str(path), b'{"a": 2}')
     assert not desired_copy.is_current(str(path), b'{"a": 1} ')
     assert os.listdir(path.parent) == ["desired.json"]  # no temporary file left
+    # Personal data: a copy made readable by others (by hand, a restore) is not current.
+    path.chmod(0o644)
+    assert not desired_copy.is_current(str(path), b'{"a": 1}')
+
+
+def test_the_drift_check_is_restarted_only_where_it_is_installed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[list[str]] = []
+
+    def run(argv: list[str], **_: object) -> subprocess.CompletedProcess[bytes]:
+        calls.append(argv)
+        return subprocess.CompletedProcess(argv, 1 if len(calls) > 1 else 0, b"", b"denied")
+
+    monkeypatch.setattr(desired_copy.subprocess, "run", run)
+    unit = tmp_path / "nasops-drift-check.service"
+    monkeypatch.setattr(desired_copy, "DRIFT_CHECK_UNIT_FILE", str(unit))
+    assert desired_copy.start_drift_check() is None and calls == []  # not installed
+    unit.write_text("[Service]\n", encoding="utf-8")
+    assert desired_copy.start_drift_check() is None
+    # A restart, not a start: a check already running read the old copy.
+    assert calls == [["systemctl", "restart", "--no-block", "nasops-drift-check.service"]]
+    assert "denied" in str(desired_copy.start_drift_check())
 
 
 def _run(tmp_path: Path, arguments: dict, *, check: bool) -> dict:
@@ -92,3 +115,8 @@ def test_the_tree_module_keeps_the_copy_only_after_a_real_run(share: Path,  # no
     alone = _run(tmp_path, {**arguments, "only": [str(copy)]}, check=False)
     assert alone["counts"]["folders"] == 0 and _copies(alone) == [str(copy)]
     assert copy.read_bytes() == desired.read_bytes()
+    # Narrowed without the copy (the role run by hand on some shares): the copy would claim
+    # shares that were not walked, so it is left as it is.
+    copy.write_text("{}", encoding="utf-8")
+    narrowed = _run(tmp_path, {**arguments, "only": [str(share)]}, check=False)
+    assert _copies(narrowed) == [] and copy.read_text(encoding="utf-8") == "{}"

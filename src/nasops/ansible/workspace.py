@@ -91,8 +91,8 @@ def write_workspace(directory: Path, targets: Sequence[TargetHost],
     desired_directory = directory / "desired"
     desired_directory.mkdir(mode=0o700)
     for target in targets:
-        # The same state as a file of its own: the exporter role copies it to the NAS as it
-        # is (templating a desired state of megabytes costs Ansible seconds).
+        # The same state as a file of its own: nasops.nas.tree reads it on the NAS and keeps
+        # it there for the drift check (templating megabytes costs Ansible seconds).
         desired_file = desired_directory / f"{target.name}.json"
         _write_private(desired_file, desired_json(desired[target.name]))
         variables = {

@@ -23,6 +23,7 @@ from nasops.backup.errors import (
     BackupConfigError,
     BackupError,
     RepositoryLockedError,
+    RepositoryNotFoundError,
     RepositoryUnreachableError,
     classify_failure,
 )
@@ -30,6 +31,7 @@ from nasops.backup.parse import LockHolder, parse_version
 from nasops.backup.restic.common import ResticOptions
 from nasops.backup.restic.unlock import build_unlock_argv
 from nasops.backup.restic.version import build_version_argv
+from nasops.backup.status import mark_initialised
 from nasops.execute import MASKER, CommandResult, run_command
 
 logger = logging.getLogger("nasops.backup")
@@ -193,6 +195,10 @@ class ResticSession:
             if result.returncode in accepted:
                 return result
             error = classify_failure(self.name, result)
+            if isinstance(error, RepositoryNotFoundError):
+                # A disk replaced or a repository wiped: the next real pass of an apply
+                # must try `init` again (site.yml skips it while the marker is there).
+                mark_initialised(self.config.state_directory, self.name, False)
             if not (locking and isinstance(error, RepositoryLockedError)):
                 raise error
             holder = error.holder

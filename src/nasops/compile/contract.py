@@ -324,7 +324,7 @@ def desired_fingerprint(state: DesiredState | Mapping[str, Any]) -> str:
 def desired_json(state: DesiredState | Mapping[str, Any]) -> str:
     """Given a desired state (model or its JSON data), return the JSON text written to
     files: indented, sorted keys. `nasops compile -o` and `nasops apply` both write it, and
-    the NAS keeps a copy (the exporter's desired.json): one format, or the copy would differ."""
+    the NAS keeps a copy (the drift check's desired.json): one format, or the copy would differ."""
     return json.dumps(_plain(state), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
