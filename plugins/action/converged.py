@@ -133,10 +133,12 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             asked = [str(path) for path in arguments.get("present") or []]
             known = answer.get("present") if answer is not None else None
             if answer is not None and answer.get("fingerprints") == arguments["fingerprints"] \
-                    and isinstance(known, dict) and all(path in known for path in asked):
+                    and isinstance(known, dict) and all(path in known for path in asked) \
+                    and isinstance(answer.get("platform"), dict):
                 result.update(changed=False, reasons=answer["reasons"], facts=answer["facts"],
                               recorded=[], fingerprints=answer["fingerprints"], reused=True,
-                              present=[path for path in asked if known[path]])
+                              present=[path for path in asked if known[path]],
+                              platform=answer["platform"])
                 return result
         result.update(self._execute_module(module_name=MODULE, module_args=arguments,
                                            task_vars=task_vars))
@@ -145,7 +147,8 @@ class ActionModule(ActionBase):  # type: ignore[misc]
             if roles:
                 found = set(result.get("present") or [])
                 write_answer(answer_file, {
-                    **{key: result.get(key) or {} for key in ("reasons", "facts", "fingerprints")},
+                    **{key: result.get(key) or {} for key in ("reasons", "facts", "fingerprints",
+                                                              "platform")},
                     "present": {str(path): str(path) in found
                                 for path in arguments.get("present") or []}})
             else:

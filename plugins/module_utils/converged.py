@@ -42,6 +42,30 @@ def run_command(argv: list[str]) -> tuple[int, str]:
     return done.returncode, done.stdout.decode("utf-8", "replace")
 
 
+OS_RELEASE = "/etc/os-release"
+OS_RELEASE_KEYS = ("ID", "VERSION_ID", "VERSION_CODENAME", "PRETTY_NAME")
+
+
+def read_os_release(path: str = OS_RELEASE) -> dict[str, str]:
+    """Return the NAS's release as os-release(5) names it (lowercase keys; empty strings
+    where the file or a key is missing): the play refuses a release nasops does not support
+    before any role runs."""
+    found = dict.fromkeys(OS_RELEASE_KEYS, "")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as stream:
+            lines = stream.read(65536).splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        key, separator, value = line.partition("=")
+        if separator and key in found:
+            value = value.strip()
+            if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+                value = value[1:-1]
+            found[key] = value
+    return {key.lower(): value for key, value in found.items()}
+
+
 def watch_of(params: dict[str, Any]) -> dict[str, list[str]]:
     """Given nasops.nas.host's parameters, return what that call manages (its watch)."""
     files = [spec["dest"] for spec in params.get("secret_files", []) + params.get("files", [])

@@ -65,6 +65,12 @@ facts:
     (nas_release: C(nas_release_digest), C(nas_release_path)).
   returned: always
   type: dict
+platform:
+  description: >-
+    The NAS's C(/etc/os-release): C(id), C(version_id), C(version_codename), C(pretty_name)
+    (empty strings where missing), for the play's preflight (the releases nasops supports).
+  returned: always
+  type: dict
 present:
   description: The paths of O(present) that exist.
   returned: always
@@ -80,6 +86,7 @@ import os  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.converged import (  # noqa: E402
     current_roles,
+    read_os_release,
     read_records,
     record_of,
     valid_watch,
@@ -121,7 +128,7 @@ def main() -> None:
              if not reason}
     present = [path for path in params["present"] if os.path.lexists(path)]
     module.exit_json(changed=False, reasons=reasons, facts=facts, recorded=recorded,
-                     present=present)
+                     present=present, platform=read_os_release())
 
 
 if __name__ == "__main__":

@@ -351,3 +351,44 @@ def test_the_play_s_markers_are_where_nas_backup_keeps_its_state() -> None:
         "ansible.builtin.include_role", {}).get("tasks_from") == "repositories"]
     assert "nasops_backup_markers | difference(nasops_converged.present" in \
         " ".join(repositories["when"])
+
+
+def test_the_nas_s_release_is_read_from_os_release(tmp_path: Path) -> None:
+    from ansible_collections.nasops.nas.plugins.module_utils.converged import (  # noqa: PLC0415
+        read_os_release,
+    )
+
+    path = tmp_path / "os-release"
+    path.write_text('PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nNAME="Debian GNU/Linux"\n'
+                    'VERSION_ID="13"\nVERSION_CODENAME=trixie\nID=debian\n', encoding="utf-8")
+    assert read_os_release(str(path)) == {
+        "id": "debian", "version_id": "13", "version_codename": "trixie",
+        "pretty_name": "Debian GNU/Linux 13 (trixie)"}
+    assert read_os_release(str(tmp_path / "missing")) == {
+        "id": "", "version_id": "", "version_codename": "", "pretty_name": ""}
+
+
+def test_the_play_refuses_a_release_nasops_does_not_support() -> None:
+    from ansible.parsing.dataloader import DataLoader  # noqa: PLC0415
+    from ansible.template import Templar, trust_as_template  # noqa: PLC0415
+
+    play = yaml.safe_load((ROOT / "playbooks" / "site.yml").read_text(encoding="utf-8"))[0]
+    [check] = [task for task in play["pre_tasks"] if "supports" in task["name"]]
+    names = [task["name"] for task in play["pre_tasks"]]
+    # Right after the one read of the NAS, before any role.
+    assert names.index(check["name"]) == names.index(
+        "Find the roles the NAS still matches since they last converged") + 1
+    assert check["ansible.builtin.assert"]["fail_msg"].startswith("refused:")
+
+    def passes(platform: dict[str, str]) -> bool:
+        templar = Templar(loader=DataLoader(), variables={
+            "nasops_converged": {"platform": platform},
+            "nasops_supported_debian": play["vars"]["nasops_supported_debian"]})
+        return all(templar.template(trust_as_template("{{ " + condition + " }}"))
+                   for condition in check["ansible.builtin.assert"]["that"])
+
+    assert passes({"id": "debian", "version_id": "12"})
+    assert passes({"id": "debian", "version_id": "13"})
+    assert not passes({"id": "debian", "version_id": "11"})
+    assert not passes({"id": "ubuntu", "version_id": "24.04"})
+    assert not passes({})

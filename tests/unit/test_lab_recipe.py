@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+import pytest
 
 from nasops.lab.host import nspawn_argv
 from nasops.lab.paths import LabDirectories
@@ -43,6 +46,19 @@ def test_debootstrap_builds_a_bookworm_minbase() -> None:
     assert argv[0] == "debootstrap"
     assert "--variant=minbase" in argv and "--include=samba" in argv
     assert argv[-3:] == ["bookworm", "/tmp/rootfs", "http://deb.debian.org/debian"]
+
+
+def test_each_release_has_its_own_base_and_bookworm_keeps_its_cache() -> None:
+    from nasops.errors import BadInputError  # noqa: PLC0415
+    from nasops.lab.rootfs import base_directory, check_release  # noqa: PLC0415
+
+    # The key bookworm's base had before releases could be chosen: not rebuilt.
+    assert cache_key(GUEST_PACKAGES) == cache_key(GUEST_PACKAGES, "bookworm")
+    assert cache_key(GUEST_PACKAGES, "trixie") != cache_key(GUEST_PACKAGES, "bookworm")
+    assert base_directory(Path("/c"), GUEST_PACKAGES, "trixie").name.startswith("trixie-")
+    assert debootstrap_argv(Path("/t"), "http://m", ("a",), "trixie")[-3] == "trixie"
+    with pytest.raises(BadInputError, match=re.escape("bookworm (Debian 12), trixie (Debian 13)")):
+        check_release("sid")
 
 
 def test_nspawn_boots_with_host_network_and_the_volume_at_srv_nas() -> None:

@@ -137,3 +137,12 @@ def test_scan_hosts_lists_readable_states_and_names_broken_ones(tmp_path: Path) 
     assert states == [STATE]
     assert list(unreadable) == ["offsite"]
     assert "nasops lab down --name offsite --purge" in unreadable["offsite"]
+
+
+def test_a_state_written_before_releases_is_a_bookworm_host() -> None:
+    import json  # noqa: PLC0415
+
+    data = json.loads(state_to_json(STATE))
+    data.pop("release")
+    assert state_from_json(json.dumps(data)).release == "bookworm"
+    assert state_from_json(state_to_json(replace(STATE, release="trixie"))).release == "trixie"

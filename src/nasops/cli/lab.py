@@ -12,6 +12,7 @@ import click
 from nasops.errors import BadInputError
 from nasops.lab import Condition, LabDirectories, get_host, lab_down, lab_status, lab_up, ssh_argv
 from nasops.lab.lifecycle import DEFAULT_NAME
+from nasops.lab.rootfs import DEFAULT_RELEASE, RELEASES
 from nasops.lab.validate import validate_address
 
 
@@ -47,12 +48,20 @@ def lab() -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Spec this host gets: written into its inventory with a secrets file of its own.",
 )
-def up_command(
+@click.option(
+    "--release",
+    type=click.Choice(sorted(RELEASES)),
+    help=f"Debian release of a new host (default {DEFAULT_RELEASE}); its base is built once "
+    "and cached per release.",
+)
+def up_command(  # click passes the options by keyword
+    *,
     name: str,
     address: str | None,
     hostname: str | None,
     volume_size: str | None,
     spec_path: str | None,
+    release: str | None,
 ) -> None:
     """Boot a lab host (idempotent) and print the path of its Ansible inventory."""
     started = time.monotonic()
@@ -71,6 +80,7 @@ def up_command(
         volume_size=volume_size,
         inventory_vars=inventory_vars,
         progress=_progress,
+        release=release,
     )
     _progress(f"{name}: ready in {time.monotonic() - started:.1f} s")
     click.echo(str(host.inventory_path))

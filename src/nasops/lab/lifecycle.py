@@ -16,7 +16,7 @@ from nasops.lab.model import HostStatus, LabHost
 from nasops.lab.paths import LabDirectories
 from nasops.lab.prerequisites import require_prerequisites
 from nasops.lab.registry import check_address_free, known_states, scan_hosts
-from nasops.lab.rootfs import ensure_base, file_lock
+from nasops.lab.rootfs import DEFAULT_RELEASE, check_release, ensure_base, file_lock
 from nasops.lab.ssh import wait_for_ssh
 from nasops.lab.state import Condition, HostState, classify, leftovers, load_state, save_state
 from nasops.lab.validate import (
@@ -48,13 +48,16 @@ class UpRequest:
     inventory_vars: Mapping[str, Any] | None
     inventory_group: str
     boot_timeout: float
+    release: str | None = None
 
 
 def _new_state(request: UpRequest, directories: LabDirectories, say: Progress) -> HostState:
     others = [state.address for state in known_states(directories) if state.name != request.name]
     chosen = request.address or next_free_address(others)
-    base = ensure_base(directories.cache_root, progress=say)
+    release = request.release or DEFAULT_RELEASE
+    base = ensure_base(directories.cache_root, progress=say, release=release)
     return HostState(
+        release=release,
         name=request.name,
         address=chosen,
         hostname=request.hostname or request.name,
@@ -73,6 +76,8 @@ def _check_against_existing(state: HostState, request: UpRequest) -> None:
         raise BadInputError(f"lab host {state.name} exists with hostname {state.hostname}; {hint}")
     if request.volume_size and parse_size(request.volume_size) != state.volume_bytes:
         raise BadInputError(f"lab host {state.name} exists with another volume size; {hint}")
+    if request.release and request.release != state.release:
+        raise BadInputError(f"lab host {state.name} exists running {state.release}; {hint}")
     if not Path(state.base_root).is_dir():
         raise BadInputError(f"the base lab host {state.name} was built on is gone; {hint}")
 
@@ -88,18 +93,23 @@ def lab_up(
     directories: LabDirectories | None = None,
     progress: Progress | None = None,
     boot_timeout: float = BOOT_TIMEOUT,
+    release: str | None = None,
 ) -> LabHost:
     """Given a host name (and, for a new host, its address), return it booted and reachable.
 
     Idempotent: a running host is returned as is; a stale one (crashed earlier) is cleaned
-    up and booted again. A new host without an address gets the lowest free one from 127.0.0.2.
+    up and booted again. A new host without an address gets the lowest free one from
+    127.0.0.2, and without a release the default one; an existing host keeps its own.
     """
     validate_name(name)
     if hostname:
         validate_name(hostname, "hostname")
     if volume_size:
         parse_size(volume_size)
+    if release:
+        check_release(release)
     request = UpRequest(
+        release=release,
         name=name,
         address=validate_address(address) if address else None,
         hostname=hostname,

@@ -26,6 +26,8 @@ class LabHost:
     known_hosts_path: Path
     inventory_path: Path
     nspawn_pid: int | None
+    # The Debian release it runs (bookworm, trixie).
+    release: str = "bookworm"
 
     @classmethod
     def from_state(cls, state: HostState, paths: HostPaths) -> LabHost:
@@ -41,6 +43,7 @@ class LabHost:
             private_key_path=paths.private_key,
             known_hosts_path=paths.known_hosts,
             inventory_path=paths.inventory,
+            release=state.release,
             nspawn_pid=state.nspawn.pid if state.nspawn else None,
         )
 

@@ -1,4 +1,5 @@
-"""The cached Debian 12 base every lab host boots from (read-only lower layer of its overlay)."""
+"""The cached Debian base every lab host boots from (read-only lower layer of its overlay),
+one per release: Debian 12 "bookworm" or Debian 13 "trixie" (issue 14)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from nasops.errors import BadInputError
 from nasops.execute import run_command
 from nasops.lab.prerequisites import require_prerequisites
 from nasops.lab.volume import remove_tree
 
-SUITE = "bookworm"
+# The releases a lab NAS may run, and the default: bookworm, the release the whole lab suite
+# runs on (README: why); trixie runs the core end-to-end path.
+RELEASES: dict[str, str] = {"bookworm": "Debian 12", "trixie": "Debian 13"}
+DEFAULT_RELEASE = "bookworm"
 VARIANT = "minbase"
 MIRROR_VARIABLE = "NASOPS_LAB_MIRROR"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -69,10 +74,11 @@ DEBOOTSTRAP_TIMEOUT = 1200
 Progress = Callable[[str], None]
 
 
-def cache_key(packages: tuple[str, ...] = GUEST_PACKAGES) -> str:
-    """Given the package list, return the hex key naming its cached base."""
+def cache_key(packages: tuple[str, ...] = GUEST_PACKAGES,
+              release: str = DEFAULT_RELEASE) -> str:
+    """Given the package list and release, return the hex key naming its cached base."""
     recipe = {
-        "suite": SUITE,
+        "suite": release,
         "variant": VARIANT,
         "packages": sorted(packages),
         "recipe": RECIPE_VERSION,
@@ -80,19 +86,22 @@ def cache_key(packages: tuple[str, ...] = GUEST_PACKAGES) -> str:
     return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def base_directory(cache_root: Path, packages: tuple[str, ...] = GUEST_PACKAGES) -> Path:
+def base_directory(cache_root: Path, packages: tuple[str, ...] = GUEST_PACKAGES,
+                   release: str = DEFAULT_RELEASE) -> Path:
     """Given the cache root, return the directory of the base for this package list."""
-    return cache_root / f"{SUITE}-{cache_key(packages)}"
+    return cache_root / f"{release}-{cache_key(packages, release)}"
 
 
-def debootstrap_argv(target: Path, mirror: str, packages: tuple[str, ...]) -> list[str]:
-    """Given a target directory, mirror and packages, return the debootstrap command."""
+def debootstrap_argv(target: Path, mirror: str, packages: tuple[str, ...],
+                     release: str = DEFAULT_RELEASE) -> list[str]:
+    """Given a target directory, mirror, packages and release, return the debootstrap
+    command."""
     return [
         "debootstrap",
         f"--variant={VARIANT}",
         "--components=main",
         f"--include={','.join(packages)}",
-        SUITE,
+        release,
         str(target),
         mirror,
     ]
@@ -119,7 +128,8 @@ def bake_base(rootfs: Path) -> None:
     (rootfs / "var/lib/dbus/machine-id").unlink(missing_ok=True)
     # debootstrap copies the machine's own hostname; hosts get theirs at boot.
     (rootfs / "etc/hostname").write_text("nasops-lab\n", encoding="utf-8")
-    # C.UTF-8 is built into Debian 12's libc; make it the default so accented names work.
+    # C.UTF-8 is built into Debian's libc (12 and 13); make it the default so accented names
+    # work.
     (rootfs / "etc/default/locale").write_text("LANG=C.UTF-8\n", encoding="utf-8")
     journald = rootfs / "etc/systemd/journald.conf.d"
     journald.mkdir(parents=True, exist_ok=True)
@@ -132,16 +142,18 @@ def bake_base(rootfs: Path) -> None:
     run_command(["systemctl", f"--root={rootfs}", "disable", "syncthing-resume.service"])
 
 
-def build_base(target: Path, mirror: str, packages: tuple[str, ...], log: Path) -> None:
+def build_base(target: Path, mirror: str, packages: tuple[str, ...], log: Path,
+               release: str = DEFAULT_RELEASE) -> None:
     """Debootstrap and bake a base into target/rootfs, writing the manifest last."""
     rootfs = target / "rootfs"
     rootfs.mkdir(parents=True)
     started = time.monotonic()
-    result = run_command(debootstrap_argv(rootfs, mirror, packages), timeout=DEBOOTSTRAP_TIMEOUT)
+    result = run_command(debootstrap_argv(rootfs, mirror, packages, release),
+                         timeout=DEBOOTSTRAP_TIMEOUT)
     log.write_text(result.stdout + result.stderr, encoding="utf-8")
     bake_base(rootfs)
     manifest = {
-        "suite": SUITE,
+        "suite": release,
         "packages": list(packages),
         "recipe": RECIPE_VERSION,
         "mirror": mirror,
@@ -150,13 +162,24 @@ def build_base(target: Path, mirror: str, packages: tuple[str, ...], log: Path) 
     (target / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
+def check_release(release: str) -> str:
+    """Given a release name, return it; raise BadInputError naming those the lab boots."""
+    if release not in RELEASES:
+        known = ", ".join(f"{name} ({title})" for name, title in RELEASES.items())
+        raise BadInputError(f"the lab boots {known}, not {release!r}")
+    return release
+
+
 def ensure_base(
     cache_root: Path,
     packages: tuple[str, ...] = GUEST_PACKAGES,
     progress: Progress | None = None,
+    release: str = DEFAULT_RELEASE,
 ) -> Path:
-    """Given the cache root, return the cached base root filesystem, building it the first time."""
-    directory = base_directory(cache_root, packages)
+    """Given the cache root, return the cached base root filesystem of the release, building
+    it the first time."""
+    check_release(release)
+    directory = base_directory(cache_root, packages, release)
     if (directory / MANIFEST_NAME).exists():
         return directory / "rootfs"
     with file_lock(cache_root / ".lock"):
@@ -166,12 +189,13 @@ def ensure_base(
         require_prerequisites(building=True)
         mirror = os.environ.get(MIRROR_VARIABLE) or DEFAULT_MIRROR
         if progress:
-            progress(f"building the lab base ({SUITE}, {len(packages)} packages) from {mirror}")
+            progress(f"building the lab base ({release}, {len(packages)} packages) from "
+                     f"{mirror}")
         # Build beside the final place and rename, so a crash never leaves a half base in use;
         # remove_tree unmounts first, as debootstrap mounts /proc and /sys in its target.
         building = cache_root / f".build-{directory.name}"
         remove_tree(building)
-        build_base(building, mirror, packages, cache_root / f"{directory.name}.log")
+        build_base(building, mirror, packages, cache_root / f"{directory.name}.log", release)
         remove_tree(directory)
         building.rename(directory)
     return directory / "rootfs"

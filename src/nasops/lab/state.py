@@ -34,6 +34,8 @@ class HostState:
     base_root: str
     volume_bytes: int
     machine_id: str
+    # The Debian release of its base (hosts made before releases were chosen: bookworm).
+    release: str = "bookworm"
     # True only if the lab put the address on `lo`, so `down` never removes one it did not add.
     address_added: bool = False
     nspawn: ProcessRecord | None = None
@@ -69,6 +71,7 @@ def state_from_json(text: str, origin: str = "state.json", name: str = "NAME") -
             base_root=str(data["base_root"]),
             volume_bytes=int(data["volume_bytes"]),
             machine_id=str(data["machine_id"]),
+            release=str(data.get("release", "bookworm")),
             address_added=bool(data.get("address_added", False)),
             nspawn=_record(data.get("nspawn")),
             leader=_record(data.get("leader")),

@@ -25,7 +25,10 @@ from nasops.exporter.config import BackupScheduleConfig
 TASKS = ("backup", "check", "drill")
 # Enough runs to see every gap of weekly patterns (Mon..Fri) and of monthly ones.
 ITERATIONS = 20
-ELAPSE = re.compile(r"^\s*(?:Next elapse|Iter\. #\d+):\s+\S+\s+(\S+ \S+)\s+(\S+)\s*$")
+# systemd 252 (Debian 12) labels the later runs `Iter. #2`, systemd 257 (Debian 13)
+# `Iteration #2`.
+ELAPSE = re.compile(
+    r"^\s*(?:Next elapse|Iter\. #\d+|Iteration #\d+):\s+\S+\s+(\S+ \S+)\s+(\S+)\s*$")
 IN_UTC = re.compile(r"^\s*\(in UTC\):\s+\S+\s+(\S+ \S+)\s+UTC\s*$")
 
 
