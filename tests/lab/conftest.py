@@ -29,7 +29,7 @@ from nasops.compile import compile_spec
 from nasops.lab import LabDirectories, LabHost, render_inventory, run_in_host
 from nasops.lab.paths import CACHE_DIRECTORY_VARIABLE, STATE_DIRECTORY_VARIABLE
 from nasops.lab.prerequisites import MachineFacts, missing_prerequisites
-from nasops.lab.rootfs import MANIFEST_NAME, base_directory
+from nasops.lab.rootfs import MANIFEST_NAME, RELEASES, base_directory
 from nasops.lab.testing import LabHostFactory, purge_all
 from nasops.spec import load_spec
 from nasops.spec.rights import RightsTable, resolve_rights
@@ -115,7 +115,9 @@ def lab_test_directories() -> LabDirectories:
 def lab_directories() -> LabDirectories:
     """The lab roots for this test session; skips (or fails under CI) if the lab cannot run."""
     directories = lab_test_directories()
-    base_cached = (base_directory(directories.cache_root) / MANIFEST_NAME).exists()
+    # test_provision_cli runs on Debian 13: both bases, or debootstrap to build them.
+    base_cached = all((base_directory(directories.cache_root, release=release)
+                       / MANIFEST_NAME).exists() for release in RELEASES)
     problems = missing_prerequisites(MachineFacts.observe(), building=not base_cached)
     if problems:
         _skip_or_fail("; ".join(problems))

@@ -1,22 +1,34 @@
-"""secrets init, plan, apply and drift against a real lab NAS, with the repository's roles.
+"""secrets init, plan, apply and drift against a real lab NAS running Debian 13 "trixie",
+with the repository's roles: the suite's proof of the second release (issue 14; every other
+lab test runs on Debian 12, README).
 
-Runs the CLI in-process against the session's lab NAS (tests/lab/conftest.py, 127.0.0.2) with
-the reference spec inventory/example/wsm.yml, through an inventory of its own (the lab's
-inventory plus nasops_spec and nasops_secrets_file) so the shared lab inventory is untouched.
+Runs the CLI in-process against a NAS of this module's own with the reference spec
+inventory/example/wsm.yml, through an inventory of its own (the lab's inventory plus
+nasops_spec and nasops_secrets_file): the cycle, a refusal, then every person's rights over
+SMB as the access report gives them, and the exporter's scrape.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import test_access_matrix as matrix  # its checks, called on this NAS (not collected here)
+import yaml
 
+from conftest import SEED_SCRIPT
 from nasops.cli.main import main
+from nasops.compile import compile_spec
 from nasops.lab import LabHost, render_inventory, run_in_host
 from nasops.lab.testing import LabHostFactory
+from nasops.spec import load_spec
+from nasops.spec.rights import resolve_rights
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -28,9 +40,9 @@ AFRIQUE = "/srv/nas/wsm/Afrique"
 
 @pytest.fixture(scope="module")
 def provision_nas(lab_hosts: LabHostFactory) -> LabHost:
-    """A NAS of this module's own (127.0.0.8): the applies here harden Samba (no anonymous
-    listing), which test_lab's checks of the bare session NAS must not depend on."""
-    return lab_hosts("provision", "127.0.0.8")
+    """A NAS of this module's own (127.0.0.8), Debian 13: the applies here harden Samba (no
+    anonymous listing), which test_lab's checks of the bare session NAS must not depend on."""
+    return lab_hosts("provision", "127.0.0.8", release="trixie")
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +166,30 @@ def test_quota_below_usage_is_refused_and_nothing_changes(
             assert nas_snapshot(provision_nas) == before
     finally:
         nasops(capsys, "apply", "-i", str(inventory), "-q")
+
+
+def test_on_debian_13_every_person_reaches_what_the_report_says_and_the_exporter_is_up(
+    provision_nas: LabHost, inventory: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    release = run_in_host(provision_nas, ["cat", "/etc/os-release"]).stdout
+    assert "VERSION_CODENAME=trixie" in release, release
+    # A seed file in every folder, placed as root: the apply gives it the folder's rights.
+    spec = load_spec(inventory.parent / "wsm.yml").spec
+    folders = [f"{share['path']}/{folder['path']}".rstrip("/")
+               for share in compile_spec(spec)["shares"] for folder in share["folders"]]
+    run_in_host(provision_nas, ["python3", "-c", SEED_SCRIPT], input_text=json.dumps(folders))
+    code, out, err = nasops(capsys, "apply", "-i", str(inventory), "-q")
+    assert code == 0, out + err
+    secrets = yaml.safe_load((inventory.parent / "secrets.yml").read_text(encoding="utf-8"))
+    nas = SimpleNamespace(host=provision_nas, rights=resolve_rights(spec),
+                          passwords=dict(secrets["nasops_user_passwords"]))
+    matrix.test_every_user_and_folder_behaves_as_the_access_report_says(nas)
+    matrix.test_access_based_enumeration_hides_unreachable_folders(nas)
+
+    # Samba 4.22, restic 0.18, Syncthing 1.29 and systemd 257 read by the exporter.
+    with urllib.request.urlopen(f"http://{provision_nas.address}:9750/metrics",
+                                timeout=10) as answer:
+        scrape = answer.read().decode("utf-8")
+    up = dict(re.findall(r'^nasops_collector_up\{collector="([a-z_]+)"\} (\S+)$', scrape,
+                         re.MULTILINE))
+    assert up and set(up.values()) == {"1.0"}, up
