@@ -11,8 +11,10 @@ SMB as the access report gives them, and the exporter's scrape.
 from __future__ import annotations
 
 import json
+import math
 import re
 import shutil
+import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,15 +36,18 @@ pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
 REPOSITORY = Path(__file__).resolve().parents[2]
 EXAMPLE_SPEC = REPOSITORY / "inventory" / "example" / "wsm.yml"
+ADMIN = "nasadmin"
 FINANCES = "/srv/nas/wsm/Afrique/Finances"
 AFRIQUE = "/srv/nas/wsm/Afrique"
 
 
 @pytest.fixture(scope="module")
 def provision_nas(lab_hosts: LabHostFactory) -> LabHost:
-    """A NAS of this module's own (127.0.0.8), Debian 13: the applies here harden Samba (no
-    anonymous listing), which test_lab's checks of the bare session NAS must not depend on."""
-    return lab_hosts("provision", "127.0.0.8", release="trixie")
+    """A NAS of this module's own (127.0.0.8), Debian 13, that nasops reaches as an ordinary
+    admin login with sudo (its inventory: ansible_user nasadmin, ansible_become): the applies
+    here harden Samba (no anonymous listing), which test_lab's checks of the bare session NAS
+    must not depend on."""
+    return lab_hosts("provision", "127.0.0.8", release="trixie", admin_user=ADMIN)
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +101,18 @@ def test_secrets_plan_apply_drift_cycle(
     assert run_in_host(provision_nas, ["getent", "group", "cellule-afrique"],
                        accepted_codes=(0, 2)).returncode == 2  # plan touched nothing
 
+    started = math.ceil(time.time())
+    time.sleep(started - time.time() + 0.1)  # the lab's own root logins stay before the window
     code, out, err = nasops(capsys, "apply", "-i", str(inventory))
+    ended = math.floor(time.time())
     assert code == 0, err
     assert f" on {host} (" in out
+    # nasops logged in as the admin login only (become: sudo), never as root.
+    logins = run_in_host(provision_nas, [
+        "journalctl", "--no-pager", "-o", "cat", "-u", "ssh.service", f"--since=@{started}",
+        f"--until=@{ended}"]).stdout
+    assert f"Accepted publickey for {ADMIN} " in logins, logins
+    assert "Accepted publickey for root " not in logins, logins
     assert f"[{host}] nas_accounts: " in err
     # The exporter's record of the apply: written by `nasops apply` with what it changed.
     record = json.loads(run_in_host(provision_nas, ["cat", "/var/lib/nasops/apply.json"]).stdout)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+import pytest
 from ruamel.yaml import YAML
 
 from nasops.lab.inventory import inventory_data, render_inventory, write_inventory
@@ -67,3 +68,25 @@ def test_ssh_command_pins_the_host_key_and_never_prompts() -> None:
 def test_interactive_ssh_asks_for_a_terminal() -> None:
     argv = ssh_argv(make_host(), interactive=True)
     assert "-t" in argv and argv[-1] == "root@127.0.0.2"
+
+
+def test_a_host_with_an_admin_user_is_reached_as_it_with_become() -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from nasops.errors import BadInputError  # noqa: PLC0415
+    from nasops.lab.validate import validate_admin_user  # noqa: PLC0415
+
+    data = inventory_data(replace(make_host(), admin_user="nasadmin"))
+    host_vars = data["all"]["children"]["nas"]["hosts"]["nas"]
+    assert (host_vars["ansible_user"], host_vars["ansible_become"]) == ("nasadmin", True)
+    for login in ("root", "Admin", "a b", "-x", "x" * 32, ""):
+        with pytest.raises(BadInputError, match="invalid admin user"):
+            validate_admin_user(login)
+
+
+def test_the_starter_inventory_logs_in_as_an_admin_with_become() -> None:
+    from importlib import resources  # noqa: PLC0415
+
+    text = (resources.files("nasops") / "data" / "starter-inventory.yml").read_text("utf-8")
+    host_vars = YAML(typ="safe").load(text)["all"]["children"]["nas"]["hosts"]["my-org-nas"]
+    assert host_vars["ansible_become"] is True and host_vars["ansible_user"] != "root"

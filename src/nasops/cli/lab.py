@@ -54,6 +54,11 @@ def lab() -> None:
     help=f"Debian release of a new host (default {DEFAULT_RELEASE}); its base is built once "
     "and cached per release.",
 )
+@click.option(
+    "--admin-user",
+    help="Give a new host this ordinary login (lab key, sudo without a password) and write "
+    "its inventory to log in as it with become, as on a NAS that refuses root logins.",
+)
 def up_command(  # click passes the options by keyword
     *,
     name: str,
@@ -62,6 +67,7 @@ def up_command(  # click passes the options by keyword
     volume_size: str | None,
     spec_path: str | None,
     release: str | None,
+    admin_user: str | None,
 ) -> None:
     """Boot a lab host (idempotent) and print the path of its Ansible inventory."""
     started = time.monotonic()
@@ -81,6 +87,7 @@ def up_command(  # click passes the options by keyword
         inventory_vars=inventory_vars,
         progress=_progress,
         release=release,
+        admin_user=admin_user,
     )
     _progress(f"{name}: ready in {time.monotonic() - started:.1f} s")
     click.echo(str(host.inventory_path))

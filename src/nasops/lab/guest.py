@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 from nasops.execute import run_command
+from nasops.lab.model import LabHost
 from nasops.lab.paths import GUEST_VOLUME_PATH, HostPaths
+from nasops.lab.ssh import run_in_host
 from nasops.lab.state import HostState
 
 SSHD_DROP_IN = "etc/ssh/sshd_config.d/nasops-lab.conf"
@@ -110,3 +112,27 @@ def personalize(root: Path, state: HostState, paths: HostPaths, *, created: bool
     if created or not (root / SMB_CONF).exists():
         _write(root, SMB_CONF, minimal_smb_conf(state.address))
     (root / GUEST_VOLUME_PATH.lstrip("/")).mkdir(parents=True, exist_ok=True)
+
+
+ADMIN_SCRIPT = """set -eu
+login="$1"
+id -u "$login" >/dev/null 2>&1 ||
+    useradd --create-home --shell /bin/bash --comment "lab admin" "$login"
+home=$(getent passwd "$login" | cut -d: -f6)
+install -d -m 0700 -o "$login" -g "$login" "$home/.ssh"
+cat > "$home/.ssh/authorized_keys"
+chown "$login:$login" "$home/.ssh/authorized_keys"
+chmod 0600 "$home/.ssh/authorized_keys"
+printf '%s ALL=(ALL:ALL) NOPASSWD: ALL\\n' "$login" > /etc/sudoers.d/nasops-lab-admin.new
+chmod 0440 /etc/sudoers.d/nasops-lab-admin.new
+visudo -cqf /etc/sudoers.d/nasops-lab-admin.new
+mv /etc/sudoers.d/nasops-lab-admin.new /etc/sudoers.d/nasops-lab-admin
+"""
+
+
+def create_admin(host: LabHost, login: str, public_key: Path) -> None:
+    """Give a booted host an ordinary login (validate_admin_user) that logs in with the lab
+    key and may sudo without a password, as providers who forbid root logins set up a NAS;
+    idempotent. Root keeps its login: the lab's own tooling uses it."""
+    run_in_host(host, ["bash", "-c", ADMIN_SCRIPT, "nasops-lab-admin", login],
+                input_text=public_key.read_text(encoding="utf-8"))

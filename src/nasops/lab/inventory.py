@@ -36,6 +36,9 @@ def inventory_data(
         "nasops_syncthing_listen_addresses": [f"tcp://{host.address}:22000"],
         "nasops_exporter_listen_address": host.address,
     }
+    if host.admin_user:
+        # As a provider forbidding root logins has it: an admin account and sudo.
+        host_vars.update(ansible_user=host.admin_user, ansible_become=True)
     host_vars.update(extra_vars or {})
     return {"all": {"children": {group: {"hosts": {host.name: host_vars}}}}}
 

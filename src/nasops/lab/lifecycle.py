@@ -23,6 +23,7 @@ from nasops.lab.validate import (
     next_free_address,
     parse_size,
     validate_address,
+    validate_admin_user,
     validate_name,
 )
 
@@ -49,6 +50,7 @@ class UpRequest:
     inventory_group: str
     boot_timeout: float
     release: str | None = None
+    admin_user: str | None = None
 
 
 def _new_state(request: UpRequest, directories: LabDirectories, say: Progress) -> HostState:
@@ -58,6 +60,7 @@ def _new_state(request: UpRequest, directories: LabDirectories, say: Progress) -
     base = ensure_base(directories.cache_root, progress=say, release=release)
     return HostState(
         release=release,
+        admin_user=request.admin_user,
         name=request.name,
         address=chosen,
         hostname=request.hostname or request.name,
@@ -78,6 +81,9 @@ def _check_against_existing(state: HostState, request: UpRequest) -> None:
         raise BadInputError(f"lab host {state.name} exists with another volume size; {hint}")
     if request.release and request.release != state.release:
         raise BadInputError(f"lab host {state.name} exists running {state.release}; {hint}")
+    if request.admin_user and request.admin_user != state.admin_user:
+        raise BadInputError(f"lab host {state.name} exists with admin user "
+                            f"{state.admin_user or 'none (root)'}; {hint}")
     if not Path(state.base_root).is_dir():
         raise BadInputError(f"the base lab host {state.name} was built on is gone; {hint}")
 
@@ -94,6 +100,7 @@ def lab_up(
     progress: Progress | None = None,
     boot_timeout: float = BOOT_TIMEOUT,
     release: str | None = None,
+    admin_user: str | None = None,
 ) -> LabHost:
     """Given a host name (and, for a new host, its address), return it booted and reachable.
 
@@ -108,8 +115,11 @@ def lab_up(
         parse_size(volume_size)
     if release:
         check_release(release)
+    if admin_user:
+        validate_admin_user(admin_user)
     request = UpRequest(
         release=release,
+        admin_user=admin_user,
         name=name,
         address=validate_address(address) if address else None,
         hostname=hostname,
@@ -172,6 +182,8 @@ def _boot(
         # nasops.lab.cgroups, and a retry would hide the next one (a test would pass on the
         # second boot of a host whose boot fails one time in three).
         wait_until_running(lab_host, request.boot_timeout)
+        if state.admin_user:
+            guest.create_admin(lab_host, state.admin_user, paths.private_key.with_suffix(".pub"))
     except NasopsError as error:
         _take_down(state, directories, say)
         raise CommandFailedError(

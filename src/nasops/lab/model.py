@@ -28,6 +28,8 @@ class LabHost:
     nspawn_pid: int | None
     # The Debian release it runs (bookworm, trixie).
     release: str = "bookworm"
+    # The login Ansible uses with become (sudo), or None: root.
+    admin_user: str | None = None
 
     @classmethod
     def from_state(cls, state: HostState, paths: HostPaths) -> LabHost:
@@ -44,6 +46,7 @@ class LabHost:
             known_hosts_path=paths.known_hosts,
             inventory_path=paths.inventory,
             release=state.release,
+            admin_user=state.admin_user,
             nspawn_pid=state.nspawn.pid if state.nspawn else None,
         )
 

@@ -36,6 +36,8 @@ class HostState:
     machine_id: str
     # The Debian release of its base (hosts made before releases were chosen: bookworm).
     release: str = "bookworm"
+    # An ordinary login with sudo that Ansible uses instead of root (`lab up --admin-user`).
+    admin_user: str | None = None
     # True only if the lab put the address on `lo`, so `down` never removes one it did not add.
     address_added: bool = False
     nspawn: ProcessRecord | None = None
@@ -72,6 +74,7 @@ def state_from_json(text: str, origin: str = "state.json", name: str = "NAME") -
             volume_bytes=int(data["volume_bytes"]),
             machine_id=str(data["machine_id"]),
             release=str(data.get("release", "bookworm")),
+            admin_user=None if data.get("admin_user") is None else str(data["admin_user"]),
             address_added=bool(data.get("address_added", False)),
             nspawn=_record(data.get("nspawn")),
             leader=_record(data.get("leader")),

@@ -35,6 +35,18 @@ def validate_name(name: str, what: str = "host name") -> str:
     return name
 
 
+ADMIN_USER_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+
+
+def validate_admin_user(login: str) -> str:
+    """Given the admin login a lab host gets, return it or raise BadInputError."""
+    if not ADMIN_USER_PATTERN.match(login) or login == "root":
+        raise BadInputError(
+            f"invalid admin user {login!r}: a login of 1-31 lowercase letters, digits and "
+            "'-', starting with a letter, other than root")
+    return login
+
+
 def validate_address(address: str) -> str:
     """Given an address, return its normal form if the lab may use it, else raise BadInputError.
 
