@@ -56,6 +56,7 @@ from provision_per_item import (  # noqa: E402, F401 - re-exported for the smoke
     subset_items,
     write_per_item_project,
 )
+from provision_release import run_other_release  # noqa: E402
 from provision_report import (  # noqa: E402
     add_growth,
     add_ratios,
@@ -213,7 +214,9 @@ class Bench:
         options = self.options
         seconds, done = timed_command(nasops_argv(
             "lab", "up", "--name", options.name, "--address", options.address, "--spec",
-            str(spec), "--volume-size", options.volume_size), timeout=600)
+            str(spec), "--volume-size", options.volume_size,
+            *(["--release", options.release] if getattr(options, "release", None) else [])),
+            timeout=600)
         self.inventory = Path(done.stdout.strip().splitlines()[-1])
         self.record("lab_up", seconds)
         from nasops.lab import get_host  # noqa: PLC0415 - only needed on a machine with a lab
@@ -392,6 +395,11 @@ def run_benchmark(options: argparse.Namespace, work: Path, folders: int,
         bench.apply("apply_after_per_item")
     results["compare"] = {label: bench.compare(label, str(Path(directory).resolve()))
                           for label, directory in options.compare}
+    if options.other_release:
+        results["other_release"] = run_other_release(
+            lambda other: Bench(other, work), options, spec, desired, files=files,
+            down=lambda name: nasops_argv("lab", "down", "--name", name, "--purge"))
+        log(f"{options.other_release}: {results['other_release']}")
     results["code_at_end"] = code_state()
     add_ratios(results)
     return results

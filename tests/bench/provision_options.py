@@ -37,6 +37,11 @@ def parser(description: str) -> argparse.ArgumentParser:
     parser.add_argument("--name", default="bench-provision")
     parser.add_argument("--address", default="127.0.0.22")
     parser.add_argument("--volume-size", default="8G")
+    parser.add_argument("--other-release", default="trixie",
+                        help="also time the no-op apply and the walk on a lab NAS of this "
+                             "Debian release, same spec and tree, same run ('' to skip)")
+    parser.add_argument("--other-name", default="bench-provision-2")
+    parser.add_argument("--other-address", default="127.0.0.23")
     parser.add_argument("--per-item-venv", type=Path, default=DEFAULT_VENV)
     parser.add_argument("--per-item-budget", type=float, default=25.0,
                         help="minutes; above, a subset is run and extrapolated")

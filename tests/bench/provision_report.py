@@ -12,6 +12,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from provision_release import release_lines
+
 REPOSITORY = Path(__file__).resolve().parents[2]
 WALK_FACTOR, WALK_ALLOWANCE = 2.0, 5.0  # no-op ≤ 2× the walk + 5 s
 GROWTH_PER_1000_FOLDERS = 1.0  # seconds: the no-op grows by less than this
@@ -178,6 +180,7 @@ def size_section(size: dict[str, Any]) -> list[str]:
         f"| yardstick: `getfacl -R -p` over ssh (runs: "
         f"{', '.join(f'{run:.1f}' for run in seconds['floor_getfacl_runs'])}) | "
         f"{seconds['floor_getfacl']:.1f} | | | |"]
+    lines += release_lines(size)
     per_item = size.get("per_item")
     if per_item:
         how = (f"extrapolated from {per_item['subset_folders']} of {per_item['total_folders']} "
