@@ -42,20 +42,24 @@ def run_command(argv: list[str]) -> tuple[int, str]:
     return done.returncode, done.stdout.decode("utf-8", "replace")
 
 
-OS_RELEASE = "/etc/os-release"
+# os-release(5): the first, else the second.
+OS_RELEASE_PATHS = ("/etc/os-release", "/usr/lib/os-release")
 OS_RELEASE_KEYS = ("ID", "VERSION_ID", "VERSION_CODENAME", "PRETTY_NAME")
 
 
-def read_os_release(path: str = OS_RELEASE) -> dict[str, str]:
+def read_os_release(paths: tuple[str, ...] = OS_RELEASE_PATHS) -> dict[str, str]:
     """Return the NAS's release as os-release(5) names it (lowercase keys; empty strings
-    where the file or a key is missing): the play refuses a release nasops does not support
-    before any role runs."""
+    where the files or a key are missing): the play refuses a release nasops does not
+    support before any role runs."""
     found = dict.fromkeys(OS_RELEASE_KEYS, "")
-    try:
-        with open(path, encoding="utf-8", errors="replace") as stream:
-            lines = stream.read(65536).splitlines()
-    except OSError:
-        lines = []
+    lines: list[str] = []
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8", errors="replace") as stream:
+                lines = stream.read(65536).splitlines()
+            break
+        except OSError:
+            continue
     for line in lines:
         key, separator, value = line.partition("=")
         if separator and key in found:

@@ -377,8 +377,10 @@ def run_benchmark(options: argparse.Namespace, work: Path, folders: int,
     getfacl_runs = bench.getfacl(desired["root"])
     results["seconds"]["floor_getfacl"] = round(median_of(getfacl_runs), 3)
     results["seconds"]["floor_getfacl_runs"] = [round(value, 3) for value in getfacl_runs]
-    # Each way is a one-folder change; as many pairs as no-ops, the median taken like theirs.
-    one_folder_runs = []
+    # Each way is a one-folder change; as many pairs as no-ops, the median taken like theirs,
+    # and a no-op after each pair: the change is compared with no-ops of the same minutes
+    # (the machine is shared: its speed drifts between the no-ops above and these).
+    one_folder_runs, paired_noops = [], []
     for number in range(options.repeat):
         for name, extra in ((f"one_folder_change_{number + 1}", ("--spec", str(changed_spec))),
                             (f"back_to_the_spec_{number + 1}", ())):
@@ -386,8 +388,14 @@ def run_benchmark(options: argparse.Namespace, work: Path, folders: int,
             if not changes:
                 raise RuntimeError(f"{name}: the one-folder change changed nothing")
             one_folder_runs.append(round(seconds, 3))
+        seconds, changes = bench.apply(f"noop_between_changes_{number + 1}")
+        if changes:
+            raise RuntimeError(f"the no-op apply between changes made {changes} changes")
+        paired_noops.append(round(seconds, 3))
     results["seconds"]["one_folder_change"] = round(median_of(one_folder_runs), 3)
     results["seconds"]["one_folder_change_runs"] = one_folder_runs
+    results["seconds"]["noop_between_changes"] = round(median_of(paired_noops), 3)
+    results["seconds"]["noop_between_changes_runs"] = paired_noops
     if not options.skip_per_item and folders <= options.per_item_max_folders:
         # Last on the tree: ansible.posix.acl lets setfacl recalculate masks, so the per-item
         # run changes some ACLs nasops set (mask::rwx); the apply after it puts them back.

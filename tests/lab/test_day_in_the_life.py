@@ -110,7 +110,8 @@ def drift(day: Day) -> tuple[int, dict[str, Any]]:
 def nas_drift_items(day: Day) -> float:
     """Run the NAS's own drift check now; return nasops_drift_items as Prometheus sees it."""
     before = time.time()
-    day.sh("systemctl start nasops-drift-check.service")
+    # restart: a check an apply started may still be running, from before the change.
+    day.sh("systemctl restart nasops-drift-check.service")
     return float(day.prometheus.wait_for(
         "Prometheus to scrape the new drift check",
         lambda: [value for value in day.prometheus.values(

@@ -206,7 +206,7 @@ def nas(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory) -> 
                   "status=none conv=fsync; sync")
     # Drift: an ACL entry by hand; the drift check (the unit the timer starts) records it.
     in_host(host, "setfacl -m other::r-x /srv/nas/wsm/Direction; "
-                  "systemctl start nasops-drift-check.service")
+                  "systemctl restart nasops-drift-check.service")  # not one still running
     # An SMB session that stays open (smbclient waits for commands on its stdin); smbclient
     # takes the password from $PASSWD, read here from stdin (not on any command line).
     password = secrets["nasops_user_passwords"]["adiallo"]

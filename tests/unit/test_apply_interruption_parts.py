@@ -235,3 +235,12 @@ def test_a_cut_off_line_from_the_controller_ends_the_run_as_interrupted(
     locks.release()
     record = read_apply_record(tmp_path / "state" / "apply.json")
     assert record is not None and record.result == "interrupted"
+
+
+def test_the_lock_reads_become_as_ansible_does() -> None:
+    # An INI inventory gives strings: "false" must not make the lock call sudo.
+    for value in ("false", "no", "0", "", False):
+        assert not holder_argv("nas", {"ansible_become": value}, "run", {})[-1].startswith(
+            "sudo ")
+    for value in ("true", "yes", "True", True, 1):
+        assert holder_argv("nas", {"ansible_become": value}, "run", {})[-1].startswith("sudo -n ")

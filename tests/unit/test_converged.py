@@ -361,10 +361,12 @@ def test_the_nas_s_release_is_read_from_os_release(tmp_path: Path) -> None:
     path = tmp_path / "os-release"
     path.write_text('PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\nNAME="Debian GNU/Linux"\n'
                     'VERSION_ID="13"\nVERSION_CODENAME=trixie\nID=debian\n', encoding="utf-8")
-    assert read_os_release(str(path)) == {
+    assert read_os_release((str(path),)) == {
         "id": "debian", "version_id": "13", "version_codename": "trixie",
         "pretty_name": "Debian GNU/Linux 13 (trixie)"}
-    assert read_os_release(str(tmp_path / "missing")) == {
+    # /etc/os-release missing: /usr/lib/os-release (os-release(5)); neither: nothing known.
+    assert read_os_release((str(tmp_path / "missing"), str(path)))["version_id"] == "13"
+    assert read_os_release((str(tmp_path / "missing"),)) == {
         "id": "", "version_id": "", "version_codename": "", "pretty_name": ""}
 
 

@@ -36,6 +36,8 @@ RECORD_FILE = "/var/lib/nasops/apply.json"
 # Inventory variables that move the lock and the record (the unit tests' fake NAS).
 LOCK_VARIABLE = "nasops_apply_lock_file"
 RECORD_VARIABLE = "nasops_apply_record_file"
+# Ansible's true values of a boolean variable (convert_bool), as an inventory may spell them.
+BECOME_TRUE = frozenset({"y", "yes", "on", "1", "true", "t", "1.0"})
 # Set in every module's environment on the NAS by site.yml: how the holder finds them.
 RUN_VARIABLE = "nasops_run_id"
 REPLY_SECONDS = 30.0
@@ -71,7 +73,8 @@ def holder_argv(host: str, variables: Mapping[str, Any], run: str,
         python = "/usr/bin/python3"
     command = [python, "-c", HOLDER_SCRIPT.read_text(encoding="utf-8"),
                lock, record, run, json.dumps(dict(owner))]
-    if variables.get("ansible_become"):
+    # As Ansible reads it: an INI inventory's `ansible_become=false` is the string "false".
+    if str(variables.get("ansible_become") or "").strip().lower() in BECOME_TRUE:
         method = str(variables.get("ansible_become_method") or "sudo")
         if method != "sudo" or variables.get("ansible_become_password") \
                 or variables.get("ansible_become_pass"):
@@ -82,7 +85,8 @@ def holder_argv(host: str, variables: Mapping[str, Any], run: str,
                 "allow the login sudo without a password")
         command = ["sudo", "-n", *command]
     names = ("ansible_host", "ansible_user", "ansible_port", "ansible_ssh_common_args",
-             "ansible_ssh_extra_args", "ansible_ssh_private_key_file", "ansible_python_interpreter")
+             "ansible_ssh_extra_args", "ansible_ssh_private_key_file", "ansible_python_interpreter",
+             "ansible_become")
     templated = [name for name in names if "{{" in str(variables.get(name) or "")]
     unsupported = (templated or variables.get("ansible_password")
                    or variables.get("ansible_ssh_pass")
