@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from ansible_collections.nasops.nas.plugins.module_utils.forget import MARKER_XATTR, read_xattr
+from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
 from ansible_collections.nasops.nas.plugins.module_utils.qgroups import parse_qgroup_show, show_argv
 
 RECORD_PATH = "/var/lib/nasops/converged.json"
@@ -66,7 +67,9 @@ def read_os_release(paths: tuple[str, ...] = OS_RELEASE_PATHS) -> dict[str, str]
             value = value.strip()
             if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
                 value = value[1:-1]
-            found[key] = value
+            # Shown in the refusal: no control characters, no screenful.
+            found[key] = "".join(character for character in value
+                                 if character.isprintable())[:100]
     return {key.lower(): value for key, value in found.items()}
 
 
@@ -239,15 +242,8 @@ def read_records(path: str = RECORD_PATH) -> dict[str, Any]:
 
 def write_records(roles: dict[str, Any], path: str = RECORD_PATH) -> None:
     """Write the roles' records atomically (root only: fingerprints cover secrets)."""
-    os.makedirs(os.path.dirname(path), mode=0o755, exist_ok=True)
-    partial = f"{path}.partial"
-    descriptor = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-        json.dump({"version": RECORD_VERSION, "roles": roles}, stream, sort_keys=True)
-        stream.write("\n")
-        stream.flush()
-        os.fsync(stream.fileno())
-    os.replace(partial, path)
+    text = json.dumps({"version": RECORD_VERSION, "roles": roles}, sort_keys=True) + "\n"
+    write_atomically(path, text.encode("utf-8"), 0o600)
 
 
 def record_of(fingerprint: str, calls: Iterable[dict[str, Any]]) -> dict[str, Any]:

@@ -14,7 +14,8 @@ import json
 import os
 import stat
 import subprocess
-import tempfile
+
+from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
 
 DESIRED_COPY = "/etc/nasops/desired.json"
 DRIFT_CHECK_UNIT = "nasops-drift-check.service"
@@ -58,20 +59,7 @@ def is_current(path: str, content: bytes) -> bool:
 def write_copy(path: str, content: bytes) -> None:
     """Replace the copy at path with content, atomically, readable by root only (names and
     memberships are personal data)."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o755, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(prefix=".desired-", dir=directory)
-    try:
-        with os.fdopen(descriptor, "wb") as stream:
-            os.fchmod(stream.fileno(), 0o600)
-            stream.write(content)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    write_atomically(path, content, 0o600)
 
 
 def start_drift_check() -> str | None:

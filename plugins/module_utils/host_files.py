@@ -16,6 +16,27 @@ import tempfile
 from typing import Any
 
 
+def write_atomically(path: str, content: bytes, mode: int) -> None:
+    """Replace path with content in one rename (a reader never sees half a file), mode set
+    before the content is written; the directory is made when missing. For nasops' own
+    files on the NAS (records, the drift check's copy); the host steps below also validate
+    and chown, in their own write."""
+    directory = os.path.dirname(path)
+    os.makedirs(directory, mode=0o755, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".nasops-", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            os.fchmod(stream.fileno(), mode)
+            stream.write(content)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.lexists(temporary):
+            os.unlink(temporary)
+        raise
+
+
 class HostError(Exception):
     """The host cannot be converged; the message says why."""
 

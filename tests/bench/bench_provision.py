@@ -40,11 +40,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from ansible_collections.nasops.nas.plugins.module_utils.desired_copy import DRIFT_CHECK_UNIT
 
 HERE = Path(__file__).resolve().parent
 REPOSITORY = HERE.parents[1]
 RESULTS = HERE / "results"
-DRIFT_CHECK_UNIT = "nasops-drift-check.service"
 SETTLE_TIMEOUT = 300
 sys.path.insert(0, str(HERE))  # its parts, also when the file is loaded by path (unit tests)
 

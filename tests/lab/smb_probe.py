@@ -70,6 +70,13 @@ class SmbUser:
             return False
         return True
 
+    def save(self, share: str, path: str, data: bytes, *, append: bool = False) -> None:
+        """Write (or append to) a file as this person does from their computer; raise what
+        the server refused."""
+        with smbclient.open_file(self.unc(share, path), mode="ab" if append else "wb",
+                                 **self.options) as handle:
+            handle.write(data)
+
     def write_and_remove(self, share: str, folder: str) -> bool:
         target = self.unc(share, f"{folder}/probe-{self.login}-{uuid.uuid4().hex[:8]}.txt")
         try:

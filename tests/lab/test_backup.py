@@ -349,23 +349,36 @@ def test_an_apply_that_skips_nas_backup_still_creates_a_missing_repository(
         backup_lab: BackupLab, capsys: pytest.CaptureFixture[str]) -> None:
     # A real pass skips nas_backup while the NAS matches its record (issue 18), but only a
     # real pass creates a repository that could not be reached before: a fresh USB disk.
+    # `nasops-backup init` marks each repository it found, and a real pass retries init
+    # only for a repository without its mark.
     lab = backup_lab
     assert nasops("apply", "-q", "-i", str(lab.inventory)) == 0  # records the roles
-    in_host(lab.nas, f"mv {LOCAL_REPOSITORY} {LOCAL_REPOSITORY}.before")
-    try:
-        spec = lab.directory / "wsm.yml"  # a change elsewhere: the apply has a real pass
-        spec.write_text(spec.read_text(encoding="utf-8").replace(
-            "Travail de la cellule Afrique", "Travail de la cellule Afrique (Cotonou)"),
-            encoding="utf-8")
+    spec = lab.directory / "wsm.yml"
+    description = "Travail de la cellule Afrique"
+
+    def apply_a_change_elsewhere(new: str) -> str:  # the apply then has a real pass
+        spec.write_text(spec.read_text(encoding="utf-8").replace(description, new, 1),
+                        encoding="utf-8")
         capsys.readouterr()
         assert nasops("apply", "-i", str(lab.inventory)) == 0
         captured = capsys.readouterr()
         output = captured.out + captured.err
         log = Path(output.rsplit("full log: ", 1)[1].split()[0]).read_text(encoding="utf-8")
         lab.ansible_output += log
-        assert "Create the missing repositories (nas_backup need not run)" in output, output
         assert "nas_backup : Install the backup configuration" not in log, log[-3000:]
-        in_host(lab.nas, f"test -f {LOCAL_REPOSITORY}/config")
+        return output
+
+    # Every repository found before: no init.
+    output = apply_a_change_elsewhere(f"{description} (Porto-Novo)")
+    assert "Create the missing repositories (nas_backup need not run)" not in output, output
+    # The local disk was not there when init ran (no mark), and now it is, empty.
+    in_host(lab.nas, f"mv {LOCAL_REPOSITORY} {LOCAL_REPOSITORY}.before && "
+                     "rm /var/lib/nasops/backup/local.initialised")
+    try:
+        output = apply_a_change_elsewhere(f"{description} (Cotonou)")
+        assert "Create the missing repositories (nas_backup need not run)" in output, output
+        in_host(lab.nas, f"test -f {LOCAL_REPOSITORY}/config && "
+                         "test -f /var/lib/nasops/backup/local.initialised")
     finally:
         # The repository with the earlier snapshots back in place for the tests after this;
         # what is removed is only the empty repository this test made the apply create.

@@ -14,6 +14,7 @@ import json
 import math
 import re
 import shutil
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -83,7 +84,7 @@ def nas_snapshot(host: LabHost) -> str:
 
 def test_secrets_plan_apply_drift_cycle(
     provision_nas: LabHost, inventory: Path, capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     host = provision_nas.name
     code, out, err = nasops(capsys, "secrets", "init", "-i", str(inventory))
@@ -104,7 +105,10 @@ def test_secrets_plan_apply_drift_cycle(
 
     # The apply opens its own ssh connections (plan's, kept open by ControlPersist, would
     # otherwise serve it) inside a window free of the lab's own root logins.
-    monkeypatch.setenv("ANSIBLE_SSH_CONTROL_PATH_DIR", str(tmp_path / "control"))
+    # (A short path: a Unix socket's name has at most 107 bytes, pytest's tmp_path is longer.)
+    control = Path(tempfile.mkdtemp(prefix="nasops-cp-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(control, ignore_errors=True))
+    monkeypatch.setenv("ANSIBLE_SSH_CONTROL_PATH_DIR", str(control))
     started = math.ceil(time.time())
     time.sleep(started - time.time() + 0.1)
     code, out, err = nasops(capsys, "apply", "-i", str(inventory))
@@ -206,6 +210,9 @@ def test_on_debian_13_every_person_reaches_what_the_report_says_and_the_exporter
                           passwords=dict(secrets["nasops_user_passwords"]))
     matrix.test_every_user_and_folder_behaves_as_the_access_report_says(nas)
     matrix.test_access_based_enumeration_hides_unreachable_folders(nas)
+    # Every person created, wrote and deleted files over SMB: still no drift.
+    code, out, err = nasops(capsys, "drift", "-i", str(inventory), "-q")
+    assert code == 0, out + err
 
     # Samba 4.22, restic 0.18, Syncthing 1.29 and systemd 257 read by the exporter.
     with urllib.request.urlopen(f"http://{provision_nas.address}:9750/metrics",

@@ -40,9 +40,8 @@ def test_a_file_copied_with_cp_a_gets_the_folder_rights_at_the_next_apply(
     # And a partner (write through the group) can now change it over SMB.
     partner = SmbUser(example_nas.host.address, "ofaye", example_nas.passwords["ofaye"])
     try:
-        target = partner.unc("Afrique", "Partenaires/copied-with-cp-a.txt")
-        with smbclient.open_file(target, mode="ab", **partner.options) as handle:
-            handle.write(b"edited by ofaye\n")
+        partner.save("Afrique", "Partenaires/copied-with-cp-a.txt", b"edited by ofaye\n",
+                     append=True)
     finally:
         partner.close()
     # Editing over SMB must not change the file's rights (no drift afterwards).
@@ -80,9 +79,7 @@ def test_removals_keep_data_and_quotas_stop_smb_writes(example_nas: Any,
     jlopez = SmbUser(host.address, "jlopez", passwords["jlopez"])
     try:
         assert jlopez.write_and_remove("Amérique latine", "")
-        kept = jlopez.unc("Amérique latine", "written-by-jlopez.txt")
-        with smbclient.open_file(kept, mode="wb", **jlopez.options) as handle:
-            handle.write(b"my work\n")
+        jlopez.save("Amérique latine", "written-by-jlopez.txt", b"my work\n")
     finally:
         jlopez.close()
     reports_acl = run_in_host(host, ["getfacl", "-p", REPORTS]).stdout
@@ -158,9 +155,7 @@ def test_a_new_account_prefix_disables_the_former_accounts_and_keeps_their_data(
         renamed = SmbUser(host.address, "ws-adiallo",
                           secrets["nasops_user_passwords"]["ws-adiallo"])
         try:
-            saved = renamed.unc("ws-Afrique", "Partenaires/saved-as-ws-adiallo.txt")
-            with smbclient.open_file(saved, mode="wb", **renamed.options) as handle:
-                handle.write(b"rapport\n")
+            renamed.save("ws-Afrique", "Partenaires/saved-as-ws-adiallo.txt", b"rapport\n")
         finally:
             renamed.close()
         assert nasops("drift", "-q", "-i", inventory, "--spec", str(prefixed)) == 0
@@ -170,9 +165,7 @@ def test_a_new_account_prefix_disables_the_former_accounts_and_keeps_their_data(
     person = SmbUser(host.address, "adiallo", example_nas.passwords["adiallo"])
     try:
         # Her file from the prefixed days is still there, and she can change it again.
-        changed = person.unc("Afrique", "Partenaires/saved-as-ws-adiallo.txt")
-        with smbclient.open_file(changed, mode="ab", **person.options) as handle:
-            handle.write(b"relu\n")
+        person.save("Afrique", "Partenaires/saved-as-ws-adiallo.txt", b"relu\n", append=True)
     finally:
         person.close()
     assert run_in_host(host, ["cat", f"{PARTENAIRES}/saved-as-ws-adiallo.txt"]

@@ -366,6 +366,9 @@ def test_the_nas_s_release_is_read_from_os_release(tmp_path: Path) -> None:
         "pretty_name": "Debian GNU/Linux 13 (trixie)"}
     # /etc/os-release missing: /usr/lib/os-release (os-release(5)); neither: nothing known.
     assert read_os_release((str(tmp_path / "missing"), str(path)))["version_id"] == "13"
+    # What the NAS says is shown in the refusal: never a control character.
+    path.write_text('ID=debian\nPRETTY_NAME="Evil\x1b[2J OS"\n', encoding="utf-8")
+    assert read_os_release((str(path),))["pretty_name"] == "Evil[2J OS"
     assert read_os_release((str(tmp_path / "missing"),)) == {
         "id": "", "version_id": "", "version_codename": "", "pretty_name": ""}
 

@@ -7,14 +7,11 @@ import json
 import os
 import stat
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from ansible_collections.nasops.nas.plugins.module_utils import desired_copy
-from test_tree_module import SPEC, share  # noqa: F401  (the fixture)
-
-from nasops.collection import collection_root, collections_path
+from test_tree_module import SPEC, run_tree_task, share  # noqa: F401  (the fixture)
 
 
 def test_the_copy_of_a_whole_desired_state_is_its_file_as_it_is() -> None:
@@ -50,6 +47,8 @@ def test_the_drift_check_is_restarted_only_where_it_is_installed(
         calls.append(argv)
         return subprocess.CompletedProcess(argv, 1 if len(calls) > 1 else 0, b"", b"denied")
 
+    # Stand-ins for systemd on this controller (no drift check unit here); the lab suite
+    # runs the real restart (the day-in-the-life and monitoring tests read its record).
     monkeypatch.setattr(desired_copy.subprocess, "run", run)
     unit = tmp_path / "nasops-drift-check.service"
     monkeypatch.setattr(desired_copy, "DRIFT_CHECK_UNIT_FILE", str(unit))
@@ -59,31 +58,6 @@ def test_the_drift_check_is_restarted_only_where_it_is_installed(
     # A restart, not a start: a check already running read the old copy.
     assert calls == [["systemctl", "restart", "--no-block", "nasops-drift-check.service"]]
     assert "denied" in str(desired_copy.start_drift_check())
-
-
-def _run(tmp_path: Path, arguments: dict, *, check: bool) -> dict:
-    """Run nasops.nas.tree once through ansible-playbook on localhost; return its result."""
-    playbook = tmp_path / "play.yml"
-    output = tmp_path / "results.json"
-    playbook.write_text(json.dumps([{
-        "hosts": "localhost", "connection": "local", "gather_facts": False,
-        "vars": {"ansible_python_interpreter": sys.executable,
-                 "ansible_remote_tmp": str(tmp_path / "remote-tmp")},
-        "tasks": [
-            {"name": "converge", "nasops.nas.tree": arguments, "register": "tree"},
-            {"name": "save", "ansible.builtin.copy": {
-                "content": "{{ tree | to_json }}", "dest": str(output)}, "check_mode": False},
-        ]}]))
-    environment = {**os.environ,
-                   "ANSIBLE_COLLECTIONS_PATH": str(collections_path(collection_root())),
-                   "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"), "ANSIBLE_NOCOLOR": "1",
-                   "ANSIBLE_PIPELINING": "1"}
-    done = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i",
-                           "localhost,", *(["--check"] if check else []), str(playbook)],
-                          capture_output=True, text=True, env=environment, cwd=tmp_path,
-                          check=False)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(output.read_text())
 
 
 def _copies(result: dict) -> list[str]:
@@ -99,24 +73,24 @@ def test_the_tree_module_keeps_the_copy_only_after_a_real_run(share: Path,  # no
     copy = tmp_path / "etc" / "desired.json"
     arguments = {"shares_file": str(desired), "desired_copy": str(copy)}
 
-    planned = _run(tmp_path, arguments, check=True)
+    planned = run_tree_task(tmp_path, arguments, check=True)
     assert _copies(planned) == [str(copy)] and not copy.exists()  # check mode writes nothing
-    applied = _run(tmp_path, arguments, check=False)
+    applied = run_tree_task(tmp_path, arguments, check=False)
     assert _copies(applied) == [str(copy)]
     assert copy.read_bytes() == desired.read_bytes()  # the file as nasops apply wrote it
-    again = _run(tmp_path, arguments, check=False)
+    again = run_tree_task(tmp_path, arguments, check=False)
     assert not again["changed"] and _copies(again) == []
 
     # A hand-made change of the copy is found like any other change, and undone.
     copy.write_text("{}", encoding="utf-8")
-    assert _copies(_run(tmp_path, arguments, check=True)) == [str(copy)]
+    assert _copies(run_tree_task(tmp_path, arguments, check=True)) == [str(copy)]
     # The real pass of an apply that found only the copy stale lists its path alone in
     # `only`: no share is walked, the copy is written.
-    alone = _run(tmp_path, {**arguments, "only": [str(copy)]}, check=False)
+    alone = run_tree_task(tmp_path, {**arguments, "only": [str(copy)]}, check=False)
     assert alone["counts"]["folders"] == 0 and _copies(alone) == [str(copy)]
     assert copy.read_bytes() == desired.read_bytes()
     # Narrowed without the copy (the role run by hand on some shares): the copy would claim
     # shares that were not walked, so it is left as it is.
     copy.write_text("{}", encoding="utf-8")
-    narrowed = _run(tmp_path, {**arguments, "only": [str(share)]}, check=False)
+    narrowed = run_tree_task(tmp_path, {**arguments, "only": [str(share)]}, check=False)
     assert _copies(narrowed) == [] and copy.read_text(encoding="utf-8") == "{}"

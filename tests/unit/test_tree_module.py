@@ -551,16 +551,24 @@ def test_a_shares_file_travels_compressed_and_is_read_on_the_nas(share: Path,
     desired = tmp_path / "desired.json"
     desired.write_text(json.dumps({"version": 1, "shares": [
         {"path": str(share), "renamed_from": None, "folders": SPEC}]}), encoding="utf-8")
-    remote_tmp = tmp_path / "remote-tmp"
+    result = run_tree_task(tmp_path, {"shares_file": str(desired)}, check=True)
+    assert result["changed"] and result["counts"]["acl_written"] == 3
+    assert not share.exists()  # check mode
+    # the copy went with its directory
+    assert not list((tmp_path / "remote-tmp").glob("ansible-tmp-*"))
+
+
+def run_tree_task(tmp_path: Path, arguments: dict, *, check: bool) -> dict:
+    """Run nasops.nas.tree once through ansible-playbook on localhost (its action plugin
+    too; the remote temporary directory is tmp_path/remote-tmp); return its result."""
     playbook = tmp_path / "play.yml"
     output = tmp_path / "results.json"
     playbook.write_text(json.dumps([{
         "hosts": "localhost", "connection": "local", "gather_facts": False,
         "vars": {"ansible_python_interpreter": sys.executable,
-                 "ansible_remote_tmp": str(remote_tmp)},
+                 "ansible_remote_tmp": str(tmp_path / "remote-tmp")},
         "tasks": [
-            {"name": "converge", "nasops.nas.tree": {"shares_file": str(desired)},
-             "register": "tree"},
+            {"name": "converge", "nasops.nas.tree": arguments, "register": "tree"},
             {"name": "save", "ansible.builtin.copy": {
                 "content": "{{ tree | to_json }}", "dest": str(output)}, "check_mode": False},
         ]}]))
@@ -568,15 +576,12 @@ def test_a_shares_file_travels_compressed_and_is_read_on_the_nas(share: Path,
                    "ANSIBLE_COLLECTIONS_PATH": str(collections_path(collection_root())),
                    "ANSIBLE_CONFIG": str(tmp_path / "none.cfg"), "ANSIBLE_NOCOLOR": "1",
                    "ANSIBLE_PIPELINING": "1"}
-    ansible_playbook = Path(sys.executable).parent / "ansible-playbook"
-    done = subprocess.run([str(ansible_playbook), "-i", "localhost,", "--check",
-                           str(playbook)], capture_output=True, text=True, env=environment,
-                          cwd=tmp_path, check=False)
+    done = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i",
+                           "localhost,", *(["--check"] if check else []), str(playbook)],
+                          capture_output=True, text=True, env=environment, cwd=tmp_path,
+                          check=False)
     assert done.returncode == 0, done.stdout + done.stderr
-    result = json.loads(output.read_text())
-    assert result["changed"] and result["counts"]["acl_written"] == 3
-    assert not share.exists()  # check mode
-    assert not list(remote_tmp.glob("ansible-tmp-*"))  # the copy went with its directory
+    return dict(json.loads(output.read_text()))
 
 
 def test_the_module_reads_a_plain_or_compressed_desired_state(tmp_path: Path) -> None:
