@@ -290,6 +290,12 @@ def main() -> None:
                                    params["organisation_root"], check_mode=module.check_mode)
         if refusals:
             module.fail_json(msg="; ".join(refusals), invocation=echoed)
+        if changes and not module.check_mode:
+            # What was forgotten is no longer drift: the alert should clear now, not at the
+            # check's next timer run.
+            warning = start_drift_check()
+            if warning:
+                module.warn(warning)
         module.exit_json(changed=bool(changes), changes=changes, invocation=echoed)
     options = {"owner": params["owner"], "create": params["create"],
                "check_mode": module.check_mode,

@@ -29,6 +29,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -427,6 +428,12 @@ def run_size(options: argparse.Namespace, folders: int, files: int) -> dict[str,
         shutil.rmtree(work, ignore_errors=True)
 
 
+def stop_on_signal(number: int, frame: object) -> None:
+    """End the run as Ctrl-C would; a second SIGTERM must not cut the teardown short."""
+    signal.signal(number, signal.SIG_IGN)
+    sys.exit(128 + number)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the options, run every size, write the results."""
     command_line = parser(__doc__.splitlines()[0])
@@ -439,6 +446,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if os.geteuid() != 0:
         command_line.error("run it as root (the lab needs it)")
+    # Stopped with SIGTERM (kill PID), the run still tears its hosts down: the finally blocks
+    # run on SystemExit as they do on Ctrl-C.
+    signal.signal(signal.SIGTERM, stop_on_signal)
     if options.ansible_dir:
         os.environ["NASOPS_ANSIBLE_DIR"] = str(options.ansible_dir.resolve())
     if options.keep_host and len(options.sizes or []) > 1:

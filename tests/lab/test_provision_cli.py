@@ -4,8 +4,12 @@ lab test runs on Debian 12, README).
 
 Runs the CLI in-process against a NAS of this module's own with the reference spec
 inventory/example/wsm.yml, through an inventory of its own (the lab's inventory plus
-nasops_spec and nasops_secrets_file): the cycle, a refusal, then every person's rights over
-SMB as the access report gives them, and the exporter's scrape.
+nasops_spec and nasops_secrets_file), nasops logging in as an admin account with sudo: the
+cycle, a refusal, every person's rights over SMB as the access report gives them, the
+exporter's scrape, a backup and restore of what a person deleted with the drill after it, and
+a field laptop (Debian 12's Syncthing, on a host of its own) syncing both ways. The copy of
+the spec differs from the example in two places only: the USB repository is a directory of
+the NAS (a lab NAS has no USB disk to mount), and François Kaboré's laptop is that host.
 """
 
 from __future__ import annotations
@@ -20,10 +24,15 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import pytest
+import smbclient
 import test_access_matrix as matrix  # its checks, called on this NAS (not collected here)
 import yaml
+from ruamel.yaml import YAML
+from smb_probe import SmbUser
+from sync_laptop import Laptop, Rest, file_acl_of, wait_until
 
 from conftest import SEED_SCRIPT
 from nasops.cli.main import main
@@ -40,6 +49,13 @@ EXAMPLE_SPEC = REPOSITORY / "inventory" / "example" / "wsm.yml"
 ADMIN = "nasadmin"
 FINANCES = "/srv/nas/wsm/Afrique/Finances"
 AFRIQUE = "/srv/nas/wsm/Afrique"
+LAPTOP_ADDRESS = "127.0.0.11"
+USB_REPOSITORY = "/var/backups/nasops-restic"
+BACKUP_COMMAND = "/opt/nasops/bin/nasops-backup"
+# Every path's ACL, in path order (a directory lists in creation order, which a restore does
+# not keep), then every file's digest.
+RIGHTS_AND_BYTES = ('cd "$1" && find . -print0 | sort -z | xargs -0 getfacl -p -- && '
+                    "find . -type f -print0 | sort -z | xargs -0 sha256sum --")
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +68,30 @@ def provision_nas(lab_hosts: LabHostFactory) -> LabHost:
 
 
 @pytest.fixture(scope="module")
-def inventory(provision_nas: LabHost, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def laptop(lab_hosts: LabHostFactory) -> Laptop:
+    """François Kaboré's field laptop: Debian 12's Syncthing 1.19 on a host of its own, as an
+    older laptop meets a newer NAS."""
+    machine = Laptop(lab_hosts("provlaptop", LAPTOP_ADDRESS), "cotonou",
+                     f"{LAPTOP_ADDRESS}:22000", f"{LAPTOP_ADDRESS}:8384")
+    machine.start()
+    return machine
+
+
+@pytest.fixture(scope="module")
+def inventory(provision_nas: LabHost, laptop: Laptop,
+              tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return an inventory for the lab NAS naming a copy of wsm.yml and a secrets file."""
     directory = tmp_path_factory.mktemp("provision")
-    shutil.copy(EXAMPLE_SPEC, directory / "wsm.yml")
+    document = YAML(typ="rt")
+    document.width = 4096  # keep the example's flow mappings on their lines
+    document.indent(mapping=2, sequence=4, offset=2)  # and its indentation
+    spec = document.load(EXAMPLE_SPEC.read_text(encoding="utf-8"))
+    spec["backup"]["repositories"][0]["url"] = USB_REPOSITORY
+    kabore = next(user for user in spec["users"] if user["login"] == "fkabore")
+    kabore["devices"] = [{"name": "laptop-cotonou", "id": laptop.device_id,
+                          "address": f"tcp://{laptop.listen}"}]
+    with (directory / "wsm.yml").open("w", encoding="utf-8") as handle:
+        document.dump(spec, handle)
     path = directory / "inventory.yml"
     path.write_text(render_inventory(provision_nas, {"nasops_spec": "wsm.yml",
                                                "nasops_secrets_file": "secrets.yml"}),
@@ -221,3 +257,144 @@ def test_on_debian_13_every_person_reaches_what_the_report_says_and_the_exporter
     up = dict(re.findall(r'^nasops_collector_up\{collector="([a-z_]+)"\} (\S+)$', scrape,
                          re.MULTILINE))
     assert up and set(up.values()) == {"1.0"}, up
+
+
+def stored_secrets(inventory: Path) -> dict[str, Any]:
+    """Return the secrets file `nasops secrets init` wrote next to the inventory."""
+    return yaml.safe_load(  # type: ignore[no-any-return]
+        (inventory.parent / "secrets.yml").read_text(encoding="utf-8"))
+
+
+def person(host: LabHost, inventory: Path, login: str) -> SmbUser:
+    """Return `login` logged in over SMB with the password nasops gave them."""
+    return SmbUser(host.address, login, stored_secrets(inventory)["nasops_user_passwords"][login])
+
+
+def test_on_debian_13_a_deleted_folder_comes_back_from_the_backup_and_the_drill_passes(
+    provision_nas: LabHost, inventory: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secrets = stored_secrets(inventory)
+    aminata = person(provision_nas, inventory, "adiallo")
+    benin = "Partenaires/Bénin"
+    try:
+        smbclient.makedirs(aminata.unc("Afrique", f"{benin}/2026"), exist_ok=True,
+                           **aminata.options)
+        aminata.save("Afrique", f"{benin}/2026/rapport Cotonou.txt", "rapport été\n".encode())
+        aminata.save("Afrique", f"{benin}/2026/budget.xlsx", bytes(range(256)) * 2000)
+    finally:
+        aminata.close()
+    saved = f"{AFRIQUE}/{benin}/2026"
+    before = run_in_host(provision_nas, ["sh", "-c", RIGHTS_AND_BYTES, "sh", saved]).stdout
+    # The night's backup, through the unit its timer starts (restic 0.18, systemd 257).
+    run_in_host(provision_nas, ["systemctl", "start", "nasops-backup@usb.service"], timeout=300)
+    status = json.loads(run_in_host(provision_nas, [
+        "cat", "/var/lib/nasops/backup/usb.json"]).stdout)
+    attempt = status["backup"]["last_attempt"]
+    assert attempt["result"] == "success", attempt
+
+    # The next morning the person deletes the year's folder by mistake, over SMB.
+    aminata = person(provision_nas, inventory, "adiallo")
+    try:
+        smbclient.remove(aminata.unc("Afrique", f"{benin}/2026/rapport Cotonou.txt"),
+                         **aminata.options)
+        smbclient.remove(aminata.unc("Afrique", f"{benin}/2026/budget.xlsx"), **aminata.options)
+        smbclient.rmdir(aminata.unc("Afrique", f"{benin}/2026"), **aminata.options)
+    finally:
+        aminata.close()
+    restored = run_in_host(provision_nas, [
+        BACKUP_COMMAND, "restore", "--repository", "usb", "--snapshot",
+        attempt["snapshot_id"], "--path", saved], timeout=300)
+    after = run_in_host(provision_nas, ["sh", "-c", RIGHTS_AND_BYTES, "sh", saved]).stdout
+    assert after == before, restored.stdout + restored.stderr
+    drill = run_in_host(provision_nas, [BACKUP_COMMAND, "drill", "--repository", "usb"],
+                        timeout=300)
+    result = json.loads(run_in_host(provision_nas, [
+        "cat", "/var/lib/nasops/backup/usb.json"]).stdout)["drill"]["last_attempt"]
+    assert result["result"] == "success" and result["verified_files"] >= 2, result
+    output = restored.stdout + restored.stderr + drill.stdout + drill.stderr
+    for password in secrets["nasops_restic_passwords"].values():
+        assert password not in output
+    code, out, err = nasops(capsys, "drift", "-i", str(inventory), "-q")
+    assert code == 0, out + err
+
+
+def test_on_debian_13_a_field_laptop_syncs_both_ways_and_nothing_drifts(
+    provision_nas: LabHost, inventory: Path, laptop: Laptop,
+    capsys: pytest.CaptureFixture[str]
+) -> None:
+    secrets = stored_secrets(inventory)
+    nas = Rest(f"{provision_nas.address}:8384", str(secrets["nasops_syncthing_api_key"]))
+    nas_id = nas.call("GET", "/rest/system/status")["myID"]
+    desired = compile_spec(load_spec(inventory.parent / "wsm.yml").spec)
+    folder = next(item for item in desired["sync"]["folders"] if item["label"] == "Afrique")
+    key_file = inventory.parent / "syncthing.env"
+    key_file.write_text(f"STGUIAPIKEY={secrets['nasops_syncthing_api_key']}\n",
+                        encoding="utf-8")
+
+    def shown() -> dict[str, Any]:
+        """What `nasops sync status --json` says of the laptop for the folder."""
+        code, out, err = nasops(capsys, "sync", "status", "--json", "--url",
+                                f"http://{provision_nas.address}:8384", "--api-key-file",
+                                str(key_file))
+        assert code == 0, err
+        return next(item for entry in json.loads(out)["folders"] if entry["id"] == folder["id"]
+                    for item in entry["devices"] if item["id"] == laptop.device_id)
+
+    # François accepts the NAS but not yet its folder: Debian 13's Syncthing says so
+    # (remoteState), where a Syncthing 1.19 would only show an incomplete laptop.
+    laptop.add_nas(nas_id, provision_nas.address)
+    wait_until("the laptop connects to the NAS", lambda: nas.call(
+        "GET", "/rest/system/connections")["connections"].get(
+            laptop.device_id, {}).get("connected"), timeout=120)
+    wait_until("the NAS knows the laptop has not accepted Afrique",
+               lambda: shown()["remote_state"] == "notSharing")
+    laptop.add_folder(nas_id, folder, laptop.path("Afrique"))
+    wait_until("the NAS knows the laptop shares Afrique",
+               lambda: shown()["remote_state"] == "valid")
+    # Debian 12's Syncthing on the laptop does not say it.
+    assert "remoteState" not in laptop.rest.call("GET", "/rest/db/completion",
+                                                 folder=folder["id"], device=nas_id)
+
+    # A colleague saves a mission report over SMB; it reaches the laptop.
+    aminata = person(provision_nas, inventory, "adiallo")
+    try:
+        aminata.save("Afrique", "Rapports de mission/Mali été.txt", "écrit au bureau\n".encode())
+    finally:
+        aminata.close()
+    nas.call("POST", "/rest/db/scan", folder=folder["id"])
+    on_laptop = laptop.path("Afrique/Rapports de mission/Mali été.txt")
+    wait_until("the SMB file reaches the laptop", lambda: laptop.has(on_laptop))
+    assert laptop.read(on_laptop) == "écrit au bureau\n"
+    # On the road, François writes a report on the laptop; it reaches the NAS with the
+    # folder's rights, and the colleague reads it over SMB.
+    written = laptop.path("Afrique/Rapports de mission/Cotonou terrain.txt")
+    run_in_host(laptop.host, ["tee", written], input_text="écrit sur le terrain\n")
+    laptop.rest.call("POST", "/rest/db/scan", folder=folder["id"])
+    on_nas = f"{AFRIQUE}/Rapports de mission/Cotonou terrain.txt"
+    # Syncthing writes it as its own account; the NAS's ACL keeper gives it the folder's
+    # rights within about a second: the ACL the contract gives the folder's files.
+    default = run_in_host(provision_nas, ["getfacl", "-cpE", "-d",
+                                          f"{AFRIQUE}/Rapports de mission"]).stdout
+    wanted = file_acl_of({line for line in default.splitlines() if line.strip()})
+    assert "group:cellule-afrique:rw-" in wanted and "user:nasops-sync:rw-" in wanted, wanted
+    found: list[set[str]] = [set()]
+
+    def has_the_folder_rights() -> bool:
+        acl = run_in_host(provision_nas, ["getfacl", "-cpE", on_nas], accepted_codes=(0, 1))
+        found[0] = {line for line in acl.stdout.splitlines() if line.strip()}
+        return found[0] == wanted
+
+    deadline = time.monotonic() + 60
+    while not has_the_folder_rights() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert found[0] == wanted, (sorted(found[0]), sorted(wanted))
+    aminata = person(provision_nas, inventory, "adiallo")
+    try:
+        with smbclient.open_file(aminata.unc("Afrique", "Rapports de mission/Cotonou terrain.txt"),
+                                 mode="rb", **aminata.options) as handle:
+            assert handle.read() == "écrit sur le terrain\n".encode()
+    finally:
+        aminata.close()
+    wait_until("the NAS sees the laptop complete", lambda: shown()["completion_percent"] == 100)
+    code, out, err = nasops(capsys, "drift", "-i", str(inventory), "-q")
+    assert code == 0, out + err

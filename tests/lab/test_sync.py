@@ -22,11 +22,8 @@ import io
 import json
 import secrets
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +32,7 @@ import pytest
 import smbclient
 from ruamel.yaml import YAML
 from smb_probe import SmbUser
+from sync_laptop import Laptop, Rest, file_acl_of, wait_until
 
 from nasops.ansible import read_targets, run_playbook
 from nasops.ansible.events import HostResult
@@ -54,117 +52,6 @@ NAS_ADDRESS, LAPTOP_ADDRESS = "127.0.0.30", "127.0.0.31"
 AFRIQUE = "/srv/nas/wsm/Afrique"
 VIEWS = "/var/lib/nasops-sync/folders"
 REPORTS = "Rapports de mission"
-DEADLINE = 60.0
-LAPTOP_CONFIG = """<configuration version="36">
-    <gui enabled="true" tls="false"><address>{gui}</address></gui>
-    <options>
-        <listenAddress>tcp://{listen}</listenAddress>
-        <globalAnnounceEnabled>false</globalAnnounceEnabled>
-        <localAnnounceEnabled>false</localAnnounceEnabled>
-        <relaysEnabled>false</relaysEnabled>
-        <natEnabled>false</natEnabled>
-        <urAccepted>-1</urAccepted>
-        <crashReportingEnabled>false</crashReportingEnabled>
-        <startBrowser>false</startBrowser>
-    </options>
-</configuration>
-"""
-
-
-def wait_until(what: str, check: Callable[[], Any], timeout: float = DEADLINE) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"after {timeout:.0f} s: {what}", pytrace=False)
-        time.sleep(0.5)
-
-
-class Rest:
-    """A Syncthing REST API reached from the test machine (lab hosts share its network)."""
-
-    def __init__(self, address: str, api_key: str) -> None:
-        self.url, self.api_key = f"http://{address}", api_key
-
-    def call(self, method: str, path: str, body: Any = None, **query: str) -> Any:
-        suffix = f"?{urllib.parse.urlencode(query)}" if query else ""
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(  # noqa: S310 (always http://127.0.0.N)
-            f"{self.url}{path}{suffix}", data=data, method=method,
-            headers={"X-API-Key": self.api_key})
-        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310
-            raw = answer.read()
-        return json.loads(raw) if raw.strip() else None
-
-    def answers(self) -> bool:
-        try:
-            self.call("GET", "/rest/system/ping")
-        except (urllib.error.URLError, OSError):
-            return False
-        return True
-
-    def known(self, folder: str, name: str) -> dict[str, Any] | None:
-        """Return what the index says about a file, or None when it does not know it."""
-        try:
-            return self.call("GET", "/rest/db/file", folder=folder, file=name)  # type: ignore[no-any-return]
-        except urllib.error.HTTPError as error:
-            if error.code == 404:
-                return None
-            raise
-
-
-@dataclass
-class Laptop:
-    """One Syncthing instance on the laptop host, run as a plain transient service."""
-
-    host: LabHost
-    name: str
-    listen: str
-    gui: str
-    api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    device_id: str = ""
-
-    @property
-    def rest(self) -> Rest:
-        return Rest(self.gui, self.api_key)
-
-    def start(self) -> None:
-        home = f"/root/{self.name}-syncthing"
-        run_in_host(self.host, ["mkdir", "-p", home])
-        run_in_host(self.host, ["tee", f"{home}/config.xml"],
-                    input_text=LAPTOP_CONFIG.format(gui=self.gui, listen=self.listen))
-        run_in_host(self.host, [
-            "systemd-run", f"--unit=laptop-{self.name}", "--setenv=HOME=/root",
-            f"--setenv=STGUIAPIKEY={self.api_key}", "/usr/bin/syncthing", "serve",
-            "--no-browser", "--no-restart", "--no-upgrade", "--no-default-folder",
-            "--skip-port-probing", "--logflags=0", f"--home={home}"])
-        wait_until(f"the {self.name} laptop's Syncthing answers", self.rest.answers)
-        self.device_id = self.rest.call("GET", "/rest/system/status")["myID"]
-
-    def stop(self) -> None:
-        run_in_host(self.host, ["systemctl", "stop", f"laptop-{self.name}"])
-
-    def accept(self, nas_id: str, folder: dict[str, Any], local: str) -> None:
-        """Add the NAS and one folder it offers, kept send-receive on the laptop."""
-        self.rest.call("PUT", f"/rest/config/devices/{nas_id}", {
-            "deviceID": nas_id, "name": "nas", "addresses": [f"tcp://{NAS_ADDRESS}:22000"]})
-        self.rest.call("PUT", f"/rest/config/folders/{folder['id']}", {
-            "id": folder["id"], "label": folder["label"], "path": local,
-            "type": "sendreceive", "devices": [{"deviceID": nas_id}]})
-
-    def path(self, local: str) -> str:
-        return f"/root/{self.name}/{local}"
-
-    def has(self, path: str) -> bool:
-        return run_in_host(self.host, ["test", "-f", path], accepted_codes=(0, 1)).returncode == 0
-
-    def read(self, path: str) -> str:
-        return run_in_host(self.host, ["cat", path]).stdout
-
-
 @dataclass
 class SyncLab:
     """The converged NAS, its laptops and what the tests need to act as people."""
@@ -270,9 +157,10 @@ def sync_lab(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory
                   dict(stored["nasops_user_passwords"]), timings)
     converge(lab, "first apply")
     nas_id = lab.nas_rest.call("GET", "/rest/system/status")["myID"]
-    writer.accept(nas_id, lab.folder("Afrique"), writer.path("Afrique"))
-    reader.accept(nas_id, lab.folder("Afrique (read-only)"), reader.path("Afrique"))
-    reader.accept(nas_id, lab.folder("Afrique/Finances (read-only)"), reader.path("Finances"))
+    for laptop, label, local in ((writer, "Afrique", "Afrique"),
+                                 (reader, "Afrique (read-only)", "Afrique"),
+                                 (reader, "Afrique/Finances (read-only)", "Finances")):
+        laptop.accept(nas_id, NAS_ADDRESS, lab.folder(label), laptop.path(local))
     yield lab
     print("\nsync lab timings: " + ", ".join(f"{name} {seconds:.1f} s"
                                               for name, seconds in timings.items()))
@@ -306,20 +194,6 @@ def acl_lines(lab: SyncLab, *options: str) -> set[str]:
     """Return getfacl's entries (no comments, no effective rights) of a path on the NAS."""
     output = run_in_host(lab.nas, ["getfacl", "-cpE", *options]).stdout
     return {line for line in output.splitlines() if line.strip()}
-
-
-def file_acl_of(folder_default: set[str]) -> set[str]:
-    """Given a folder's default ACL (`getfacl -d` lines), return the ACL the contract gives its
-    files: owner rw-, named entries without x, mask = their union, group:: and other:: ---."""
-    named = {}
-    for line in folder_default:
-        tag, name, perm = line.removeprefix("default:").split(":")
-        if tag in ("user", "group") and name:
-            named[f"{tag}:{name}"] = perm.replace("x", "-")
-    mask = "".join(flag if any(perm[index] == flag for perm in named.values()) else "-"
-                   for index, flag in enumerate("rwx"))
-    return ({f"{entry}:{perm}" for entry, perm in named.items()}
-            | {"user::rw-", "group::---", "other::---", f"mask::{mask}"})
 
 
 def service_sees(lab: SyncLab, path: str) -> list[str]:

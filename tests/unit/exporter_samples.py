@@ -57,8 +57,10 @@ def answer_key(path: str, **parameters: str) -> str:
     return f"{path}?{urllib.parse.urlencode(sorted(parameters.items()))}"
 
 
-def syncthing_answers(folder_count: int = 2, devices_per_folder: int = 2) -> dict[str, Any]:
-    """Return the answers of a Syncthing 1.19 with that many folders and remote devices.
+def syncthing_answers(folder_count: int = 2, devices_per_folder: int = 2,
+                      *, remote_state: bool = False) -> dict[str, Any]:
+    """Return the answers of a Syncthing 1.19 with that many folders and remote devices (of a
+    1.20 or later with `remote_state`: completions say what the remote does with the folder).
 
     Folder `folder-0` has one pull error; device 0 is connected, the others not, and the last
     device was never seen.
@@ -98,7 +100,10 @@ def syncthing_answers(folder_count: int = 2, devices_per_folder: int = 2) -> dic
             answers[answer_key("/rest/db/completion", folder=folder, device=device)] = {
                 "completion": 100 if index == 0 else 50.5, "globalBytes": 10**9,
                 "needBytes": 0 if index == 0 else 4096, "needItems": 0 if index == 0 else 3,
-                "needDeletes": 0, "remoteState": "valid", "sequence": 9}
+                "needDeletes": 0, "sequence": 9}
+            if remote_state:  # Syncthing says "unknown" for a device not connected now
+                answers[answer_key("/rest/db/completion", folder=folder, device=device)][
+                    "remoteState"] = "valid" if index == 0 else "unknown"
     answers[answer_key("/rest/config/folders")] = folders
     return answers
 

@@ -1,4 +1,4 @@
-"""Sync collector against a real HTTP stand-in for Syncthing 1.19's REST API."""
+"""Sync collector against a real HTTP stand-in for Syncthing's REST API (1.19 and newer)."""
 
 from __future__ import annotations
 
@@ -81,6 +81,34 @@ def test_an_unknown_newer_state_is_still_shown() -> None:
         samples = sync_samples(fake.url)
     assert value(samples, "nasops_sync_folder_state", folder="folder-0",
                  state="sync-dreaming") == 1
+
+
+def test_what_a_laptop_does_with_a_folder_is_shown_when_syncthing_says() -> None:
+    answers = syncthing_answers(folder_count=2, devices_per_folder=2, remote_state=True)
+    laptop = device_id(0)  # the connected one
+    # Syncthing 1.20 or later (Debian 13's 1.29): this laptop never accepted folder-0.
+    answers[answer_key("/rest/db/completion", folder="folder-0", device=laptop)].update(
+        completion=0, remoteState="notSharing")
+    with FakeSyncthing(answers) as fake:
+        samples = sync_samples(fake.url)
+    labels = {"device": laptop, "device_name": "laptop-0"}
+    assert value(samples, "nasops_sync_device_remote_state", folder="folder-0",
+                 state="notSharing", **labels) == 1
+    assert value(samples, "nasops_sync_device_remote_state", folder="folder-0",
+                 state="valid", **labels) == 0
+    assert value(samples, "nasops_sync_device_remote_state", folder="folder-1",
+                 state="valid", **labels) == 1
+    assert value(samples, "nasops_sync_device_remote_state", folder="folder-1",
+                 device=device_id(1), device_name="laptop-1", state="unknown") == 1
+
+
+def test_a_syncthing_that_does_not_say_gets_no_remote_state() -> None:
+    # Debian 12's Syncthing 1.19: no remoteState in its answers, and nothing is made up.
+    with FakeSyncthing(syncthing_answers(folder_count=2, devices_per_folder=2)) as fake:
+        samples = sync_samples(fake.url)
+    assert not [key for key in samples if key[0] == "nasops_sync_device_remote_state"]
+    assert value(samples, "nasops_sync_device_completion_ratio", folder="folder-1",
+                 device=device_id(1), device_name="laptop-1") == pytest.approx(0.505)
 
 
 def broken(key: str, replacement: Any) -> dict[str, Any]:

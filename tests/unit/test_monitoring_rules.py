@@ -35,7 +35,8 @@ METRIC_NAME = re.compile(r"\bnasops_[a-z_]+\b")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     """Sample names of a scrape against fixtures where every source has data."""
     directory = tmp_path_factory.mktemp("exporter")
-    with FakeSyncthing(syncthing_answers(folder_count=2)) as fake:
+    # A Syncthing 1.20 or later: its remoteState is exported too.
+    with FakeSyncthing(syncthing_answers(folder_count=2, remote_state=True)) as fake:
         collectors = fixture_collectors(directory, fake.url)
         registry = build_registry(GuardedCollectors(collectors))
         samples = parse_samples(generate_latest(registry).decode())

@@ -86,6 +86,37 @@ def test_text_says_who_is_disconnected_since_when_and_what_a_send_only_folder_re
     assert "laptop-0 [AAAAAAA]: connected" in out
 
 
+def test_a_folder_a_laptop_never_accepted_is_said_so_where_syncthing_tells(
+        key_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    answers = syncthing_answers(folder_count=2, devices_per_folder=2, remote_state=True)
+    answers[answer_key("/rest/system/version")] = {"version": "v1.29.5"}
+    # The connected laptop-0 never accepted folder-1 (Syncthing 1.20 or later says so).
+    answers[answer_key("/rest/db/completion", folder="folder-1", device=device_id(0))].update(
+        completion=0, remoteState="notSharing")
+    with FakeSyncthing(answers) as server:
+        code, out, err = run(capsys, "--url", server.url, "--api-key-file", str(key_file))
+        assert code == 0, err
+        assert "  laptop-0: has not accepted this folder; connected" in out
+        # The folder it did accept keeps its completion.
+        assert "  laptop-0: 100.0 % complete" in out
+        code, out, err = run(capsys, "--json", "--url", server.url, "--api-key-file",
+                             str(key_file))
+    folders = json.loads(out)["folders"]
+    states = {(folder["id"], item["id"]): item["remote_state"] for folder in folders
+              for item in folder["devices"]}
+    assert states[("folder-1", device_id(0))] == "notSharing"
+    assert states[("folder-0", device_id(0))] == "valid"
+    assert states[("folder-0", device_id(1))] == "unknown"
+
+
+def test_json_has_no_remote_state_from_a_syncthing_that_does_not_say(
+        fake: FakeSyncthing, key_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run(capsys, "--json", "--url", fake.url, "--api-key-file", str(key_file))
+    assert code == 0, err
+    assert {item["remote_state"] for folder in json.loads(out)["folders"]
+            for item in folder["devices"]} == {None}
+
+
 def test_a_last_seen_time_is_shown_with_its_age() -> None:
     document = {"syncthing_version": "v1", "url": "http://x", "folders": [], "devices": [
         {"id": device_id(2), "name": "laptop-nepal (bthapa)", "connected": False,

@@ -121,7 +121,8 @@ def status_document(snapshot: SyncSnapshot, errors: Mapping[str, list[dict[str, 
             "errors": errors.get(folder.folder, []),
             "devices": [{"id": item.device, "name": names.get(item.device, ""),
                          "completion_percent": round(item.ratio * 100, 2),
-                         "need_bytes": int(item.need_bytes), "need_items": int(item.need_items)}
+                         "need_bytes": int(item.need_bytes), "need_items": int(item.need_items),
+                         "remote_state": item.remote_state or None}
                         for item in completions],
         })
     devices = [{"id": device.device, "name": device.name, "connected": device.connected,
@@ -184,7 +185,12 @@ def render_status(document: Mapping[str, Any], now: float | None = None) -> str:
         for item in folder["devices"]:
             device = devices.get(item["id"])
             state = _device_state(device, moment) if device else "unknown device"
-            lines.append(f"  {item['name'] or item['id'][:7]}: {item['completion_percent']:.1f} %"
+            name = item["name"] or item["id"][:7]
+            if item.get("remote_state") == "notSharing":
+                # Newer Syncthing says so: its "completion" would only repeat the folder size.
+                lines.append(f"  {name}: has not accepted this folder; {state}")
+                continue
+            lines.append(f"  {name}: {item['completion_percent']:.1f} %"
                          f" complete, needs {format_bytes(item['need_bytes'])} "
                          f"({item['need_items']} items); {state}")
     lines += ["", "Devices:"] if document["devices"] else ["", "no remote devices"]

@@ -24,6 +24,11 @@ from nasops.exporter.collectors.syncthing import (
 # Folder states of Syncthing 1.19 (lib/model/folderstate.go); exported as a state set.
 FOLDER_STATES = ("idle", "scanning", "scan-waiting", "sync-waiting", "sync-preparing",
                  "syncing", "cleaning", "clean-waiting", "error")
+# What a remote device does with a folder the NAS shares with it, as Syncthing 1.20 and later
+# (Debian 13's 1.29; not Debian 12's 1.19) says in /rest/db/completion's remoteState ("unknown"
+# while it is not connected): only with it can a laptop that never accepted a folder be told
+# from one that is behind.
+REMOTE_STATES = ("valid", "paused", "notSharing", "unknown")
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class Completion:
     ratio: float
     need_bytes: float
     need_items: float
+    remote_state: str = ""
+    """Syncthing's remoteState; empty when this Syncthing does not give it."""
 
 
 @dataclass(frozen=True)
@@ -111,8 +118,9 @@ class SyncReader:
                          where)
         # needItems appeared in 1.x answers; older ones only give bytes.
         items = number(answer, "needItems", where) if "needItems" in answer else 0.0
+        remote_state = text(answer, "remoteState", where, "")
         return Completion(folder, device, number(answer, "completion", where) / 100,
-                          number(answer, "needBytes", where), items)
+                          number(answer, "needBytes", where), items, remote_state)
 
     def read(self) -> SyncSnapshot:
         """Return the folders, per (folder, remote device) completion and devices."""
@@ -179,7 +187,7 @@ class SyncCollector(BackgroundCollector[SyncSnapshot]):
             gauge("nasops_sync_folder_state", "1 for the folder's current Syncthing state.",
                   ["folder", "state"],
                   (([folder.folder, state], float(folder.state == state)) for folder in active
-                   for state in _states(folder.state))),
+                   for state in _known(folder.state, FOLDER_STATES))),
             gauge("nasops_sync_folder_state_changed_timestamp_seconds",
                   "When the folder last changed state.", ["folder"],
                   per_folder(lambda folder: folder.state_changed)),
@@ -204,6 +212,15 @@ class SyncCollector(BackgroundCollector[SyncSnapshot]):
             gauge("nasops_sync_device_need_items",
                   "Items the remote device still needs for the folder.", completion_labels,
                   per_completion(lambda item: item.need_items)),
+            gauge("nasops_sync_device_remote_state",
+                  "1 for what the remote device does with the folder: valid (shares it), "
+                  "paused, notSharing (never accepted it or removed it), unknown (not "
+                  "connected); only from a Syncthing that says (remoteState, 1.20 and later).",
+                  [*completion_labels, "state"],
+                  (([item.folder, item.device, names.get(item.device, ""), state],
+                    float(item.remote_state == state))
+                   for item in snapshot.completions if item.remote_state
+                   for state in _known(item.remote_state, REMOTE_STATES))),
             gauge("nasops_sync_device_last_seen_timestamp_seconds",
                   "When Syncthing last saw the device; 0 if never.", device_labels,
                   (([device.device, device.name], device.last_seen)
@@ -217,6 +234,6 @@ class SyncCollector(BackgroundCollector[SyncSnapshot]):
         ]
 
 
-def _states(current: str) -> tuple[str, ...]:
+def _known(current: str, known: tuple[str, ...]) -> tuple[str, ...]:
     # An unknown state (a newer Syncthing) is still shown rather than silently dropped.
-    return FOLDER_STATES if current in FOLDER_STATES else (*FOLDER_STATES, current)
+    return known if current in known else (*known, current)
