@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -22,6 +21,7 @@ from typing import Any
 
 import pytest
 import yaml
+from polling import wait_until
 
 PROMETHEUS = Path("/usr/bin/prometheus")
 RULES = Path(__file__).resolve().parents[2] / "monitoring" / "nasops.rules.yml"
@@ -59,14 +59,7 @@ class Prometheus:
 
     def wait_for(self, what: str, probe: Any, seconds: float) -> Any:
         """Poll `probe` until it returns something truthy; fail naming `what` after `seconds`."""
-        deadline = time.monotonic() + seconds
-        while True:
-            found = probe()
-            if found:
-                return found
-            if time.monotonic() > deadline:
-                pytest.fail(f"after {seconds:.0f} s: {what}", pytrace=False)
-            time.sleep(0.5)
+        return wait_until(what, probe, seconds)
 
 
 def target_groups(targets: Sequence[str], labels: dict[str, str] | None = None,

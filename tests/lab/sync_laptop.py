@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import json
 import secrets
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import pytest
+from polling import wait_until
 
 from nasops.lab import LabHost, run_in_host
 
-DEADLINE = 60.0
 LAPTOP_CONFIG = """<configuration version="36">
     <gui enabled="true" tls="false"><address>{gui}</address></gui>
     <options>
@@ -33,18 +30,6 @@ LAPTOP_CONFIG = """<configuration version="36">
     </options>
 </configuration>
 """
-
-
-def wait_until(what: str, check: Callable[[], Any], timeout: float = DEADLINE) -> Any:
-    """Poll `check` until it returns something truthy; fail naming `what` at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"after {timeout:.0f} s: {what}", pytrace=False)
-        time.sleep(0.5)
 
 
 class Rest:

@@ -24,10 +24,11 @@ from typing import Any
 
 import pytest
 import smbclient
+from polling import wait_until
 from prometheus_lab import RULES, Prometheus, running_prometheus
 from ruamel.yaml import YAML
 from smb_probe import SmbUser
-from sync_laptop import Laptop, Rest, wait_until
+from sync_laptop import Laptop, Rest
 from test_sync import nasops
 
 from nasops.compile import compile_spec

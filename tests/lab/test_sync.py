@@ -30,9 +30,10 @@ from typing import Any
 
 import pytest
 import smbclient
+from polling import wait_until
 from ruamel.yaml import YAML
 from smb_probe import SmbUser
-from sync_laptop import Laptop, Rest, file_acl_of, wait_until
+from sync_laptop import Laptop, Rest, file_acl_of
 
 from nasops.ansible import read_targets, run_playbook
 from nasops.ansible.events import HostResult
