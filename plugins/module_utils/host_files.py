@@ -13,28 +13,41 @@ import pwd
 import shlex
 import stat
 import tempfile
+from collections.abc import Callable
 from typing import Any
 
 
-def write_atomically(path: str, content: bytes, mode: int) -> None:
-    """Replace path with content in one rename (a reader never sees half a file), mode set
-    before the content is written; the directory is made when missing. For nasops' own
-    files on the NAS (records, the drift check's copy); the host steps below also validate
-    and chown, in their own write."""
-    directory = os.path.dirname(path)
-    os.makedirs(directory, mode=0o755, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".nasops-", dir=directory)
+def write_atomically(path: str, content: bytes, mode: int, *, make_directory: bool = True,
+                     prepare: Callable[[str], None] | None = None) -> None:
+    """Replace path with content in one rename (a reader never sees half a file, a crash
+    never leaves one), mode set before the content is written, the directory synced after
+    the rename. The one atomic writer of nasops, on the NAS (records, status files, the
+    drift check's copy, the host module's files) and on the controller (secrets, compiled
+    states, Prometheus targets). make_directory: create a missing directory (else the
+    OSError says it is missing); prepare: called with the temporary file's path before the
+    rename (chown, validation), its exception leaves path untouched."""
+    directory = os.path.dirname(path) or "."
+    if make_directory:
+        os.makedirs(directory, mode=0o755, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", dir=directory)
     try:
         with os.fdopen(handle, "wb") as stream:
             os.fchmod(stream.fileno(), mode)
             stream.write(content)
             stream.flush()
             os.fsync(stream.fileno())
+        if prepare is not None:
+            prepare(temporary)
         os.replace(temporary, path)
     except BaseException:
         if os.path.lexists(temporary):
             os.unlink(temporary)
         raise
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 class HostError(Exception):
@@ -186,13 +199,10 @@ class Files(Recorder):
         if not os.path.isdir(directory):
             raise HostError(f"{directory} does not exist (for {dest})")
         uid, gid = self.ids(spec["owner"], spec["group"])
-        handle, temporary = tempfile.mkstemp(prefix=".nasops-", dir=directory)
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(content)
-                stream.flush()
-                os.fsync(stream.fileno())
+
+        def prepare(temporary: str) -> None:
             os.chown(temporary, uid, gid)
+            # 0600 while written; the file's own mode after chown, which may clear set-id bits.
             os.chmod(temporary, int(spec["mode"], 8))
             if spec.get("validate"):
                 if "%s" not in spec["validate"]:
@@ -201,11 +211,8 @@ class Files(Recorder):
                 code, out, err = self.module.run_command(argv)
                 if code != 0:
                     raise HostError(f"failed to validate {dest}: rc:{code} error:{err or out}")
-            os.replace(temporary, dest)
-        except BaseException:
-            if os.path.lexists(temporary):
-                os.unlink(temporary)
-            raise
+
+        write_atomically(dest, content, 0o600, make_directory=False, prepare=prepare)
 
     def link(self, spec: dict) -> None:
         """Point the symbolic link dest at src, replacing another link atomically."""

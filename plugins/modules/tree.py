@@ -237,9 +237,15 @@ def keep_copy(module: AnsibleModule, path: str | None, content: bytes | None,
                                   "detail": "the drift check's copy of the desired state"})
         result["changed"] = True
     if result.get("changed") and not module.check_mode:
-        warning = start_drift_check()
-        if warning:
-            module.warn(warning)
+        refresh_drift_check(module)
+
+
+def refresh_drift_check(module: AnsibleModule) -> None:
+    """After a real change: start the drift check so its record (and the drift alert)
+    follows now, not at its next timer run; systemd's refusal is a warning, not a failure."""
+    warning = start_drift_check()
+    if warning:
+        module.warn(warning)
 
 
 def invocation(params: dict) -> dict:
@@ -291,11 +297,7 @@ def main() -> None:
         if refusals:
             module.fail_json(msg="; ".join(refusals), invocation=echoed)
         if changes and not module.check_mode:
-            # What was forgotten is no longer drift: the alert should clear now, not at the
-            # check's next timer run.
-            warning = start_drift_check()
-            if warning:
-                module.warn(warning)
+            refresh_drift_check(module)  # what was forgotten is no longer drift
         module.exit_json(changed=bool(changes), changes=changes, invocation=echoed)
     options = {"owner": params["owner"], "create": params["create"],
                "check_mode": module.check_mode,

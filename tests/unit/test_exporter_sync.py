@@ -117,6 +117,17 @@ def broken(key: str, replacement: Any) -> dict[str, Any]:
     return answers
 
 
+def state_answer(key: str, state: str) -> dict[str, Any]:
+    """Answers where one state Syncthing gives is not a word (it ends up in labels and text)."""
+    answers = syncthing_answers(folder_count=2, remote_state=True)
+    if key == "state":
+        answers[answer_key("/rest/db/status", folder="folder-0")]["state"] = state
+    else:
+        answers[answer_key("/rest/db/completion", folder="folder-0", device=device_id(0))][
+            "remoteState"] = state
+    return answers
+
+
 @pytest.mark.parametrize("answers", [
     broken(answer_key("/rest/db/status", folder="folder-1"), {"state": "idle"}),
     broken(answer_key("/rest/db/status", folder="folder-1"), b"<html>proxy error</html>"),
@@ -125,8 +136,10 @@ def broken(key: str, replacement: Any) -> dict[str, Any]:
     broken(answer_key("/rest/system/status"), {"uptime": 3}),
     broken(answer_key("/rest/db/completion", folder="folder-0", device=device_id(1)),
            {"completion": "100"}),
+    state_answer("state", "idle\n# HELP forged"),
+    state_answer("remoteState", "valid\x1b[2J"),
 ], ids=["missing-field", "not-json", "wrong-shape", "list-for-object", "no-own-id",
-        "string-number"])
+        "string-number", "state-not-a-word", "remote-state-not-a-word"])
 def test_malformed_answers_mark_only_the_sync_collector_down(answers: dict[str, Any]) -> None:
     with FakeSyncthing(answers) as fake:
         samples = sync_samples(fake.url)

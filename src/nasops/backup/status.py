@@ -60,13 +60,13 @@ from __future__ import annotations
 
 import fcntl
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
 
 from nasops.backup.errors import StatusWriteError
 
@@ -155,26 +155,11 @@ def _locked(state_directory: Path, repository: str) -> Iterator[None]:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
 
 
-def write_atomically(path: Path, document: Mapping[str, Any]) -> None:
-    """Given a path and a document, write it as JSON so readers see old or new, never half."""
+def write_json_atomically(path: Path, document: Mapping[str, Any]) -> None:
+    """Given a path and a document, write it as JSON so readers see old or new, never half.
+    0644: the exporter runs as its own user, and the status holds no secret."""
     text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        # The exporter runs as its own user: the status holds no secret, let it read.
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+    write_atomically(str(path), text.encode("utf-8"), 0o644, make_directory=False)
 
 
 def record(
@@ -206,7 +191,7 @@ def record(
             document[section] = part
             document.update(extra or {})
             document["updated_at"] = time.time()
-            write_atomically(status_path(directory, repository), document)
+            write_json_atomically(status_path(directory, repository), document)
     except OSError as error:
         raise StatusWriteError(
             f"cannot write the status of '{repository}' in {directory}: {error}") from None

@@ -11,12 +11,12 @@ from __future__ import annotations
 import os
 import re
 import stat
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import click
 import yaml  # type: ignore[import-untyped]
+from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
 
 from nasops.compile import compile_desired
 from nasops.compile.contract import DesiredState, desired_fingerprint, desired_json
@@ -70,17 +70,7 @@ def _refuse_overwriting_the_spec(output: Path, spec_path: str) -> None:
 
 def write_private_atomically(path: Path, text: str) -> None:
     """Write text to path as a 0600 file that appears whole or not at all."""
-    descriptor, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            os.fchmod(stream.fileno(), PRIVATE_MODE)
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    write_atomically(str(path), text.encode("utf-8"), PRIVATE_MODE, make_directory=False)
 
 
 # What `nasops compile` writes (and may therefore replace without --force).

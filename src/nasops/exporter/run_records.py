@@ -9,13 +9,13 @@ Unix seconds so that a shell script can write a record with `date +%s`.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
 
 RECORD_VERSION = 1
 APPLY_FILE = "apply.json"
@@ -24,6 +24,7 @@ DRIFT_FILE = "drift.json"
 # signal or a lost controller stopped it (nasops.ansible.lock_holder writes apply.json).
 APPLY_RESULTS = ("success", "failure", "refused", "interrupted", "running")
 DRIFT_RESULTS = ("clean", "drift", "error")
+
 
 
 class RecordError(ValueError):
@@ -154,17 +155,8 @@ def read_drift_record(path: Path) -> DriftRecord | None:
 
 def _write_json(path: Path, data: Mapping[str, Any]) -> None:
     # Written to a temporary file then renamed: a scrape never sees half a record.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=2, ensure_ascii=False)
-            handle.write("\n")
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    write_atomically(str(path), text.encode("utf-8"), 0o644)
 
 
 def write_apply_record(path: Path, record: ApplyRecord) -> None:

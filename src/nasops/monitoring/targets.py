@@ -6,10 +6,11 @@ import ipaddress
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
 
 from nasops.ansible.inventory import inventory_base, list_inventory, target_hosts
 from nasops.spec import load_spec
@@ -100,13 +101,4 @@ def render_targets(entries: list[dict[str, Any]]) -> str:
 
 def write_targets(path: Path, text: str) -> None:
     """Write text to path atomically: Prometheus re-reads file_sd files when they change."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    write_atomically(str(path), text.encode("utf-8"), 0o644)

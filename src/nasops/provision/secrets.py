@@ -8,16 +8,15 @@ the command masker and never returned in anything meant for display.
 from __future__ import annotations
 
 import io
-import os
 import re
 import secrets
-import tempfile
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.error import YAMLError
@@ -233,15 +232,7 @@ def complete_secrets(data: CommentedMap, need: SecretsNeed) -> list[str]:
 
 def _write_atomically(path: Path, text: str, mode: int) -> None:
     # Written beside the target then renamed, so a crash never leaves half a secrets file.
-    descriptor, partial = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.chmod(partial, mode)
-        os.replace(partial, path)
-    except BaseException:
-        Path(partial).unlink(missing_ok=True)
-        raise
+    write_atomically(str(path), text.encode("utf-8"), mode, make_directory=False)
 
 
 def ensure_secrets(need: SecretsNeed) -> SecretsOutcome:

@@ -6,10 +6,14 @@ expensive for Syncthing, so the interval is long (default 60 s) and scrapes neve
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from ansible_collections.nasops.nas.plugins.module_utils.syncthing_client import SyncthingClient
+from ansible_collections.nasops.nas.plugins.module_utils.syncthing_client import (
+    SyncthingClient,
+    SyncthingError,
+)
 from prometheus_client.core import Metric
 
 from nasops.exporter.collectors.base import BackgroundCollector, gauge, info
@@ -29,6 +33,9 @@ FOLDER_STATES = ("idle", "scanning", "scan-waiting", "sync-waiting", "sync-prepa
 # while it is not connected): only with it can a laptop that never accepted a folder be told
 # from one that is behind.
 REMOTE_STATES = ("valid", "paused", "notSharing", "unknown")
+# Either state, known or from a newer Syncthing, becomes a label value and a word of
+# `nasops sync status`: a word, or the answer is malformed.
+STATE_WORD = re.compile(r"[A-Za-z][A-Za-z-]{0,39}")
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,7 @@ class SyncReader:
         errors = mapping(self.client.get("/rest/folder/errors", folder=folder), errors_where)
         return FolderStatus(
             folder, label, folder_type, False,
-            state=text(status, "state", where),
+            state=state_word(text(status, "state", where), "state", where),
             state_changed=timestamp(status.get("stateChanged"), where),
             need_bytes=number(status, "needBytes", where),
             need_items=number(status, "needTotalItems", where),
@@ -119,6 +126,8 @@ class SyncReader:
         # needItems appeared in 1.x answers; older ones only give bytes.
         items = number(answer, "needItems", where) if "needItems" in answer else 0.0
         remote_state = text(answer, "remoteState", where, "")
+        if remote_state:
+            state_word(remote_state, "remoteState", where)
         return Completion(folder, device, number(answer, "completion", where) / 100,
                           number(answer, "needBytes", where), items, remote_state)
 
@@ -232,6 +241,13 @@ class SyncCollector(BackgroundCollector[SyncSnapshot]):
                   device_labels, (([device.device, device.name], float(device.paused))
                                   for device in snapshot.devices)),
         ]
+
+
+def state_word(value: str, key: str, where: str) -> str:
+    """Given a state Syncthing answered, return it; raise SyncthingError unless it is a word."""
+    if not STATE_WORD.fullmatch(value):
+        raise SyncthingError(f"malformed answer from {where}: {key!r} is not a state word")
+    return value
 
 
 def _known(current: str, known: tuple[str, ...]) -> tuple[str, ...]:
