@@ -144,6 +144,7 @@ def test_secrets_plan_apply_drift_cycle(
     # otherwise serve it) inside a window free of the lab's own root logins.
     # (A short path: a Unix socket's name has at most 107 bytes, pytest's tmp_path is longer.)
     control = Path(tempfile.mkdtemp(prefix="nasops-cp-", dir="/tmp"))
+    # Removed afterwards: the directory mkdtemp just made for ssh's sockets, nothing else.
     request.addfinalizer(lambda: shutil.rmtree(control, ignore_errors=True))
     monkeypatch.setenv("ANSIBLE_SSH_CONTROL_PATH_DIR", str(control))
     started = math.ceil(time.time())
