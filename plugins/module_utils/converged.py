@@ -25,7 +25,11 @@ from typing import Any
 
 from ansible_collections.nasops.nas.plugins.module_utils.forget import MARKER_XATTR, read_xattr
 from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
-from ansible_collections.nasops.nas.plugins.module_utils.qgroups import parse_qgroup_show, show_argv
+from ansible_collections.nasops.nas.plugins.module_utils.qgroups import (
+    parse_qgroup_parents,
+    parse_qgroup_show,
+    show_argv,
+)
 
 RECORD_PATH = "/var/lib/nasops/converged.json"
 RECORD_VERSION = 1
@@ -180,14 +184,16 @@ def _account_lines(names: list[str]) -> list[str]:
 
 def _qgroup_limits(volume: str, run: Run) -> list[Any]:
     """Return the exit code of `btrfs qgroup show` on the volume and every qgroup's limits
-    (not its usage, which changes whenever people save files)."""
-    code, out = run(show_argv(["btrfs"], volume, sync=True))
+    and parents (not its usage, which changes whenever people save files)."""
+    code, out = run(show_argv(["btrfs"], volume, sync=True, parents=True))
     try:
         qgroups = parse_qgroup_show(out) if code == 0 else {}
+        parents = parse_qgroup_parents(out) if code == 0 else {}
     except ValueError:
         return [code, "unreadable"]
     return [code, sorted([qgroup.identifier, qgroup.referenced_limit_bytes,
-                          qgroup.exclusive_limit_bytes] for qgroup in qgroups.values())]
+                          qgroup.exclusive_limit_bytes, sorted(parents.get(qgroup.identifier, []))]
+                         for qgroup in qgroups.values())]
 
 
 def observe(watch: dict[str, Any], run: Run = run_command) -> dict[str, Any]:

@@ -65,20 +65,26 @@ def _open_without_links(path: str) -> int:
     return fd
 
 
-def forget(paths: Iterable[str], shares: Iterable[Mapping], organisation_root: str,
+def forget(paths: Iterable[str], shares: Iterable[Mapping], organisation_roots: Iterable[str],
            *, check_mode: bool) -> tuple[list[dict[str, str]], list[str]]:
-    """Given absolute paths and the desired state's shares, mark each path that left the spec
-    as kept; return (changes, refusals). Nothing is written when any path is refused."""
+    """Given absolute paths, the desired state's shares and the directories holding them
+    (each organisation's, and a shared NAS's shared shares'), mark each path that left the
+    spec as kept; return (changes, refusals). Nothing is written when any path is refused."""
+    if isinstance(organisation_roots, str):
+        # Iterated, a string's characters would make "/" a root: refuse it loudly.
+        raise TypeError("organisation_roots must be a list of directories, not a string")
     roots, managed = managed_paths(shares)
-    organisation_root = posixpath.normpath(organisation_root)
+    directories = [posixpath.normpath(root) for root in organisation_roots]
     changes: list[dict[str, str]] = []
     refusals: list[str] = []
     wanted: list[tuple[str, int]] = []
     for raw in paths:
         path = posixpath.normpath(raw)
-        if not posixpath.isabs(raw) or path != raw.rstrip("/") or path == organisation_root \
-                or posixpath.commonpath([path, organisation_root]) != organisation_root:
-            refusals.append(f"refused: {raw}: not a folder under {organisation_root}")
+        organisation_root = next((root for root in directories if path != root
+                                  and posixpath.isabs(path)
+                                  and posixpath.commonpath([path, root]) == root), None)
+        if not posixpath.isabs(raw) or path != raw.rstrip("/") or organisation_root is None:
+            refusals.append(f"refused: {raw}: not a folder under {' or '.join(directories)}")
             continue
         if path in managed or path in roots:
             refusals.append(f"refused: {path} is in the spec: remove it from the spec first")

@@ -32,12 +32,49 @@ class Qgroup(NamedTuple):
 
 
 def show_argv(btrfs: Sequence[str], path: str, *, own_only: bool = False,
-              sync: bool = False) -> list[str]:
+              sync: bool = False, parents: bool = False) -> list[str]:
     """Given the btrfs command (maybe behind sudo) and a path, return the argv whose output
     parse_qgroup_show reads: every qgroup of the filesystem, or (own_only) those of the
-    path's subvolume and its ancestors; `sync` commits first so the numbers are current."""
-    return [*btrfs, "qgroup", "show", "--raw", "-re", *(["-F"] if own_only else []),
-            *(["--sync"] if sync else []), path]
+    path's subvolume and its ancestors; `sync` commits first so the numbers are current;
+    `parents` adds the column parse_qgroup_parents reads."""
+    return [*btrfs, "qgroup", "show", "--raw", "-re", *(["-p"] if parents else []),
+            *(["-F"] if own_only else []), *(["--sync"] if sync else []), path]
+
+
+# With `-p`, the column after the limits: "-" or the parents, comma-separated.
+PARENTS_ROW = re.compile(r"^\s*(\d+/\d+)\s+\d+\s+\d+\s+(?:\d+|none)\s+(?:\d+|none)\s+"
+                         r"(-|\d+/\d+(?:,\d+/\d+)*)(?:\s|$)")
+
+
+def parse_qgroup_parents(text: str) -> dict[str, list[str]]:
+    """Given `btrfs qgroup show --raw -re -p` output, return each qgroup's parents (the
+    higher-level qgroups it counts towards). Raise ValueError on a row it cannot read."""
+    parents: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        match = PARENTS_ROW.match(line)
+        if match is None:
+            if ROW_START.match(line):
+                raise ValueError(f"btrfs qgroup show printed a row nasops cannot read: "
+                                 f"{line.strip()[:200]}")
+            continue
+        identifier, listed = match.groups()
+        parents[identifier] = [] if listed == "-" else listed.split(",")
+    return parents
+
+
+UNITS = ("", "K", "M", "G", "T", "P")
+
+
+def format_size(size: int) -> str:
+    """Given bytes, return a short binary size as the spec writes it: 200G, 1.3G, 512M."""
+    value, unit = float(size), 0
+    while value >= 1024 and unit < len(UNITS) - 1:
+        value /= 1024
+        unit += 1
+    text = f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text + UNITS[unit]
 
 
 def _limit(text: str) -> int | None:

@@ -9,8 +9,9 @@ short_description: Converge groups, users, memberships and Samba passwords in on
 description:
   - Reads /etc/passwd, /etc/group, /etc/shadow and C(pdbedit -L -w) once, plans the difference
     with the desired accounts and runs only the commands that close it.
-  - Users get C(users_group) as primary group, a nologin shell and no home directory.
-  - Users in C(users_group) that are absent from the spec are disabled, never deleted; so
+  - Users get their C(users_group) (their organisation's; a NAS several organisations
+    share has one per organisation) as primary group, a nologin shell and no home directory.
+  - Users in a users group that are absent from the spec are disabled, never deleted; so
     are those of a users group nasops managed on this NAS before (a new account prefix, an
     organisation gone), recorded in /var/lib/nasops/users-groups.json.
   - Samba passwords are compared through their NT hash (MD4 of UTF-16LE, computed here since
@@ -20,16 +21,17 @@ version_added: "0.1.0"
 author: nasops developers (!UNKNOWN)
 options:
   users_group:
-    description: Primary group of every user of the organisation.
+    description: Primary group of every user that does not name its own C(users_group).
     type: str
-    required: true
   groups:
     description: Desired groups (C(name); other keys ignored).
     type: list
     elements: dict
     required: true
   users:
-    description: Desired users (C(login), C(full_name), C(enabled), C(groups)).
+    description: >-
+      Desired users (C(login), C(full_name), C(enabled), C(groups), C(users_group): the
+      primary group, O(users_group) when absent).
     type: list
     elements: dict
     required: true
@@ -58,7 +60,6 @@ options:
 EXAMPLES = r"""
 - name: Converge the organisation's accounts (passwords from the secrets file)
   nasops.nas.accounts:
-    users_group: wsm-users
     groups:
       - name: cellule-afrique
     users:
@@ -66,6 +67,7 @@ EXAMPLES = r"""
         full_name: Aminata Diallo
         enabled: true
         groups: [cellule-afrique]
+        users_group: wsm-users
     passwords: "{{ nasops_user_passwords }}"
 """
 
@@ -214,10 +216,12 @@ class Planner:
         self.current = current
         self.today = today
         self.shell = desired["shell"]
-        self.users_group = desired["users_group"]
+        # One users group per organisation, each user in theirs (validated: every user has one).
+        self.users_groups = list(dict.fromkeys(user["users_group"]
+                                               for user in desired["users"]))
         # Users groups nasops managed here before (module_utils/users_groups.py).
         self.former_groups = [name for name in desired.get("former_users_groups") or []
-                              if name != self.users_group]
+                              if name not in self.users_groups]
         self.min_uid = desired["min_uid"]
         self.group_names = [group["name"] for group in desired["groups"]]
 
@@ -239,7 +243,7 @@ class Planner:
                 samba += self._samba(login, user["enabled"])
         for login, group in self._orphans(spec_logins):
             note = (" (not in the spec any more; account and data kept)"
-                    if group == self.users_group else
+                    if group in self.users_groups else
                     f" (of {group}, a users group no longer on this NAS; account and data kept)")
             states += self._state(login, False, note)
             if self.desired["samba"]:
@@ -248,7 +252,7 @@ class Planner:
 
     def _groups(self) -> list[Action]:
         actions = []
-        for name in [self.users_group, *self.group_names]:
+        for name in [*self.users_groups, *self.group_names]:
             existing = self.current.groups.get(name)
             _guard_system(name, existing.gid if existing else None, "group", self.min_uid)
             if existing is None:
@@ -260,7 +264,7 @@ class Planner:
         existing = self.current.accounts.get(login)
         if existing is None:
             argv = ["useradd", "--no-create-home", "--home-dir", self.desired["home"],
-                    "--shell", self.shell, "--gid", self.users_group, "--comment", gecos]
+                    "--shell", self.shell, "--gid", user["users_group"], "--comment", gecos]
             groups = sorted(user.get("groups") or [])
             if groups:
                 argv += ["--groups", ",".join(groups)]
@@ -274,10 +278,10 @@ class Planner:
         if existing.shell != self.shell:
             argv += ["--shell", self.shell]
             details.append(f"shell {existing.shell} -> {self.shell}")
-        users_group = self.current.groups.get(self.users_group)
+        users_group = self.current.groups.get(user["users_group"])
         if users_group is None or existing.gid != users_group.gid:
-            argv += ["--gid", self.users_group]
-            details.append(f"primary group -> {self.users_group}")
+            argv += ["--gid", user["users_group"]]
+            details.append(f"primary group -> {user['users_group']}")
         if existing.gecos != gecos:
             argv += ["--comment", gecos]
             details.append(f"full name -> {gecos}")
@@ -337,7 +341,7 @@ class Planner:
         """Return (login, users group) of every account of a users group nasops manages or
         managed here that the spec does not name."""
         found: dict[str, str] = {}
-        for name in [self.users_group, *self.former_groups]:
+        for name in [*self.users_groups, *self.former_groups]:
             group = self.current.groups.get(name)
             if group is None:
                 continue
@@ -386,6 +390,11 @@ def _validate(module: AnsibleModule) -> dict[str, Any]:
             module.fail_json(msg=f"users[{index}] has no login")
         user.setdefault("enabled", True)
         user.setdefault("groups", [])
+        if not user.get("users_group"):
+            if not params["users_group"]:
+                module.fail_json(msg=f"users[{index}] has no users_group and the module "
+                                     "no users_group to default to")
+            user["users_group"] = params["users_group"]
     for index, group in enumerate(params["groups"]):
         if not isinstance(group.get("name"), str) or not group["name"]:
             module.fail_json(msg=f"groups[{index}] has no name")
@@ -395,7 +404,7 @@ def _validate(module: AnsibleModule) -> dict[str, Any]:
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "users_group": {"type": "str", "required": True},
+            "users_group": {"type": "str"},
             "groups": {"type": "list", "elements": "dict", "required": True},
             "users": {"type": "list", "elements": "dict", "required": True},
             "passwords": {"type": "dict", "default": {}, "no_log": True},
@@ -429,9 +438,12 @@ def main() -> None:
                 module.fail_json(msg=f"{action.argv[0]} failed for {action.target} "
                                      f"({action.detail}): {err.strip()}",
                                  changed=done > 0, changes=changes[:done])
-        if desired["users_group"] not in recorded:
+        new_groups = [name for name in dict.fromkeys(user["users_group"]
+                                                     for user in desired["users"])
+                      if name not in recorded]
+        if new_groups:
             # nasops' own bookkeeping (not a change to report), once per users group.
-            write_users_groups([*recorded, desired["users_group"]])
+            write_users_groups([*recorded, *new_groups])
     module.exit_json(changed=bool(actions), changes=changes, watched=state)
 
 

@@ -14,7 +14,8 @@ description:
     reported with the warning C(quota not enforced).
   - Refuses, in check mode too and before touching anything, a quota below the current usage,
     a rename whose source and target both exist, and a rename whose source is missing.
-  - Directories under C(root) that are no share of the spec are reported as C(unmanaged).
+  - Directories under any of C(roots) that are no share of the spec are reported as
+    C(unmanaged).
 version_added: "0.1.0"
 author: nasops developers (!UNKNOWN)
 options:
@@ -22,9 +23,12 @@ options:
     description: Mount point of the data volume.
     type: path
     required: true
-  root:
-    description: Directory holding the organisation's shares.
-    type: path
+  roots:
+    description: >-
+      Directories holding the shares: each organisation's, and on a NAS several
+      organisations share, the directory of their shared shares.
+    type: list
+    elements: path
     required: true
   shares:
     description: Shares (C(name), C(path), C(quota_bytes), C(renamed_from); others ignored).
@@ -39,13 +43,21 @@ options:
     description: Fail when the volume is btrfs but its quotas are disabled.
     type: bool
     default: true
+  organizations:
+    description:
+      - Organisations (C(id), C(root), C(quota_bytes)) whose shares together are limited: a
+        btrfs level-1 qgroup per organisation holds the qgroups of the shares under its
+        C(root). A limit below what the organisation stores is refused.
+    type: list
+    elements: dict
+    default: []
 """
 
 EXAMPLES = r"""
 - name: Create the share directories as subvolumes and limit them
   nasops.nas.quota:
     volume: /srv/nas
-    root: /srv/nas/wsm
+    roots: [/srv/nas/wsm]
     shares:
       - name: Afrique
         path: /srv/nas/wsm/Afrique
@@ -68,7 +80,7 @@ shares:
   elements: dict
 watched:
   description: >-
-    What the module reads (root, share directories, the root's entries, qgroup limits) and
+    What the module reads (roots, share directories, the roots' entries, qgroup limits) and
     the digest of its state before reading, for nasops.nas.converged's record of the role.
   returned: success
   type: dict
@@ -81,28 +93,20 @@ from typing import Any, NamedTuple  # noqa: E402
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.converged import watched  # noqa: E402
 from ansible_collections.nasops.nas.plugins.module_utils.forget import kept_entries  # noqa: E402
+from ansible_collections.nasops.nas.plugins.module_utils.organisation_quotas import (  # noqa: E402
+    OrganisationPlan,
+    ShareQgroup,
+    plan_organisations,
+)
 from ansible_collections.nasops.nas.plugins.module_utils.qgroups import (  # noqa: E402
     SUBVOLUME_ROOT_INODE,
     Qgroup,
+    format_size,
     own_qgroup,
+    parse_qgroup_parents,
     parse_qgroup_show,
     show_argv,
 )
-
-UNITS = ("", "K", "M", "G", "T", "P")
-
-
-def format_size(size: int) -> str:
-    """Given bytes, return a short binary size as the spec writes it: 200G, 1.3G, 512M."""
-    value, unit = float(size), 0
-    while value >= 1024 and unit < len(UNITS) - 1:
-        value /= 1024
-        unit += 1
-    text = f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.2f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text + UNITS[unit]
-
 
 def quota_refusal(name: str, quota_bytes: int | None, usage_bytes: int | None) -> str | None:
     """Given a share's quota and usage, return why the quota is refused (None if it is fine)."""
@@ -244,7 +248,25 @@ class Host:
         out = self.run(["du", "-s", "-B1", "-x", path])[1]
         return Probe(True, subvolume, None, int(out.split()[0]))
 
-    def apply(self, action: str, argument: Any, btrfs: bool, mode: int) -> None:
+    def organisation_plan(self, params: dict[str, Any], organizations: list[dict[str, Any]],
+                          found: dict[str, Probe], quotas_enabled: bool) -> OrganisationPlan:
+        """Plan each organisation's level-1 qgroup from the volume's qgroups and parents."""
+        qgroups: dict[str, Qgroup] = {}
+        parents: dict[str, list[str]] = {}
+        if quotas_enabled:
+            out = self.run(show_argv([self.btrfs or "btrfs"], params["volume"], sync=True,
+                                     parents=True))[1]
+            try:
+                qgroups, parents = parse_qgroup_show(out), parse_qgroup_parents(out)
+            except ValueError as error:
+                self.module.fail_json(msg=f"{params['volume']}: {error}")
+        shares = [ShareQgroup(path, probe.qgroup.identifier if probe.qgroup else None,
+                              probe.qgroup.referenced_bytes if probe.qgroup else probe.du_bytes)
+                  for path, probe in found.items()]
+        return plan_organisations(organizations, shares, qgroups, parents)
+
+    def apply(self, action: str, argument: Any, btrfs: bool, mode: int,
+              volume: str = "") -> None:
         if action == "rename":
             os.rename(*argument)
         elif action == "create":
@@ -256,37 +278,50 @@ class Host:
         elif action == "limit":
             path, quota = argument
             self.run([self.btrfs, "qgroup", "limit", "none" if quota is None else str(quota), path])
+        elif action == "qgroup create":
+            self.run([self.btrfs, "qgroup", "create", argument, volume])
+        elif action == "qgroup assign":
+            path, group = argument
+            probe = self.probe(path, True, True)
+            if probe.qgroup is None:
+                self.module.fail_json(msg=f"{path}: no qgroup of its own to count towards {group}")
+            # Accounting is inconsistent until a rescan: btrfs-progs schedules it (default).
+            self.run([self.btrfs, "qgroup", "assign", probe.qgroup.identifier, group, volume])
+        elif action == "qgroup limit":
+            group, quota = argument
+            self.run([self.btrfs, "qgroup", "limit", "none" if quota is None else str(quota),
+                      group, volume])
+
+
+def left_the_spec(roots: list[str], shares: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Return the reports of the directories under roots that no share claims."""
+    left: list[dict[str, str]] = []
+    for root in roots:
+        if os.path.isdir(root):
+            entries = [entry.name for entry in os.scandir(root)
+                       if entry.is_dir(follow_symlinks=False)]
+            # Left the spec and settled by `nasops forget`: no longer reported.
+            entries = sorted(set(entries) - kept_entries(root, entries))
+            left += unmanaged(entries, root, shares)
+    return left
 
 
 def watch_of_quotas(params: dict[str, Any], btrfs: bool) -> dict[str, list[str]]:
-    """Return what this module reads, as nasops.nas.converged watches it: the root and the
-    share directories, the root's entries and their markers (one made by hand there is
+    """Return what this module reads, as nasops.nas.converged watches it: the roots and the
+    share directories, the roots' entries and their markers (one made by hand there is
     reported), the volume's qgroup limits."""
     paths = [share["path"] for share in params["shares"]]
-    return {"directories": [params["root"], *paths],
-            "globs": [os.path.join(params["root"], "*")],
+    return {"directories": [*params["roots"], *paths],
+            "globs": [os.path.join(root, "*") for root in params["roots"]],
             # A folder settled by `nasops forget` is told by its marker.
-            "markers": [params["root"]],
+            "markers": list(params["roots"]),
             "qgroup_limits": [params["volume"]] if btrfs else []}
 
 
-def main() -> None:
-    module = AnsibleModule(
-        argument_spec={
-            "volume": {"type": "path", "required": True},
-            "root": {"type": "path", "required": True},
-            "shares": {"type": "list", "elements": "dict", "required": True},
-            "mode": {"type": "raw", "default": "0700"},
-            "enforce": {"type": "bool", "default": True},
-        },
-        supports_check_mode=True,
-    )
+def _quotas_enabled(module: AnsibleModule, host: Host, btrfs: bool) -> bool | None:
+    """Whether btrfs quotas are on: None when they are off and stay off (not enforced), False
+    when off now but turned on by nas_base (check mode); fail when they must be and are not."""
     params = module.params
-    mode = int(str(params["mode"]), 8)
-    host = Host(module)
-    btrfs = host.filesystem(params["volume"]) == "btrfs"
-    # Before anything else is read: see nasops.nas.converged.
-    state = watched(watch_of_quotas(params, btrfs))
     if btrfs and host.btrfs is None:
         module.fail_json(msg="the volume is btrfs but the btrfs command is missing: "
                              "install btrfs-progs (role nas_base)")
@@ -297,29 +332,62 @@ def main() -> None:
         elif not module.check_mode:
             module.fail_json(msg=f"btrfs quotas are disabled on {params['volume']}: enable "
                                  "them (role nas_base does with nas_base_btrfs_quota: true)")
+    return quotas_enabled
+
+
+def main() -> None:
+    module = AnsibleModule(
+        argument_spec={
+            "volume": {"type": "path", "required": True},
+            "roots": {"type": "list", "elements": "path", "required": True},
+            "shares": {"type": "list", "elements": "dict", "required": True},
+            "mode": {"type": "raw", "default": "0700"},
+            "enforce": {"type": "bool", "default": True},
+            "organizations": {"type": "list", "elements": "dict", "default": []},
+        },
+        supports_check_mode=True,
+    )
+    params = module.params
+    mode = int(str(params["mode"]), 8)
+    host = Host(module)
+    btrfs = host.filesystem(params["volume"]) == "btrfs"
+    # Before anything else is read: see nasops.nas.converged.
+    state = watched(watch_of_quotas(params, btrfs))
+    quotas_enabled = _quotas_enabled(module, host, btrfs)
     plan = Plan([], [], [], [], [])
     if not btrfs:
         plan.warnings.append(f"quota not enforced: {params['volume']} is not btrfs")
+    found: dict[str, Probe] = {}
     for share in params["shares"]:
         new = host.probe(share["path"], btrfs, bool(quotas_enabled))
         old = (host.probe(share["renamed_from"], btrfs, bool(quotas_enabled))
                if share.get("renamed_from") else None)
         plan_share(share, plan, new=new, old=old, btrfs=btrfs, quotas_enabled=quotas_enabled)
+        found[share["path"]] = old if old is not None and old.exists and not new.exists else new
+    organisations = params["organizations"] if btrfs and quotas_enabled is not None else []
+    if organisations:
+        # Before anything is done: a limit below what an organisation stores is refused.
+        checked = host.organisation_plan(params, organisations, found, bool(quotas_enabled))
+        plan.refusals.extend(checked.refusals)
     if plan.refusals:
         module.fail_json(msg="refused: " + "; ".join(plan.refusals), shares=plan.reports)
-    entries = []
-    if os.path.isdir(params["root"]):
-        entries = [entry.name for entry in os.scandir(params["root"])
-                   if entry.is_dir(follow_symlinks=False)]
-        # Left the spec and settled by `nasops forget`: no longer reported.
-        entries = sorted(set(entries) - kept_entries(params["root"], entries))
+    left = left_the_spec(params["roots"], params["shares"])
     for warning in dict.fromkeys(plan.warnings):
         module.warn(warning)
     if not module.check_mode:
         for action, argument in plan.actions:
             host.apply(action, argument, btrfs, mode)
-    module.exit_json(changed=bool(plan.actions),
-                     changes=plan.changes + unmanaged(entries, params["root"], params["shares"]),
+    if organisations:
+        if not module.check_mode:
+            # The shares created above have their qgroups now.
+            found = {path: probe if probe.qgroup is not None else host.probe(path, True, True)
+                     for path, probe in found.items()}
+            checked = host.organisation_plan(params, organisations, found, True)
+            for action, argument in checked.actions:
+                host.apply(action, argument, btrfs, mode, volume=params["volume"])
+        plan.changes.extend(checked.changes)
+    module.exit_json(changed=bool(plan.changes),
+                     changes=plan.changes + left,
                      shares=plan.reports,
                      # A run that warns is not recorded: skipped, it would warn no more.
                      watched=None if plan.warnings else state)

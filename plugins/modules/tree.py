@@ -73,15 +73,18 @@ options:
     description:
       - Absolute paths of folders (or shares) that left the spec, to mark as kept instead of
         converging anything; needs O(shares) (or O(shares_file), O(shares_path)) and
-        O(organisation_root).
+        O(organisation_roots).
       - A kept folder and everything under it are left as they are (data, ACLs) and no longer
         reported as C(unmanaged). Paths still in the spec, outside the organisation root,
         behind a symbolic link or never managed are refused before anything is marked.
     type: list
     elements: str
-  organisation_root:
-    description: The organisation's directory holding its shares (with O(forget)).
-    type: str
+  organisation_roots:
+    description: >-
+      The directories holding the shares (with O(forget)): each organisation's, and the
+      shared shares' of a NAS several organisations share.
+    type: list
+    elements: str
   desired_copy:
     description:
       - With O(shares) (or O(shares_file), O(shares_path)), the NAS's copy of the desired
@@ -277,7 +280,7 @@ def main() -> None:
             "missing_rename_source": {"type": "str", "default": "create",
                                       "choices": ["create", "refuse"]},
             "forget": {"type": "list", "elements": "str"},
-            "organisation_root": {"type": "str"},
+            "organisation_roots": {"type": "list", "elements": "str"},
             "desired_copy": {"type": "path"},
         },
         required_one_of=[("path", "shares", "shares_path")],
@@ -285,7 +288,7 @@ def main() -> None:
                             ("forget", "desired_copy"),
                             ("folders", "shares_path"), ("share_renamed_from", "shares"),
                             ("share_renamed_from", "shares_path")],
-        required_by={"path": "folders", "forget": "organisation_root"},
+        required_by={"path": "folders", "forget": "organisation_roots"},
         supports_check_mode=True,
     )
     params = module.params
@@ -293,7 +296,7 @@ def main() -> None:
     echoed = invocation(params)
     if params["forget"] is not None:
         changes, refusals = forget(params["forget"], params["shares"],
-                                   params["organisation_root"], check_mode=module.check_mode)
+                                   params["organisation_roots"], check_mode=module.check_mode)
         if refusals:
             module.fail_json(msg="; ".join(refusals), invocation=echoed)
         if changes and not module.check_mode:

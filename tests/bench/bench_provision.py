@@ -352,7 +352,7 @@ def run_benchmark(options: argparse.Namespace, work: Path, folders: int,
     log(f"spec: {results['spec']}")
     bench.boot(spec)
     bench.apply("first_apply")
-    bench.create_files(desired["root"], files)
+    bench.create_files(desired["organizations"][0]["root"], files)
     bench.apply("apply_after_files")
     walk_directory = bench.stage_walk(desired)
     noop_runs, walk_runs, walk_reports = [], [], []
@@ -375,7 +375,7 @@ def run_benchmark(options: argparse.Namespace, work: Path, folders: int,
     except Exception as error:
         results["noop_breakdown_seconds"] = {f"not measured ({error})": 0.0}
     log(f"no-op (check pass) by part: {results['noop_breakdown_seconds']}")
-    getfacl_runs = bench.getfacl(desired["root"])
+    getfacl_runs = bench.getfacl(desired["organizations"][0]["root"])
     results["seconds"]["floor_getfacl"] = round(median_of(getfacl_runs), 3)
     results["seconds"]["floor_getfacl_runs"] = [round(value, 3) for value in getfacl_runs]
     # Each way is a one-folder change; as many pairs as no-ops, the median taken like theirs,

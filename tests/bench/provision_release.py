@@ -26,7 +26,7 @@ def run_other_release(make_bench: Callable[[argparse.Namespace], Any],
     try:
         bench.boot(spec)
         bench.apply("first_apply")
-        bench.create_files(desired["root"], files)
+        bench.create_files(desired["organizations"][0]["root"], files)
         bench.apply("apply_after_files")
         walk_directory = bench.stage_walk(desired)
         noops, walks = [], []

@@ -68,6 +68,9 @@ def _desired(**overrides: Any) -> dict[str, Any]:
         "min_uid": 1000,
     }
     desired.update(overrides)
+    # As the module's argument check leaves them: each user with their primary group.
+    desired["users"] = [{"users_group": desired["users_group"], **user}
+                        for user in desired["users"]]
     return desired
 
 
@@ -202,6 +205,27 @@ def test_memberships_are_added_and_removed_only_in_spec_groups() -> None:
         ("membership", "pvandamme", "remove from cellule-afrique"),
         ("membership", "pvandamme", "remove from direction"),
     ]
+
+
+def test_on_a_shared_nas_each_person_gets_their_organisations_users_group() -> None:
+    """Two organisations: two users groups, each created first, each person's primary group
+    their own organisation's, and a member of either gone from the specs disabled."""
+    desired = _desired(users=[
+        {"login": "adiallo", "full_name": "Aminata Diallo", "enabled": True,
+         "groups": ["cellule-afrique"]},
+        {"login": "rel-marie", "full_name": "Marie Relais", "enabled": True, "groups": [],
+         "users_group": "rel-relais-users"}],
+        passwords={"adiallo": "password", "rel-marie": "marie-secret"})
+    changes = _changes(_plan(desired, _current(passwd="", group="", shadow="", pdbedit="")))
+    assert changes[:2] == [("group", "wsm-users", "create"),
+                           ("group", "rel-relais-users", "create")]
+    argv = {action.target: action.argv for action in _plan(
+        desired, _current(passwd="", group="", shadow="", pdbedit="")) if action.kind == "user"}
+    assert argv["rel-marie"][argv["rel-marie"].index("--gid") + 1] == "rel-relais-users"
+    assert argv["adiallo"][argv["adiallo"].index("--gid") + 1] == "wsm-users"
+    # `gone` is in wsm-users and in no spec: disabled, whichever organisation it was of.
+    assert ("user", "gone", "disable (not in the spec any more; account and data kept)") in \
+        _changes(_plan(desired))
 
 
 def test_accounts_outside_the_users_group_are_never_touched() -> None:

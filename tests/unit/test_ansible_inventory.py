@@ -53,7 +53,7 @@ def test_ini_inventory_missing_spec_names_host_and_variable() -> None:
     assert caught.value.exit_code == EXIT_BAD_INPUT
     assert str(caught.value) == (
         "inventory host other-nas: missing variable nasops_spec (the spec file, relative to "
-        "the inventory); set it or pass --spec"
+        "the inventory; or nasops_specs, several organisations' specs); set it or pass --spec"
     )
 
 

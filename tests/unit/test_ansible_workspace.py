@@ -47,7 +47,7 @@ def test_workspace_files_and_cleanup(tmp_path: Path) -> None:
             {key: value for key, value in share.items() if key != "folders"}
             for share in compiled["shares"]]}
         assert all(share["folders"] for share in compiled["shares"])
-        assert variables["nasops_desired"]["root"] == "/srv/nas/tiny"
+        assert variables["nasops_desired"]["organizations"][0]["root"] == "/srv/nas/tiny"
     assert not directory.exists()
 
 

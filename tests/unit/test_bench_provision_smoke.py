@@ -82,7 +82,8 @@ def test_per_item_loops_and_playbook(bench: ModuleType, tiny: tuple[dict[str, An
     folders, entries = bench.per_item_items(desired)
     all_entries = [entry for share in desired["shares"] for folder in share["folders"]
                    for entry in folder["entries"]]
-    assert len(folders) == 30 and all(folder.startswith(desired["root"]) for folder in folders)
+    root = desired["organizations"][0]["root"]
+    assert len(folders) == 30 and all(folder.startswith(root) for folder in folders)
     assert len([entry for entry in entries if not entry["default"]]) == len(all_entries)
     assert len([entry for entry in entries if entry["default"]]) == len(
         [entry for entry in all_entries if entry["level"] != "traverse"])

@@ -194,9 +194,9 @@ def test_schema_desired_describes_what_compile_writes(capsys: pytest.CaptureFixt
     assert schema["title"] == "nasops desired state"
     assert schema["additionalProperties"] is False
     assert set(schema["required"]) == set(schema["properties"]) == {
-        "version", "organization", "account_prefix", "volume", "root", "users_group",
+        "version", "organization", "volume", "organizations", "shared_root",
         "groups", "users", "shares", "sync", "backup", "monitoring"}
-    assert schema["properties"]["root"]["description"].startswith("The organisation's")
+    assert schema["properties"]["organization"]["description"].startswith("The NAS's name")
     validator = jsonschema.Draft202012Validator(schema)
     validator.check_schema(schema)
     for spec in (EXAMPLE, STARTER):

@@ -60,7 +60,7 @@ def test_the_corpus_covers_backups_sync_and_prefixes() -> None:
     states = [desired_data(load_spec(path).spec) for path in SPECS]
     assert {state["backup"]["enabled"] for state in states} == {True, False}
     assert any(state["sync"]["folders"] for state in states)
-    assert any(state["account_prefix"] for state in states)
+    assert any(state["organizations"][0]["account_prefix"] for state in states)
     assert any(share["quota_bytes"] for state in states for share in state["shares"])
     assert any(folder["renamed_from"] for state in states for share in state["shares"]
                for folder in share["folders"])
@@ -122,7 +122,9 @@ def test_a_key_the_contract_does_not_name_is_refused(example_data: dict[str, Any
 
 
 @pytest.mark.parametrize(("change", "expected"), [
-    (lambda state: state.pop("root"), "missing"),
+    (lambda state: state.pop("organizations"), "missing"),
+    (lambda state: state["organizations"][0].pop("root"), "missing"),
+    (lambda state: state["users"][0].pop("users_group"), "missing"),
     (lambda state: state.update(version=2), "literal_error"),
     (lambda state: state["shares"][0].update(quota_bytes="200G"), "int_type"),
     (lambda state: state["shares"][0].update(quota_bytes=-1), "greater_than_equal"),
@@ -136,9 +138,9 @@ def test_a_key_the_contract_does_not_name_is_refused(example_data: dict[str, Any
     (lambda state: state.update(backup={"enabled": False, "schedule": "daily"}),
      "extra_forbidden"),
     (lambda state: state.update(backup={"enabled": True}), "missing"),
-], ids=["missing-root", "version-2", "quota-text", "quota-negative", "enabled-text",
-        "login-number", "level-rw", "sync-type", "usage-reporting", "port", "backup-off-extra",
-        "backup-on-empty"])
+], ids=["missing-organizations", "missing-root", "missing-users-group", "version-2",
+        "quota-text", "quota-negative", "enabled-text", "login-number", "level-rw",
+        "sync-type", "usage-reporting", "port", "backup-off-extra", "backup-on-empty"])
 def test_wrong_values_are_refused(example_data: dict[str, Any], change: Any,
                                   expected: str) -> None:
     state = copy.deepcopy(example_data)

@@ -23,10 +23,12 @@ from ansible_collections.nasops.nas.plugins.module_utils.converged import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-QGROUPS = """qgroupid         rfer         excl     max_rfer     max_excl
---------         ----         ----     --------     --------
-0/5             16384        16384         none         none
-0/257         {usage}      {usage}   1073741824         none
+# `btrfs qgroup show --raw -re -p`: the Parent column after the limits.
+QGROUPS = """qgroupid         rfer         excl     max_rfer     max_excl parent
+--------         ----         ----     --------     -------- ------
+0/5             16384        16384         none         none -
+0/257         {usage}      {usage}   1073741824         none 1/7
+1/7           {usage}      {usage}   3221225472         none -
 """
 
 
@@ -98,7 +100,7 @@ def test_the_digest_is_stable_while_nothing_changes(watch: dict[str, list[str]],
 
 @pytest.mark.parametrize("change", [
     "content", "mode", "missing", "unit", "package", "limit", "new entry", "quotas off",
-    "directory replaced"])
+    "directory replaced", "parent"])
 def test_every_hand_made_change_changes_the_digest(change: str, tmp_path: Path,
                                                    watch: dict[str, list[str]],
                                                    system: FakeSystem) -> None:
@@ -120,6 +122,8 @@ def test_every_hand_made_change_changes_the_digest(change: str, tmp_path: Path,
         (tmp_path / "root" / "Hand-made").mkdir()
     elif change == "quotas off":
         system.qgroups = ""
+    elif change == "parent":  # a share taken out of its organisation's qgroup by hand
+        system.qgroups = system.qgroups.replace("none 1/7", "none -")
     elif change == "directory replaced":
         os.rename(tmp_path / "root", tmp_path / "old")
         (tmp_path / "root").mkdir()  # same name, mode and owner; another inode

@@ -510,15 +510,15 @@ def test_forgotten_folder_is_kept_silently_and_managed_again_when_back(share: Pa
     smaller = SPEC[:2]
     shares = [{"path": str(share), "folders": smaller}]
     audit = str(share / "Finances/Audit")
-    changes, refusals = forgetting.forget([audit], shares, str(share.parent), check_mode=True)
+    changes, refusals = forgetting.forget([audit], shares, [str(share.parent)], check_mode=True)
     assert refusals == [] and [change["kind"] for change in changes] == ["forget"]
     assert kinds(converge(share, smaller, check=True)) == [("unmanaged", "Finances/Audit")]
-    forgetting.forget([audit], shares, str(share.parent), check_mode=False)
+    forgetting.forget([audit], shares, [str(share.parent)], check_mode=False)
     for check in (True, False):
         result = converge(share, smaller, check=check)
         assert result["changes"] == [] and result["counts"]["kept"] == 1
     assert (getfacl(share / "Finances/Audit"), getfacl(inside), inside.read_bytes()) == kept
-    assert forgetting.forget([audit], shares, str(share.parent), check_mode=False) == ([], [])
+    assert forgetting.forget([audit], shares, [str(share.parent)], check_mode=False) == ([], [])
     back = converge(share, SPEC)
     assert kinds(back) == [("folder", "Finances/Audit")]  # "mark as managed"
     assert os.getxattr(share / "Finances/Audit", "trusted.nasops") == b"managed"
@@ -538,7 +538,7 @@ def test_forget_refuses_what_it_must_not_mark_and_then_marks_nothing(share: Path
                          ("/etc", "not a folder under"),
                          (f"{share}/../elsewhere/..", "not a folder under"),
                          ("Afrique/Finances/Audit", "not a folder under")]:
-        changes, refusals = forgetting.forget([audit, path], shares, root, check_mode=False)
+        changes, refusals = forgetting.forget([audit, path], shares, [root], check_mode=False)
         assert changes == [] and len(refusals) == 1 and reason in refusals[0], refusals
         assert os.getxattr(audit, "trusted.nasops") == b"managed"
 

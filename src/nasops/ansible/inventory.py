@@ -38,6 +38,18 @@ class TargetHost:
     spec_path: Path
     secrets_path: Path | None
     """Absolute path of the secrets file, or None when the inventory names none."""
+    other_spec_paths: tuple[Path, ...] = ()
+    """The specs after the first of a host that names several (`nasops_specs`)."""
+    hosting_path: Path | None = None
+    """The provider's hosting file of a shared NAS (`nasops_hosting`), if any."""
+    hosted: bool = False
+    """True when the inventory names the host's specs with `nasops_specs`: they are checked
+    together and compiled into one state (nasops.compile.host)."""
+
+    @property
+    def spec_paths(self) -> list[Path]:
+        """Every spec of the host, in the inventory's order."""
+        return [self.spec_path, *self.other_spec_paths]
 
 
 def is_vault_file(path: Path) -> bool:
@@ -123,41 +135,34 @@ def target_hosts(
     """Given inventory data, its base directory and an optional --spec, return the targets.
 
     Every host of `group` is targeted; `nasops_spec` (relative to base) names its spec unless
-    spec_override replaces it for all of them. Raise BadInputError listing every host that
-    lacks its spec variable, or when no host is targeted.
+    spec_override replaces it for all of them, or `nasops_specs` its organisations' specs
+    (and `nasops_hosting` the provider's hosting file). Raise BadInputError listing every
+    host that lacks its spec variable, or when no host is targeted.
     """
-    names = group_hosts(data, group)
-    if not names:
-        raise BadInputError(f"no host of group '{group}' in the inventory"
-                            " (or none matches --limit); the playbook only targets that group")
     host_variables: Mapping[str, Any] = data.get("_meta", {}).get("hostvars", {})
+    if spec_override is not None:
+        several = [name for name in group_hosts(data, group)
+                   if SPECS_VARIABLE in host_variables.get(name, {})]
+        if several:
+            # --spec replaces the one spec of a host; it cannot stand for several.
+            raise BadInputError("\n".join(
+                f"inventory host {name}: hosts several organisations ({SPECS_VARIABLE}); "
+                "--spec replaces the spec of a host that has one: leave it out (or use "
+                "--limit to pick other hosts)" for name in several))
+        override = [Path(spec_override).expanduser().resolve()]
+        found = {name: override for name in group_hosts(data, group)}
+        if not found:
+            host_spec_paths(data, base, group)  # raises: no host targeted
+    else:
+        found = host_spec_paths(data, base, group)
+    hosting = host_hosting_paths(data, base, group)
     targets: list[TargetHost] = []
-    problems: list[str] = []
-    for name in names:
+    for name, paths in found.items():
         variables = host_variables.get(name, {})
-        if SPECS_VARIABLE in variables:
-            # Not even with --spec: one organisation's spec would rewrite the NAS-wide share
-            # sections, accounts and sync of the others.
-            problems.append(
-                f"inventory host {name}: hosts several organisations ({SPECS_VARIABLE}): "
-                "`nasops validate -i INVENTORY` checks them together and `nasops access-report "
-                "-i INVENTORY` shows the whole NAS, but plan, apply and drift converge one "
-                "organisation per NAS so far (shared hosting is being built: "
-                "docs/shared-hosting.md)")
-            continue
-        if spec_override is not None:
-            spec_path = Path(spec_override).expanduser().resolve()
-        elif SPEC_VARIABLE in variables:
-            spec_path = _resolve(base, variables[SPEC_VARIABLE], name, SPEC_VARIABLE)
-        else:
-            problems.append(f"inventory host {name}: missing variable {SPEC_VARIABLE} (the "
-                            "spec file, relative to the inventory); set it or pass --spec")
-            continue
         secrets = variables.get(SECRETS_VARIABLE)
         secrets_path = _resolve(base, secrets, name, SECRETS_VARIABLE) if secrets else None
-        targets.append(TargetHost(name, spec_path, secrets_path))
-    if problems:
-        raise BadInputError("\n".join(problems))
+        targets.append(TargetHost(name, paths[0], secrets_path, tuple(paths[1:]),
+                                  hosting.get(name), SPECS_VARIABLE in variables))
     return targets
 
 
@@ -203,7 +208,8 @@ def host_spec_paths(data: Mapping[str, Any], base: Path,
                                 f"hosts several organisations ({SPECS_VARIABLE})")
         else:
             problems.append(f"inventory host {name}: missing variable {SPEC_VARIABLE} (the "
-                            f"spec file, relative to the inventory) or {SPECS_VARIABLE}")
+                            f"spec file, relative to the inventory; or {SPECS_VARIABLE}, "
+                            "several organisations' specs); set it or pass --spec")
     if problems:
         raise BadInputError("\n".join(problems))
     return found

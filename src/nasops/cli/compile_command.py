@@ -73,8 +73,10 @@ def write_private_atomically(path: Path, text: str) -> None:
     write_atomically(str(path), text.encode("utf-8"), PRIVATE_MODE, make_directory=False)
 
 
-# What `nasops compile` writes (and may therefore replace without --force).
-DESIRED_KEYS = {"version", "organization", "root", "shares"}
+# What `nasops compile` writes (and may therefore replace without --force); a state written
+# before the NAS could host several organisations has `root` where `organizations` is now.
+DESIRED_KEYS = {"version", "organization", "shares"}
+ORGANISATION_KEYS = {"organizations", "root"}
 MAXIMUM_REPLACED_BYTES = 256 * 1024 * 1024
 
 
@@ -85,7 +87,8 @@ def _is_desired_state(path: Path) -> bool:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))  # JSON is YAML too
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return False
-    return isinstance(data, dict) and set(data) >= DESIRED_KEYS
+    return isinstance(data, dict) and set(data) >= DESIRED_KEYS \
+        and bool(set(data) & ORGANISATION_KEYS)
 
 
 def _refuse_unsafe_output(output: str, force: bool) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import posixpath
 import unicodedata
+from typing import Any
 
 import click
 
@@ -24,19 +25,25 @@ from nasops.provision import prepare, prepared_workspace
 FORGET_PLAYBOOK = "forget.yml"
 
 
-def resolve_paths(paths: tuple[str, ...], root: str) -> list[str]:
-    """Given the paths people typed (absolute, or `Share/Folder` under the organisation's
-    directory) and that directory, return absolute paths; raise BadInputError on any that
-    leaves it (checked again on the NAS, without following links)."""
+def resolve_paths(paths: tuple[str, ...], desired: dict[str, Any]) -> list[str]:
+    """Given the paths people typed and a NAS's desired state (its outline), return absolute
+    paths; raise BadInputError on any that leaves the directories holding shares (checked
+    again on the NAS, without following links). A relative path is `Share/Folder` under the
+    organisation's directory, or on a NAS several organisations share, `ORGANISATION/Share/
+    Folder` (or the shared shares' `ID/Share/Folder`) under the volume."""
+    roots = [organization["root"] for organization in desired["organizations"]]
+    roots += [desired["shared_root"]] if desired.get("shared_root") else []
+    base = roots[0] if len(roots) == 1 else str(desired["volume"])
     resolved, problems = [], []
     for typed in paths:
         # Folder names are NFC on the NAS (as in the spec); a macOS terminal types NFD.
         path = unicodedata.normalize("NFC", typed)
         absolute = posixpath.normpath(path if posixpath.isabs(path)
-                                      else posixpath.join(root, path))
-        if "\n" in path or "\0" in path or absolute == root or \
-                posixpath.commonpath([absolute, root]) != root:
-            problems.append(f"{typed!r}: not a folder under {root}")
+                                      else posixpath.join(base, path))
+        if "\n" in path or "\0" in path or not any(
+                absolute != root and posixpath.commonpath([absolute, root]) == root
+                for root in roots):
+            problems.append(f"{typed!r}: not a folder under {' or '.join(roots)}")
         else:
             resolved.append(absolute)
     if problems:
@@ -53,14 +60,15 @@ def forget(*, inventory: str, spec_override: str | None, limit: str | None,
            paths: tuple[str, ...]) -> None:
     """Stop reporting folders that left the spec; keep their data and ACLs as they are.
 
-    PATHS are absolute paths on the NAS or `Share/Folder` under the organisation's directory.
+    PATHS are absolute paths on the NAS or `Share/Folder` under the organisation's directory
+    (`ORGANISATION/Share/Folder` on a NAS several organisations share).
     """
     del quiet  # one short step: nothing to show on the way
     with reported("forget", inventory, verbosity=verbosity) as report:
         targets, _ = prepare(inventory, spec_override, limit, vault_password_file)
         with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:
             report.show_warnings(workspace)
-            per_host = {name: resolve_paths(paths, str(workspace.desired[name]["root"]))
+            per_host = {name: resolve_paths(paths, workspace.desired[name])
                         for name in workspace.hosts}
             result = report.run(workspace, check=dry_run,
                                 vault_password_file=vault_password_file,

@@ -58,6 +58,8 @@ class DesiredUser(ContractModel):
     """False: the account exists but can no longer log in (people are never deleted)."""
     groups: list[str]
     """POSIX names of the user's supplementary groups, sorted."""
+    users_group: str
+    """The primary group: the users group of the user's organisation."""
 
 
 class AclEntry(ContractModel):
@@ -274,28 +276,45 @@ class MonitoringState(ContractModel):
     """systemd OnCalendar of the read-only drift check."""
 
 
+class DesiredOrganization(ContractModel):
+    """One organisation the NAS hosts (one entry on a NAS of its own)."""
+
+    id: str
+    """The organisation's short identifier (its spec's `organization.id`)."""
+    account_prefix: str
+    """Prefix of every POSIX user, group and share name of it; may be empty."""
+    root: str
+    """Its directory inside the volume; each of its shares is directly under it."""
+    users_group: str
+    """Primary group of every user of it; a member absent from `users` is disabled, never
+    deleted."""
+    quota_bytes: Count | None
+    """Everything it stores, all its shares together (the hosting file's limit), or None."""
+
+
 class DesiredState(ContractModel):
-    """Everything one NAS must be for one organisation, resolved from its spec."""
+    """Everything one NAS must be, resolved from its organisations' specs (and, for a NAS
+    several organisations share, the provider's hosting file)."""
 
     version: Literal[1]
     """Version of this contract."""
     organization: str
-    """The organisation's short identifier."""
-    account_prefix: str
-    """Prefix of every POSIX user, group and share name; may be empty."""
+    """The NAS's name for people: its organisation's id, or on a shared NAS the hosting
+    file's id (else the inventory host's name)."""
     volume: str
     """Mount point of the data volume."""
-    root: str
-    """The organisation's directory inside the volume; every share is directly under it."""
-    users_group: str
-    """Primary group of every user of the organisation; a member absent from `users` is
-    disabled, never deleted."""
+    organizations: list[DesiredOrganization]
+    """Every organisation the NAS hosts, in the inventory's order."""
+    shared_root: str | None
+    """The directory of the shares several organisations use together (a shared NAS's
+    hosting file), or None."""
     groups: list[DesiredGroup]
-    """Every group of the spec."""
+    """Every group of every organisation."""
     users: list[DesiredUser]
-    """Every person of the spec, enabled or not."""
+    """Every person of every organisation, enabled or not."""
     shares: list[DesiredShare]
-    """Every share, with its folders and their ACLs."""
+    """Every share, with its folders and their ACLs: each organisation's, then the shared
+    ones."""
     sync: SyncState
     """Syncthing devices and folders."""
     backup: Annotated[BackupEnabled | BackupDisabled, Field(discriminator="enabled")]

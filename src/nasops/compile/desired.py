@@ -132,6 +132,7 @@ def desired_data(spec: Spec) -> dict[str, Any]:
     directory = build_directory(spec)
     table = resolve_rights(spec, directory)
     root = posixpath.join(spec.volume.path, spec.organization.id)
+    users_group = f"{spec.organization.account_prefix}{spec.organization.id}-users"
     sync = plan_sync(spec, table, root)
     by_share: dict[str, list[FolderRights]] = {}  # grouped once, in the table's order
     for folder in table.folders:
@@ -147,16 +148,18 @@ def desired_data(spec: Spec) -> dict[str, Any]:
     ]
     users = [
         {"login": user.system_name, "full_name": user.full_name, "enabled": user.enabled,
-         "groups": sorted(directory.groups[name].system_name for name in user.groups)}
+         "groups": sorted(directory.groups[name].system_name for name in user.groups),
+         "users_group": users_group}
         for user in directory.users.values()
     ]
     return {
         "version": DESIRED_STATE_VERSION,
         "organization": spec.organization.id,
-        "account_prefix": spec.organization.account_prefix,
         "volume": spec.volume.path,
-        "root": root,
-        "users_group": f"{spec.organization.account_prefix}{spec.organization.id}-users",
+        "organizations": [{"id": spec.organization.id,
+                           "account_prefix": spec.organization.account_prefix,
+                           "root": root, "users_group": users_group, "quota_bytes": None}],
+        "shared_root": None,
         "groups": groups,
         "users": users,
         "shares": [_share_state(spec, table, index, root, sync.account_levels,

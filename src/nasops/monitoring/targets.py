@@ -12,8 +12,10 @@ from typing import Any
 
 from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
 
-from nasops.ansible.inventory import inventory_base, list_inventory, target_hosts
+from nasops.ansible.inventory import TargetHost, inventory_base, list_inventory, target_hosts
 from nasops.spec import load_spec
+from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
+from nasops.spec.yaml_source import parse_yaml
 
 
 def _host_port(address: str, port: int) -> str:
@@ -83,8 +85,24 @@ def targets_from_inventory_data(data: Mapping[str, Any], base: Path,
         if warning and warnings is not None:
             warnings.append(f"{target.name}: {warning}")
         entries.append({"targets": [_host_port(address, spec.monitoring.port)],
-                        "labels": {"organization": spec.organization.id, "host": target.name}})
+                        "labels": {"organization": _nas_name(target, spec.organization.id),
+                                   "host": target.name}})
     return entries
+
+
+def _nas_name(target: TargetHost, organisation: str) -> str:
+    """The NAS's name as its desired state gives it (nasops.compile.host): its organisation's
+    id, or on a NAS several organisations share, the hosting file's id, else the host's."""
+    if not target.hosted or len(target.spec_paths) == 1:
+        return organisation
+    if target.hosting_path is not None:
+        # Validated by `nasops validate -i`; here only its id is read.
+        text = read_text_file(target.hosting_path, "hosting file", MAXIMUM_SPEC_BYTES)
+        data, _source = parse_yaml(text, str(target.hosting_path))
+        identifier = data.get("id") if isinstance(data, dict) else None
+        if isinstance(identifier, str):
+            return identifier
+    return target.name
 
 
 def fleet_targets(inventory: str, warnings: list[str] | None = None

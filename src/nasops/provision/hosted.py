@@ -31,14 +31,43 @@ class HostedValidation:
     warnings: list[Problem] = field(default_factory=list)
 
 
+def check_together(name: str, paths: list[Path], loaded: dict[Path, Any],
+                   hosting_path: Path | None) -> tuple[list[Any], Any, list[Problem],
+                                                       list[str], list[Problem]]:
+    """Given a NAS host, its spec files, the specs loaded so far (by path) and its hosting
+    file, load the hosting file and check the specs together; return the host's loaded
+    specs, its hosting file (or None), the problems (errors and warnings), the one-line
+    messages of unreadable files and the hosting file's warnings."""
+    from nasops.spec.hosting import check_hosted  # noqa: PLC0415
+    from nasops.spec.hosting_file import load_hosting  # noqa: PLC0415
+
+    specs = [loaded[path] for path in paths if path in loaded]
+    problems: list[Problem] = []
+    messages: list[str] = []
+    warnings: list[Problem] = []
+    hosting = None
+    if hosting_path is not None:
+        # Checked even when a spec of the NAS did not load: every problem in one run.
+        try:
+            hosting = load_hosting(hosting_path, specs,
+                                   missing_organisations=len(specs) < len(paths))
+        except SpecError as error:
+            problems += error.problems
+        except BadInputError as error:
+            messages.append(f"inventory host {name}: {error}")
+        else:
+            warnings += hosting.warnings
+    if len(paths) > 1 and len(specs) == len(paths):
+        problems += check_hosted(name, specs, hosting)
+    return specs, hosting, problems, messages, warnings
+
+
 def validate_inventory(inventory: str, limit: str | None = None) -> HostedValidation:
     """Given an inventory (and --limit), load every spec its NAS hosts name and check the
     specs of each NAS together; raise SpecError with every problem (or BadInputError for an
     unreadable inventory or spec file), else return what was found valid."""
     # Imported here: the spec models are heavy and only this command needs them.
     from nasops.provision.specs import load_spec_files  # noqa: PLC0415
-    from nasops.spec.hosting import check_hosted  # noqa: PLC0415
-    from nasops.spec.hosting_file import load_hosting  # noqa: PLC0415
 
     data = list_inventory(inventory, limit=limit,
                           environment=ansible_environment(project_root()))
@@ -47,22 +76,13 @@ def validate_inventory(inventory: str, limit: str | None = None) -> HostedValida
     loaded, problems, messages = load_spec_files(hosts)
     result = HostedValidation()
     for name, paths in hosts.items():
-        specs = [loaded[path] for path in paths if path in loaded]
-        hosting = None
-        if name in hosting_files:
-            # Checked even when a spec of the NAS did not load: every problem in one run.
-            try:
-                hosting = load_hosting(hosting_files[name], specs,
-                                       missing_organisations=len(specs) < len(paths))
-            except SpecError as error:
-                problems += error.problems
-            except BadInputError as error:
-                messages.append(f"inventory host {name}: {error}")
-            else:
-                result.shared[name] = hosting.shared
-                result.warnings += hosting.warnings
-        if len(paths) > 1 and len(specs) == len(paths):
-            problems += check_hosted(name, specs, hosting)
+        specs, hosting, found, unreadable, warnings = check_together(
+            name, paths, loaded, hosting_files.get(name))
+        problems += found
+        messages += unreadable
+        result.warnings += warnings
+        if hosting is not None:
+            result.shared[name] = hosting.shared
         result.hosts[name] = [spec.spec.organization.id for spec in specs]
         result.paths[name] = list(paths)
         result.specs[name] = specs

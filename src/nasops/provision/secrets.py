@@ -94,11 +94,11 @@ def secrets_needs(targets: Sequence[TargetHost]) -> list[SecretsNeed]:
         if target.secrets_path is None:  # excluded above; this narrows the type
             continue
         hosts, logins, repositories = needs.setdefault(target.secrets_path, ([], [], []))
-        spec = loaded[target.name].spec
         hosts.append(target.name)
-        logins += [user["login"] for user in compile_spec(spec)["users"]]
-        if spec.backup is not None:
-            repositories += [repository.name for repository in spec.backup.repositories]
+        for spec in (loaded_spec.spec for loaded_spec in loaded[target.name]):
+            logins += [user["login"] for user in compile_spec(spec)["users"]]
+            if spec.backup is not None:
+                repositories += [repository.name for repository in spec.backup.repositories]
     return [SecretsNeed(path, tuple(hosts), tuple(dict.fromkeys(logins)),
                         tuple(dict.fromkeys(repositories)))
             for path, (hosts, logins, repositories) in needs.items()]

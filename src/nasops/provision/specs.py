@@ -56,29 +56,53 @@ def load_spec_files(hosts: dict[str, list[Path]]
     return by_path, problems, messages
 
 
-def load_specs(targets: Sequence[TargetHost]) -> dict[str, LoadedSpec]:
-    """Given targets, return each host's loaded spec; raise one error listing every problem.
-
-    A spec shared by several hosts is loaded once.
-    """
+def load_specs(targets: Sequence[TargetHost]) -> dict[str, list[LoadedSpec]]:
+    """Given targets, return each host's loaded specs (one, or its organisations' when it
+    hosts several); raise one error listing every problem. A spec named by several hosts is
+    loaded once."""
     by_path, problems, messages = load_spec_files(
-        {target.name: [target.spec_path] for target in targets})
+        {target.name: target.spec_paths for target in targets})
     if problems and not messages:
         raise SpecError(problems)
     if problems or messages:
         raise BadInputError("\n".join([*messages, *(problem.format() for problem in problems)]))
-    return {target.name: by_path[target.spec_path] for target in targets}
+    return {target.name: [by_path[path] for path in target.spec_paths] for target in targets}
 
 
 def compile_targets(targets: Sequence[TargetHost]) -> Compiled:
-    """Given targets, validate and compile every spec; raise SpecError or BadInputError,
-    before anything is written, if any spec is invalid."""
+    """Given targets, validate and compile every spec (those of one NAS that hosts several
+    organisations checked together and compiled into one state); raise SpecError or
+    BadInputError, before anything is written, if any is invalid."""
     from nasops.compile import compile_spec  # noqa: PLC0415
+    from nasops.compile.host import compile_host  # noqa: PLC0415
+    from nasops.provision.hosted import check_together  # noqa: PLC0415
 
     loaded = load_specs(targets)
-    desired = {name: compile_spec(spec.spec) for name, spec in loaded.items()}
-    warnings = list(dict.fromkeys(w for spec in loaded.values() for w in spec.warnings))
-    return Compiled(desired, warnings)
+    desired: dict[str, dict[str, Any]] = {}
+    problems: list[Problem] = []
+    messages: list[str] = []
+    warnings = [warning for specs in loaded.values() for spec in specs
+                for warning in spec.warnings]
+    for target in targets:
+        specs = loaded[target.name]
+        if not target.hosted:
+            desired[target.name] = compile_spec(specs[0].spec)
+            continue
+        by_path = dict(zip(target.spec_paths, specs, strict=True))
+        _specs, hosting, found, unreadable, hosting_warnings = check_together(
+            target.name, target.spec_paths, by_path, target.hosting_path)
+        errors = [problem for problem in found if problem.severity != "warning"]
+        problems += errors
+        warnings += [problem for problem in found if problem.severity == "warning"]
+        warnings += hosting_warnings
+        messages += unreadable
+        if not errors and not unreadable:
+            desired[target.name] = compile_host(target.name, specs, hosting)
+    if messages:
+        raise BadInputError("\n".join([*messages, *(problem.format() for problem in problems)]))
+    if problems:
+        raise SpecError(problems)
+    return Compiled(desired, list(dict.fromkeys(warnings)))
 
 
 def register_secrets(targets: Sequence[TargetHost], vault_password_file: str | None) -> None:

@@ -128,6 +128,7 @@ def check_hosted(host: str, specs: Sequence[LoadedSpec],
                     f"a shared share's name cannot start with the account prefix "
                     f"'{taken[0]}': people would take it for that organisation's own"))
     problems += _nested_repositories(local_paths)
+    problems += _not_built_yet(host, specs)
     problems += _one_setting(host, specs)
     problems += _quotas_fit(host, specs)
     return problems
@@ -168,6 +169,26 @@ def _nested_repositories(local_paths: list[tuple[str, Place]]) -> list[Problem]:
                 problems.append(place.problem(
                     f"restic repository {path} is inside another organisation's ({other}, "
                     f"at {earlier.where()}): each organisation needs its own place"))
+    return problems
+
+
+def _not_built_yet(host: str, specs: Sequence[LoadedSpec]) -> list[Problem]:
+    """Backups and laptop sync of a NAS several organisations share are refused until each
+    organisation gets its own (repositories and passwords; Syncthing folders and devices):
+    converged together today they would mix one organisation's with another's."""
+    problems: list[Problem] = []
+    for loaded in specs:
+        if loaded.spec.backup is not None:
+            problems.append(Place(loaded, ("backup",)).problem(
+                f"NAS {host} hosts {len(specs)} organisations: backups per organisation "
+                "on a shared NAS are not built yet (docs/shared-hosting.md); back this "
+                "organisation up from its own NAS for now, or remove the section"))
+        for index, user in enumerate(loaded.spec.users):
+            if user.devices:
+                problems.append(Place(loaded, ("users", index, "devices")).problem(
+                    f"NAS {host} hosts {len(specs)} organisations: laptop sync per "
+                    "organisation on a shared NAS is not built yet (docs/shared-hosting.md)"
+                    "; remove the devices for now"))
     return problems
 
 

@@ -1,0 +1,59 @@
+"""The desired state of a NAS several organisations share: one state, every organisation's.
+
+Each organisation's spec compiles on its own (`compile_spec`, as on a NAS of its own); their
+states are then put side by side: their organisations, groups, users and shares listed one
+after the other (no name is in two of them: `nasops.spec.hosting.check_hosted` refused
+that), the hosting file's shared shares last, under their own directory of the volume. The
+roles converge the whole in one run and manage exactly what it lists (issue 13).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from nasops.compile.contract import DesiredState
+from nasops.compile.desired import compile_spec
+from nasops.spec.hosting_file import LoadedHosting
+from nasops.spec.load import LoadedSpec
+from nasops.spec.units import parse_size
+
+
+def compile_host(host: str, specs: Sequence[LoadedSpec],
+                 hosting: LoadedHosting | None) -> dict[str, Any]:
+    """Given a NAS host's name, its organisations' specs (valid on their own and together)
+    and its hosting file if any, return the NAS's desired state as JSON-ready data."""
+    states = [compile_spec(loaded.spec) for loaded in specs]
+    limits = hosting.hosting.organizations if hosting is not None else {}
+    organizations = []
+    for state in states:
+        for organization in state["organizations"]:
+            limit = limits.get(organization["id"])
+            quota = parse_size(limit.quota) if limit is not None and limit.quota else None
+            organizations.append({**organization, "quota_bytes": quota})
+    shared_root, shared_shares = None, []
+    if hosting is not None and hosting.shared.shares:
+        # The stand-in spec's groups and users are the organisations' (by their POSIX names):
+        # only its shares are new here.
+        shared = compile_spec(hosting.shared)
+        shared_root = shared["organizations"][0]["root"]
+        shared_shares = shared["shares"]
+    # Sync and backups: one organisation's at most, and none today (check_hosted refuses
+    # them on a shared NAS until each organisation has its own): the first state's
+    # disabled sections stand for all. The volume and the exporter are the same in every
+    # spec (check_hosted).
+    first = states[0]
+    merged = {
+        **first,
+        "organization": hosting.hosting.id if hosting is not None else host,
+        "organizations": organizations,
+        "shared_root": shared_root,
+        "groups": [group for state in states for group in state["groups"]],
+        "users": [user for state in states for user in state["users"]],
+        "shares": [share for state in states for share in state["shares"]] + shared_shares,
+    }
+    if len(states) > 1 and any(state["sync"]["enabled"] or state["backup"]["enabled"]
+                               for state in states):
+        raise ValueError("sync and backups of a shared NAS must have been refused by "
+                         "check_hosted")  # a bug, not bad input
+    return DesiredState.model_validate(merged).model_dump(mode="json")

@@ -1,0 +1,295 @@
+"""One NAS, several organisations (issue 13), as a provider and the associations' people use it.
+
+The collective example (inventory/collective: three associations, a login two of them use, a
+member in no group, accents and spaces, a shared space) is applied to a lab NAS of its own in
+one run. Then, over real SMB: every person reaches exactly what the provider's access report
+says and sees only that; people save, copy, rename and delete files and nothing drifts; one
+association's edit changes nothing of the others; an association's quota stops writes that
+its share's quota would allow; an association leaving the NAS keeps every byte, and its
+people can no longer log in.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import smbclient
+from ruamel.yaml import YAML
+from smb_probe import SEED_FILE, SmbUser, people_work_over_smb
+from smbprotocol.exceptions import DiskFull
+
+from nasops.ansible.inventory import list_inventory, target_hosts
+from nasops.cli.main import main
+from nasops.execute import run_command
+from nasops.lab import LabHost, render_inventory, run_in_host
+from nasops.lab.testing import LabHostFactory
+from nasops.provision.hosted import validate_inventory
+from nasops.provision.specs import compile_targets
+from nasops.report.hosted import combined_report
+from nasops.spec.rights import Access, RightsTable
+
+COLLECTIVE = Path(__file__).resolve().parents[2] / "inventory" / "collective"
+FILES = ("atable.yml", "habitat.yml", "relais.yml", "hosting.yml")
+SEED_SCRIPT = """
+import json, os, sys
+for folder in json.load(sys.stdin):
+    with open(os.path.join(folder, "seed.txt"), "w") as handle:
+        handle.write("seed\\n")
+"""
+
+
+@dataclass
+class SharedNas:
+    """The collective's lab NAS, its inventory directory and the people's passwords."""
+
+    host: LabHost
+    directory: Path
+    passwords: dict[str, str]
+
+    @property
+    def inventory(self) -> str:
+        return str(self.directory / "inventory.yml")
+
+    def report(self) -> RightsTable:
+        """The provider's access report of the NAS (`nasops access-report -i`)."""
+        found = validate_inventory(self.inventory)
+        [(host, _)] = found.hosts.items()
+        return combined_report(host, [loaded.spec for loaded in found.specs[host]],
+                               found.shared.get(host))[1]
+
+
+def nasops(*arguments: str) -> int:
+    return main(list(arguments))
+
+
+def _yaml() -> YAML:
+    yaml = YAML()
+    yaml.width = 4096  # long flow mappings on one line (folded keys are not YAML)
+    return yaml
+
+
+def _write_inventory(nas: LabHost, directory: Path, specs: list[str]) -> None:
+    (directory / "inventory.yml").write_text(render_inventory(nas, {
+        "nasops_specs": specs, "nasops_hosting": "hosting.yml",
+        "nasops_secrets_file": "secrets.yml"}), encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def shared_nas(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory
+               ) -> SharedNas:
+    """The collective applied to a NAS of its own (127.0.0.45), a seed file in every folder
+    placed as root after the first apply (the second must give them their folder's rights)."""
+    host = lab_hosts("collective", "127.0.0.45")
+    directory = tmp_path_factory.mktemp("collective")
+    for name in FILES:
+        shutil.copy(COLLECTIVE / name, directory / name)
+    _write_inventory(host, directory, ["atable.yml", "habitat.yml", "relais.yml"])
+    inventory = str(directory / "inventory.yml")
+    assert nasops("secrets", "init", "-i", inventory) == 0
+    assert nasops("apply", "-q", "-i", inventory) == 0
+    desired = compile_targets(target_hosts(list_inventory(inventory), directory)).desired
+    folders = [f"{share['path']}/{folder['path']}".rstrip("/")
+               for share in desired[host.name]["shares"] for folder in share["folders"]]
+    run_in_host(host, ["python3", "-c", SEED_SCRIPT], input_text=json.dumps(folders))
+    assert nasops("apply", "-q", "-i", inventory) == 0
+    secrets = YAML(typ="safe").load((directory / "secrets.yml").read_text(encoding="utf-8"))
+    return SharedNas(host, directory, dict(secrets["nasops_user_passwords"]))
+
+
+def test_every_person_reaches_exactly_what_the_provider_s_report_says(
+        shared_nas: SharedNas) -> None:
+    table = shared_nas.report()
+    mismatches: list[str] = []
+    levels: dict[Access, int] = dict.fromkeys(Access, 0)
+    crossing = 0
+    for login in sorted(table.access):
+        user = SmbUser(shared_nas.host.address, login, shared_nas.passwords[login])
+        try:
+            for folder in table.folders:
+                expected = table.access[login][folder.index]
+                probe = user.probe(folder.path[0], "/".join(folder.path[1:]))
+                observed = probe.access()
+                levels[observed] += 1
+                other = folder.path[0][:4] != login[:4] and folder.path[0] != "Commun"
+                crossing += other
+                if observed is not expected or (other and observed is not Access.NONE):
+                    mismatches.append(f"{login} on {folder.display_path}: report says "
+                                      f"{expected.value}, SMB gives {observed.value}")
+                if expected is Access.TRAVERSE and SEED_FILE in probe.visible:
+                    mismatches.append(f"{login} passes through {folder.display_path} but "
+                                      "sees its files")
+        finally:
+            user.close()
+    assert not mismatches, "\n".join(mismatches[:40])
+    # Zero access across organisations was really asked (73 pairs), and the levels the
+    # example gives were all seen (it has no pass-through-only folder).
+    assert crossing > 50, crossing
+    assert all(levels[level] > 0 for level in (Access.NONE, Access.READ, Access.WRITE)), levels
+
+
+def test_people_see_only_the_shares_and_folders_they_reach(shared_nas: SharedNas) -> None:
+    # Samba's access-based enumeration, share list (smbclient -L) and folders.
+    table = shared_nas.report()
+    roots = {folder.path[0]: folder.index for folder in table.folders if folder.parent is None}
+    problems: list[str] = []
+    hidden_folders = 0
+    for login in sorted(table.access):
+        if not table.directory.users[login].enabled:
+            continue
+        listed = run_command(["smbclient", "-L", f"//{shared_nas.host.address}", "-U", login,
+                              "-g"], environment={"PASSWD": shared_nas.passwords[login]},
+                             timeout=60)
+        seen = {match.group(1) for match in re.finditer(r"^Disk\|([^|]*)\|", listed.stdout,
+                                                         re.MULTILINE)}
+        reachable = {share for share, index in roots.items()
+                     if table.access[login][index] is not Access.NONE}
+        if seen != reachable:
+            problems.append(f"{login} sees shares {sorted(seen)}, reaches {sorted(reachable)}")
+        user = SmbUser(shared_nas.host.address, login, shared_nas.passwords[login])
+        try:
+            for folder in table.folders:
+                if folder.parent is None or table.access[login][folder.parent] is Access.NONE:
+                    continue
+                parent = table.folders[folder.parent]
+                names = user.listdir(parent.path[0], "/".join(parent.path[1:])) or []
+                should_see = table.access[login][folder.index] is not Access.NONE
+                hidden_folders += not should_see
+                if (folder.path[-1] in names) != should_see:
+                    problems.append(f"{login}: {folder.display_path} visible="
+                                    f"{not should_see}, expected {should_see}")
+        finally:
+            user.close()
+    # The shared space's `inherit: false` office is hidden from most people who read Commun.
+    assert hidden_folders >= 3, hidden_folders
+    assert not problems, "\n".join(problems[:40])
+
+
+def test_people_work_and_nothing_drifts_and_a_second_apply_changes_nothing(
+        shared_nas: SharedNas, capsys: pytest.CaptureFixture[str]) -> None:
+    people_work_over_smb(shared_nas.host.address, shared_nas.passwords, [
+        ("atb-marie", "atb-Réseau", ""),
+        ("rel-marie", "rel-Pôle", "Comptabilité"),
+        ("rel-zoe", "rel-Pôle", "Ateliers et formations"),
+        ("hab-tom", "Commun", "Bureau du collectif"),
+        ("atb-marie", "Commun", "À Table !"),
+        ("rel-samir", "Commun", "Relais Solidaire")])
+    capsys.readouterr()
+    assert nasops("drift", "-q", "-i", shared_nas.inventory) == 0
+    assert nasops("apply", "-q", "-i", shared_nas.inventory) == 0
+    assert "no changes: the NAS already matches the spec" in capsys.readouterr().out
+
+
+def test_one_organisation_s_edit_changes_nothing_of_the_others(
+        shared_nas: SharedNas, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = shared_nas.directory / "relais.yml"
+    yaml = _yaml()
+    data = yaml.load(spec.read_text(encoding="utf-8"))
+    data["shares"][0]["folders"].append({"name": "Archives 2026",
+                                         "access": {"Bénévoles": "none"}})
+    with spec.open("w", encoding="utf-8") as stream:
+        yaml.dump(data, stream)
+    capsys.readouterr()
+    assert nasops("plan", "-q", "--json", "-i", shared_nas.inventory) == 0
+    changes = json.loads(capsys.readouterr().out)["hosts"][shared_nas.host.name]["changes"]
+    # The new folder, and the NAS's own copy of the desired state (its drift check's).
+    assert [(change["kind"], change["target"]) for change in changes] == [
+        ("folder", "/srv/nas/relais/Pôle/Archives 2026"),
+        ("desired copy", "/etc/nasops/desired.json")], changes
+    assert nasops("apply", "-q", "-i", shared_nas.inventory) == 0
+    assert nasops("drift", "-q", "-i", shared_nas.inventory) == 0
+
+
+@pytest.fixture
+def small_relais_quota(shared_nas: SharedNas) -> Iterator[None]:
+    """The provider gives Le Relais 40M in all (its share's own quota stays 100G)."""
+    hosting = shared_nas.directory / "hosting.yml"
+    text = hosting.read_text(encoding="utf-8")
+    hosting.write_text(text.replace("relais: {quota: 300G}", "relais: {quota: 40M}"),
+                       encoding="utf-8")
+    try:
+        yield
+    finally:
+        hosting.write_text(text, encoding="utf-8")
+        run_in_host(shared_nas.host, ["rm", "-f", "/srv/nas/relais/Pôle/big-1.bin",
+                                      "/srv/nas/relais/Pôle/big-2.bin"])
+        assert nasops("apply", "-q", "-i", shared_nas.inventory) == 0
+
+
+def test_the_organisation_quota_stops_writes_its_share_quota_allows(
+        shared_nas: SharedNas, small_relais_quota: None,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert nasops("apply", "-q", "--json", "-i", shared_nas.inventory) == 0
+    changes = json.loads(capsys.readouterr().out)["hosts"][shared_nas.host.name]["changes"]
+    assert [(change["target"], change["detail"]) for change in changes
+            if change["kind"] != "desired copy"] == [("organisation relais", "limit 300G -> 40M")]
+    marie = SmbUser(shared_nas.host.address, "rel-marie", shared_nas.passwords["rel-marie"])
+    try:
+        marie.save("rel-Pôle", "big-1.bin", b"\0" * 24 * 1024 * 1024)  # within 40M
+        # btrfs refuses past the organisation's qgroup limit; Samba says the disk is full.
+        with pytest.raises(DiskFull), smbclient.open_file(
+                marie.unc("rel-Pôle", "big-2.bin"), mode="wb", **marie.options) as handle:
+            for _ in range(32):
+                handle.write(b"\0" * 1024 * 1024)
+                handle.flush()
+    finally:
+        marie.close()
+    # The other organisations are not limited by it.
+    tom = SmbUser(shared_nas.host.address, "hab-tom", shared_nas.passwords["hab-tom"])
+    try:
+        tom.save("hab-Projet", "big.bin", b"\0" * 32 * 1024 * 1024)
+        smbclient.remove(tom.unc("hab-Projet", "big.bin"), **tom.options)
+    finally:
+        tom.close()
+
+
+def _checksums(nas: LabHost, *directories: str) -> str:
+    script = 'find "$@" -type f -print0 | sort -z | xargs -0 sha256sum'
+    return run_in_host(nas, ["sh", "-c", script, "sh", *directories]).stdout
+
+
+def test_an_organisation_leaving_keeps_every_byte_and_its_people_cannot_log_in(
+        shared_nas: SharedNas) -> None:
+    host = shared_nas.host
+    leaving = ("/srv/nas/habitat", "/srv/nas/commun/Commun/Habitat Partagé")
+    before = _checksums(host, *leaving)
+    assert before.count("\n") >= 4, before
+    # The provider takes L'Habitat off the NAS: its spec, and its names in the hosting file.
+    hosting = shared_nas.directory / "hosting.yml"
+    yaml = _yaml()
+    data = yaml.load(hosting.read_text(encoding="utf-8"))
+    del data["organizations"]["habitat"]
+    commun = data["shares"][0]
+    del commun["access"]["habitat:Résidents"]
+    for folder in commun["folders"]:
+        for key in [key for key in folder["access"] if key.startswith(("habitat:", "hab-"))]:
+            del folder["access"][key]
+    with hosting.open("w", encoding="utf-8") as stream:
+        yaml.dump(data, stream)
+    _write_inventory(host, shared_nas.directory, ["atable.yml", "relais.yml"])
+    assert nasops("apply", "-q", "-i", shared_nas.inventory) == 0
+
+    assert _checksums(host, *leaving) == before
+    for login in ("hab-tom", "hab-ines"):
+        person = SmbUser(host.address, login, shared_nas.passwords[login])
+        try:
+            assert person.listdir("Commun", "") is None, login
+            assert person.listdir("hab-Projet", "") is None, login
+        finally:
+            person.close()
+        # Kept, disabled: the Samba account's flags say D, the account expired (day 1).
+        assert "[D" in run_in_host(host, ["pdbedit", "-w", "-u", login]).stdout, login
+        assert run_in_host(host, ["getent", "shadow", login]).stdout.split(":")[7] == "1"
+    # The others go on as before, and nothing drifts.
+    samir = SmbUser(host.address, "rel-samir", shared_nas.passwords["rel-samir"])
+    try:
+        assert samir.write_and_remove("Commun", "Bureau du collectif")
+    finally:
+        samir.close()
+    assert nasops("drift", "-q", "-i", shared_nas.inventory) == 0
