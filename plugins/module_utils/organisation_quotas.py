@@ -23,12 +23,15 @@ class ShareQgroup(NamedTuple):
     own: str | None
     """Its own qgroup (0/N), or None while it does not exist yet (check mode)."""
     usage_bytes: int | None
+    subvolume: bool
+    """False: a plain directory (made before nasops), with no qgroup to count."""
 
 
 class OrganisationPlan(NamedTuple):
     actions: list[tuple[str, Any]]
     changes: list[dict[str, str]]
     refusals: list[str]
+    warnings: list[str]
 
 
 def organisation_qgroup(root: str) -> str:
@@ -48,7 +51,7 @@ def plan_organisations(organizations: Sequence[Mapping[str, Any]],
     """Given the organisations (id, root, quota_bytes), their shares as found, and the volume's
     qgroups with their parents, return what makes each organisation's qgroup hold exactly
     its shares under its limit; refuse a limit below what the organisation stores."""
-    plan = OrganisationPlan([], [], [])
+    plan = OrganisationPlan([], [], [], [])
     for organization in organizations:
         root = posixpath.normpath(organization["root"])
         group = organisation_qgroup(root)
@@ -58,9 +61,17 @@ def plan_organisations(organizations: Sequence[Mapping[str, Any]],
             continue  # never limited: nothing of it on the volume
         target = f"organisation {organization['id']}"
         members = [share for share in shares if posixpath.dirname(share.path) == root]
-        usage = existing.referenced_bytes if existing is not None and all(
-            share.own is not None and group in parents.get(share.own, [])
-            for share in members) else sum(share.usage_bytes or 0 for share in members)
+        for share in members:
+            if not share.subvolume:
+                plan.warnings.append(f"quota of {target} not enforced on {share.path}: not a "
+                                     "subvolume (move its data into a new share to count it)")
+        members = [share for share in members if share.subvolume]
+        # What btrfs will count: the qgroup's bytes (shares that left the spec included)
+        # and those of the shares it does not hold yet.
+        joining = [share for share in members
+                   if share.own is None or group not in parents.get(share.own, [])]
+        usage = (existing.referenced_bytes if existing is not None else 0) + sum(
+            share.usage_bytes or 0 for share in joining)
         if quota is not None and usage > quota:
             plan.refusals.append(f"quota {_size(quota)} for {target} is below what it stores "
                                  f"({_size(usage)})")
@@ -69,11 +80,10 @@ def plan_organisations(organizations: Sequence[Mapping[str, Any]],
             plan.actions.append(("qgroup create", group))
             plan.changes.append({"kind": "quota", "target": target,
                                  "detail": f"create its qgroup {group}"})
-        for share in members:
-            if share.own is None or group not in parents.get(share.own, []):
-                plan.actions.append(("qgroup assign", (share.path, group)))
-                plan.changes.append({"kind": "quota", "target": target,
-                                     "detail": f"count {share.path} towards its quota"})
+        for share in joining:
+            plan.actions.append(("qgroup assign", (share.path, group)))
+            plan.changes.append({"kind": "quota", "target": target,
+                                 "detail": f"count {share.path} towards its quota"})
         limit = existing.referenced_limit_bytes if existing is not None else None
         if limit != quota:
             plan.actions.append(("qgroup limit", (group, quota)))

@@ -274,6 +274,7 @@ class Planner:
             detail += f" (groups: {', '.join(groups)})" if groups else ""
             return [Action("user", login, detail, (*argv, login))]
         _guard_system(login, existing.uid, "user", self.min_uid)
+        self._guard_takeover(login, existing.gid, user["users_group"])
         argv, details = ["usermod"], []
         if existing.shell != self.shell:
             argv += ["--shell", self.shell]
@@ -288,6 +289,21 @@ class Planner:
         if not details:
             return []
         return [Action("user", login, "update " + "; ".join(details), (*argv, login))]
+
+    def _guard_takeover(self, login: str, gid: int, users_group: str) -> None:
+        """Refuse to give a person an account of an organisation that left this NAS (a new
+        organisation with a former one's account prefix): the account would keep that
+        organisation's groups, password and files."""
+        for name in self.former_groups:
+            former = self.current.groups.get(name)
+            if former is not None and former.gid == gid and name != users_group:
+                raise Refusal(
+                    f"refused: account '{login}' belongs to {name}, the users group of an "
+                    "organisation no longer on this NAS: another organisation cannot take it "
+                    "over (its groups and files stay with it); give the new organisation "
+                    "another account prefix, or, for the same people under a new "
+                    f"organisation id, move the account first (usermod -g {users_group} "
+                    f"{login})")
 
     def _memberships(self, user: dict[str, Any]) -> list[Action]:
         login = user["login"]

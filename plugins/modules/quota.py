@@ -212,6 +212,7 @@ class Host:
     def __init__(self, module: AnsibleModule) -> None:
         self.module = module
         self.btrfs = module.get_bin_path("btrfs")
+        self.rescan_needed = False
 
     def run(self, argv: list[str], check_rc: bool = True) -> tuple[int, str, str]:
         rc, out, err = self.module.run_command(argv)
@@ -248,6 +249,13 @@ class Host:
         out = self.run(["du", "-s", "-B1", "-x", path])[1]
         return Probe(True, subvolume, None, int(out.split()[0]))
 
+    def rescan_if_needed(self, volume: str) -> None:
+        """After qgroup assignments that left the numbers inconsistent: rescan and wait
+        (joining a rescan already running), so usage and limits count right from now on."""
+        if self.rescan_needed:
+            self.run([self.btrfs, "quota", "rescan", "-w", volume])
+            self.rescan_needed = False
+
     def organisation_plan(self, params: dict[str, Any], organizations: list[dict[str, Any]],
                           found: dict[str, Probe], quotas_enabled: bool) -> OrganisationPlan:
         """Plan each organisation's level-1 qgroup from the volume's qgroups and parents."""
@@ -261,7 +269,8 @@ class Host:
             except ValueError as error:
                 self.module.fail_json(msg=f"{params['volume']}: {error}")
         shares = [ShareQgroup(path, probe.qgroup.identifier if probe.qgroup else None,
-                              probe.qgroup.referenced_bytes if probe.qgroup else probe.du_bytes)
+                              probe.qgroup.referenced_bytes if probe.qgroup else probe.du_bytes,
+                              probe.subvolume or not probe.exists)
                   for path, probe in found.items()]
         return plan_organisations(organizations, shares, qgroups, parents)
 
@@ -285,8 +294,11 @@ class Host:
             probe = self.probe(path, True, True)
             if probe.qgroup is None:
                 self.module.fail_json(msg=f"{path}: no qgroup of its own to count towards {group}")
-            # Accounting is inconsistent until a rescan: btrfs-progs schedules it (default).
-            self.run([self.btrfs, "qgroup", "assign", probe.qgroup.identifier, group, volume])
+            # btrfs counts a share without shared extents at once; otherwise it says the
+            # numbers need a rescan, done once after every assignment (rescan_if_needed).
+            _rc, out, err = self.run([self.btrfs, "qgroup", "assign", "--no-rescan",
+                                      probe.qgroup.identifier, group, volume])
+            self.rescan_needed = self.rescan_needed or "rescan" in (out + err).lower()
         elif action == "qgroup limit":
             group, quota = argument
             self.run([self.btrfs, "qgroup", "limit", "none" if quota is None else str(quota),
@@ -365,10 +377,16 @@ def main() -> None:
         plan_share(share, plan, new=new, old=old, btrfs=btrfs, quotas_enabled=quotas_enabled)
         found[share["path"]] = old if old is not None and old.exists and not new.exists else new
     organisations = params["organizations"] if btrfs and quotas_enabled is not None else []
+    limited = [str(organization["id"]) for organization in params["organizations"]
+               if organization.get("quota_bytes") is not None]
+    if limited and not organisations:
+        plan.warnings.append(f"quota of organisation {', '.join(limited)} not enforced: no "
+                             "btrfs quotas on the volume")
     if organisations:
         # Before anything is done: a limit below what an organisation stores is refused.
         checked = host.organisation_plan(params, organisations, found, bool(quotas_enabled))
         plan.refusals.extend(checked.refusals)
+        plan.warnings.extend(checked.warnings)
     if plan.refusals:
         module.fail_json(msg="refused: " + "; ".join(plan.refusals), shares=plan.reports)
     left = left_the_spec(params["roots"], params["shares"])
@@ -385,6 +403,7 @@ def main() -> None:
             checked = host.organisation_plan(params, organisations, found, True)
             for action, argument in checked.actions:
                 host.apply(action, argument, btrfs, mode, volume=params["volume"])
+            host.rescan_if_needed(params["volume"])
         plan.changes.extend(checked.changes)
     module.exit_json(changed=bool(plan.changes),
                      changes=plan.changes + left,

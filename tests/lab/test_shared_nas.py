@@ -6,7 +6,8 @@ one run. Then, over real SMB: every person reaches exactly what the provider's a
 says and sees only that; people save, copy, rename and delete files and nothing drifts; one
 association's edit changes nothing of the others; an association's quota stops writes that
 its share's quota would allow; an association leaving the NAS keeps every byte, and its
-people can no longer log in.
+people can no longer log in, and a newcomer cannot take over their accounts. The tests run
+in this order, on one NAS, as one story (the last one takes an organisation off the NAS).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import smbclient
+from polling import wait_until
 from ruamel.yaml import YAML
 from smb_probe import SEED_FILE, SmbUser, people_work_over_smb
 from smbprotocol.exceptions import DiskFull
@@ -224,14 +227,17 @@ def small_relais_quota(shared_nas: SharedNas) -> Iterator[None]:
 def test_the_organisation_quota_stops_writes_its_share_quota_allows(
         shared_nas: SharedNas, small_relais_quota: None,
         capsys: pytest.CaptureFixture[str]) -> None:
-    capsys.readouterr()
-    assert nasops("apply", "-q", "--json", "-i", shared_nas.inventory) == 0
-    changes = json.loads(capsys.readouterr().out)["hosts"][shared_nas.host.name]["changes"]
-    assert [(change["target"], change["detail"]) for change in changes
-            if change["kind"] != "desired copy"] == [("organisation relais", "limit 300G -> 40M")]
     marie = SmbUser(shared_nas.host.address, "rel-marie", shared_nas.passwords["rel-marie"])
     try:
         marie.save("rel-Pôle", "big-1.bin", b"\0" * 24 * 1024 * 1024)  # within 40M
+        capsys.readouterr()
+        assert nasops("apply", "-q", "--json", "-i", shared_nas.inventory) == 0
+        changes = json.loads(capsys.readouterr().out)["hosts"][shared_nas.host.name]["changes"]
+        # The limit, and the NAS's own files that name it (the exporter's configuration and
+        # the drift check's copy of the desired state).
+        assert [(change["target"], change["detail"]) for change in changes
+                if not change["target"].startswith("/etc/nasops/")] == [
+            ("organisation relais", "limit 300G -> 40M")]
         # btrfs refuses past the organisation's qgroup limit; Samba says the disk is full.
         with pytest.raises(DiskFull), smbclient.open_file(
                 marie.unc("rel-Pôle", "big-2.bin"), mode="wb", **marie.options) as handle:
@@ -240,6 +246,23 @@ def test_the_organisation_quota_stops_writes_its_share_quota_allows(
                 handle.flush()
     finally:
         marie.close()
+
+    # The exporter (restarted by the apply: its configuration names the limit) says so, by
+    # organisation: the limit, enforced, and what Le Relais stores.
+    def relais_metrics() -> dict[str, float] | None:
+        found = {name: float(number) for name, number in re.findall(
+            r'^(nasops_organization_[a-z_]+)\{organization_id="relais"\} (\S+)$',
+            scrape(shared_nas.host), re.MULTILINE)}
+        return found if found.get("nasops_organization_used_bytes", 0) >= 24 * 2**20 else None
+
+    metrics = wait_until("the exporter reports Le Relais's usage", relais_metrics, 90)
+    assert metrics["nasops_organization_limit_bytes"] == 40 * 2**20
+    assert metrics["nasops_organization_quota_enforced"] == 1
+    owners = [dict(re.findall(r'(\w+)="([^"]*)"', labels)) for labels in re.findall(
+        r'^nasops_share_organization_info\{([^}]*)\} 1\.0$', scrape(shared_nas.host),
+        re.MULTILINE)]
+    assert {"share": "rel-Pôle", "organization_id": "relais"} in owners, owners
+    assert {"share": "Commun", "organization_id": "commun"} in owners, owners
     # The other organisations are not limited by it.
     tom = SmbUser(shared_nas.host.address, "hab-tom", shared_nas.passwords["hab-tom"])
     try:
@@ -249,13 +272,19 @@ def test_the_organisation_quota_stops_writes_its_share_quota_allows(
         tom.close()
 
 
+def scrape(host: LabHost) -> str:
+    """The NAS exporter's metrics, as Prometheus reads them."""
+    with urllib.request.urlopen(f"http://{host.address}:9750/metrics", timeout=10) as answer:
+        return str(answer.read().decode("utf-8"))
+
+
 def _checksums(nas: LabHost, *directories: str) -> str:
     script = 'find "$@" -type f -print0 | sort -z | xargs -0 sha256sum'
     return run_in_host(nas, ["sh", "-c", script, "sh", *directories]).stdout
 
 
 def test_an_organisation_leaving_keeps_every_byte_and_its_people_cannot_log_in(
-        shared_nas: SharedNas) -> None:
+        shared_nas: SharedNas, capsys: pytest.CaptureFixture[str]) -> None:
     host = shared_nas.host
     leaving = ("/srv/nas/habitat", "/srv/nas/commun/Commun/Habitat Partagé")
     before = _checksums(host, *leaving)
@@ -293,3 +322,17 @@ def test_an_organisation_leaving_keeps_every_byte_and_its_people_cannot_log_in(
     finally:
         samir.close()
     assert nasops("drift", "-q", "-i", shared_nas.inventory) == 0
+
+    # A new association taking the prefix of the one that left cannot take over its accounts
+    # (their groups and files): refused at the plan, the NAS untouched.
+    (shared_nas.directory / "voisins.yml").write_text(
+        "version: 1\norganization: {id: voisins, account_prefix: hab-}\n"
+        "groups: [{name: Voisins}]\nusers: [{login: tom, name: Tom Nouveau, groups: [Voisins]}]\n"
+        "shares: [{name: Jardin, access: {Voisins: write}}]\n", encoding="utf-8")
+    _write_inventory(host, shared_nas.directory, ["atable.yml", "relais.yml", "voisins.yml"])
+    assert nasops("secrets", "init", "-i", shared_nas.inventory) == 0
+    capsys.readouterr()
+    assert nasops("plan", "-q", "-i", shared_nas.inventory) == 2
+    said = capsys.readouterr()
+    assert "refused: account 'hab-tom' belongs to hab-habitat-users" in said.out + said.err
+    assert run_in_host(host, ["test", "-e", "/srv/nas/voisins"], accepted_codes=(1,))

@@ -29,7 +29,12 @@ from nasops.exporter.collectors.drift import DriftCollector
 from nasops.exporter.collectors.quota import QuotaCollector, QuotaReader
 from nasops.exporter.collectors.samba import SambaCollector, SambaReader
 from nasops.exporter.collectors.sync import SyncCollector, SyncReader
-from nasops.exporter.config import BackupScheduleConfig, ExpectedRepository, ShareConfig
+from nasops.exporter.config import (
+    BackupScheduleConfig,
+    ExpectedRepository,
+    OrganizationConfig,
+    ShareConfig,
+)
 from nasops.exporter.run_records import (
     APPLY_FILE,
     DRIFT_FILE,
@@ -300,10 +305,14 @@ def fixture_collectors(directory: Path, syncthing_url: str) -> list[SourceCollec
         return "256\n" if "rootid" in argv else qgroups
 
     shares = [ShareConfig(name="Afrique", path=str(directory / "volume" / "Afrique"),
-                          quota_bytes=200 * 1024**3),
-              ShareConfig(name="Éducation", path=str(walked), quota_bytes=1024**3)]
+                          quota_bytes=200 * 1024**3, organization="wsm"),
+              ShareConfig(name="Éducation", path=str(walked), quota_bytes=1024**3,
+                          organization="wsm")]
     qgroup_reader = BtrfsQgroupReader(runner=btrfs, is_subvolume=lambda path: "Afrique" in path)
-    quota_reader = QuotaReader(str(directory / "volume"), shares, "auto", qgroup_reader)
+    quota_reader = QuotaReader(str(directory / "volume"), shares, "auto", qgroup_reader,
+                               organizations=[OrganizationConfig(
+                                   id="wsm", root=str(directory / "volume"),
+                                   quota_bytes=500 * 1024**3)])
     quota_reader.walk()
     client = SyncthingClient(syncthing_url, API_KEY, timeout_seconds=5)
     collectors: list[SourceCollector] = [

@@ -278,6 +278,26 @@ def test_the_members_of_a_users_group_nasops_managed_before_are_disabled_not_del
         _desired(), current)))
 
 
+def test_an_account_of_an_organisation_that_left_is_not_taken_over() -> None:
+    """A new organisation with a former one's account prefix names `formerly` again: the
+    account would keep that organisation's groups, password and files. Refused, in check
+    mode too, before anything runs."""
+    group = GROUP + "old-users:x:1006:formerly\n"
+    passwd = PASSWD + "formerly:x:1006:1006:Old Account:/nonexistent:/usr/sbin/nologin\n"
+    current = _current(passwd=passwd, group=group)
+    desired = _desired(former_users_groups=["old-users"], users=[
+        {"login": "formerly", "full_name": "New Person", "enabled": True, "groups": []}],
+        passwords={"formerly": "new-secret"})
+    with pytest.raises(accounts.Refusal, match="refused: account 'formerly' belongs to "
+                                               "old-users, the users group of an organisation"):
+        _plan(desired, current)
+    # Moved by hand into the new users group (the same people under a new organisation id):
+    # converged as any account.
+    moved = _current(passwd=passwd.replace(":1006:1006:", ":1006:1000:"), group=group)
+    assert ("user", "formerly", "update full name -> New Person") in _changes(
+        _plan(desired, moved))
+
+
 def test_the_record_of_users_groups_is_written_atomically_and_read_defensively(
         tmp_path: Any) -> None:
     from ansible_collections.nasops.nas.plugins.module_utils import users_groups  # noqa: PLC0415

@@ -125,7 +125,7 @@ def test_a_key_the_contract_does_not_name_is_refused(example_data: dict[str, Any
     (lambda state: state.pop("organizations"), "missing"),
     (lambda state: state["organizations"][0].pop("root"), "missing"),
     (lambda state: state["users"][0].pop("users_group"), "missing"),
-    (lambda state: state.update(version=2), "literal_error"),
+    (lambda state: state.update(version=1), "literal_error"),
     (lambda state: state["shares"][0].update(quota_bytes="200G"), "int_type"),
     (lambda state: state["shares"][0].update(quota_bytes=-1), "greater_than_equal"),
     (lambda state: state["users"][0].update(enabled="yes"), "bool_type"),
@@ -138,7 +138,7 @@ def test_a_key_the_contract_does_not_name_is_refused(example_data: dict[str, Any
     (lambda state: state.update(backup={"enabled": False, "schedule": "daily"}),
      "extra_forbidden"),
     (lambda state: state.update(backup={"enabled": True}), "missing"),
-], ids=["missing-organizations", "missing-root", "missing-users-group", "version-2",
+], ids=["missing-organizations", "missing-root", "missing-users-group", "version-1",
         "quota-text", "quota-negative", "enabled-text", "login-number", "level-rw",
         "sync-type", "usage-reporting", "port", "backup-off-extra", "backup-on-empty"])
 def test_wrong_values_are_refused(example_data: dict[str, Any], change: Any,

@@ -7,6 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from ansible_collections.nasops.nas.plugins.module_utils.organisation_quotas import (
+    organisation_qgroup,
+)
 from exporter_samples import parse_samples, qgroup_show_output, value
 from prometheus_client import generate_latest
 
@@ -14,7 +17,7 @@ from nasops.errors import CommandFailedError
 from nasops.exporter.collectors.btrfs import BtrfsQgroupReader
 from nasops.exporter.collectors.quota import QuotaCollector, QuotaReader
 from nasops.exporter.collectors.usage_walk import measure_usage
-from nasops.exporter.config import ShareConfig
+from nasops.exporter.config import OrganizationConfig, ShareConfig
 from nasops.exporter.registry import GuardedCollectors, build_registry
 
 GIB = 1024**3
@@ -86,6 +89,46 @@ def test_qgroup_usage_limit_and_enforcement_are_exported() -> None:
     assert value(samples, "nasops_quota_measured_timestamp_seconds", share="Asie") == 5.0
     assert value(samples, "nasops_quota_method_info", share="Asie", method="qgroup") == 1
     assert value(samples, "nasops_collector_up", collector="quota") == 1
+
+
+def test_each_organisation_s_usage_and_limit_are_exported_with_its_shares() -> None:
+    """A shared NAS: wsm's level-1 qgroup (its limit, enforced by btrfs) and another
+    organisation without one (its shares' usage summed, the hosting file's limit)."""
+    group = organisation_qgroup("/srv/nas/wsm")
+    output = qgroup_show_output({256: (150 * GIB, 200 * GIB), 257: (GIB, None)}) + (
+        f"{group}   {151 * GIB}  {151 * GIB}  {300 * GIB}  none  <0 member qgroups>\n")
+    btrfs = FakeBtrfs(output)
+    shares = [share.model_copy(update={"organization": "wsm"}) for share in SHARES]
+    organizations = [OrganizationConfig(id="wsm", root="/srv/nas/wsm", quota_bytes=300 * GIB),
+                     OrganizationConfig(id="relais", root="/srv/nas/relais",
+                                        quota_bytes=40 * GIB)]
+    reader = QuotaReader("/srv/nas", shares, "auto",
+                         BtrfsQgroupReader(runner=btrfs, is_subvolume=lambda _path: True),
+                         organizations=organizations)
+    samples = quota_samples(reader)
+    assert value(samples, "nasops_organization_used_bytes", organization_id="wsm") == 151 * GIB
+    assert value(samples, "nasops_organization_limit_bytes", organization_id="wsm") == 300 * GIB
+    assert value(samples, "nasops_organization_quota_enforced", organization_id="wsm") == 1
+    # No share of it yet: nothing stored is known, its limit is the hosting file's, not enforced.
+    assert value(samples, "nasops_organization_used_bytes", organization_id="relais") is None
+    assert value(samples, "nasops_organization_limit_bytes", organization_id="relais") == \
+        40 * GIB
+    assert value(samples, "nasops_organization_quota_enforced", organization_id="relais") == 0
+    assert value(samples, "nasops_share_organization_info", share="Asie",
+                 organization_id="wsm") == 1
+    # The shares' own families keep their labels.
+    assert value(samples, "nasops_quota_used_bytes", share="Afrique") == 150 * GIB
+
+
+def test_an_organisation_without_its_qgroup_sums_its_shares() -> None:
+    btrfs = FakeBtrfs(qgroup_show_output({256: (150 * GIB, None), 257: (GIB, None)}))
+    reader = QuotaReader("/srv/nas", SHARES, "auto",
+                         BtrfsQgroupReader(runner=btrfs, is_subvolume=lambda _path: True),
+                         organizations=[OrganizationConfig(id="wsm", root="/srv/nas/wsm/")])
+    samples = quota_samples(reader)
+    assert value(samples, "nasops_organization_used_bytes", organization_id="wsm") == 151 * GIB
+    assert value(samples, "nasops_organization_limit_bytes", organization_id="wsm") is None
+    assert value(samples, "nasops_organization_quota_enforced", organization_id="wsm") == 0
 
 
 def make_tree(root: Path, files: int) -> None:

@@ -265,3 +265,17 @@ def test_the_hosting_file_keeps_the_spec_s_rules_and_every_problem_comes_at_once
     assert main(["validate", "-i", str(collective / "inventory.yml")]) == 0
     assert "warning: shares[0].folders[3]: inherit: false with no access entries" in \
         capsys.readouterr().err
+
+
+def test_one_organisation_with_a_hosting_file_is_checked_against_its_shared_shares(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = collective / "inventory.yml"
+    inventory.write_text(inventory.read_text(encoding="utf-8").replace(
+        "[atable.yml, habitat.yml, relais.yml]", "[atable.yml]"), encoding="utf-8")
+    hosting = collective / "hosting.yml"
+    hosting.write_text(
+        "version: 1\nid: commun\nshares:\n  - name: atb-réseau\n"
+        "    access: {\"atable:Coordination\": read}\n", encoding="utf-8")
+    assert main(["validate", "-i", str(inventory)]) == 2
+    error = capsys.readouterr().err
+    assert f"{hosting}:4:" in error and "Samba share name 'atb-réseau'" in error, error

@@ -42,8 +42,8 @@ def test_the_organisation_qgroup_is_the_same_every_run_and_apart_for_each_root()
 
 
 def test_a_fresh_nas_creates_the_qgroup_counts_every_share_then_limits_it() -> None:
-    plan = plan_organisations([ATABLE], [ShareQgroup("/srv/nas/atable/Réseau", None, 0),
-                                         ShareQgroup("/srv/nas/relais/Pôle", "0/258", 0)],
+    plan = plan_organisations([ATABLE], [ShareQgroup("/srv/nas/atable/Réseau", None, 0, True),
+                                         ShareQgroup("/srv/nas/relais/Pôle", "0/258", 0, True)],
                               {}, {})
     assert plan.actions == [("qgroup create", GROUP),
                             ("qgroup assign", ("/srv/nas/atable/Réseau", GROUP)),
@@ -57,7 +57,7 @@ def test_a_fresh_nas_creates_the_qgroup_counts_every_share_then_limits_it() -> N
 def test_a_converged_organisation_needs_nothing_and_one_without_a_limit_is_left_alone() -> None:
     qgroups = {GROUP: Qgroup(GROUP, 16384, 16384, 300 * 2**30, None)}
     parents = {"0/256": [GROUP]}
-    share = ShareQgroup("/srv/nas/atable/Réseau", "0/256", 16384)
+    share = ShareQgroup("/srv/nas/atable/Réseau", "0/256", 16384, True)
     assert plan_organisations([ATABLE], [share], qgroups, parents).actions == []
     unlimited = {"id": "habitat", "root": "/srv/nas/habitat", "quota_bytes": None}
     assert plan_organisations([unlimited], [], qgroups, parents).actions == []
@@ -69,13 +69,30 @@ def test_a_converged_organisation_needs_nothing_and_one_without_a_limit_is_left_
 def test_a_limit_below_what_the_organisation_stores_is_refused() -> None:
     qgroups = {GROUP: Qgroup(GROUP, 50 * 2**20, 50 * 2**20, None, None)}
     plan = plan_organisations([{**ATABLE, "quota_bytes": 40 * 2**20}],
-                              [ShareQgroup("/srv/nas/atable/Réseau", "0/256", 50 * 2**20)],
+                              [ShareQgroup("/srv/nas/atable/Réseau", "0/256", 50 * 2**20, True)],
                               qgroups, {"0/256": [GROUP]})
     assert plan.actions == []
     assert plan.refusals == ["quota 40M for organisation atable is below what it stores (50M)"]
     # Before its shares count towards it, what they store is summed.
     plan = plan_organisations([{**ATABLE, "quota_bytes": 40 * 2**20}],
-                              [ShareQgroup("/srv/nas/atable/Réseau", "0/256", 30 * 2**20),
-                               ShareQgroup("/srv/nas/atable/Cuisine", "0/259", 30 * 2**20)],
+                              [ShareQgroup("/srv/nas/atable/Réseau", "0/256", 30 * 2**20, True),
+                               ShareQgroup("/srv/nas/atable/Cuisine", "0/259", 30 * 2**20, True)],
                               {}, {})
     assert plan.refusals == ["quota 40M for organisation atable is below what it stores (60M)"]
+
+
+def test_a_share_joining_counts_on_top_of_what_the_qgroup_already_holds() -> None:
+    # A share that left the spec is still counted by the qgroup (its data stays).
+    qgroups = {GROUP: Qgroup(GROUP, 50 * 2**20, 50 * 2**20, None, None)}
+    plan = plan_organisations([{**ATABLE, "quota_bytes": 60 * 2**20}],
+                              [ShareQgroup("/srv/nas/atable/Nouveau", "0/300", 20 * 2**20, True)],
+                              qgroups, {})
+    assert plan.refusals == ["quota 60M for organisation atable is below what it stores (70M)"]
+
+
+def test_a_plain_directory_share_is_not_counted_and_says_so() -> None:
+    plan = plan_organisations([ATABLE], [ShareQgroup("/srv/nas/atable/Vieux", None, 10, False)],
+                              {}, {})
+    assert ("qgroup assign", ("/srv/nas/atable/Vieux", GROUP)) not in plan.actions
+    assert plan.warnings == ["quota of organisation atable not enforced on /srv/nas/atable/Vieux"
+                             ": not a subvolume (move its data into a new share to count it)"]

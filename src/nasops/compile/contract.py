@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DESIRED_STATE_VERSION = 1
+DESIRED_STATE_VERSION = 2
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 EntryLevel = Literal["write", "read", "traverse", "none"]
@@ -92,6 +92,9 @@ class DesiredShare(ContractModel):
 
     name: str
     """Samba share name (with the account prefix)."""
+    organization: str
+    """Id of the organisation whose share it is (on a shared NAS, the hosting file's id for
+    the shares several organisations use together): the exporter's `organization` label."""
     display_name: str
     """The share's name as the spec writes it, also its directory name."""
     path: str
@@ -296,7 +299,7 @@ class DesiredState(ContractModel):
     """Everything one NAS must be, resolved from its organisations' specs (and, for a NAS
     several organisations share, the provider's hosting file)."""
 
-    version: Literal[1]
+    version: Literal[2]
     """Version of this contract."""
     organization: str
     """The NAS's name for people: its organisation's id, or on a shared NAS the hosting

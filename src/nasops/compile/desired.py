@@ -106,6 +106,7 @@ def _share_state(spec: Spec, table: RightsTable, share_index: int, root: str,
     )
     return {
         "name": prefix + share.name,
+        "organization": spec.organization.id,
         "display_name": share.name,
         "path": posixpath.join(root, share.name),
         "comment": share.description,

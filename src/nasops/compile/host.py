@@ -19,6 +19,14 @@ from nasops.spec.load import LoadedSpec
 from nasops.spec.units import parse_size
 
 
+def nas_name(host: str, organisations: Sequence[str], hosting_id: str | None) -> str:
+    """The NAS's name for people (the desired state's `organization`): the hosting file's id,
+    else its one organisation's id, else the inventory host's name."""
+    if hosting_id is not None:
+        return hosting_id
+    return organisations[0] if len(organisations) == 1 else host
+
+
 def compile_host(host: str, specs: Sequence[LoadedSpec],
                  hosting: LoadedHosting | None) -> dict[str, Any]:
     """Given a NAS host's name, its organisations' specs (valid on their own and together)
@@ -45,7 +53,8 @@ def compile_host(host: str, specs: Sequence[LoadedSpec],
     first = states[0]
     merged = {
         **first,
-        "organization": hosting.hosting.id if hosting is not None else host,
+        "organization": nas_name(host, [state["organization"] for state in states],
+                                 hosting.hosting.id if hosting is not None else None),
         "organizations": organizations,
         "shared_root": shared_root,
         "groups": [group for state in states for group in state["groups"]],

@@ -47,6 +47,18 @@ class ShareConfig(ConfigModel):
     path: AbsolutePath
     quota_bytes: Annotated[int, Field(ge=0)] | None = None
     """The limit from the spec; exported when btrfs enforces none (nasops_quota_enforced 0)."""
+    organization: str = ""
+    """Id of the organisation whose share it is (nasops_share_organization_info)."""
+
+
+class OrganizationConfig(ConfigModel):
+    """One organisation the NAS hosts, whose shares together may have a limit."""
+
+    id: Annotated[str, Field(min_length=1)]
+    root: AbsolutePath
+    """Its directory: its shares are directly under it; names its level-1 qgroup."""
+    quota_bytes: Annotated[int, Field(ge=0)] | None = None
+    """Its limit from the hosting file; exported when btrfs enforces none."""
 
 
 class QuotaConfig(ConfigModel):
@@ -118,6 +130,8 @@ class ExporterConfig(ConfigModel):
     """The repositories and schedules of the desired state; None: only status files count."""
     volume_path: AbsolutePath = "/srv/nas"
     shares: list[ShareConfig] = []
+    organizations: list[OrganizationConfig] = []
+    """Every organisation the NAS hosts (nasops_organization_* families)."""
     quota: QuotaConfig | None = QuotaConfig()
     syncthing: SyncthingConfig | None = None
     samba: SambaConfig | None = SambaConfig()

@@ -166,7 +166,8 @@ def build_collectors(config: ExporterConfig) -> list[SourceCollector]:
         quota = config.quota
         qgroup_reader = BtrfsQgroupReader(quota.btrfs_command, runner=runner,
                                           timeout_seconds=quota.command_timeout_seconds)
-        reader = QuotaReader(config.volume_path, config.shares, quota.method, qgroup_reader)
+        reader = QuotaReader(config.volume_path, config.shares, quota.method, qgroup_reader,
+                             organizations=config.organizations)
         collectors.append(QuotaCollector(reader, quota.refresh_interval_seconds,
                                          quota.walk_interval_seconds))
     if config.syncthing is not None:

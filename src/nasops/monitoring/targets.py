@@ -13,6 +13,7 @@ from typing import Any
 from ansible_collections.nasops.nas.plugins.module_utils.host_files import write_atomically
 
 from nasops.ansible.inventory import TargetHost, inventory_base, list_inventory, target_hosts
+from nasops.compile.host import nas_name
 from nasops.spec import load_spec
 from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
 from nasops.spec.yaml_source import parse_yaml
@@ -93,16 +94,16 @@ def targets_from_inventory_data(data: Mapping[str, Any], base: Path,
 def _nas_name(target: TargetHost, organisation: str) -> str:
     """The NAS's name as its desired state gives it (nasops.compile.host): its organisation's
     id, or on a NAS several organisations share, the hosting file's id, else the host's."""
-    if not target.hosted or len(target.spec_paths) == 1:
+    if not target.hosted:
         return organisation
+    hosting_id = None
     if target.hosting_path is not None:
         # Validated by `nasops validate -i`; here only its id is read.
         text = read_text_file(target.hosting_path, "hosting file", MAXIMUM_SPEC_BYTES)
         data, _source = parse_yaml(text, str(target.hosting_path))
         identifier = data.get("id") if isinstance(data, dict) else None
-        if isinstance(identifier, str):
-            return identifier
-    return target.name
+        hosting_id = identifier if isinstance(identifier, str) else None
+    return nas_name(target.name, [organisation] * len(target.spec_paths), hosting_id)
 
 
 def fleet_targets(inventory: str, warnings: list[str] | None = None

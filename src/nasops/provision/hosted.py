@@ -57,7 +57,9 @@ def check_together(name: str, paths: list[Path], loaded: dict[Path, Any],
             messages.append(f"inventory host {name}: {error}")
         else:
             warnings += hosting.warnings
-    if len(paths) > 1 and len(specs) == len(paths):
+    # One organisation with a hosting file is checked too: its names against the shared
+    # shares'.
+    if (len(paths) > 1 or hosting is not None) and specs and len(specs) == len(paths):
         problems += check_hosted(name, specs, hosting)
     return specs, hosting, problems, messages, warnings
 

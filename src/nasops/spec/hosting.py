@@ -20,6 +20,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ansible_collections.nasops.nas.plugins.module_utils.organisation_quotas import (
+    organisation_qgroup,
+)
+
 from nasops.errors import Problem
 from nasops.spec.directory import build_directory
 from nasops.spec.hosting_file import LoadedHosting
@@ -67,8 +71,9 @@ class _Seen:
 
 def check_hosted(host: str, specs: Sequence[LoadedSpec],
                  hosting: LoadedHosting | None = None) -> list[Problem]:
-    """Given the loaded specs one NAS hosts (two or more) and its hosting file if any, return
-    every conflict between them (errors, and warnings with severity 'warning')."""
+    """Given the loaded specs one NAS hosts (two or more, or one with a hosting file) and its
+    hosting file if any, return every conflict between them (errors, and warnings with
+    severity 'warning')."""
     problems: list[Problem] = []
     ids = _Seen(lambda key: f"organization id '{key}' is another organisation's too")
     prefixes = _Seen(lambda key: f"account prefix '{key}' is another organisation's too: "
@@ -82,11 +87,18 @@ def check_hosted(host: str, specs: Sequence[LoadedSpec],
                                 "too: it would receive that organisation's folders")
     repositories = _Seen(lambda key: f"restic repository {key} is another organisation's "
                                      "too: each organisation needs its own")
+    # Each organisation's btrfs qgroup is named from its directory (a 32-bit hash): two
+    # directories with the same would share one limit.
+    qgroups = _Seen(lambda key: f"this organisation's quota group {key} is another "
+                                "organisation's too (a one-in-four-billion chance): change "
+                                "one organisation id")
     local_paths: list[tuple[str, Place]] = []
     for loaded in specs:
         spec, prefix = loaded.spec, loaded.spec.organization.account_prefix
         ids.add(spec.organization.id, Place(loaded, ("organization", "id")), problems)
-        if not prefix:
+        qgroups.add(organisation_qgroup(posixpath.join(spec.volume.path, spec.organization.id)),
+                    Place(loaded, ("organization", "id")), problems)
+        if not prefix and len(specs) > 1:
             problems.append(Place(loaded, ("organization",)).problem(
                 f"NAS {host} hosts {len(specs)} organisations: set organization."
                 "account_prefix (a few lowercase letters and '-', e.g. "
@@ -128,7 +140,8 @@ def check_hosted(host: str, specs: Sequence[LoadedSpec],
                     f"a shared share's name cannot start with the account prefix "
                     f"'{taken[0]}': people would take it for that organisation's own"))
     problems += _nested_repositories(local_paths)
-    problems += _not_built_yet(host, specs)
+    if len(specs) > 1:
+        problems += _not_built_yet(host, specs)
     problems += _one_setting(host, specs)
     problems += _quotas_fit(host, specs)
     return problems

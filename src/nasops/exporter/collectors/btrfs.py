@@ -66,11 +66,15 @@ class BtrfsQgroupReader:
         self._subvolume_ids[path] = identifier
         return identifier
 
-    def __call__(self, volume_path: str, share_paths: Sequence[str]) -> dict[str, Qgroup]:
-        """Given the volume and share paths, return the qgroup of each share that has one."""
+    def __call__(self, volume_path: str, share_paths: Sequence[str],
+                 identifiers: Sequence[str] = ()) -> dict[str, Qgroup]:
+        """Given the volume, share paths and qgroup identifiers (an organisation's `1/N`),
+        return the qgroup of each share that has one, by path, and of each identifier that
+        exists, by identifier."""
         output = self.runner(show_argv(self.command_prefix, volume_path), self.timeout_seconds)
         qgroups = read_qgroups(output)
-        found: dict[str, Qgroup] = {}
+        found: dict[str, Qgroup] = {identifier: qgroups[identifier]
+                                    for identifier in identifiers if identifier in qgroups}
         for path in share_paths:
             identifier = self._subvolume_id(path)
             if identifier is None:

@@ -7,22 +7,31 @@ one walks the shares without a qgroup every walk interval (expensive). A scrape 
 from __future__ import annotations
 
 import logging
+import posixpath
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ansible_collections.nasops.nas.plugins.module_utils.organisation_quotas import (
+    organisation_qgroup,
+)
 from ansible_collections.nasops.nas.plugins.module_utils.qgroups import Qgroup
 from prometheus_client.core import Metric
 
 from nasops.exporter.collectors.base import BackgroundCollector, gauge, info
 from nasops.exporter.collectors.usage_walk import WalkResult, measure_usage
-from nasops.exporter.config import ShareConfig
+from nasops.exporter.config import OrganizationConfig, ShareConfig
 from nasops.exporter.refresher import Refresher
 
 logger = logging.getLogger("nasops.exporter")
 
-QgroupReader = Callable[[str, Sequence[str]], Mapping[str, Qgroup]]
-"""Given the volume path and share paths, return the qgroup of each share that has one."""
+# Not `organization`: `nasops monitoring targets` gives every target that label (the NAS's
+# name), and Prometheus would rename a scraped label of the same name.
+ORGANISATION_LABEL = "organization_id"
+QgroupReader = Callable[..., Mapping[str, Qgroup]]
+"""Given the volume path, share paths and (when organisations are configured) qgroup
+identifiers, return the qgroup of each share that has one (by path) and of each identifier
+that exists (by identifier)."""
 Walker = Callable[[str], WalkResult]
 
 
@@ -39,13 +48,26 @@ class ShareUsage:
     measured_at: float | None
     unreadable_directories: int = 0
     walk_seconds: float | None = None
+    organization: str = ""
+
+
+@dataclass(frozen=True)
+class OrganisationUsage:
+    """What one organisation stores, all its shares together, and its limit."""
+
+    id: str
+    used_bytes: int | None
+    """Its level-1 qgroup's referenced bytes, else the sum of its shares' (None: none known)."""
+    limit_bytes: int | None
+    enforced: bool
 
 
 @dataclass(frozen=True)
 class QuotaSnapshot:
-    """Usage of every configured share."""
+    """Usage of every configured share and organisation."""
 
     shares: tuple[ShareUsage, ...]
+    organizations: tuple[OrganisationUsage, ...] = ()
 
 
 class QuotaReader:
@@ -60,9 +82,11 @@ class QuotaReader:
         *,
         walker: Walker = measure_usage,
         clock: Callable[[], float] = time.time,
+        organizations: Sequence[OrganizationConfig] = (),
     ) -> None:
         self.volume_path = volume_path
         self.shares = tuple(shares)
+        self.organizations = tuple(organizations)
         self.method = method
         self.qgroup_reader = qgroup_reader
         self.walker = walker
@@ -73,8 +97,12 @@ class QuotaReader:
     def _qgroups(self) -> Mapping[str, Qgroup]:
         if self.method == "walk":
             return {}
+        paths = [share.path for share in self.shares]
         try:
-            return self.qgroup_reader(self.volume_path, [share.path for share in self.shares])
+            if not self.organizations:
+                return self.qgroup_reader(self.volume_path, paths)
+            return self.qgroup_reader(self.volume_path, paths, [
+                organisation_qgroup(organization.root) for organization in self.organizations])
         except Exception as error:
             if self.method == "qgroup":
                 raise
@@ -94,20 +122,43 @@ class QuotaReader:
                 limit = qgroup.referenced_limit_bytes
                 usages.append(ShareUsage(share.name, "qgroup", qgroup.referenced_bytes,
                                          limit if limit is not None else share.quota_bytes,
-                                         limit is not None, now))
+                                         limit is not None, now,
+                                         organization=share.organization))
                 continue
             without.append(share.path)
             walked = self._walk_results.get(share.path)
             if walked is None:
                 usages.append(ShareUsage(share.name, "pending", None, share.quota_bytes,
-                                         False, None))
+                                         False, None, organization=share.organization))
             else:
                 usages.append(ShareUsage(share.name, "walk", walked.used_bytes,
                                          share.quota_bytes, False, walked.measured_at,
                                          walked.unreadable_directories,
-                                         walked.duration_seconds))
+                                         walked.duration_seconds,
+                                         organization=share.organization))
         self._without_qgroup = tuple(without)
-        return QuotaSnapshot(tuple(usages))
+        return QuotaSnapshot(tuple(usages), self._organisations(qgroups, usages))
+
+    def _organisations(self, qgroups: Mapping[str, Qgroup], usages: Sequence[ShareUsage],
+                       ) -> tuple[OrganisationUsage, ...]:
+        """Each organisation's usage: its level-1 qgroup, else the sum of its shares'."""
+        found = []
+        used_by_share = {share.name: share.used_bytes for share in usages}
+        for organization in self.organizations:
+            qgroup = qgroups.get(organisation_qgroup(organization.root))
+            if qgroup is not None:
+                limit = qgroup.referenced_limit_bytes
+                found.append(OrganisationUsage(
+                    organization.id, qgroup.referenced_bytes,
+                    limit if limit is not None else organization.quota_bytes, limit is not None))
+                continue
+            known = [used_by_share[share.name] for share in self.shares
+                     if posixpath.dirname(share.path) == posixpath.normpath(organization.root)]
+            used = None if not known or None in known else sum(
+                value for value in known if value is not None)
+            found.append(OrganisationUsage(organization.id, used, organization.quota_bytes,
+                                           False))
+        return tuple(found)
 
     def walk(self) -> int:
         """Walk every share that has no qgroup; return how many were walked."""
@@ -176,4 +227,31 @@ class QuotaCollector(BackgroundCollector[QuotaSnapshot]):
             info("nasops_quota_method", "How the share's usage is measured: qgroup, walk, "
                  "or pending (first walk still running).", ["share"],
                  (([share.name], {"method": share.method}) for share in shares)),
+            info("nasops_share_organization", "The organisation whose share it is (join on "
+                 "share to sum or filter by organisation).", ["share"],
+                 (([share.name], {ORGANISATION_LABEL: share.organization}) for share in shares
+                  if share.organization)),
+            *organisation_families(snapshot.organizations),
         ]
+
+
+def organisation_families(organizations: Sequence[OrganisationUsage]) -> list[Metric]:
+    """Given the organisations' usage, return the nasops_organization_* families."""
+    measured = [organization for organization in organizations
+                if organization.used_bytes is not None]
+    return [
+        gauge("nasops_organization_used_bytes",
+              "Bytes the organisation stores, all its shares together: its btrfs level-1 "
+              "qgroup's referenced bytes, else the sum of its shares' usage.",
+              [ORGANISATION_LABEL], (([organization.id], organization.used_bytes or 0)
+                                 for organization in measured)),
+        gauge("nasops_organization_limit_bytes",
+              "Limit of all the organisation's shares together: its qgroup's limit, else the "
+              "hosting file's.", [ORGANISATION_LABEL],
+              (([organization.id], organization.limit_bytes) for organization in organizations
+               if organization.limit_bytes is not None)),
+        gauge("nasops_organization_quota_enforced",
+              "1 if btrfs enforces the organisation's limit (its qgroup has one), else 0.",
+              [ORGANISATION_LABEL], (([organization.id], float(organization.enforced))
+                                 for organization in organizations)),
+    ]
