@@ -302,7 +302,10 @@ def test_an_organisation_leaving_keeps_every_byte_and_its_people_cannot_log_in(
     with hosting.open("w", encoding="utf-8") as stream:
         yaml.dump(data, stream)
     _write_inventory(host, shared_nas.directory, ["atable.yml", "relais.yml"])
+    # The provider's own account, made by hand: no organisation's, so never nasops' to touch.
+    run_in_host(host, ["useradd", "--no-create-home", "--shell", "/bin/sh", "fournisseur"])
     assert nasops("apply", "-q", "-i", shared_nas.inventory) == 0
+    assert run_in_host(host, ["getent", "shadow", "fournisseur"]).stdout.split(":")[7] == ""
 
     assert _checksums(host, *leaving) == before
     for login in ("hab-tom", "hab-ines"):
