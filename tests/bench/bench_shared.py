@@ -3,13 +3,14 @@ test), against a NAS of one organisation, in the same run. As root:
 
     .venv/bin/python tests/bench/bench_shared.py [--repeat 5]
 
-Boots two lab NAS with the same base: `bench-single` (127.0.0.26) with the single-organisation
-example (inventory/example/wsm.yml) and `bench-shared` (127.0.0.27) with the collective
-(inventory/collective: three organisations, a shared space, one hosting file). Applies each
-until nothing changes, then times `nasops apply -q` (the real CLI) on each, alternating, so
-both see the same load; reports the medians and their ratio (target: the collective's no-op
+Boots three lab NAS with the same base: `bench-single` (127.0.0.26) with the
+single-organisation example (inventory/example/wsm.yml), `bench-shared` (127.0.0.27) with the
+collective (inventory/collective: three organisations, a shared space, one hosting file) and
+`bench-three` (127.0.0.28) with three copies of the example as three organisations. Applies
+each until nothing changes, then times `nasops apply -q` (the real CLI) on each, in turn, so
+all see the same load; reports the medians and their ratios (target: the collective's no-op
 within 1.5x the single organisation's). Writes tests/bench/results/shared.json and
-shared.md. Both hosts are torn down (purged), whatever happens.
+shared.md. The hosts are torn down (purged), whatever happens.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ EXAMPLE = REPOSITORY / "inventory" / "example" / "wsm.yml"
 COLLECTIVE = REPOSITORY / "inventory" / "collective"
 RESULTS = HERE / "results"
 STATE_ROOT = "/var/lib/nasops/lab-bench-shared"
-HOSTS = {"single": ("bench-single", "127.0.0.26"), "shared": ("bench-shared", "127.0.0.27")}
+HOSTS = {"single": ("bench-single", "127.0.0.26"), "shared": ("bench-shared", "127.0.0.27"),
+         "three": ("bench-three", "127.0.0.28")}
+# Three organisations each as large as the example, on one NAS (without the example's
+# backups and laptops, which a shared NAS refuses for now).
+COPIES = (("wsa", "wa-"), ("wsb", "wb-"), ("wsc", "wc-"))
 TARGET_RATIO = 1.5
 
 
@@ -58,18 +63,34 @@ def boot(name: str, address: str, *extra: str) -> Path:
     return Path(done.stdout.strip().splitlines()[-1])
 
 
-def shared_inventory(host_inventory: Path, work: Path) -> Path:
-    """Given the shared host's own inventory, write one naming the collective's specs."""
+def shared_inventory(host_inventory: Path, work: Path, label: str, specs: list[Path],
+                     hosting: Path | None) -> Path:
+    """Given a host's own inventory, write one naming several organisations' specs."""
     data = yaml.safe_load(host_inventory.read_text(encoding="utf-8"))
     [variables] = data["all"]["children"]["nas"]["hosts"].values()
-    variables.update({
-        "nasops_specs": [str(COLLECTIVE / name) for name in
-                         ("atable.yml", "habitat.yml", "relais.yml")],
-        "nasops_hosting": str(COLLECTIVE / "hosting.yml"),
-        "nasops_secrets_file": str(work / "shared-secrets.yml")})
-    inventory = work / "shared.yml"
+    variables.update({"nasops_specs": [str(spec) for spec in specs],
+                      "nasops_secrets_file": str(work / f"{label}-secrets.yml")})
+    if hosting is not None:
+        variables["nasops_hosting"] = str(hosting)
+    inventory = work / f"{label}.yml"
     inventory.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return inventory
+
+
+def example_copies(work: Path) -> list[Path]:
+    """Write the example spec three times as three organisations (own id and prefix)."""
+    written = []
+    for identifier, prefix in COPIES:
+        data = yaml.safe_load(EXAMPLE.read_text(encoding="utf-8"))
+        data["organization"].update({"id": identifier, "account_prefix": prefix})
+        data.pop("backup", None)
+        for user in data["users"]:
+            user.pop("devices", None)
+        path = work / f"{identifier}.yml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False),
+                        encoding="utf-8")
+        written.append(path)
+    return written
 
 
 def apply(inventory: Path) -> tuple[float, int]:
@@ -103,6 +124,7 @@ def measure(inventories: dict[str, Path], repeat: int) -> dict[str, Any]:
     medians = {label: round(median_of(values), 3) for label, values in runs.items()}
     ratio = round(medians["shared"] / medians["single"], 3)
     return {"noop_apply_runs": runs, "noop_apply": medians, "ratio": ratio,
+            "ratio_three": round(medians["three"] / medians["single"], 3),
             "target_ratio": TARGET_RATIO, "met": ratio <= TARGET_RATIO, "load_average": loads}
 
 
@@ -122,14 +144,19 @@ def markdown(results: dict[str, Any]) -> str:
         f"| shared | the collective: 3 organisations and a shared space "
         f"({results['spec']['shared']}) | {medians['shared']:.2f} s | "
         f"{results['noop_apply_runs']['shared']} |",
+        f"| three | three copies of the example as three organisations, without backups "
+        f"and laptops ({results['spec']['three']}) | {medians['three']:.2f} s | "
+        f"{results['noop_apply_runs']['three']} |",
         "",
         f"Ratio shared / single: **{results['ratio']}** (target ≤ {TARGET_RATIO}: "
-        f"{'met' if results['met'] else 'missed'}).",
+        f"{'met' if results['met'] else 'missed'}). Ratio three / single: "
+        f"{results['ratio_three']}.",
         "",
-        "The collective has fewer folders and people than the example: the ratio says that "
+        "The collective has fewer folders and people than the example: its ratio says that "
         "hosting several organisations adds no cost of its own to a no-op apply (one run, "
-        "one desired state, every role's checks once), not how a shared NAS of the "
-        "example's size would compare.",
+        "one desired state, every role's checks once). The third NAS holds three times the "
+        "example's people and folders (but runs no backup or sync role's work): what a "
+        "shared NAS of that size costs.",
         ""])
 
 
@@ -160,8 +187,12 @@ def main(argv: list[str] | None = None) -> int:
                                "code_at_start": code_state()}
     try:
         single = boot(*HOSTS["single"], "--spec", str(EXAMPLE))
-        shared = shared_inventory(boot(*HOSTS["shared"]), work)
-        inventories = {"single": single, "shared": shared}
+        shared = shared_inventory(boot(*HOSTS["shared"]), work, "shared", [
+            COLLECTIVE / name for name in ("atable.yml", "habitat.yml", "relais.yml")],
+            COLLECTIVE / "hosting.yml")
+        three = shared_inventory(boot(*HOSTS["three"]), work, "three", example_copies(work),
+                                 None)
+        inventories = {"single": single, "shared": shared, "three": three}
         results["spec"] = {label: counts(inventory) for label, inventory in inventories.items()}
         for label, inventory in inventories.items():
             converge(label, inventory)
@@ -175,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
     results["code_at_end"] = code_state()
     options.output.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
     options.output.with_suffix(".md").write_text(markdown(results), encoding="utf-8")
-    print(json.dumps({key: results[key] for key in ("noop_apply", "ratio", "met")}))
+    print(json.dumps({key: results[key] for key in ("noop_apply", "ratio", "ratio_three",
+                                                    "met")}))
     return 0 if results["met"] else 1
 
 

@@ -40,9 +40,10 @@ EXAMPLE_SPEC = LAB_DIRECTORY.parents[1] / "inventory" / "example" / "wsm.yml"
 # Session-wide hosts: the modules that use one must run in the same xdist worker.
 SHARED_HOSTS = frozenset({"example_nas", "lab_nas"})
 # Lab test groups, longest first (measured wall time in CI); unknown groups come after them.
-LAB_GROUP_ORDER = ("example_nas", "test_day_in_the_life", "test_sync", "test_monitoring",
-                   "test_backup", "lab_nas", "test_roles_apply", "test_wheel",
-                   "test_provision_cli", "test_own_playbook")
+LAB_GROUP_ORDER = ("test_day_in_the_life", "test_provision_cli", "test_apply_interrupted",
+                   "example_nas", "test_backup", "test_shared_nas", "test_roles_apply",
+                   "test_monitoring", "test_own_playbook", "test_sync", "lab_nas",
+                   "test_wheel")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)
