@@ -40,10 +40,10 @@ EXAMPLE_SPEC = LAB_DIRECTORY.parents[1] / "inventory" / "example" / "wsm.yml"
 # Session-wide hosts: the modules that use one must run in the same xdist worker.
 SHARED_HOSTS = frozenset({"example_nas", "lab_nas"})
 # Lab test groups, longest first (measured wall time in CI); unknown groups come after them.
-LAB_GROUP_ORDER = ("test_day_in_the_life", "test_provision_cli", "test_apply_interrupted",
-                   "example_nas", "test_backup", "test_shared_nas", "test_roles_apply",
-                   "test_monitoring", "test_own_playbook", "test_sync", "lab_nas",
-                   "test_wheel")
+LAB_GROUP_ORDER = ("test_day_in_the_life", "example_nas", "test_apply_interrupted",
+                   "test_provision_cli", "test_shared_nas", "test_backup", "test_roles_apply",
+                   "test_monitoring", "test_sync", "test_wheel", "test_own_playbook",
+                   "lab_nas")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)

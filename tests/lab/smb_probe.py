@@ -6,6 +6,7 @@ folders are probed over one session instead of one smbclient process per check.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import smbclient
 from smbprotocol.exceptions import SMBOSError, SMBResponseException
 
+from nasops.execute import run_command
 from nasops.spec.rights import Access
 
 SEED_FILE = "seed.txt"
@@ -100,6 +102,16 @@ class SmbUser:
 
     def close(self) -> None:
         smbclient.reset_connection_cache(connection_cache=self.options["connection_cache"])
+
+
+def listed_shares(server: str, login: str, password: str) -> set[str]:
+    """Given a server and a person's login, return the disk shares their share list shows
+    (what Windows' network view asks: the srvsvc list, through smbclient -L), after Samba's
+    access-based share enumeration."""
+    listed = run_command(["smbclient", "-L", f"//{server}", "-U", login, "-g"],
+                         environment={"PASSWD": password}, timeout=60)
+    return {match.group(1) for match in re.finditer(r"^Disk\|([^|]*)\|", listed.stdout,
+                                                     re.MULTILINE)}
 
 
 def people_work_over_smb(server: str, passwords: dict[str, str],

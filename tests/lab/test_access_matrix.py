@@ -8,13 +8,11 @@ each folder and in the list of shares.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from typing import Any
 
-from smb_probe import SEED_FILE, SmbUser
+from smb_probe import SEED_FILE, SmbUser, listed_shares
 
-from nasops.execute import run_command
 from nasops.spec.rights import Access
 
 
@@ -91,11 +89,7 @@ def test_each_person_s_share_list_shows_only_the_shares_they_reach(example_nas: 
     for login in sorted(table.access):
         if not table.directory.users[login].enabled:
             continue
-        listed = run_command(["smbclient", "-L", f"//{example_nas.host.address}", "-U", login,
-                              "-g"], environment={"PASSWD": example_nas.passwords[login]},
-                             timeout=60)
-        seen = {match.group(1) for match in re.finditer(r"^Disk\|([^|]*)\|", listed.stdout,
-                                                         re.MULTILINE)}
+        seen = listed_shares(example_nas.host.address, login, example_nas.passwords[login])
         reachable = {share for share, index in roots.items()
                      if table.access[login][index] is not Access.NONE}
         hidden += len(roots) - len(reachable)

@@ -24,12 +24,11 @@ import pytest
 import smbclient
 from polling import wait_until
 from ruamel.yaml import YAML
-from smb_probe import SEED_FILE, SmbUser, people_work_over_smb
+from smb_probe import SEED_FILE, SmbUser, listed_shares, people_work_over_smb
 from smbprotocol.exceptions import DiskFull
 
 from nasops.ansible.inventory import list_inventory, target_hosts
 from nasops.cli.main import main
-from nasops.execute import run_command
 from nasops.lab import LabHost, render_inventory, run_in_host
 from nasops.lab.testing import LabHostFactory
 from nasops.provision.hosted import validate_inventory
@@ -146,11 +145,7 @@ def test_people_see_only_the_shares_and_folders_they_reach(shared_nas: SharedNas
     for login in sorted(table.access):
         if not table.directory.users[login].enabled:
             continue
-        listed = run_command(["smbclient", "-L", f"//{shared_nas.host.address}", "-U", login,
-                              "-g"], environment={"PASSWD": shared_nas.passwords[login]},
-                             timeout=60)
-        seen = {match.group(1) for match in re.finditer(r"^Disk\|([^|]*)\|", listed.stdout,
-                                                         re.MULTILINE)}
+        seen = listed_shares(shared_nas.host.address, login, shared_nas.passwords[login])
         reachable = {share for share, index in roots.items()
                      if table.access[login][index] is not Access.NONE}
         if seen != reachable:
