@@ -81,7 +81,7 @@ def plan_organisations(organizations: Sequence[Mapping[str, Any]],
             plan.changes.append({"kind": "quota", "target": target,
                                  "detail": f"create its qgroup {group}"})
         for share in joining:
-            plan.actions.append(("qgroup assign", (share.path, group)))
+            plan.actions.append(("qgroup assign", (share.path, share.own, group)))
             plan.changes.append({"kind": "quota", "target": target,
                                  "detail": f"count {share.path} towards its quota"})
         limit = existing.referenced_limit_bytes if existing is not None else None

@@ -8,7 +8,7 @@ Standard library only: it runs on the NAS, inside an Ansible module or the expor
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import NamedTuple
 
 # The root directory of every btrfs subvolume has this inode number (BTRFS_FIRST_FREE_OBJECTID).
@@ -46,20 +46,24 @@ PARENTS_ROW = re.compile(r"^\s*(\d+/\d+)\s+\d+\s+\d+\s+(?:\d+|none)\s+(?:\d+|non
                          r"(-|\d+/\d+(?:,\d+/\d+)*)(?:\s|$)")
 
 
+def _rows(text: str, row: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """Given `btrfs qgroup show` output and the pattern of its rows, yield each row's match;
+    skip headers, dashes and blank lines. Raise ValueError on a row the pattern cannot read:
+    guessing a usage, a limit or a parent is worse."""
+    for line in text.splitlines():
+        match = row.match(line)
+        if match is not None:
+            yield match
+        elif ROW_START.match(line):
+            raise ValueError(f"btrfs qgroup show printed a row nasops cannot read: "
+                             f"{line.strip()[:200]}")
+
+
 def parse_qgroup_parents(text: str) -> dict[str, list[str]]:
     """Given `btrfs qgroup show --raw -re -p` output, return each qgroup's parents (the
     higher-level qgroups it counts towards). Raise ValueError on a row it cannot read."""
-    parents: dict[str, list[str]] = {}
-    for line in text.splitlines():
-        match = PARENTS_ROW.match(line)
-        if match is None:
-            if ROW_START.match(line):
-                raise ValueError(f"btrfs qgroup show printed a row nasops cannot read: "
-                                 f"{line.strip()[:200]}")
-            continue
-        identifier, listed = match.groups()
-        parents[identifier] = [] if listed == "-" else listed.split(",")
-    return parents
+    return {match[1]: [] if match[2] == "-" else match[2].split(",")
+            for match in _rows(text, PARENTS_ROW)}
 
 
 UNITS = ("", "K", "M", "G", "T", "P")
@@ -88,13 +92,7 @@ def parse_qgroup_show(text: str) -> dict[str, Qgroup]:
     Raise ValueError on a row that cannot be read: guessing a usage or a limit is worse.
     """
     qgroups: dict[str, Qgroup] = {}
-    for line in text.splitlines():
-        match = QGROUP_ROW.match(line)
-        if match is None:
-            if ROW_START.match(line):
-                raise ValueError(f"btrfs qgroup show printed a row nasops cannot read: "
-                                 f"{line.strip()[:200]}")
-            continue  # header, dashes, blank lines
+    for match in _rows(text, QGROUP_ROW):
         identifier, referenced, exclusive, referenced_limit, exclusive_limit = match.groups()
         qgroups[identifier] = Qgroup(identifier, int(referenced), int(exclusive),
                                      _limit(referenced_limit), _limit(exclusive_limit))

@@ -290,14 +290,14 @@ class Host:
         elif action == "qgroup create":
             self.run([self.btrfs, "qgroup", "create", argument, volume])
         elif action == "qgroup assign":
-            path, group = argument
-            probe = self.probe(path, True, True)
-            if probe.qgroup is None:
+            # Planned after this run's shares were made and probed (main): each has its own.
+            path, own, group = argument
+            if own is None:
                 self.module.fail_json(msg=f"{path}: no qgroup of its own to count towards {group}")
             # btrfs counts a share without shared extents at once; otherwise it says the
             # numbers need a rescan, done once after every assignment (rescan_if_needed).
-            _rc, out, err = self.run([self.btrfs, "qgroup", "assign", "--no-rescan",
-                                      probe.qgroup.identifier, group, volume])
+            _rc, out, err = self.run([self.btrfs, "qgroup", "assign", "--no-rescan", own, group,
+                                      volume])
             self.rescan_needed = self.rescan_needed or "rescan" in (out + err).lower()
         elif action == "qgroup limit":
             group, quota = argument

@@ -202,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run(nasops_argv("lab", "down", "--name", name, "--purge"),
                            check=False, cwd=REPOSITORY, timeout=300)
         reap_adopted()  # the ssh masters lost their hosts
+        # Only the run's own directory (mkdtemp above): its inventories, copies and secrets.
         shutil.rmtree(work, ignore_errors=True)
     results["code_at_end"] = code_state()
     options.output.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")

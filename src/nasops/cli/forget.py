@@ -19,6 +19,7 @@ from nasops.ansible.runner import interruptible
 from nasops.ansible.summary import render_failures, render_refusals
 from nasops.cli.provision import _target_options
 from nasops.cli.run_report import reported
+from nasops.compile.contract import share_roots
 from nasops.errors import BadInputError, CommandFailedError
 from nasops.provision import prepare, prepared_workspace
 
@@ -31,8 +32,7 @@ def resolve_paths(paths: tuple[str, ...], desired: dict[str, Any]) -> list[str]:
     again on the NAS, without following links). A relative path is `Share/Folder` under the
     organisation's directory, or on a NAS several organisations share, `ORGANISATION/Share/
     Folder` (or the shared shares' `ID/Share/Folder`) under the volume."""
-    roots = [organization["root"] for organization in desired["organizations"]]
-    roots += [desired["shared_root"]] if desired.get("shared_root") else []
+    roots = share_roots(desired)
     base = roots[0] if len(roots) == 1 else str(desired["volume"])
     resolved, problems = [], []
     for typed in paths:
@@ -70,10 +70,12 @@ def forget(*, inventory: str, spec_override: str | None, limit: str | None,
             report.show_warnings(workspace)
             per_host = {name: resolve_paths(paths, workspace.desired[name])
                         for name in workspace.hosts}
+            roots = {name: share_roots(workspace.desired[name]) for name in workspace.hosts}
             result = report.run(workspace, check=dry_run,
                                 vault_password_file=vault_password_file,
                                 playbook=project_root() / "playbooks" / FORGET_PLAYBOOK,
-                                extra_variables={"nasops_forget_paths": per_host})
+                                extra_variables={"nasops_forget_paths": per_host,
+                                                 "nasops_forget_roots": roots})
         if result.refusals:
             raise BadInputError(render_refusals(result) + "\nnothing was changed")
         if result.failed:

@@ -326,6 +326,14 @@ class DesiredState(ContractModel):
     """Exporter and drift check settings."""
 
 
+def share_roots(state: Mapping[str, Any]) -> list[str]:
+    """Given a desired state's data (or its outline), return the directories holding its
+    shares: each organisation's root, then the shared shares' directory. (playbooks/site.yml
+    computes the same list for the roles, as `nasops_roots`.)"""
+    roots = [str(organization["root"]) for organization in state["organizations"]]
+    return roots + ([str(state["shared_root"])] if state.get("shared_root") else [])
+
+
 def _plain(state: DesiredState | Mapping[str, Any]) -> Any:
     return state.model_dump(mode="json") if isinstance(state, DesiredState) else state
 

@@ -19,12 +19,11 @@ from nasops.spec.load import LoadedSpec
 from nasops.spec.units import parse_size
 
 
-def nas_name(host: str, organisations: Sequence[str], hosting_id: str | None) -> str:
+def nas_name(host: str, only_organisation: str | None, hosting_id: str | None) -> str:
     """The NAS's name for people (the desired state's `organization`): the hosting file's id,
-    else its one organisation's id, else the inventory host's name."""
-    if hosting_id is not None:
-        return hosting_id
-    return organisations[0] if len(organisations) == 1 else host
+    else the id of the one organisation it hosts (None when several), else the inventory
+    host's name."""
+    return hosting_id or only_organisation or host
 
 
 def compile_host(host: str, specs: Sequence[LoadedSpec],
@@ -53,7 +52,7 @@ def compile_host(host: str, specs: Sequence[LoadedSpec],
     first = states[0]
     merged = {
         **first,
-        "organization": nas_name(host, [state["organization"] for state in states],
+        "organization": nas_name(host, first["organization"] if len(states) == 1 else None,
                                  hosting.hosting.id if hosting is not None else None),
         "organizations": organizations,
         "shared_root": shared_root,

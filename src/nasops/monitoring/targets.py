@@ -15,8 +15,7 @@ from ansible_collections.nasops.nas.plugins.module_utils.host_files import write
 from nasops.ansible.inventory import TargetHost, inventory_base, list_inventory, target_hosts
 from nasops.compile.host import nas_name
 from nasops.spec import load_spec
-from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
-from nasops.spec.yaml_source import parse_yaml
+from nasops.spec.hosting_file import read_hosting_id
 
 
 def _host_port(address: str, port: int) -> str:
@@ -96,14 +95,9 @@ def _nas_name(target: TargetHost, organisation: str) -> str:
     id, or on a NAS several organisations share, the hosting file's id, else the host's."""
     if not target.hosted:
         return organisation
-    hosting_id = None
-    if target.hosting_path is not None:
-        # Validated by `nasops validate -i`; here only its id is read.
-        text = read_text_file(target.hosting_path, "hosting file", MAXIMUM_SPEC_BYTES)
-        data, _source = parse_yaml(text, str(target.hosting_path))
-        identifier = data.get("id") if isinstance(data, dict) else None
-        hosting_id = identifier if isinstance(identifier, str) else None
-    return nas_name(target.name, [organisation] * len(target.spec_paths), hosting_id)
+    hosting_id = read_hosting_id(target.hosting_path) if target.hosting_path else None
+    return nas_name(target.name, organisation if len(target.spec_paths) == 1 else None,
+                    hosting_id)
 
 
 def fleet_targets(inventory: str, warnings: list[str] | None = None

@@ -124,6 +124,15 @@ def stand_in_spec(data: dict[str, Any]) -> Spec:
         "users": [User.model_construct(**user) for user in data["users"]]})
 
 
+def read_hosting_id(path: str | Path) -> str | None:
+    """Given a hosting file, return its `id` (None when it has none), without checking the
+    rest: `nasops validate -i` does that, with the specs it needs."""
+    data, _source = parse_yaml(read_text_file(path, "hosting file", MAXIMUM_SPEC_BYTES),
+                               str(path))
+    identifier = data.get("id") if isinstance(data, dict) else None
+    return identifier if isinstance(identifier, str) else None
+
+
 def load_hosting(path: str | Path, specs: Sequence[LoadedSpec],
                  missing_organisations: bool = False) -> LoadedHosting:
     """Given a hosting file and the loaded specs of its NAS, return it loaded; raise
