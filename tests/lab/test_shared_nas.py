@@ -19,6 +19,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from subprocess import CompletedProcess
 
 import pytest
 import smbclient
@@ -26,6 +27,7 @@ from polling import wait_until
 from ruamel.yaml import YAML
 from smb_probe import SEED_FILE, SmbUser, listed_shares, people_work_over_smb
 from smbprotocol.exceptions import DiskFull
+from sync_laptop import Laptop, Rest
 
 from nasops.ansible.inventory import list_inventory, target_hosts
 from nasops.cli.main import main
@@ -184,6 +186,49 @@ def test_people_work_and_nothing_drifts_and_a_second_apply_changes_nothing(
     assert "no changes: the NAS already matches the spec" in capsys.readouterr().out
 
 
+def _restic(nas: LabHost, repository: str, password: str, *arguments: str,
+            accepted: tuple[int, ...] = (0,)) -> CompletedProcess[str]:
+    """restic on the NAS, on one association's repository, with one repository's password
+    file as the NAS keeps it."""
+    return run_in_host(nas, [
+        "env", f"RESTIC_REPOSITORY=/srv/sauvegardes/{repository}",
+        f"RESTIC_PASSWORD_FILE=/etc/nasops/restic/{password}.password",
+        "restic", "--no-cache", *arguments], accepted_codes=accepted)
+
+
+def test_each_association_s_backup_holds_its_own_files_under_its_own_password(
+        shared_nas: SharedNas) -> None:
+    host = shared_nas.host
+    # The timers' own services, as the night would start them, then the monthly drill.
+    for repository in ("atb-disque", "rel-disque"):
+        run_in_host(host, ["systemctl", "start", f"nasops-backup@{repository}.service"],
+                    timeout=300)
+    run_in_host(host, ["systemctl", "start", "nasops-backup-drill.service"], timeout=300)
+    for organisation, repository, saved in (
+            ("atable", "atb-disque", "/srv/nas/atable/Réseau/atb-marie.txt"),
+            ("relais", "rel-disque", "/srv/nas/relais/Pôle/Comptabilité/rel-marie.txt")):
+        listed = [line for line in _restic(host, organisation, repository, "ls", "latest")
+                  .stdout.splitlines() if line.startswith("/")]
+        # What people saved over SMB is in their own association's backup, and nothing of
+        # another association or of the shared space is.
+        assert saved in listed, listed
+        root = f"/srv/nas/{organisation}"
+        assert all(path.startswith(f"{root}/") or f"{root}/".startswith(f"{path}/")
+                   for path in listed), listed  # its files, and the directories above them
+    # One association's password opens nothing of the other's (restic 0.14 exits 1, later
+    # versions 12 for a wrong password).
+    for organisation, other in (("relais", "atb-disque"), ("atable", "rel-disque")):
+        refused = _restic(host, organisation, other, "snapshots", accepted=(1, 12))
+        assert "wrong password" in refused.stderr, refused.stderr
+    metrics = scrape(host)
+    for repository in ("atb-disque", "rel-disque"):
+        for family in ("nasops_backup_last_success", "nasops_backup_drill_last_success"):
+            value = re.search(rf'^{family}\{{repository="{repository}"\}} (\S+)$', metrics,
+                              re.MULTILINE)
+            assert value and float(value.group(1)) == 1, (family, repository)
+    assert nasops("drift", "-q", "-i", shared_nas.inventory) == 0
+
+
 def test_one_organisation_s_edit_changes_nothing_of_the_others(
         shared_nas: SharedNas, capsys: pytest.CaptureFixture[str]) -> None:
     spec = shared_nas.directory / "relais.yml"
@@ -277,6 +322,95 @@ def scrape(host: LabHost) -> str:
 def _checksums(nas: LabHost, *directories: str) -> str:
     script = 'find "$@" -type f -print0 | sort -z | xargs -0 sha256sum'
     return run_in_host(nas, ["sh", "-c", script, "sh", *directories]).stdout
+
+
+def _give_laptops(nas: SharedNas, laptops: dict[str, Laptop]) -> None:
+    """marie of À Table ! and zoe of Le Relais each get their laptop in their association's
+    spec, and each association syncs its share."""
+    yaml = _yaml()
+    for organisation, share, login in (("atable", "Réseau", "marie"), ("relais", "Pôle", "zoe")):
+        path = nas.directory / f"{organisation}.yml"
+        data = yaml.load(path.read_text(encoding="utf-8"))
+        next(item for item in data["shares"] if item["name"] == share)["sync"] = True
+        laptop = laptops[organisation]
+        next(user for user in data["users"] if user["login"] == login)["devices"] = [
+            {"name": "portable", "id": laptop.device_id, "address": f"tcp://{laptop.listen}"}]
+        with path.open("w", encoding="utf-8") as stream:
+            yaml.dump(data, stream)
+
+
+def test_a_laptop_receives_its_association_s_folders_and_never_another_s(
+        shared_nas: SharedNas) -> None:
+    host = shared_nas.host
+    # Laptop stand-ins: plain Syncthing instances, on the NAS host's address but ports of
+    # their own (no second lab host to boot), reaching the NAS's Syncthing over TCP.
+    laptops = {"atable": Laptop(host, "atb-portable", f"{host.address}:22100",
+                                f"{host.address}:8390"),
+               "relais": Laptop(host, "rel-portable", f"{host.address}:22101",
+                                f"{host.address}:8391")}
+    try:
+        for laptop in laptops.values():
+            laptop.start()
+        _give_laptops(shared_nas, laptops)
+        assert nasops("secrets", "init", "-i", shared_nas.inventory) == 0
+        assert nasops("apply", "-q", "-i", shared_nas.inventory) == 0
+        secrets = YAML(typ="safe").load(
+            (shared_nas.directory / "secrets.yml").read_text(encoding="utf-8"))
+        nas = Rest(f"{host.address}:8384", secrets["nasops_syncthing_api_key"])
+        nas_id = nas.call("GET", "/rest/system/status")["myID"]
+        desired = compile_targets(target_hosts(list_inventory(shared_nas.inventory),
+                                               shared_nas.directory)).desired[host.name]
+        folders = desired["sync"]["folders"]
+        # What the NAS's Syncthing itself shares: each folder with its own association's
+        # laptop only.
+        shared_with = {folder["id"]: {device["deviceID"] for device in folder["devices"]}
+                       - {nas_id} for folder in nas.call("GET", "/rest/config/folders")}
+        for folder in folders:
+            organisation = folder["id"].split("-", 1)[0]
+            assert shared_with[folder["id"]] == {laptops[organisation].device_id}, folder
+        for laptop in laptops.values():
+            laptop.add_nas(nas_id, host.address)
+            for folder in folders:
+                if laptop.device_id in folder["devices"]:
+                    laptop.add_folder(nas_id, folder, laptop.path(folder["id"]))
+        # Le Relais's laptop also asks for À Table !'s folder by its ID, as a curious or
+        # hostile laptop could.
+        [reseau] = [folder for folder in folders if folder["label"] == "Réseau"]
+        [ateliers] = [folder for folder in folders
+                      if folder["label"] == "Pôle/Ateliers et formations"]
+        relais_laptop, atable_laptop = laptops["relais"], laptops["atable"]
+        relais_laptop.add_folder(nas_id, reseau, relais_laptop.path("Réseau"))
+        # People save over SMB; each laptop receives its own association's file.
+        for login, share, name in (("atb-marie", "atb-Réseau", "pour le portable.txt"),
+                                   ("rel-samir", "rel-Pôle",
+                                    "Ateliers et formations/atelier.txt")):
+            person = SmbUser(host.address, login, shared_nas.passwords[login])
+            try:
+                person.save(share, name, f"saved by {login}\n".encode())
+            finally:
+                person.close()
+        for folder in (reseau, ateliers):
+            nas.call("POST", "/rest/db/scan", folder=folder["id"])
+        wait_until("marie's laptop receives the file saved in Réseau", lambda: atable_laptop.has(
+            atable_laptop.path(f"{reseau['id']}/pour le portable.txt")))
+        wait_until("zoe's laptop receives the workshop file", lambda: relais_laptop.has(
+            relais_laptop.path(f"{ateliers['id']}/atelier.txt")))
+        wait_until("zoe's laptop is complete for its own folders", lambda: all(
+            nas.call("GET", "/rest/db/completion", folder=folder["id"],
+                     device=relais_laptop.device_id)["completion"] == 100
+            for folder in folders if relais_laptop.device_id in folder["devices"]))
+        # Nothing of À Table ! reached Le Relais's laptop, though it asked.
+        received = run_in_host(host, ["find", relais_laptop.path("Réseau"), "-type", "f",
+                                      "-not", "-path", "*/.stfolder*"],
+                               accepted_codes=(0, 1)).stdout
+        assert received == "", received
+        assert relais_laptop.rest.call("GET", "/rest/db/status",
+                                       folder=reseau["id"])["globalFiles"] == 0
+        assert nasops("drift", "-q", "-i", shared_nas.inventory) == 0
+    finally:
+        for laptop in laptops.values():
+            if laptop.device_id:
+                laptop.stop()
 
 
 def test_an_organisation_leaving_keeps_every_byte_and_its_people_cannot_log_in(

@@ -71,7 +71,7 @@ def test_yaml_holds_the_same_state(capsys: pytest.CaptureFixture[str], tmp_path:
     code, _, err = run(capsys, "compile", str(EXAMPLE), "-o", str(output), *options)
     assert code == 0, err
     text = output.read_text(encoding="utf-8")
-    assert text.startswith("version: 2\norganization: wsm\n")
+    assert text.startswith("version: 3\norganization: wsm\n")
     assert "Bénin" in text  # UTF-8 as it is, not escaped
     data: dict[str, Any] = yaml.safe_load(text)
     state = DesiredState.model_validate(data)

@@ -34,18 +34,23 @@ def test_the_example_backs_up_every_share_to_a_usb_disk_and_offsite() -> None:
     desired = compile_spec(load_spec(EXAMPLE_SPEC).spec)
     backup = desired["backup"]
     assert backup["enabled"] is True
-    assert backup["sources"] == [share["path"] for share in desired["shares"]]
-    assert all(source.startswith("/srv/nas/wsm/") for source in backup["sources"])
     usb, offsite = backup["repositories"]
+    shares = [share["path"] for share in desired["shares"]]
+    assert all(share.startswith("/srv/nas/wsm/") for share in shares)
     assert usb == {"name": "usb", "url": "/mnt/backup-usb/restic", "kind": "local",
                    "schedule": "*-*-* 01:30", "mount_point": "/mnt/backup-usb",
-                   "local_path": "/mnt/backup-usb/restic", "sftp_host": None, "sftp_user": None}
+                   "local_path": "/mnt/backup-usb/restic", "sftp_host": None, "sftp_user": None,
+                   "organization": "wsm", "sources": shares, "exclude": [],
+                   "retention": {"last": 0, "hourly": 0, "daily": 7, "weekly": 4,
+                                 "monthly": 12, "yearly": 3, "within": None},
+                   "read_data_subset": "5%", "sample_files": 50}
     assert offsite["kind"] == "sftp" and offsite["mount_point"] is None
     assert (offsite["sftp_host"], offsite["sftp_user"]) == ("offsite.wsm.example", "backup")
-    assert backup["retention"] == {"last": 0, "hourly": 0, "daily": 7, "weekly": 4,
-                                   "monthly": 12, "yearly": 3, "within": None}
-    assert backup["check"] == {"schedule": "weekly", "read_data_subset": "5%"}
-    assert backup["drill"] == {"schedule": "monthly", "sample_files": 50}
+    assert offsite["sources"] == shares and offsite["retention"] == usb["retention"]
+    # Data, not one object twice: changing one repository's lists changes only its own.
+    assert offsite["sources"] is not usb["sources"]
+    assert backup["check"] == {"schedule": "weekly"}
+    assert backup["drill"] == {"schedule": "monthly"}
 
 
 def test_a_spec_without_backups_compiles_to_disabled(tmp_path: Path) -> None:
@@ -58,14 +63,14 @@ def test_sources_are_the_named_shares_once_in_spec_order_of_naming(tmp_path: Pat
         "repositories": [{"name": "disk", "url": "/srv/backup/restic/", "schedule": "hourly"},
                          {"name": "cloud", "url": "rest:https://backup.example.org/wsm/"}],
     })
-    assert backup["sources"] == ["/srv/nas/wsm/Asie", "/srv/nas/wsm/Afrique"]
-    assert backup["exclude"] == ["*.tmp"]
     disk, cloud = backup["repositories"]
+    assert disk["sources"] == cloud["sources"] == ["/srv/nas/wsm/Asie", "/srv/nas/wsm/Afrique"]
+    assert disk["exclude"] == cloud["exclude"] == ["*.tmp"]
     # Not under /mnt or /media: no mount point is required; the per-repository schedule wins.
     assert (disk["kind"], disk["mount_point"], disk["local_path"], disk["schedule"]) == (
         "local", None, "/srv/backup/restic", "hourly")
     assert (cloud["kind"], cloud["schedule"], cloud["local_path"]) == ("rest", "*-*-* 01:30", None)
-    assert backup["retention"]["daily"] == 7 and backup["check"]["schedule"] == "weekly"
+    assert disk["retention"]["daily"] == 7 and backup["check"]["schedule"] == "weekly"
 
 
 def test_a_repository_on_a_media_disk_needs_that_disk_mounted(tmp_path: Path) -> None:

@@ -105,7 +105,8 @@ def extra_key_places(state: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
             ("sync.options", sync["options"]), ("sync.devices[0]", sync["devices"][0]),
             ("sync.folders[0]", sync["folders"][0]), ("backup", backup),
             ("backup.repositories[0]", backup["repositories"][0]),
-            ("backup.retention", backup["retention"]), ("backup.check", backup["check"]),
+            ("backup.repositories[0].retention", backup["repositories"][0]["retention"]),
+            ("backup.check", backup["check"]),
             ("backup.drill", backup["drill"]), ("monitoring", state["monitoring"])]
 
 

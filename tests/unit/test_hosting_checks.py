@@ -112,3 +112,22 @@ def test_the_same_volume_written_differently_is_one_and_the_drift_check_is_the_n
                      extra="monitoring:\n  drift_check: daily\n")])
         if problem.severity == "error"]
     assert [problem.path for problem in problems] == ["monitoring.drift_check"], problems
+
+
+def test_backups_are_each_organisation_s_with_names_that_fit_and_one_check_schedule() -> None:
+    backup = ("backup:\n  repositories:\n    - {{name: {name}, url: /srv/backup/{where}}}\n"
+              "  check: {{schedule: {check}}}\n")
+    fits = backup.format(name="disque", where="a", check="weekly")
+    assert [problem for problem in check_hosted("nas", [
+        organisation("a.yml", "atable", "atb-", extra=fits),
+        organisation("b.yml", "habitat", "hab-")]) if problem.severity == "error"] == []
+    # 4 + 31 characters: a name the spec accepts alone is too long with its prefix.
+    long_name = "offsite-" + "x" * 23
+    text = "\n".join(messages(check_hosted("nas", [
+        organisation("a.yml", "atable", "atb-", extra=fits),
+        organisation("b.yml", "habitat", "hab-", extra=backup.format(
+            name=long_name, where="b", check="daily"))])))
+    assert f"b.yml:19:8: backup.repositories[0].name: on NAS nas this repository is named " \
+        f"'hab-{long_name}'" in text, text
+    assert "b.yml:20:11: backup.check.schedule: 'daily' here but 'weekly' in a.yml:20: the " \
+        "organisations of NAS nas share one check timer" in text, text

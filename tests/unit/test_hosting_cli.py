@@ -12,6 +12,7 @@ import pytest
 
 from nasops.ansible.inventory import list_inventory, target_hosts
 from nasops.cli.main import main
+from nasops.provision.secrets import secrets_needs
 from nasops.provision.specs import compile_targets
 
 COLLECTIVE = Path(__file__).resolve().parents[2] / "inventory" / "collective"
@@ -100,16 +101,80 @@ def test_a_shared_nas_compiles_into_one_state_with_every_organisation_and_the_sh
         assert all(name.startswith(prefix) for name in names), (share["name"], names)
 
 
-def test_a_spec_with_backups_or_laptops_is_refused_on_a_shared_nas_for_now(
+def test_each_association_s_backups_hold_its_own_shares_under_its_own_name_and_password(
+        collective: Path) -> None:
+    state = _shared_state(collective)
+    repositories = {repository["name"]: repository
+                    for repository in state["backup"]["repositories"]}
+    # Named with the account prefix (units, password files, metrics); habitat has none.
+    assert sorted(repositories) == ["atb-disque", "rel-disque"]
+    for name, organisation in (("atb-disque", "atable"), ("rel-disque", "relais")):
+        repository = repositories[name]
+        assert repository["organization"] == organisation
+        assert repository["sources"] and all(
+            source.startswith(f"/srv/nas/{organisation}/") for source in repository["sources"])
+    # Each its own retention; the shared space is in no association's backup.
+    assert repositories["rel-disque"]["retention"]["daily"] == 14
+    assert repositories["atb-disque"]["retention"]["daily"] == 7
+    inventory = list_inventory(str(collective / "inventory.yml"))
+    [need] = secrets_needs(target_hosts(inventory, collective))
+    assert need.repositories == ("atb-disque", "rel-disque")  # a password each
+
+
+ATB_LAPTOP = "GXDEBYB-TBQ2R4L-LBUXUHT-J5LVWFP-TAEIX4M-4U2STPT-4723F4G-M7HSPA3"
+REL_LAPTOP = "TFBV7IB-5LYML7P-TB7JZ5M-AKYJUAN-QKDGIFA-WFTHJ3O-O4I5WHD-6ZZMDQE"
+
+
+def with_laptops(collective: Path) -> None:
+    """marie of À Table ! and zoe of Le Relais get a laptop; each syncs their share."""
+    for name, share, person, device in (
+            ("atable", "Réseau", "{login: marie, name: Marie Dubois, groups: [Coordination, "
+             "Trésorerie]}", ATB_LAPTOP),
+            ("relais", "Pôle", "{login: zoe, name: Zoé Claes, groups: [Bénévoles]}",
+             REL_LAPTOP)):
+        spec = collective / f"{name}.yml"
+        text = spec.read_text(encoding="utf-8")
+        login = person.split(",")[0].removeprefix("{login: ")
+        text = text.replace(person, person[:-1] + ", devices: [{name: portable, id: "
+                            + device + "}]}")
+        text = text.replace(f"  - name: {share}\n", f"  - name: {share}\n    sync: true\n")
+        assert login in text and "sync: true" in text and device in text
+        spec.write_text(text, encoding="utf-8")
+
+
+def test_each_laptop_is_offered_its_own_organisation_s_folders_and_nothing_else(
         collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with_laptops(collective)
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 0, \
+        capsys.readouterr().err
+    sync = _shared_state(collective)["sync"]
+    assert sync["enabled"] is True and sync["account"] == "nasops-sync"
+    # Named by the logins people type: two organisations may both have a marie.
+    assert sorted((device["name"], device["owner"]) for device in sync["devices"]) == [
+        ("portable (atb-marie)", "atb-marie"), ("portable (rel-zoe)", "rel-zoe")]
+    laptops = {ATB_LAPTOP: "atable", REL_LAPTOP: "relais"}
+    offered: dict[str, set[str]] = {"atable": set(), "relais": set()}
+    for folder in sync["folders"]:
+        organisation = folder["id"].split("-", 1)[0]
+        assert folder["path"].startswith(f"/srv/nas/{organisation}/"), folder
+        for device in folder["devices"]:
+            assert laptops[device] == organisation, folder  # never another's laptop
+            offered[organisation].add(folder["label"])
+    assert offered["atable"] == {"Réseau"}
+    # zoe writes the workshops and reads the rest of Pôle; Comptabilité is not hers.
+    assert offered["relais"] == {"Pôle/Ateliers et formations", "Pôle (read-only)"}
+
+
+def test_the_organisations_with_laptops_share_one_syncthing_s_options(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with_laptops(collective)
     spec = collective / "relais.yml"
-    text = spec.read_text(encoding="utf-8")
-    spec.write_text(text + "backup:\n  repositories:\n    - {name: usb, url: /mnt/usb/relais}\n",
+    spec.write_text(spec.read_text(encoding="utf-8") + "sync:\n  relays: true\n",
                     encoding="utf-8")
     assert main(["validate", "-i", str(collective / "inventory.yml")]) == 2
     error = capsys.readouterr().err
-    assert f"{spec}:" in error and "backups per organisation on a shared NAS are not built " \
-        "yet" in error and "Traceback" not in error
+    assert f"{spec}:" in error and "sync.relays: True here but False in" in error and \
+        "reach one Syncthing" in error and "Traceback" not in error, error
     assert main(["validate", str(spec)]) == 0  # valid on a NAS of its own
 
 

@@ -21,7 +21,10 @@ Example::
       "state_directory": "/var/lib/nasops/backup"
     }
 
-Passwords never live here: only the paths of files holding them.
+Passwords never live here: only the paths of files holding them. A repository may say its
+own `sources`, `exclude`, `retention`, `check.read_data_subset` and `drill.sample_files`
+(the nas_backup role always writes them there: on a NAS several organisations share, each
+repository holds its own organisation's shares); what it leaves out comes from the top level.
 
 Validated by hand rather than with pydantic: building pydantic models costs a tenth of a
 second or more at every start, and a timer starts this wrapper for every run. Every problem
@@ -33,7 +36,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -59,19 +62,6 @@ MAX_LOCK_WAIT = 86400
 # arguments, so neither may start with '-' (`-oProxyCommand=…` would be an ssh option).
 SFTP_URL = re.compile(r"^sftp:([A-Za-z0-9_][A-Za-z0-9_.-]*)@([A-Za-z0-9][A-Za-z0-9.-]*):\S+$")
 Value = TypeVar("Value")
-
-
-@dataclass(frozen=True)
-class RepositoryConfig:
-    """One restic repository and where its secrets are."""
-
-    name: str
-    url: str
-    password_file: str
-    environment_file: str | None = None
-    """KEY=VALUE lines for backend credentials (e.g. RESTIC_REST_PASSWORD, AWS_*)."""
-    mount_point: str | None = None
-    """When set, refuse to touch the repository unless this is a mount point (USB disk)."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +97,25 @@ class DrillConfig:
 
 
 @dataclass(frozen=True)
+class RepositoryConfig:
+    """One restic repository and where its secrets are."""
+
+    name: str
+    url: str
+    password_file: str
+    environment_file: str | None = None
+    """KEY=VALUE lines for backend credentials (e.g. RESTIC_REST_PASSWORD, AWS_*)."""
+    mount_point: str | None = None
+    """When set, refuse to touch the repository unless this is a mount point (USB disk)."""
+    sources: tuple[str, ...] | None = None
+    """What goes into this repository; None: the config's top-level sources."""
+    exclude: tuple[str, ...] | None = None
+    retention: RetentionConfig | None = None
+    check: CheckConfig | None = None
+    sample_files: int | None = None
+
+
+@dataclass(frozen=True)
 class BackupConfig:
     """Everything `nasops backup` needs on the NAS."""
 
@@ -127,6 +136,18 @@ class BackupConfig:
     lock_wait_seconds: float = 600
     """How long to wait for a lock held by a live process before giving up."""
     restic_binary: str = "restic"
+
+    def for_repository(self, repository: RepositoryConfig) -> BackupConfig:
+        """Given one of its repositories, return this config as that repository sees it:
+        its own sources, excludes, retention, check subset and drill sample where it says."""
+        return replace(
+            self,
+            sources=self.sources if repository.sources is None else repository.sources,
+            exclude=self.exclude if repository.exclude is None else repository.exclude,
+            retention=repository.retention or self.retention,
+            check=repository.check or self.check,
+            drill=self.drill if repository.sample_files is None else replace(
+                self.drill, sample_files=repository.sample_files))
 
     def repository(self, name: str | None) -> list[RepositoryConfig]:
         """Given a name or None, return that repository or all of them; BackupConfigError."""
@@ -262,21 +283,44 @@ def _pattern(pattern: re.Pattern[str], example: str) -> Callable[[Any], str | No
 
 def _repository(document: Any, where: str, problems: list[str]) -> RepositoryConfig:
     reader = _Reader(document, where, problems)
-    reader.unknown_keys({"name", "url", "password_file", "environment_file", "mount_point"})
+    reader.unknown_keys({"name", "url", "password_file", "environment_file", "mount_point",
+                         "sources", "exclude", "retention", "check", "drill"})
     for required in ("name", "url", "password_file"):
         if required not in reader.document and isinstance(document, dict):
             reader.problem(required, "is required")
+    own = reader.document
+    sources = reader.get_list("sources", _absolute, required=True) if "sources" in own else None
+    check = drill = None
+    if "check" in own:
+        check = _Reader(own["check"], f"{where}.check", problems)
+        check.unknown_keys({"read_data_subset"})
+    if "drill" in own:
+        drill = _Reader(own["drill"], f"{where}.drill", problems)
+        drill.unknown_keys({"sample_files"})
     return RepositoryConfig(
         name=reader.get("name", "?", _pattern(NAME_PATTERN, "usb or offsite-2 (a-z, 0-9, -)")),
         url=reader.get("url", "", _url),
         password_file=reader.get("password_file", "", _absolute),
         environment_file=reader.get("environment_file", None, _optional(_absolute)),
         mount_point=reader.get("mount_point", None, _optional(_absolute)),
+        sources=None if sources is None else _stripped(sources),
+        exclude=tuple(reader.get_list("exclude", _plain)) if "exclude" in own else None,
+        retention=(_retention(own["retention"], problems, f"{where}.retention")
+                   if "retention" in own else None),
+        check=None if check is None else CheckConfig(
+            check.get("read_data_subset", "5%", _optional(subset_problem))),
+        sample_files=None if drill is None else drill.get(
+            "sample_files", 50, _integer(1, MAX_SAMPLE)),
     )
 
 
-def _retention(document: Any, problems: list[str]) -> RetentionConfig:
-    reader = _Reader(document, "retention", problems)
+def _stripped(sources: list[str]) -> tuple[str, ...]:
+    """Sources without their trailing '/' (restic records paths as given)."""
+    return tuple(source.rstrip("/") or "/" for source in sources)
+
+
+def _retention(document: Any, problems: list[str], where: str = "retention") -> RetentionConfig:
+    reader = _Reader(document, where, problems)
     reader.unknown_keys({*KEEP_COUNTS, "within"})
     defaults = RetentionConfig()
     counts = {name: reader.get(name, getattr(defaults, name), _integer(0, MAX_KEEP))
@@ -303,14 +347,16 @@ def parse_config(document: Any) -> tuple[BackupConfig | None, list[str]]:
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         top.problem("repositories", f"names must be unique: {', '.join(duplicates)}")
-    sources: list[str] = top.get_list("sources", _absolute, required=True)
+    # Required at the top level unless every repository says its own.
+    sources: list[str] = top.get_list("sources", _absolute, required=not repositories or any(
+        repository.sources is None for repository in repositories))
     check = _Reader(top.document.get("check", {}), "check", problems)
     check.unknown_keys({"read_data_subset"})
     drill = _Reader(top.document.get("drill", {}), "drill", problems)
     drill.unknown_keys({"sample_files", "scratch_directory"})
     config = BackupConfig(
         repositories=repositories,
-        sources=tuple(source.rstrip("/") or "/" for source in sources),
+        sources=_stripped(sources),
         exclude=tuple(top.get_list("exclude", _plain)),
         exclude_caches=top.get("exclude_caches", True, lambda value: None if isinstance(
             value, bool) else "must be true or false"),

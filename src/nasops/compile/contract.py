@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-DESIRED_STATE_VERSION = 2
+DESIRED_STATE_VERSION = 3
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 EntryLevel = Literal["write", "read", "traverse", "none"]
@@ -181,6 +181,25 @@ class SyncState(ContractModel):
     """Every Syncthing folder the NAS offers."""
 
 
+class BackupRetention(ContractModel):
+    """Which snapshots `restic forget` keeps."""
+
+    last: Count
+    """Keep the last N snapshots."""
+    hourly: Count
+    """Keep one snapshot per hour for the last N hours that have one."""
+    daily: Count
+    """Keep one snapshot per day for the last N days that have one."""
+    weekly: Count
+    """Keep one snapshot per week for the last N weeks that have one."""
+    monthly: Count
+    """Keep one snapshot per month for the last N months that have one."""
+    yearly: Count
+    """Keep one snapshot per year for the last N years that have one."""
+    within: str | None
+    """Keep every snapshot younger than this duration (such as `30d`); null for none."""
+
+
 class BackupRepository(ContractModel):
     """A restic repository the shares are backed up to."""
 
@@ -201,43 +220,32 @@ class BackupRepository(ContractModel):
     """Host of an SFTP repository; null for other kinds."""
     sftp_user: str | None
     """User of an SFTP repository; null for other kinds."""
-
-
-class BackupRetention(ContractModel):
-    """Which snapshots `restic forget` keeps."""
-
-    last: Count
-    """Keep the last N snapshots."""
-    hourly: Count
-    """Keep one snapshot per hour for the last N hours that have one."""
-    daily: Count
-    """Keep one snapshot per day for the last N days that have one."""
-    weekly: Count
-    """Keep one snapshot per week for the last N weeks that have one."""
-    monthly: Count
-    """Keep one snapshot per month for the last N months that have one."""
-    yearly: Count
-    """Keep one snapshot per year for the last N years that have one."""
-    within: str | None
-    """Keep every snapshot younger than this duration (such as `30d`); null for none."""
+    organization: str
+    """Id of the organisation whose shares it holds (its password is that organisation's)."""
+    sources: list[str]
+    """Absolute share directories backed up to it, each once: its organisation's only."""
+    exclude: list[str]
+    """restic exclude patterns."""
+    retention: BackupRetention
+    """Which snapshots are kept."""
+    read_data_subset: str
+    """How much of the data each integrity check reads back (`5%`, `1/10`, `2G`)."""
+    sample_files: Annotated[int, Field(ge=1)]
+    """How many files each restore drill restores."""
 
 
 class BackupCheck(ContractModel):
-    """The regular integrity check of every repository."""
+    """The regular integrity check of every repository (one timer per NAS)."""
 
     schedule: str
     """systemd OnCalendar of the check."""
-    read_data_subset: str
-    """How much of the data the check reads back (`5%`, `1/10`, `2G`)."""
 
 
 class BackupDrill(ContractModel):
-    """The regular restore test: restore a sample of files and compare them."""
+    """The regular restore test of every repository (one timer per NAS)."""
 
     schedule: str
     """systemd OnCalendar of the drill."""
-    sample_files: Annotated[int, Field(ge=1)]
-    """How many files each drill restores."""
 
 
 class BackupEnabled(ContractModel):
@@ -247,14 +255,8 @@ class BackupEnabled(ContractModel):
     """True: the spec has a backup section."""
     schedule: str
     """Default systemd OnCalendar of the backups."""
-    sources: list[str]
-    """Absolute share directories to back up, each once."""
-    exclude: list[str]
-    """restic exclude patterns."""
     repositories: list[BackupRepository]
-    """Where the backups go."""
-    retention: BackupRetention
-    """Which snapshots are kept."""
+    """Where the backups go, each with what goes into it."""
     check: BackupCheck
     """The integrity check."""
     drill: BackupDrill
@@ -299,7 +301,7 @@ class DesiredState(ContractModel):
     """Everything one NAS must be, resolved from its organisations' specs (and, for a NAS
     several organisations share, the provider's hosting file)."""
 
-    version: Literal[2]
+    version: Literal[3]
     """Version of this contract."""
     organization: str
     """The NAS's name for people: its organisation's id, or on a shared NAS the hosting

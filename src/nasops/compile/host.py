@@ -26,6 +26,39 @@ def nas_name(host: str, only_organisation: str | None, hosting_id: str | None) -
     return hosting_id or only_organisation or host
 
 
+def _sync(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """One Syncthing for the NAS, every organisation's devices and folders in it: a folder
+    (its ID starts with its organisation's id) is shared with the devices of its own
+    organisation's people only, as that organisation's spec alone decides, and no device is in
+    two organisations (check_hosted), so a laptop is offered its own organisation's folders
+    and nothing else (docs/shared-hosting.md says why one instance). The options are those of
+    the organisations with laptops (check_hosted: they say the same)."""
+    enabled = [state["sync"] for state in states if state["sync"]["enabled"]]
+    if not enabled:
+        return dict(states[0]["sync"])
+    return {**enabled[0],
+            "devices": [device for sync in enabled for device in sync["devices"]],
+            "folders": [folder for sync in enabled for folder in sync["folders"]]}
+
+
+def _backups(states: Sequence[dict[str, Any]], shared: bool) -> dict[str, Any]:
+    """Every organisation's repositories side by side, each with its own organisation's
+    sources. On a NAS several organisations share (as declared: several specs or a hosting
+    file) each repository's name carries its organisation's account prefix (`atb-usb`): the
+    names of units, password files and metrics are then apart, as the accounts' are. The
+    check and drill timers are the NAS's (check_hosted: the same schedule in every spec)."""
+    enabled = [state["backup"] for state in states if state["backup"]["enabled"]]
+    if not enabled:
+        return {"enabled": False}
+    prefixes = {organization["id"]: organization["account_prefix"]
+                for state in states for organization in state["organizations"]}
+    repositories = [
+        {**repository, "name": (prefixes[repository["organization"]] if shared else "")
+         + repository["name"]}
+        for backup in enabled for repository in backup["repositories"]]
+    return {**enabled[0], "repositories": repositories}
+
+
 def compile_host(host: str, specs: Sequence[LoadedSpec],
                  hosting: LoadedHosting | None) -> dict[str, Any]:
     """Given a NAS host's name, its organisations' specs (valid on their own and together)
@@ -45,10 +78,7 @@ def compile_host(host: str, specs: Sequence[LoadedSpec],
         shared = compile_spec(hosting.shared)
         shared_root = shared["organizations"][0]["root"]
         shared_shares = shared["shares"]
-    # Sync and backups: one organisation's at most, and none today (check_hosted refuses
-    # them on a shared NAS until each organisation has its own): the first state's
-    # disabled sections stand for all. The volume and the exporter are the same in every
-    # spec (check_hosted).
+    # The volume and the exporter are the same in every spec (check_hosted).
     first = states[0]
     merged = {
         **first,
@@ -59,9 +89,7 @@ def compile_host(host: str, specs: Sequence[LoadedSpec],
         "groups": [group for state in states for group in state["groups"]],
         "users": [user for state in states for user in state["users"]],
         "shares": [share for state in states for share in state["shares"]] + shared_shares,
+        "sync": _sync(states),
+        "backup": _backups(states, shared=len(states) > 1 or hosting is not None),
     }
-    if len(states) > 1 and any(state["sync"]["enabled"] or state["backup"]["enabled"]
-                               for state in states):
-        raise ValueError("sync and backups of a shared NAS must have been refused by "
-                         "check_hosted")  # a bug, not bad input
     return DesiredState.model_validate(merged).model_dump(mode="json")

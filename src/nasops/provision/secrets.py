@@ -78,27 +78,29 @@ def secrets_needs(targets: Sequence[TargetHost]) -> list[SecretsNeed]:
     Raise BadInputError naming each host without nasops_secrets_file; raise SpecError for
     invalid specs (all problems at once).
     """
-    # Imported here: the specs module imports this one to read secrets files.
-    from nasops.provision.specs import load_specs  # noqa: PLC0415
-
     missing = [target.name for target in targets if target.secrets_path is None]
     if missing:
         raise BadInputError("\n".join(
             f"inventory host {name}: missing variable {SECRETS_VARIABLE} (the secrets file, "
             "relative to the inventory)" for name in missing))
-    from nasops.compile import compile_spec  # noqa: PLC0415 - only `secrets init` needs it
+    # Imported here: the specs module imports this one to read secrets files.
+    from nasops.provision.specs import compile_targets  # noqa: PLC0415
 
-    loaded = load_specs(targets)
+    # The names as the NAS has them (a shared NAS's repositories carry their organisation's
+    # prefix): read from the compiled desired states, which also checks a shared NAS's specs
+    # together before any password is made.
+    desired = compile_targets(targets).desired
     needs: dict[Path, tuple[list[str], list[str], list[str]]] = {}
     for target in targets:
         if target.secrets_path is None:  # excluded above; this narrows the type
             continue
         hosts, logins, repositories = needs.setdefault(target.secrets_path, ([], [], []))
         hosts.append(target.name)
-        for spec in (loaded_spec.spec for loaded_spec in loaded[target.name]):
-            logins += [user["login"] for user in compile_spec(spec)["users"]]
-            if spec.backup is not None:
-                repositories += [repository.name for repository in spec.backup.repositories]
+        state = desired[target.name]
+        logins += [user["login"] for user in state["users"]]
+        if state["backup"]["enabled"]:
+            repositories += [repository["name"]
+                             for repository in state["backup"]["repositories"]]
     return [SecretsNeed(path, tuple(hosts), tuple(dict.fromkeys(logins)),
                         tuple(dict.fromkeys(repositories)))
             for path, (hosts, logins, repositories) in needs.items()]

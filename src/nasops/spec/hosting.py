@@ -8,9 +8,10 @@ located problem and its message names the earlier one as `file:line`.
 Checked here (independent of how the NAS will keep the organisations apart): an account
 prefix for every organisation, unique prefixes and ids, one volume, unique POSIX account
 and group names and Samba share names (Samba compares names without case), no Syncthing
-device in two organisations (it would receive the other's folders), no restic repository
-location in two organisations, one exporter setting, and (a warning) quotas that together
-exceed the volume's size.
+device in two organisations (it would receive the other's folders), one Syncthing's options,
+no restic repository location in two organisations, repository names that still fit with
+their prefix, one check and one drill schedule, one exporter setting, and (a warning) quotas
+that together exceed the volume's size.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from nasops.spec.load import LoadedSpec
 from nasops.spec.names import samba_case_key
 from nasops.spec.units import parse_size
 from nasops.spec.yaml_source import DataPath
+
+# The repository names the NAS side accepts (nasops.backup.config.NAME_PATTERN).
+MAX_REPOSITORY_NAME = 31
 
 
 @dataclass(frozen=True)
@@ -140,8 +144,8 @@ def check_hosted(host: str, specs: Sequence[LoadedSpec],
                     f"a shared share's name cannot start with the account prefix "
                     f"'{taken[0]}': people would take it for that organisation's own"))
     problems += _nested_repositories(local_paths)
-    if len(specs) > 1:
-        problems += _not_built_yet(host, specs)
+    problems += _one_syncthing(host, specs)
+    problems += _backups_apart(host, specs)
     problems += _one_setting(host, specs)
     problems += _quotas_fit(host, specs)
     return problems
@@ -185,30 +189,68 @@ def _nested_repositories(local_paths: list[tuple[str, Place]]) -> list[Problem]:
     return problems
 
 
-def _not_built_yet(host: str, specs: Sequence[LoadedSpec]) -> list[Problem]:
-    """Backups and laptop sync of a NAS several organisations share are refused until each
-    organisation gets its own (repositories and passwords; Syncthing folders and devices):
-    converged together today they would mix one organisation's with another's."""
+def _the_same(path: DataPath, values: Sequence[tuple[LoadedSpec, object]],
+              why: str) -> list[Problem]:
+    """Given a setting's place and each organisation's value of it, return a problem at each
+    one that differs from the first (naming the first's place), saying why it must not."""
     problems: list[Problem] = []
-    for loaded in specs:
-        if loaded.spec.backup is not None:
-            problems.append(Place(loaded, ("backup",)).problem(
-                f"NAS {host} hosts {len(specs)} organisations: backups per organisation "
-                "on a shared NAS are not built yet (docs/shared-hosting.md); back this "
-                "organisation up from its own NAS for now, or remove the section"))
-        for index, user in enumerate(loaded.spec.users):
-            if user.devices:
-                problems.append(Place(loaded, ("users", index, "devices")).problem(
-                    f"NAS {host} hosts {len(specs)} organisations: laptop sync per "
-                    "organisation on a shared NAS is not built yet (docs/shared-hosting.md)"
-                    "; remove the devices for now"))
+    for loaded, value in values[1:]:
+        first, first_value = values[0]
+        if value != first_value:
+            problems.append(Place(loaded, path).problem(
+                f"{value!r} here but {first_value!r} in {Place(first, path).where()}: {why}"))
+    return problems
+
+
+def _one_syncthing(host: str, specs: Sequence[LoadedSpec]) -> list[Problem]:
+    """The NAS runs one Syncthing for every organisation's laptops: the organisations with
+    laptops must say the same discovery, relay and listening options."""
+    with_laptops = [loaded for loaded in specs
+                    if any(user.devices for user in loaded.spec.users)]
+    return [problem
+            for option in ("global_discovery", "local_discovery", "relays", "nat_traversal",
+                           "listen_addresses")
+            for problem in _the_same(
+                ("sync", option),
+                [(loaded, getattr(loaded.spec.sync, option)) for loaded in with_laptops],
+                f"the laptops of every organisation of NAS {host} reach one Syncthing, so "
+                "the specs with laptops must say the same")]
+
+
+def _schedule(loaded: LoadedSpec, task: str) -> str | None:
+    backup = loaded.spec.backup
+    return None if backup is None else (backup.check if task == "check" else backup.drill).schedule
+
+
+def _backups_apart(host: str, specs: Sequence[LoadedSpec]) -> list[Problem]:
+    """Each organisation's repositories are named on the NAS with its account prefix (units,
+    password files and metrics carry the name): the whole must still be a repository name.
+    The check and drill timers are the NAS's: every organisation with backups says the same
+    schedules. (Prefixes are unique and end at their only '-', so prefixed names cannot
+    collide.)"""
+    problems: list[Problem] = []
+    with_backups = [loaded for loaded in specs if loaded.spec.backup is not None]
+    for loaded in with_backups:
+        prefix = loaded.spec.organization.account_prefix
+        for index, repository in enumerate(loaded.spec.backup.repositories
+                                           if loaded.spec.backup else []):
+            if len(prefix + repository.name) > MAX_REPOSITORY_NAME:
+                problems.append(Place(loaded, ("backup", "repositories", index, "name")).problem(
+                    f"on NAS {host} this repository is named '{prefix}{repository.name}' "
+                    f"(the organisation's account prefix first), longer than "
+                    f"{MAX_REPOSITORY_NAME} characters; shorten the name"))
+    for task in ("check", "drill"):
+        problems += _the_same(
+            ("backup", task, "schedule"),
+            [(loaded, _schedule(loaded, task)) for loaded in with_backups],
+            f"the organisations of NAS {host} share one {task} timer, so their specs must "
+            f"say the same {task} schedule")
     return problems
 
 
 def _one_setting(host: str, specs: Sequence[LoadedSpec]) -> list[Problem]:
     """The volume and the exporter are the NAS's: every organisation must say the same."""
     problems: list[Problem] = []
-    first = specs[0]
     settings: list[tuple[DataPath, Callable[[LoadedSpec], object], str]] = [
         (("volume", "path"),
          lambda loaded: posixpath.normpath(loaded.spec.volume.path), "volume"),
@@ -219,12 +261,9 @@ def _one_setting(host: str, specs: Sequence[LoadedSpec]) -> list[Problem]:
          lambda loaded: loaded.spec.monitoring.drift_check, "exporter"),
     ]
     for path, value_of, what in settings:
-        for loaded in specs[1:]:
-            if value_of(loaded) != value_of(first):
-                problems.append(Place(loaded, path).problem(
-                    f"{value_of(loaded)!r} here but {value_of(first)!r} in "
-                    f"{Place(first, path).where()}: the organisations of NAS {host} share "
-                    f"one {what}, so their specs must say the same"))
+        problems += _the_same(path, [(loaded, value_of(loaded)) for loaded in specs],
+                              f"the organisations of NAS {host} share one {what}, so their "
+                              "specs must say the same")
     return problems
 
 

@@ -119,10 +119,13 @@ def _devices(spec: Spec, table: RightsTable,
     for user in spec.users:
         if not user.devices or not table.directory.users[user.login].enabled:
             continue
+        # Named by the login the person types (`rel-zoe` on a shared NAS, where two
+        # organisations may both have a `zoe`).
+        login = table.directory.users[user.login].system_name
         for device in user.devices:
             by_owner.setdefault(user.login, []).append(device.id)
-            devices.append({"id": device.id, "name": f"{device.name} ({user.login})",
-                            "owner": user.login, "addresses": [device.address]})
+            devices.append({"id": device.id, "name": f"{device.name} ({login})",
+                            "owner": login, "addresses": [device.address]})
     return by_owner, devices
 
 
@@ -154,7 +157,8 @@ def plan_sync(spec: Spec, table: RightsTable, root: str) -> SyncPlan:
                     "path": "/".join((root, *region.root.path)),
                     "folder": "/".join(inner),
                     "type": FOLDER_TYPES[kind],
-                    "owners": members,
+                    "owners": [table.directory.users[login].system_name
+                               for login in members],
                     "devices": [device for login in members for device in by_owner[login]],
                     "excluded": ["/".join(nested.path[len(region.root.path):])
                                  for nested in region.nested],

@@ -41,6 +41,7 @@ def check_repository(
     read_data_subset: str | None = None,
 ) -> Outcome:
     """Given one repository, run the check and record it; return the outcome."""
+    config = config.for_repository(repository)
     subset = read_data_subset or config.check.read_data_subset
     attempt = Attempt(fields={"read_data_subset": subset})
     status.record(config.state_directory, repository.name, "check", attempt.running())

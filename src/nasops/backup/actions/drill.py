@@ -122,6 +122,7 @@ def drill_repository(
     sample_files: int | None = None, chooser: random.Random | None = None,
 ) -> Outcome:
     """Given one repository, restore a random sample, compare it, record; return the outcome."""
+    config = config.for_repository(repository)
     wanted = sample_files or config.drill.sample_files
     attempt = Attempt(fields={"snapshot_id": None, "sampled_files": 0, "verified_files": 0,
                               "compared_with_source": 0, "problems": [], "problem_count": 0})

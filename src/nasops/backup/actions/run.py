@@ -102,6 +102,7 @@ def back_up_repository(
     config: BackupConfig, repository: RepositoryConfig, features: ResticFeatures
 ) -> Outcome:
     """Given one repository, back up, apply retention, record the status; return the outcome."""
+    config = config.for_repository(repository)  # its own sources and retention
     attempt = Attempt(fields={"snapshot_id": None, "unreadable_files": [],
                               "unreadable_file_count": 0, "forget": None,
                               "snapshot_count": None})
