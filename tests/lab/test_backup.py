@@ -221,8 +221,11 @@ def test_the_role_creates_the_local_repository_and_warns_about_the_unreachable_o
     assert out.split("\n")[:3] == ["600 root", "600 root", "600 root"]
     config = json.loads(in_host(lab.nas, "cat /etc/nasops/backup.json")[1])
     desired = compile_spec(load_spec(lab.directory / "wsm.yml").spec)
-    assert config["sources"] == [share["path"] for share in desired["shares"]]
-    assert [repository["name"] for repository in config["repositories"]] == ["local", "offsite"]
+    # Each repository says what goes into it: every share of the one organisation here.
+    assert "sources" not in config
+    assert [(repository["name"], repository["sources"]) for repository in config["repositories"]
+            ] == [(name, [share["path"] for share in desired["shares"]])
+                  for name in ("local", "offsite")]
 
 
 def test_once_the_key_is_authorised_init_creates_the_offsite_repository_once(

@@ -278,7 +278,7 @@ def fixture_schedules(directory: Path) -> BackupScheduleConfig:
     for timer in ("check", "drill"):
         (timers / f"nasops-backup-{timer}.timer").write_text("[Timer]\n", encoding="utf-8")
     return BackupScheduleConfig(
-        repositories=[ExpectedRepository(name=name, schedule="daily")
+        repositories=[ExpectedRepository(name=name, schedule="daily", organization="wsm")
                       for name in ("usb", "offsite", "archive")],
         timer_directory=str(timers))
 

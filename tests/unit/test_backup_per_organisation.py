@@ -66,8 +66,12 @@ def test_the_role_writes_each_association_s_repository_with_its_own_shares() -> 
         assert seen.check.read_data_subset == desired["read_data_subset"]
         assert seen.drill.sample_files == desired["sample_files"]
         assert repository.password_file == f"/etc/nasops/restic/{desired['name']}.password"
-    atable, relais = (config.for_repository(repository) for repository in config.repositories)
-    assert not set(atable.sources) & set(relais.sources)
+    seen = {repository.name: config.for_repository(repository)
+            for repository in config.repositories}
+    atable, relais, commun = seen["atb-disque"], seen["rel-disque"], seen["commun"]
+    # No share in two repositories: each association's own, the shared space the provider's.
+    assert not (set(atable.sources) & set(relais.sources) or set(commun.sources) & (
+        set(atable.sources) | set(relais.sources)))
     assert (atable.retention.daily, relais.retention.daily) == (7, 14)
 
 

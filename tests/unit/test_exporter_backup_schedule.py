@@ -151,3 +151,20 @@ def test_a_repository_added_later_counts_its_check_and_drill_from_its_own_timer(
     assert since == {("usb", "backup"): 1000, ("usb", "check"): 1000, ("usb", "drill"): 1000,
                      ("offsite", "backup"): 90000, ("offsite", "check"): 90000,
                      ("offsite", "drill"): 90000}
+
+
+def test_each_repository_says_whose_shares_it_holds(tmp_path: Path) -> None:
+    intervals, _calls = fake_calendar(GAPS)
+    config = BackupScheduleConfig(repositories=[
+        ExpectedRepository(name="atb-disque", schedule="daily", organization="atable"),
+        ExpectedRepository(name="commun", schedule="daily", organization="commun"),
+        ExpectedRepository(name="usb", schedule="daily")], timer_directory=str(tmp_path))
+    samples = samples_of(BackupCollector(tmp_path / "status", schedules=config,
+                                         intervals=intervals))
+    assert value(samples, "nasops_backup_organization_info", repository="atb-disque",
+                 organization_id="atable") == 1
+    assert value(samples, "nasops_backup_organization_info", repository="commun",
+                 organization_id="commun") == 1
+    # A repository written by hand without one has no such sample (nothing to join on).
+    assert not [key for key in samples if key[0] == "nasops_backup_organization_info"
+                and ("repository", "usb") in key[1]]

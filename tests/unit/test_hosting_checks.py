@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from nasops.errors import SpecError
 from nasops.spec import load_spec, load_spec_text
 from nasops.spec.hosting import check_hosted
 
@@ -121,13 +124,18 @@ def test_backups_are_each_organisation_s_with_names_that_fit_and_one_check_sched
     assert [problem for problem in check_hosted("nas", [
         organisation("a.yml", "atable", "atb-", extra=fits),
         organisation("b.yml", "habitat", "hab-")]) if problem.severity == "error"] == []
-    # 4 + 31 characters: a name the spec accepts alone is too long with its prefix.
+    # 4 + 31 characters: too long once prefixed, said to the organisation's own admin.
     long_name = "offsite-" + "x" * 23
+    with pytest.raises(SpecError) as raised:
+        organisation("b.yml", "habitat", "hab-", extra=backup.format(
+            name=long_name, where="b", check="weekly"))
+    assert [problem.format() for problem in raised.value.problems] == [
+        f"b.yml:19:8: backup.repositories[0].name: with the account prefix 'hab-' this "
+        f"repository is named 'hab-{long_name}' on a shared NAS, longer than 31 characters; "
+        "shorten the name"]
     text = "\n".join(messages(check_hosted("nas", [
         organisation("a.yml", "atable", "atb-", extra=fits),
         organisation("b.yml", "habitat", "hab-", extra=backup.format(
-            name=long_name, where="b", check="daily"))])))
-    assert f"b.yml:19:8: backup.repositories[0].name: on NAS nas this repository is named " \
-        f"'hab-{long_name}'" in text, text
+            name="disque", where="b", check="daily"))])))
     assert "b.yml:20:11: backup.check.schedule: 'daily' here but 'weekly' in a.yml:20: the " \
         "organisations of NAS nas share one check timer" in text, text

@@ -106,8 +106,11 @@ def test_each_association_s_backups_hold_its_own_shares_under_its_own_name_and_p
     state = _shared_state(collective)
     repositories = {repository["name"]: repository
                     for repository in state["backup"]["repositories"]}
-    # Named with the account prefix (units, password files, metrics); habitat has none.
-    assert sorted(repositories) == ["atb-disque", "rel-disque"]
+    # Named with the account prefix (units, password files, metrics); habitat has none; the
+    # provider's repository of the shared space has no prefix.
+    assert sorted(repositories) == ["atb-disque", "commun", "rel-disque"]
+    assert repositories["commun"]["organization"] == "commun"
+    assert repositories["commun"]["sources"] == ["/srv/nas/commun/Commun"]
     for name, organisation in (("atb-disque", "atable"), ("rel-disque", "relais")):
         repository = repositories[name]
         assert repository["organization"] == organisation
@@ -118,7 +121,84 @@ def test_each_association_s_backups_hold_its_own_shares_under_its_own_name_and_p
     assert repositories["atb-disque"]["retention"]["daily"] == 7
     inventory = list_inventory(str(collective / "inventory.yml"))
     [need] = secrets_needs(target_hosts(inventory, collective))
-    assert need.repositories == ("atb-disque", "rel-disque")  # a password each
+    assert need.repositories == ("atb-disque", "rel-disque", "commun")  # a password each
+
+
+def test_the_shared_space_s_backup_is_checked_against_every_organisation_s(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    hosting = collective / "hosting.yml"
+    text = hosting.read_text(encoding="utf-8")
+    hosting.write_text(text.replace(
+        "    - {name: commun, url: /srv/sauvegardes/commun}\n",
+        "    - {name: atb-commun, url: /srv/sauvegardes/atable/}\n"
+        "  check: {schedule: daily}\n"), encoding="utf-8")
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 2
+    error = capsys.readouterr().err
+    lines = [line for line in error.splitlines() if line.startswith(f"{hosting}:")]
+    assert [line.split(": ", 2)[1] for line in lines] == [
+        "backup.repositories[0].name", "backup.repositories[0].url", "backup.check.schedule"], \
+        error
+    assert "cannot start with the account prefix 'atb-'" in lines[0]
+    assert "is another organisation's too" in lines[1] and f"{collective / 'atable.yml'}:" \
+        in lines[1]
+    assert "share one check timer" in lines[2] and "Traceback" not in error
+
+
+@pytest.mark.parametrize(("section", "expected"), [
+    ('backup: "oui"', "backup: expected a mapping"),
+    ("backup: {}", "backup: missing required key 'repositories'"),
+    ('backup: {schedule: "daily\\nExecStartPre=/bin/sh", repositories: [{name: c, url: /c}]}',
+     "backup.schedule: 'daily\\nExecStartPre=/bin/sh' contains a control character"),
+    ('backup: {repositories: [{name: "Bad Name", url: /c}]}', "backup.repositories[0].name:"),
+    ("backup: {repositories: [{name: c, url: /c}], drill: {sample_files: 1000000000}}",
+     "backup.drill.sample_files: '1000000000' must be at most 100000"),
+    ('backup: {repositories: [{name: c, url: "-oProxyCommand=x"}]}',
+     "backup.repositories[0].url:"),
+])
+def test_every_mistake_in_the_shared_space_s_backup_is_located_in_the_hosting_file(
+        collective: Path, capsys: pytest.CaptureFixture[str], section: str,
+        expected: str) -> None:
+    hosting = collective / "hosting.yml"
+    text = hosting.read_text(encoding="utf-8")
+    start, end = text.index("backup:"), text.index("organizations:")
+    hosting.write_text(text[:start] + section + "\n" + text[end:], encoding="utf-8")
+    assert main(["validate", "-i", str(collective / "inventory.yml")]) == 2
+    error = capsys.readouterr().err
+    assert f"{hosting}:" in error and expected in error and "could not be read" not in error \
+        and "Traceback" not in error, error
+
+
+def test_names_stay_when_a_second_organisation_arrives_and_never_meet_the_shared_space_s(
+        collective: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = collective / "inventory.yml"
+    text = inventory.read_text(encoding="utf-8")
+    # À Table ! alone on the NAS (declared with nasops_specs), then joined by the others:
+    # its repository is atb-disque both times, so its password key stays.
+    inventory.write_text(text.replace("[atable.yml, habitat.yml, relais.yml]", "[atable.yml]")
+                         .replace("          nasops_hosting: hosting.yml\n", ""),
+                         encoding="utf-8")
+    alone = _shared_state(collective)["backup"]["repositories"]
+    assert [repository["name"] for repository in alone] == ["atb-disque"]
+    # Alone without a prefix, with the provider's hosting file: a repository named like the
+    # shared space's is refused at both places (one password file, one unit for two).
+    atable = collective / "atable.yml"
+    atable.write_text(atable.read_text(encoding="utf-8").replace("  account_prefix: atb-\n", "")
+                      .replace("{name: disque,", "{name: commun,"), encoding="utf-8")
+    inventory.write_text(text.replace("[atable.yml, habitat.yml, relais.yml]", "[atable.yml]"),
+                         encoding="utf-8")
+    hosting = collective / "hosting.yml"
+    hosting.write_text(hosting.read_text(encoding="utf-8").replace(
+        '"atable:Coordination": read, "habitat:Résidents": read, "relais:Équipe": read',
+        '"atable:Coordination": read').replace('"habitat:Conseil d\'administration": write',
+                                               '"atable:Coordination": write')
+        .replace('"relais:Équipe": write', '"atable:Coordination": write')
+        .replace(", hab-tom: write, rel-samir: write", "")
+        .replace("  habitat: {quota: 500G}\n", "").replace("  relais: {quota: 300G}\n", ""),
+        encoding="utf-8")
+    assert main(["validate", "-i", str(inventory)]) == 2
+    error = capsys.readouterr().err
+    assert "repository name 'commun' (as the NAS names it, account prefix first) is another's" \
+        in error and f"{hosting}:" in error and f"also at {atable}:" in error, error
 
 
 ATB_LAPTOP = "GXDEBYB-TBQ2R4L-LBUXUHT-J5LVWFP-TAEIX4M-4U2STPT-4723F4G-M7HSPA3"

@@ -41,20 +41,22 @@ def _sync(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
             "folders": [folder for sync in enabled for folder in sync["folders"]]}
 
 
-def _backups(states: Sequence[dict[str, Any]], shared: bool) -> dict[str, Any]:
+def _backups(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """Every organisation's repositories side by side, each with its own organisation's
-    sources. On a NAS several organisations share (as declared: several specs or a hosting
-    file) each repository's name carries its organisation's account prefix (`atb-usb`): the
-    names of units, password files and metrics are then apart, as the accounts' are. The
-    check and drill timers are the NAS's (check_hosted: the same schedule in every spec)."""
+    sources, and the hosting file's (the shared space's, its `organization` the hosting id).
+    On a NAS declared as shared (`nasops_specs`, however many, or a hosting file: this
+    function's only callers) each repository's name carries its organisation's account prefix
+    (`atb-usb`; the shared space's has none): the names of units, password files and metrics
+    are then apart, as the accounts' are, and stay the same when another organisation
+    arrives. The check and drill timers are the NAS's (check_hosted: the same schedule
+    everywhere)."""
     enabled = [state["backup"] for state in states if state["backup"]["enabled"]]
     if not enabled:
         return {"enabled": False}
     prefixes = {organization["id"]: organization["account_prefix"]
                 for state in states for organization in state["organizations"]}
     repositories = [
-        {**repository, "name": (prefixes[repository["organization"]] if shared else "")
-         + repository["name"]}
+        {**repository, "name": prefixes[repository["organization"]] + repository["name"]}
         for backup in enabled for repository in backup["repositories"]]
     return {**enabled[0], "repositories": repositories}
 
@@ -71,13 +73,14 @@ def compile_host(host: str, specs: Sequence[LoadedSpec],
             limit = limits.get(organization["id"])
             quota = parse_size(limit.quota) if limit is not None and limit.quota else None
             organizations.append({**organization, "quota_bytes": quota})
-    shared_root, shared_shares = None, []
+    shared_root, shared_shares, owners = None, [], list(states)
     if hosting is not None and hosting.shared.shares:
         # The stand-in spec's groups and users are the organisations' (by their POSIX names):
-        # only its shares are new here.
+        # only its shares and their backups are new here.
         shared = compile_spec(hosting.shared)
         shared_root = shared["organizations"][0]["root"]
         shared_shares = shared["shares"]
+        owners.append(shared)
     # The volume and the exporter are the same in every spec (check_hosted).
     first = states[0]
     merged = {
@@ -90,6 +93,6 @@ def compile_host(host: str, specs: Sequence[LoadedSpec],
         "users": [user for state in states for user in state["users"]],
         "shares": [share for state in states for share in state["shares"]] + shared_shares,
         "sync": _sync(states),
-        "backup": _backups(states, shared=len(states) > 1 or hosting is not None),
+        "backup": _backups(owners),
     }
     return DesiredState.model_validate(merged).model_dump(mode="json")

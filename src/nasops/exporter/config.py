@@ -99,6 +99,8 @@ class ExpectedRepository(ConfigModel):
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
     schedule: Annotated[str, Field(min_length=1)]
+    organization: str | None = None
+    """Id of the organisation whose shares it holds (nasops_backup_organization_info)."""
 
 
 class BackupScheduleConfig(ConfigModel):

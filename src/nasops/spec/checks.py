@@ -27,6 +27,8 @@ from nasops.spec.units import format_size, parse_size
 from nasops.spec.yaml_source import DataPath, SourceMap
 from nasops.sync.device_id import device_id_content_problem
 
+# Repository names on the NAS (units, password files; nasops.backup.config.NAME_PATTERN).
+MAX_REPOSITORY_NAME = 31
 
 class Checker:
     """Collects located problems while walking the raw spec data."""
@@ -317,6 +319,15 @@ class Checker:
                     self.error((*path, "name"),
                                f"repository name '{name}' is used twice (first on line {first})")
                 names.setdefault(name, position)
+                prefix = self.account_prefix()
+                # On a NAS several organisations share it is named with the account prefix
+                # (units, password files and metrics carry it): checked here, where the
+                # organisation's admin sees it, not only when the provider adds a second one.
+                if prefix and len(prefix + name) > MAX_REPOSITORY_NAME:
+                    self.error((*path, "name"),
+                               f"with the account prefix '{prefix}' this repository is named "
+                               f"'{prefix}{name}' on a shared NAS, longer than "
+                               f"{MAX_REPOSITORY_NAME} characters; shorten the name")
             url = repository.get("url")
             # The rest of a repository URL's grammar is checked in places.py.
             if isinstance(url, str) and not REPOSITORY_URL.match(url):

@@ -33,9 +33,6 @@ from nasops.spec.names import samba_case_key
 from nasops.spec.units import parse_size
 from nasops.spec.yaml_source import DataPath
 
-# The repository names the NAS side accepts (nasops.backup.config.NAME_PATTERN).
-MAX_REPOSITORY_NAME = 31
-
 
 @dataclass(frozen=True)
 class Place:
@@ -126,14 +123,21 @@ def check_hosted(host: str, specs: Sequence[LoadedSpec],
             share_names.add(samba_case_key(prefix + share.name),
                             Place(loaded, ("shares", index, "name")), problems,
                             prefix + share.name)
-        for index, repository in enumerate(spec.backup.repositories if spec.backup else []):
-            place = Place(loaded, ("backup", "repositories", index, "url"))
-            repositories.add(repository_location(repository.url), place, problems,
-                             repository.url)
-            local_paths.append((repository.url, place))
+        local_paths += _repositories_of(loaded, repositories, problems)
+    backup_owners = list(specs)
     if hosting is not None:
         shared = LoadedSpec(hosting.shared, hosting.source)
+        backup_owners.append(shared)
         prefixes_in_use = [loaded.spec.organization.account_prefix for loaded in specs]
+        local_paths += _repositories_of(shared, repositories, problems)
+        for index, repository in enumerate(hosting.shared.backup.repositories
+                                           if hosting.shared.backup else []):
+            taken = [prefix for prefix in prefixes_in_use
+                     if prefix and repository.name.startswith(prefix)]
+            if taken:
+                problems.append(Place(shared, ("backup", "repositories", index, "name")).problem(
+                    f"the shared space's repository name cannot start with the account prefix "
+                    f"'{taken[0]}': that organisation's repositories are named so"))
         for index, share in enumerate(hosting.shared.shares):
             place = Place(shared, ("shares", index, "name"))
             share_names.add(samba_case_key(share.name), place, problems, share.name)
@@ -145,10 +149,23 @@ def check_hosted(host: str, specs: Sequence[LoadedSpec],
                     f"'{taken[0]}': people would take it for that organisation's own"))
     problems += _nested_repositories(local_paths)
     problems += _one_syncthing(host, specs)
-    problems += _backups_apart(host, specs)
+    problems += _backups_apart(host, backup_owners)
     problems += _one_setting(host, specs)
     problems += _quotas_fit(host, specs)
     return problems
+
+
+def _repositories_of(loaded: LoadedSpec, repositories: _Seen,
+                     problems: list[Problem]) -> list[tuple[str, Place]]:
+    """Note where each repository of one spec (or of the hosting file) is, so that no two
+    owners share one; return its local paths with their places (for the nesting check)."""
+    local_paths: list[tuple[str, Place]] = []
+    backup = loaded.spec.backup
+    for index, repository in enumerate(backup.repositories if backup else []):
+        place = Place(loaded, ("backup", "repositories", index, "url"))
+        repositories.add(repository_location(repository.url), place, problems, repository.url)
+        local_paths.append((repository.url, place))
+    return local_paths
 
 
 def repository_location(url: str) -> str:
@@ -224,21 +241,20 @@ def _schedule(loaded: LoadedSpec, task: str) -> str | None:
 
 def _backups_apart(host: str, specs: Sequence[LoadedSpec]) -> list[Problem]:
     """Each organisation's repositories are named on the NAS with its account prefix (units,
-    password files and metrics carry the name): the whole must still be a repository name.
-    The check and drill timers are the NAS's: every organisation with backups says the same
-    schedules. (Prefixes are unique and end at their only '-', so prefixed names cannot
-    collide.)"""
+    password files and metrics carry the name; the spec checks the length): no two may end
+    up with one name (an organisation without a prefix, alone with a hosting file, could
+    meet the shared space's). The check and drill timers are the NAS's: every organisation
+    with backups (and the hosting file) says the same schedules."""
     problems: list[Problem] = []
     with_backups = [loaded for loaded in specs if loaded.spec.backup is not None]
+    names = _Seen(lambda key: f"repository name '{key}' (as the NAS names it, account "
+                              "prefix first) is another's too")
     for loaded in with_backups:
         prefix = loaded.spec.organization.account_prefix
         for index, repository in enumerate(loaded.spec.backup.repositories
                                            if loaded.spec.backup else []):
-            if len(prefix + repository.name) > MAX_REPOSITORY_NAME:
-                problems.append(Place(loaded, ("backup", "repositories", index, "name")).problem(
-                    f"on NAS {host} this repository is named '{prefix}{repository.name}' "
-                    f"(the organisation's account prefix first), longer than "
-                    f"{MAX_REPOSITORY_NAME} characters; shorten the name"))
+            names.add(prefix + repository.name,
+                      Place(loaded, ("backup", "repositories", index, "name")), problems)
     for task in ("check", "drill"):
         problems += _the_same(
             ("backup", task, "schedule"),

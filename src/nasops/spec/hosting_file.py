@@ -67,6 +67,8 @@ class HostingFile(BaseModel):
     """Directory of the shared shares under the volume; not an organisation's id."""
     name: Annotated[str, Field(max_length=200)] = ""
     shares: list[Any] = []
+    backup: Any = None
+    """The shared shares' own backups, in a spec's words (checked as a spec's section)."""
     organizations: dict[str, OrganisationLimits] = {}
 
     @field_validator("name")
@@ -89,11 +91,11 @@ class LoadedHosting:
 
 
 def stand_in_data(specs: Sequence[LoadedSpec], hosting_id: str,
-                  shares: Any) -> dict[str, Any]:
+                  shares: Any, backup: Any = None) -> dict[str, Any]:
     """Return the raw data of a spec whose groups are every organisation's, named
     `ORGANISATION:GROUP` with their POSIX names, whose users are every organisation's by the
-    login they type, and whose shares are the hosting file's (for the spec's own checks of
-    names, references and quotas)."""
+    login they type, and whose shares and backups are the hosting file's (for the spec's own
+    checks of names, references, quotas and backups)."""
     groups: list[dict[str, Any]] = []
     users: list[dict[str, Any]] = []
     for loaded in specs:
@@ -111,7 +113,8 @@ def stand_in_data(specs: Sequence[LoadedSpec], hosting_id: str,
     volume = {"path": first.path if first else "/srv/nas", **({"size": sizes[0]} if sizes
                                                                 else {})}
     return {"version": 1, "organization": {"id": hosting_id}, "volume": volume,
-            "groups": groups, "users": users, "shares": shares}
+            "groups": groups, "users": users, "shares": shares,
+            **({} if backup is None else {"backup": backup})}
 
 
 def stand_in_spec(data: dict[str, Any]) -> Spec:
@@ -153,7 +156,10 @@ def load_hosting(path: str | Path, specs: Sequence[LoadedSpec],
             if item["loc"][:1] != ("shares",)))
     identifiers = {loaded.spec.organization.id for loaded in specs}
     problems += _organisation_problems(data, source, specs, identifiers, missing_organisations)
-    stand_in = stand_in_data(specs, str(data.get("id") or "shared"), data.get("shares") or [])
+    stand_in = stand_in_data(specs, str(data.get("id") or "shared"), data.get("shares") or [],
+                             data.get("backup"))
+    # A backup without shared shares is refused by the spec's own check ("nothing to back
+    # up").
     for problem in check_spec_data(stand_in, source):
         if problem.path.startswith(ORGANISATIONS_PARTS):
             continue  # the organisations' own, reported by their specs
@@ -170,8 +176,9 @@ def load_hosting(path: str | Path, specs: Sequence[LoadedSpec],
     try:
         shared = stand_in_spec(stand_in)
     except ValidationError as error:
+        # The stand-in's other parts are the organisations' (reported by their specs).
         problems += [translate_error(item, source) for item in error.errors()
-                     if item["loc"][:1] == ("shares",)]
+                     if item["loc"][:1] in (("shares",), ("backup",))]
     errors = [problem for problem in problems if problem.severity == "error"]
     if errors or hosting is None or shared is None:
         raise SpecError(list(dict.fromkeys(errors)) or [Problem(
@@ -236,7 +243,7 @@ def _words(error: Any) -> str:
     kind, location = error.get("type"), tuple(error.get("loc") or ())
     if kind == "extra_forbidden":
         keys = ("only quota" if location[:1] == ("organizations",)
-                else "version, id, name, shares, organizations")
+                else "version, id, name, shares, backup, organizations")
         words = f"unknown key here (allowed: {keys})"
     elif location == ("version",):
         words = f"'{error.get('input')}' is not allowed; use 1"

@@ -21,7 +21,13 @@ from nasops.exporter.collectors.backup_schedule import (
     modified_at,
 )
 from nasops.exporter.collectors.backup_status import BackupState, read_backup_states
-from nasops.exporter.collectors.base import Gathered, SourceCollector, gauge
+from nasops.exporter.collectors.base import (
+    ORGANISATION_LABEL,
+    Gathered,
+    SourceCollector,
+    gauge,
+    info,
+)
 from nasops.exporter.config import BackupScheduleConfig
 
 StatusReader = Callable[[Path], tuple[list[BackupState], list[str]]]
@@ -90,6 +96,11 @@ class BackupCollector(SourceCollector):
                   "Since when the task's timer and schedule are installed (the timer file's "
                   "modification time); absent when the timer is not installed.",
                   ["repository", "task"], since),
+            info("nasops_backup_organization", "The organisation whose shares the repository "
+                 "holds (join on repository to filter backups by organisation).",
+                 ["repository"],
+                 (([repository.name], {ORGANISATION_LABEL: repository.organization})
+                  for repository in self.schedules.repositories if repository.organization)),
         ]
 
     def gather(self) -> Gathered:

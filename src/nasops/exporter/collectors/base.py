@@ -105,6 +105,12 @@ def single_gauge(name: str, documentation: str, value: float) -> GaugeMetricFami
     return GaugeMetricFamily(name, documentation, value=value)
 
 
+# The label naming an organisation. Not `organization`: `nasops monitoring targets` gives
+# every target that label (the NAS's name), and Prometheus would rename a scraped label of
+# the same name.
+ORGANISATION_LABEL = "organization_id"
+
+
 def info(
     name: str, documentation: str, labels: Sequence[str],
     samples: Iterable[tuple[Sequence[str], dict[str, str]]],

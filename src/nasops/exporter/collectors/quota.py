@@ -18,16 +18,13 @@ from ansible_collections.nasops.nas.plugins.module_utils.organisation_quotas imp
 from ansible_collections.nasops.nas.plugins.module_utils.qgroups import Qgroup
 from prometheus_client.core import Metric
 
-from nasops.exporter.collectors.base import BackgroundCollector, gauge, info
+from nasops.exporter.collectors.base import ORGANISATION_LABEL, BackgroundCollector, gauge, info
 from nasops.exporter.collectors.usage_walk import WalkResult, measure_usage
 from nasops.exporter.config import OrganizationConfig, ShareConfig
 from nasops.exporter.refresher import Refresher
 
 logger = logging.getLogger("nasops.exporter")
 
-# Not `organization`: `nasops monitoring targets` gives every target that label (the NAS's
-# name), and Prometheus would rename a scraped label of the same name.
-ORGANISATION_LABEL = "organization_id"
 QgroupReader = Callable[..., Mapping[str, Qgroup]]
 """Given the volume path, share paths and (when organisations are configured) qgroup
 identifiers, return the qgroup of each share that has one (by path) and of each identifier
