@@ -7,9 +7,14 @@ from pathlib import Path
 
 import pytest
 
+from nasops.errors import PrerequisiteError
 from nasops.lab.host import nspawn_argv
 from nasops.lab.paths import LabDirectories
-from nasops.lab.prerequisites import MachineFacts, missing_prerequisites
+from nasops.lab.prerequisites import (
+    MachineFacts,
+    ensure_inotify_instances,
+    missing_prerequisites,
+)
 from nasops.lab.rootfs import GUEST_PACKAGES, MASKED_UNITS, cache_key, debootstrap_argv
 from nasops.lab.state import HostState
 
@@ -115,3 +120,28 @@ def test_missing_kernel_support_is_reported() -> None:
     machine = MachineFacts(0, lambda tool: tool, frozenset({"ext4"}), has_loop_control=False)
     problems = " ".join(missing_prerequisites(machine))
     assert "overlay" in problems and "btrfs" in problems and "loop" in problems
+
+
+def test_the_inotify_instance_limit_is_raised_once_when_too_low(tmp_path: Path) -> None:
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n", encoding="ascii")
+    assert ensure_inotify_instances(limit) == 128
+    assert limit.read_text(encoding="ascii") == "1024\n"
+    assert ensure_inotify_instances(limit) is None  # enough now: left as it is
+    limit.write_text("8192\n", encoding="ascii")
+    assert ensure_inotify_instances(limit) is None
+    assert limit.read_text(encoding="ascii") == "8192\n"  # never lowered
+    assert ensure_inotify_instances(tmp_path / "absent") is None
+
+
+def test_a_limit_that_cannot_be_raised_says_what_to_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n", encoding="ascii")
+
+    def refuse(*_arguments: object, **_options: object) -> int:
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(Path, "write_text", refuse)
+    with pytest.raises(PrerequisiteError, match=r"it is 128.*Permission denied.*sysctl "
+                                                r"fs\.inotify\.max_user_instances=1024"):
+        ensure_inotify_instances(limit)

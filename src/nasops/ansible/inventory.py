@@ -27,6 +27,9 @@ SPECS_VARIABLE = "nasops_specs"
 # The provider's hosting file of a shared NAS: shared shares, per-organisation limits.
 HOSTING_VARIABLE = "nasops_hosting"
 SECRETS_VARIABLE = "nasops_secrets_file"
+# What the NAS runs (docs/qts.md): Debian (the default) or QNAP's QTS.
+PLATFORM_VARIABLE = "nasops_platform"
+PLATFORMS = ("debian", "qts")
 VAULT_HEADER = b"$ANSIBLE_VAULT;"
 
 
@@ -45,6 +48,8 @@ class TargetHost:
     hosted: bool = False
     """True when the inventory names the host's specs with `nasops_specs`: they are checked
     together and compiled into one state (nasops.compile.host)."""
+    platform: str = "debian"
+    """`nasops_platform`: debian, or qts (checked against what QTS can do; no driver yet)."""
 
     @property
     def spec_paths(self) -> list[Path]:
@@ -156,13 +161,15 @@ def target_hosts(
     else:
         found = host_spec_paths(data, base, group)
     hosting = host_hosting_paths(data, base, group)
+    platforms = host_platforms(data, group)
     targets: list[TargetHost] = []
     for name, paths in found.items():
         variables = host_variables.get(name, {})
         secrets = variables.get(SECRETS_VARIABLE)
         secrets_path = _resolve(base, secrets, name, SECRETS_VARIABLE) if secrets else None
         targets.append(TargetHost(name, paths[0], secrets_path, tuple(paths[1:]),
-                                  hosting.get(name), SPECS_VARIABLE in variables))
+                                  hosting.get(name), SPECS_VARIABLE in variables,
+                                  platforms[name]))
     return targets
 
 
@@ -212,6 +219,20 @@ def host_spec_paths(data: Mapping[str, Any], base: Path,
                             "several organisations' specs); set it or pass --spec")
     if problems:
         raise BadInputError("\n".join(problems))
+    return found
+
+
+def host_platforms(data: Mapping[str, Any], group: str = NAS_GROUP) -> dict[str, str]:
+    """Given inventory data, return each NAS host's platform (`nasops_platform`, debian when
+    unset). Raise BadInputError naming every host with another value."""
+    host_variables: Mapping[str, Any] = data.get("_meta", {}).get("hostvars", {})
+    found = {name: host_variables.get(name, {}).get(PLATFORM_VARIABLE, "debian")
+             for name in group_hosts(data, group)}
+    wrong = [f"inventory host {name}: {PLATFORM_VARIABLE} must be one of "
+             f"{', '.join(PLATFORMS)}, got {value!r}"
+             for name, value in found.items() if value not in PLATFORMS]
+    if wrong:
+        raise BadInputError("\n".join(wrong))
     return found
 
 

@@ -52,11 +52,17 @@ def _load(spec_path: str) -> LoadedSpec:
 @click.option("--limit", "-l", help="With -i: Ansible host pattern restricting the hosts.")
 @click.option("--json", "as_json", is_flag=True,
               help="Print one JSON document (valid, counts, errors with file/line/column).")
+@click.option("--platform", type=click.Choice(["debian", "qts"]), default=None,
+              help="With SPEC: also check it against what that platform can do (qts: a QNAP "
+                   "NAS, docs/qts.md). With -i, each host's nasops_platform says it.")
 def validate(spec_path: str | None, inventory: str | None, limit: str | None,
-             as_json: bool) -> None:
+             as_json: bool, platform: str | None) -> None:
     """Check SPEC (or every spec of -i INVENTORY) and list every problem with its line; exit
     2 if one is invalid."""
     if inventory is not None and spec_path is None:
+        if platform is not None:
+            raise BadInputError("--platform is for one SPEC: with -i, each host's "
+                                "nasops_platform says it")
         _validate_inventory(inventory, limit, as_json)
         return
     if spec_path is None or inventory is not None:
@@ -66,6 +72,12 @@ def validate(spec_path: str | None, inventory: str | None, limit: str | None,
         raise BadInputError("--limit chooses hosts of an inventory: use it with -i")
     try:
         loaded = _load(spec_path)
+        if platform == "qts":
+            from nasops.spec.qts import qts_problems  # noqa: PLC0415 - QTS only
+
+            refused = qts_problems(loaded)
+            if refused:
+                raise SpecError(refused)
         spec = loaded.spec
         counts = {"users": len(spec.users), "groups": len(spec.groups),
                   "shares": len(spec.shares), "folders": len(resolve_rights(spec).folders)}
@@ -105,8 +117,10 @@ def _validate_inventory(inventory: str, limit: str | None, as_json: bool) -> Non
     # The warnings were printed above, each with its place.
     for host, organisations in found.hosts.items():
         together = " (checked together)" if len(organisations) > 1 else ""
+        qts = (" (checked against what QTS can do; the QTS driver is not built: docs/qts.md)"
+               if found.platforms.get(host) == "qts" else "")
         click.echo(f"{host}: valid — {plural(len(organisations), 'organisation')}: "
-                   f"{', '.join(organisations)}{together}")
+                   f"{', '.join(organisations)}{together}{qts}")
 
 
 def _echo_json(document: dict[str, Any]) -> None:

@@ -14,7 +14,11 @@ from nasops.lab.health import wait_until_running
 from nasops.lab.inventory import DEFAULT_GROUP, write_inventory
 from nasops.lab.model import HostStatus, LabHost
 from nasops.lab.paths import LabDirectories
-from nasops.lab.prerequisites import require_prerequisites
+from nasops.lab.prerequisites import (
+    MINIMUM_INOTIFY_INSTANCES,
+    ensure_inotify_instances,
+    require_prerequisites,
+)
 from nasops.lab.registry import check_address_free, known_states, scan_hosts
 from nasops.lab.rootfs import DEFAULT_RELEASE, check_release, ensure_base, file_lock
 from nasops.lab.ssh import wait_for_ssh
@@ -131,6 +135,10 @@ def lab_up(
     require_prerequisites()
     directories = directories or LabDirectories.from_environment()
     say = progress or _quiet
+    raised_from = ensure_inotify_instances()
+    if raised_from is not None:
+        say(f"raised fs.inotify.max_user_instances from {raised_from} to "
+            f"{MINIMUM_INOTIFY_INSTANCES} (every lab host's systemd needs some)")
     with file_lock(directories.lock_file):
         volume.ensure_shared_root(directories.state_root)
         state = load_state(directories.host(name).state_file)

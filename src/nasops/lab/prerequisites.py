@@ -27,6 +27,13 @@ BUILD_TOOLS: dict[str, str] = {"debootstrap": "debootstrap"}
 # Filesystems the kernel must offer: the overlay for host roots, btrfs for the data volume.
 KERNEL_FILESYSTEMS = ("overlay", "btrfs")
 LOOP_CONTROL = Path("/dev/loop-control")
+# Every booted host's systemd, journald and services take inotify instances, counted per user
+# on the machine: the hosts' root is the machine's root, so all hosts share root's budget.
+# At Debian's default (128), hosts booted while others ran came up degraded: their path units
+# "failed (Result: resources)" (systemd could not get an inotify instance). Raised when lower,
+# to what container hosts commonly set.
+INOTIFY_INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
+MINIMUM_INOTIFY_INSTANCES = 1024
 
 
 @dataclass(frozen=True)
@@ -89,3 +96,25 @@ def require_prerequisites(*, building: bool = False, facts: MachineFacts | None 
         raise PrerequisiteError(
             "the lab cannot run on this machine:\n" + "\n".join(f"  - {p}" for p in problems)
         )
+
+
+def ensure_inotify_instances(path: Path = INOTIFY_INSTANCES,
+                             minimum: int = MINIMUM_INOTIFY_INSTANCES) -> int | None:
+    """Raise the machine's inotify instance limit to minimum when it is lower; return the
+    limit it had (None when it was enough or cannot be read). PrerequisiteError when it
+    cannot be raised."""
+    try:
+        current = int(path.read_text(encoding="ascii").strip())
+    except (OSError, ValueError):
+        return None  # not Linux's /proc: nothing to raise, the boot says what fails
+    if current >= minimum:
+        return None
+    try:
+        path.write_text(f"{minimum}\n", encoding="ascii")
+    except OSError as error:
+        raise PrerequisiteError(
+            f"the lab needs fs.inotify.max_user_instances >= {minimum} (it is {current}: "
+            f"hosts booted together would come up degraded) and could not raise it: "
+            f"{error.strerror or error}; run `sysctl fs.inotify.max_user_instances={minimum}`"
+        ) from None
+    return current

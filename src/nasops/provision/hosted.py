@@ -10,6 +10,7 @@ from typing import Any
 from nasops.ansible import ansible_environment, project_root
 from nasops.ansible.inventory import (
     host_hosting_paths,
+    host_platforms,
     host_spec_paths,
     inventory_base,
     list_inventory,
@@ -28,6 +29,8 @@ class HostedValidation:
     """Each NAS's loaded specs (nasops.spec.LoadedSpec), as they were checked together."""
     shared: dict[str, Any] = field(default_factory=dict)
     """Each NAS's shared shares (the stand-in spec of its hosting file), if it has one."""
+    platforms: dict[str, str] = field(default_factory=dict)
+    """Each NAS's platform (`nasops_platform`)."""
     warnings: list[Problem] = field(default_factory=list)
 
 
@@ -64,6 +67,20 @@ def check_together(name: str, paths: list[Path], loaded: dict[Path, Any],
     return specs, hosting, problems, messages, warnings
 
 
+def platform_problems(name: str, platform: str, specs: list[Any], paths: list[Path],
+                      hosting_path: Path | None) -> tuple[list[Problem], list[str]]:
+    """Given a NAS host, its platform, its loaded specs, spec files and hosting file, return
+    what its platform cannot do: located problems, and one-line messages for the host."""
+    if platform != "qts":
+        return [], []
+    from nasops.spec.qts import qts_problems  # noqa: PLC0415 - QTS hosts only
+
+    if len(paths) > 1 or hosting_path is not None:
+        return [], [f"inventory host {name}: a NAS several organisations share is not built "
+                    "on QTS (docs/qts.md): one spec per QTS host (nasops_spec)"]
+    return [problem for loaded in specs for problem in qts_problems(loaded)], []
+
+
 def validate_inventory(inventory: str, limit: str | None = None) -> HostedValidation:
     """Given an inventory (and --limit), load every spec its NAS hosts name and check the
     specs of each NAS together; raise SpecError with every problem (or BadInputError for an
@@ -75,6 +92,7 @@ def validate_inventory(inventory: str, limit: str | None = None) -> HostedValida
                           environment=ansible_environment(project_root()))
     hosts = host_spec_paths(data, inventory_base(inventory))
     hosting_files = host_hosting_paths(data, inventory_base(inventory))
+    platforms = host_platforms(data)
     loaded, problems, messages = load_spec_files(hosts)
     result = HostedValidation()
     for name, paths in hosts.items():
@@ -83,6 +101,11 @@ def validate_inventory(inventory: str, limit: str | None = None) -> HostedValida
         problems += found
         messages += unreadable
         result.warnings += warnings
+        refused, host_messages = platform_problems(name, platforms[name], specs, paths,
+                                                   hosting_files.get(name))
+        problems += refused
+        messages += host_messages
+        result.platforms[name] = platforms[name]
         if hosting is not None:
             result.shared[name] = hosting.shared
         result.hosts[name] = [spec.spec.organization.id for spec in specs]

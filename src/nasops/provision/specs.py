@@ -69,13 +69,19 @@ def load_specs(targets: Sequence[TargetHost]) -> dict[str, list[LoadedSpec]]:
     return {target.name: [by_path[path] for path in target.spec_paths] for target in targets}
 
 
+_QTS_NOT_BUILT = (
+    "inventory host {name}: nasops_platform is qts, and the QTS driver is not built yet "
+    "(issue 15): the spec is valid for QTS (`nasops validate -i` checks it), but nothing can "
+    "be planned, applied or checked for drift on QTS; nothing was run (docs/qts.md)")
+
+
 def compile_targets(targets: Sequence[TargetHost]) -> Compiled:
     """Given targets, validate and compile every spec (those of one NAS that hosts several
     organisations checked together and compiled into one state); raise SpecError or
     BadInputError, before anything is written, if any is invalid."""
     from nasops.compile import compile_spec  # noqa: PLC0415
     from nasops.compile.host import compile_host  # noqa: PLC0415
-    from nasops.provision.hosted import check_together  # noqa: PLC0415
+    from nasops.provision.hosted import check_together, platform_problems  # noqa: PLC0415
 
     loaded = load_specs(targets)
     desired: dict[str, dict[str, Any]] = {}
@@ -85,6 +91,14 @@ def compile_targets(targets: Sequence[TargetHost]) -> Compiled:
                 for warning in spec.warnings]
     for target in targets:
         specs = loaded[target.name]
+        refused, host_messages = platform_problems(target.name, target.platform, specs,
+                                                   target.spec_paths, target.hosting_path)
+        problems += refused
+        messages += host_messages
+        if target.platform == "qts":
+            if not refused and not host_messages:
+                messages.append(_QTS_NOT_BUILT.format(name=target.name))
+            continue
         if not target.hosted:
             desired[target.name] = compile_spec(specs[0].spec)
             continue

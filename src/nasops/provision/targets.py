@@ -29,6 +29,13 @@ def prepare(inventory: str, spec_override: str | None, limit: str | None,
     data = list_inventory(inventory, limit=limit, vault_password_file=vault_password_file,
                           environment=environment)
     targets = target_hosts(data, inventory_base(inventory), spec_override=spec_override)
+    qts = [target for target in targets if target.platform == "qts"]
+    if qts:
+        # Before the secrets: what QTS cannot do, then that its driver is not built (always
+        # raises, with every problem located; issue 15).
+        from nasops.provision.specs import compile_targets  # noqa: PLC0415 - QTS only
+
+        compile_targets(qts)
     require_secrets(targets)
     require_vault_password(targets, vault_password_file)
     return targets, data.get("_meta", {}).get("hostvars", {})

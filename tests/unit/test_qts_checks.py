@@ -1,0 +1,114 @@
+"""A spec checked against what QTS can do (issue 15, docs/qts.md): every refusal at its
+line, in plain words; a QTS host is never planned or applied (the driver is not built)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nasops.cli.main import main
+from nasops.spec import load_spec_text
+from nasops.spec.qts import qts_problems
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "inventory" / "example" / "wsm.yml"
+QTS = ROOT / "inventory" / "qts"
+
+
+def refusals(text: str) -> list[str]:
+    return [problem.format() for problem in qts_problems(load_spec_text(text, "s.yml"))]
+
+
+def test_the_qts_example_is_valid_for_qts_and_the_debian_example_is_told_each_reason(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--platform", "qts", str(QTS / "wsm.yml")]) == 0
+    capsys.readouterr()
+    assert main(["validate", "--platform", "qts", str(EXAMPLE)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    paths = [line.split(": ", 2)[1] for line in lines]
+    # The volume, the four people with laptops, the five shares' quotas, the backups.
+    assert paths == ["volume.path", "users[3].devices", "users[4].devices", "users[8].devices",
+                     "users[12].devices", *(f"shares[{index}].quota" for index in range(5)),
+                     "backup"], lines
+    assert lines[0].startswith(f"{EXAMPLE}:9:3: volume.path: '/srv/nas' is not a QTS data "
+                               "volume"), lines[0]
+    assert "QTS has no quota per share" in lines[5] and "Traceback" not in "\n".join(lines)
+    assert main(["validate", str(EXAMPLE)]) == 0  # on Debian, the same spec is fine
+
+
+SPEC = """version: 1
+organization: {{id: wsm, account_prefix: {prefix}}}
+volume: {{path: /share/CACHEDEV1_DATA}}
+groups:
+  - {{name: Équipe, system_name: {group}}}
+users:
+  - {{login: {login}, name: Zoé, groups: [Équipe]}}
+shares:
+  - {{name: "{share}", access: {{Équipe: write}}}}
+"""
+
+
+@pytest.mark.parametrize(("values", "expected"), [
+    # '_' is a valid POSIX group name, not a QTS one ('.' is refused by the spec itself).
+    ({"group": "equipe_sud"}, "5:6: groups[0].name: QTS group names hold only letters, "
+                              "digits and '-'"),
+    ({"share": "Projets+Sud"}, "9:6: shares[0].name: QTS share names cannot hold +"),
+    ({"share": "L'équipe"}, "9:6: shares[0].name: QTS share names cannot hold '"),
+    # The other characters QTS refuses (: / \\ * ? " < > | [ ] = ; ,) the spec refuses on
+    # every platform.
+    ({"share": "Projets `Sud`"}, "9:6: shares[0].name: QTS share names cannot hold `"),
+])
+def test_names_qts_rejects_are_refused_at_their_line(values: dict[str, str],
+                                                     expected: str) -> None:
+    text = SPEC.format(**{"prefix": "''", "group": "equipe", "login": "zoe",
+                          "share": "Projets", **values})
+    assert refusals(SPEC.format(prefix="''", group="equipe-sud", login="zoe",
+                                share="Projets (2026) & co")) == []
+    found = refusals(text)
+    assert len(found) == 1 and found[0].startswith(f"s.yml:{expected}"), found
+
+
+@pytest.fixture
+def qts_inventory(tmp_path: Path) -> Path:
+    for name in ("inventory.yml", "wsm.yml"):
+        shutil.copy(QTS / name, tmp_path / name)
+    return tmp_path / "inventory.yml"
+
+
+def test_a_qts_host_is_checked_then_never_planned_applied_or_given_secrets(
+        qts_inventory: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "-i", str(qts_inventory)]) == 0
+    assert "checked against what QTS can do" in capsys.readouterr().out
+    for command in (["plan"], ["apply"], ["drift"], ["secrets", "init"]):
+        assert main([*command, "-i", str(qts_inventory)]) == 2, command
+        error = capsys.readouterr().err
+        assert "the QTS driver is not built yet" in error and "nothing was run" in error, \
+            (command, error)
+    assert not (qts_inventory.parent / "secrets.yml").exists()
+    # A spec QTS cannot take: its problems first, located, and still nothing runs.
+    spec = qts_inventory.parent / "wsm.yml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace(
+        "path: /share/CACHEDEV1_DATA", "path: /srv/nas"), encoding="utf-8")
+    assert main(["plan", "-i", str(qts_inventory)]) == 2
+    error = capsys.readouterr().err
+    assert f"{spec}:" in error and "is not a QTS data volume" in error
+    assert "driver is not built" not in error
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("nasops_platform: qts", "nasops_platform: synology"),
+     "nasops_platform must be one of debian, qts, got 'synology'"),
+    (("nasops_spec: wsm.yml", "nasops_specs: [wsm.yml]\n          nasops_hosting: h.yml"),
+     "a NAS several organisations share is not built on QTS"),
+])
+def test_an_unknown_platform_or_a_shared_qts_nas_is_refused(
+        qts_inventory: Path, capsys: pytest.CaptureFixture[str],
+        change: tuple[str, str], expected: str) -> None:
+    text = qts_inventory.read_text(encoding="utf-8")
+    qts_inventory.write_text(text.replace(*change), encoding="utf-8")
+    (qts_inventory.parent / "h.yml").write_text("version: 1\nid: commun\n", encoding="utf-8")
+    assert main(["validate", "-i", str(qts_inventory)]) == 2
+    error = capsys.readouterr().err
+    assert expected in error and "Traceback" not in error, error
