@@ -56,6 +56,12 @@ shares:
                               "digits and '-'"),
     ({"share": "Projets+Sud"}, "9:6: shares[0].name: QTS share names cannot hold +"),
     ({"share": "L'équipe"}, "9:6: shares[0].name: QTS share names cannot hold '"),
+    # QTS's own groups, accounts and shares, compared without case as QTS does.
+    ({"group": "administrators"}, "5:6: groups[0].name: 'administrators' is one of QTS's own "
+                                  "groups"),
+    ({"login": "admin"}, "7:6: users[0].login: 'admin' is one of QTS's own accounts"),
+    ({"share": "Public"}, "9:6: shares[0].name: 'Public' is a share QTS creates itself"),
+    ({"share": "MULTIMEDIA"}, "9:6: shares[0].name: 'MULTIMEDIA' is a share QTS creates"),
     # The other characters QTS refuses (: / \\ * ? " < > | [ ] = ; ,) the spec refuses on
     # every platform.
     ({"share": "Projets `Sud`"}, "9:6: shares[0].name: QTS share names cannot hold `"),
@@ -81,7 +87,8 @@ def test_a_qts_host_is_checked_then_never_planned_applied_or_given_secrets(
         qts_inventory: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["validate", "-i", str(qts_inventory)]) == 0
     assert "checked against what QTS can do" in capsys.readouterr().out
-    for command in (["plan"], ["apply"], ["drift"], ["secrets", "init"]):
+    for command in (["plan"], ["apply"], ["drift"], ["forget", "wsm/Afrique"],
+                    ["secrets", "init"]):
         assert main([*command, "-i", str(qts_inventory)]) == 2, command
         error = capsys.readouterr().err
         assert "the QTS driver is not built yet" in error and "nothing was run" in error, \
@@ -112,3 +119,25 @@ def test_an_unknown_platform_or_a_shared_qts_nas_is_refused(
     assert main(["validate", "-i", str(qts_inventory)]) == 2
     error = capsys.readouterr().err
     assert expected in error and "Traceback" not in error, error
+
+
+@pytest.mark.parametrize(("volume", "extra", "expected"), [
+    ("/share/CACHEDEV01_DATA", "", "volume.path: '/share/CACHEDEV01_DATA' is not a QTS data"),
+    ("/share/CACHEDEV1_DATA/", "", "without a trailing '/'"),
+    ("/share/CACHEDEV1_DATA", "sync:\n  relays: true\n",
+     "sync: the `sync` section sets the NAS's Syncthing, which QTS does not run"),
+])
+def test_volumes_qts_does_not_use_and_syncthing_settings_are_refused(
+        volume: str, extra: str, expected: str) -> None:
+    text = SPEC.format(prefix="''", group="equipe", login="zoe", share="Projets")
+    found = refusals(text.replace("/share/CACHEDEV1_DATA", volume) + extra)
+    assert len(found) == 1 and expected in found[0], found
+    assert refusals(text.replace("CACHEDEV1", "ZFS530")) == []  # QuTS hero
+
+
+def test_monitoring_targets_leave_a_qts_host_out_and_say_why(
+        qts_inventory: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["monitoring", "targets", "-i", str(qts_inventory)]) == 0
+    said = capsys.readouterr()
+    assert "wsm-qnap" not in said.out and "9750" not in said.out, said.out
+    assert "wsm-qnap: left out: no exporter on QTS yet" in said.err, said.err

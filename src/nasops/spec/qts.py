@@ -17,11 +17,20 @@ from nasops.spec.directory import build_directory
 from nasops.spec.load import LoadedSpec
 
 # A QTS data volume: `/share/CACHEDEV<n>_DATA` (QTS), `/share/ZFS<n>_DATA` (QuTS hero).
-QTS_VOLUME = re.compile(r"^/share/(?:CACHEDEV|ZFS)[0-9]+_DATA$")
+QTS_VOLUME = re.compile(r"^/share/(?:CACHEDEV|ZFS)[1-9][0-9]*_DATA$")
 # QTS 5.0 "Creating a User Group": 1 to 128 letters, digits, multi-byte characters, dashes.
 QTS_GROUP = re.compile(r"^[^\W_]([^\W_]|-){0,127}$")
 # QTS "Shared Folders": "The share name does not support " / \ [ ] : ; | = , + * ? < > ` '".
 QTS_SHARE_FORBIDDEN = set("\"/\\[]:;|=,+*?<>`'")
+# QTS's own accounts and shares (names compared without case, as QTS does): its default
+# groups (QTS 4.3.4 guide: "QTS provides two default user groups. Administrators … Everyone"),
+# the default administrator and guest accounts, and the shares QTS creates itself (QTS 4.5
+# guide, "Default Shared Folders"; `homes` holds the home folders). A spec naming one would
+# have nasops manage what QTS owns (a person in `administrators` administers the NAS).
+QTS_GROUPS = frozenset({"administrators", "everyone"})
+QTS_USERS = frozenset({"admin", "guest"})
+QTS_SHARES = frozenset({"public", "web", "multimedia", "download", "homes", "home",
+                        "recordings"})
 
 
 def qts_problems(loaded: LoadedSpec) -> list[Problem]:
@@ -35,11 +44,37 @@ def qts_problems(loaded: LoadedSpec) -> list[Problem]:
     if not QTS_VOLUME.match(spec.volume.path):
         refuse(("volume", "path"), (
             f"'{spec.volume.path}' is not a QTS data volume: QTS keeps shares on "
-            "/share/CACHEDEV1_DATA (QuTS hero: /share/ZFS1_DATA); write the volume's path"))
+            "/share/CACHEDEV1_DATA (QuTS hero: /share/ZFS1_DATA); write the volume's path "
+            "as QTS shows it, without a trailing '/'"))
+    problems += _name_problems(loaded)
+    if spec.sync != type(spec.sync)():
+        refuse(("sync",), (
+            "the `sync` section sets the NAS's Syncthing, which QTS does not run (laptops "
+            "sync with Qsync there): remove the section"))
+    if spec.backup is not None:
+        refuse(("backup",), (
+            "backups on QTS are not built: nasops' restic runs from systemd timers, which "
+            "QTS does not have; back the NAS up from another Linux host (or with HBS 3, "
+            "outside nasops) and remove the section"))
+    return problems
+
+
+def _name_problems(loaded: LoadedSpec) -> list[Problem]:
+    """Names QTS refuses or owns, devices it does not sync, quotas it does not have."""
+    spec, source = loaded.spec, loaded.source
+    problems: list[Problem] = []
+
+    def refuse(path: tuple[str | int, ...], message: str) -> None:
+        problems.append(source.problem(path, message))
+
     directory = build_directory(spec)
     for index, group in enumerate(spec.groups):
         name = directory.groups[group.name].system_name
-        if not QTS_GROUP.match(name):
+        if name.casefold() in QTS_GROUPS:
+            refuse(("groups", index, "name"), (
+                f"'{name}' is one of QTS's own groups (administrators, everyone): QTS "
+                "manages it; name the group differently (set system_name)"))
+        elif not QTS_GROUP.match(name):
             refuse(("groups", index, "name"), (
                 f"QTS group names hold only letters, digits and '-' (QTS has no '_' or '.' "
                 f"there): '{name}' cannot be a QTS group; set system_name"))
@@ -47,11 +82,19 @@ def qts_problems(loaded: LoadedSpec) -> list[Problem]:
     # '_', at most 32 characters with the prefix) is within QTS's (1 to 32 characters,
     # none of ` * = + [ ] { } \ | ; : ' " , < > / ? % $ or a space).
     for index, user in enumerate(spec.users):
+        login = directory.users[user.login].system_name
+        if login.casefold() in QTS_USERS:
+            refuse(("users", index, "login"), (
+                f"'{login}' is one of QTS's own accounts (admin, guest): choose another login"))
         if user.devices:
             refuse(("users", index, "devices"), (
                 "QTS syncs laptops with Qsync, not Syncthing: laptops are not listed on QTS; "
                 "remove the devices (mark the share `sync: true` for Qsync)"))
     for index, share in enumerate(spec.shares):
+        if share.name.casefold() in QTS_SHARES:
+            refuse(("shares", index, "name"), (
+                f"'{share.name}' is a share QTS creates itself (Public, Web, Multimedia, "
+                "Download, homes, Recordings…): name the share differently"))
         forbidden = sorted(set(share.name) & QTS_SHARE_FORBIDDEN)
         if forbidden:
             refuse(("shares", index, "name"), (
@@ -60,9 +103,4 @@ def qts_problems(loaded: LoadedSpec) -> list[Problem]:
             refuse(("shares", index, "quota"), (
                 "QTS has no quota per share: its quotas are per user, per volume (a share of "
                 "its own size needs a volume of its own); remove the quota"))
-    if spec.backup is not None:
-        refuse(("backup",), (
-            "backups on QTS are not built: nasops' restic runs from systemd timers, which "
-            "QTS does not have; back the NAS up from another Linux host (or with HBS 3, "
-            "outside nasops) and remove the section"))
     return problems
