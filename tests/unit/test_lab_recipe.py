@@ -141,6 +141,8 @@ def test_a_limit_that_cannot_be_raised_says_what_to_run(
 
     def refuse(*_arguments: object, **_options: object) -> int:
         raise PermissionError(13, "Permission denied")
+    # A stand-in for a read-only /proc/sys (a container, no CAP_SYS_ADMIN): root can write
+    # any temporary file, so the refusal itself has to be simulated.
     monkeypatch.setattr(Path, "write_text", refuse)
     with pytest.raises(PrerequisiteError, match=r"it is 128.*Permission denied.*sysctl "
                                                 r"fs\.inotify\.max_user_instances=1024"):

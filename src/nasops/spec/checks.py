@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from nasops.backup.config import NAME_PATTERN as REPOSITORY_NAME
 from nasops.errors import Problem
 from nasops.spec.accounts import account_problems
 from nasops.spec.grammars import REPOSITORY_URL
@@ -27,8 +28,6 @@ from nasops.spec.units import format_size, parse_size
 from nasops.spec.yaml_source import DataPath, SourceMap
 from nasops.sync.device_id import device_id_content_problem
 
-# Repository names on the NAS (units, password files; nasops.backup.config.NAME_PATTERN).
-MAX_REPOSITORY_NAME = 31
 
 class Checker:
     """Collects located problems while walking the raw spec data."""
@@ -323,11 +322,12 @@ class Checker:
                 # On a NAS several organisations share it is named with the account prefix
                 # (units, password files and metrics carry it): checked here, where the
                 # organisation's admin sees it, not only when the provider adds a second one.
-                if prefix and len(prefix + name) > MAX_REPOSITORY_NAME:
+                # The grammar the NAS side reads the name with: one home for it.
+                if prefix and not REPOSITORY_NAME.match(prefix + name):
                     self.error((*path, "name"),
                                f"with the account prefix '{prefix}' this repository is named "
                                f"'{prefix}{name}' on a shared NAS, longer than "
-                               f"{MAX_REPOSITORY_NAME} characters; shorten the name")
+                               "31 characters; shorten the name")
             url = repository.get("url")
             # The rest of a repository URL's grammar is checked in places.py.
             if isinstance(url, str) and not REPOSITORY_URL.match(url):

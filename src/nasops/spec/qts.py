@@ -15,6 +15,8 @@ import re
 from nasops.errors import Problem
 from nasops.spec.directory import build_directory
 from nasops.spec.load import LoadedSpec
+from nasops.spec.models import Spec
+from nasops.spec.yaml_source import DataPath
 
 # A QTS data volume: `/share/CACHEDEV<n>_DATA` (QTS), `/share/ZFS<n>_DATA` (QuTS hero).
 QTS_VOLUME = re.compile(r"^/share/(?:CACHEDEV|ZFS)[1-9][0-9]*_DATA$")
@@ -33,74 +35,69 @@ QTS_SHARES = frozenset({"public", "web", "multimedia", "download", "homes", "hom
                         "recordings"})
 
 
+Refusal = tuple[DataPath, str]
+
+
 def qts_problems(loaded: LoadedSpec) -> list[Problem]:
     """Given a valid spec, return a located problem for everything QTS cannot do."""
-    spec, source = loaded.spec, loaded.source
-    problems: list[Problem] = []
-
-    def refuse(path: tuple[str | int, ...], message: str) -> None:
-        problems.append(source.problem(path, message))
-
+    spec = loaded.spec
+    refusals: list[Refusal] = []
     if not QTS_VOLUME.match(spec.volume.path):
-        refuse(("volume", "path"), (
+        refusals.append((("volume", "path"), (
             f"'{spec.volume.path}' is not a QTS data volume: QTS keeps shares on "
             "/share/CACHEDEV1_DATA (QuTS hero: /share/ZFS1_DATA); write the volume's path "
-            "as QTS shows it, without a trailing '/'"))
-    problems += _name_problems(loaded)
+            "as QTS shows it, without a trailing '/'")))
+    refusals += _name_refusals(spec)
     if spec.sync != type(spec.sync)():
-        refuse(("sync",), (
+        refusals.append((("sync",), (
             "the `sync` section sets the NAS's Syncthing, which QTS does not run (laptops "
-            "sync with Qsync there): remove the section"))
+            "sync with Qsync there): remove the section")))
     if spec.backup is not None:
-        refuse(("backup",), (
+        refusals.append((("backup",), (
             "backups on QTS are not built: nasops' restic runs from systemd timers, which "
             "QTS does not have; back the NAS up from another Linux host (or with HBS 3, "
-            "outside nasops) and remove the section"))
-    return problems
+            "outside nasops) and remove the section")))
+    return [loaded.source.problem(path, message) for path, message in refusals]
 
 
-def _name_problems(loaded: LoadedSpec) -> list[Problem]:
+def _name_refusals(spec: Spec) -> list[Refusal]:
     """Names QTS refuses or owns, devices it does not sync, quotas it does not have."""
-    spec, source = loaded.spec, loaded.source
-    problems: list[Problem] = []
-
-    def refuse(path: tuple[str | int, ...], message: str) -> None:
-        problems.append(source.problem(path, message))
-
     directory = build_directory(spec)
+    refusals: list[Refusal] = []
     for index, group in enumerate(spec.groups):
         name = directory.groups[group.name].system_name
         if name.casefold() in QTS_GROUPS:
-            refuse(("groups", index, "name"), (
+            refusals.append((("groups", index, "name"), (
                 f"'{name}' is one of QTS's own groups (administrators, everyone): QTS "
-                "manages it; name the group differently (set system_name)"))
+                "manages it; name the group differently (set system_name)")))
         elif not QTS_GROUP.match(name):
-            refuse(("groups", index, "name"), (
+            refusals.append((("groups", index, "name"), (
                 f"QTS group names hold only letters, digits and '-' (QTS has no '_' or '.' "
-                f"there): '{name}' cannot be a QTS group; set system_name"))
-    # Logins need no check of their own: nasops' rule (lowercase letters, digits, '.', '-',
+                f"there): '{name}' cannot be a QTS group; set system_name")))
+    # Logins need no grammar of their own: nasops' rule (lowercase letters, digits, '.', '-',
     # '_', at most 32 characters with the prefix) is within QTS's (1 to 32 characters,
     # none of ` * = + [ ] { } \ | ; : ' " , < > / ? % $ or a space).
     for index, user in enumerate(spec.users):
         login = directory.users[user.login].system_name
         if login.casefold() in QTS_USERS:
-            refuse(("users", index, "login"), (
-                f"'{login}' is one of QTS's own accounts (admin, guest): choose another login"))
+            refusals.append((("users", index, "login"), (
+                f"'{login}' is one of QTS's own accounts (admin, guest): choose another "
+                "login")))
         if user.devices:
-            refuse(("users", index, "devices"), (
+            refusals.append((("users", index, "devices"), (
                 "QTS syncs laptops with Qsync, not Syncthing: laptops are not listed on QTS; "
-                "remove the devices (mark the share `sync: true` for Qsync)"))
+                "remove the devices (mark the share `sync: true` for Qsync)")))
     for index, share in enumerate(spec.shares):
-        if share.name.casefold() in QTS_SHARES:
-            refuse(("shares", index, "name"), (
-                f"'{share.name}' is a share QTS creates itself (Public, Web, Multimedia, "
-                "Download, homes, Recordings…): name the share differently"))
         forbidden = sorted(set(share.name) & QTS_SHARE_FORBIDDEN)
+        if share.name.casefold() in QTS_SHARES:
+            refusals.append((("shares", index, "name"), (
+                f"'{share.name}' is a share QTS creates itself (Public, Web, Multimedia, "
+                "Download, homes, Recordings…): name the share differently")))
         if forbidden:
-            refuse(("shares", index, "name"), (
-                f"QTS share names cannot hold {' '.join(forbidden)}: rename the share"))
+            refusals.append((("shares", index, "name"), (
+                f"QTS share names cannot hold {' '.join(forbidden)}: rename the share")))
         if share.quota:
-            refuse(("shares", index, "quota"), (
+            refusals.append((("shares", index, "quota"), (
                 "QTS has no quota per share: its quotas are per user, per volume (a share of "
-                "its own size needs a volume of its own); remove the quota"))
-    return problems
+                "its own size needs a volume of its own); remove the quota")))
+    return refusals
