@@ -28,6 +28,7 @@ COMMANDS = {
     "monitoring": "monitoring",
     "backup": "backup",
     "sync": "sync",
+    "qts": "qts",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 

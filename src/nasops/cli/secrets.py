@@ -9,9 +9,9 @@ from nasops.errors import PrerequisiteError
 from nasops.provision.secrets import describe_outcome, ensure_secrets, group_readable, secrets_needs
 
 
-def _environment() -> dict[str, str]:
-    # The inventory is read with the project's ansible.cfg when there is one; secrets init
-    # needs no playbook, so a missing project is not an error here.
+def inventory_environment() -> dict[str, str]:
+    """The environment inventories are read in: the project's ansible.cfg when there is one."""
+    # These commands need no playbook, so a missing project is not an error here.
     try:
         return ansible_environment(project_root())
     except PrerequisiteError:
@@ -41,7 +41,8 @@ def init_secrets(inventory: str, spec_override: str | None, limit: str | None,
     file is refused. No secret is ever printed.
     """
     targets = read_targets(inventory, limit=limit, spec_override=spec_override,
-                           vault_password_file=vault_password_file, environment=_environment())
+                           vault_password_file=vault_password_file,
+                           environment=inventory_environment())
     written = False
     for need in secrets_needs(targets):
         outcome = ensure_secrets(need)

@@ -1,0 +1,93 @@
+"""`nasops qts probe` and `nasops qts capture`: read-only QTS commands (issue 15, docs/qts.md)."""
+
+from __future__ import annotations
+
+import getpass
+from pathlib import Path
+
+import click
+
+from nasops.cli.secrets import inventory_environment
+from nasops.qts.capture import Recording, capture_directory, write_capture
+from nasops.qts.connection import qts_hosts, qts_password
+from nasops.qts.facts import read_facts
+from nasops.qts.probe import printable, probe_lines
+from nasops.qts.session import QtsSession
+from nasops.spec.load import load_spec
+
+RECORDED = Path("tests/qts/recorded")
+
+
+@click.group("qts")
+def qts_group() -> None:
+    """A QNAP NAS running QTS: read-only checks before the install (docs/qts.md)."""
+
+
+_inventory = click.option("-i", "--inventory", required=True,
+                          help="Ansible inventory; its nasops_platform: qts hosts are read.")
+_limit = click.option("--limit", "-l", help="Ansible host pattern restricting the hosts.")
+_vault = click.option("--vault-password-file", type=click.Path(dir_okay=False, exists=True),
+                      envvar="ANSIBLE_VAULT_PASSWORD_FILE",
+                      help="File holding the ansible-vault password of the secrets file.")
+
+
+@qts_group.command("probe")
+@_inventory
+@_limit
+@_vault
+def probe(inventory: str, limit: str | None, vault_password_file: str | None) -> None:
+    """Say what each QTS NAS is and what nasops would do there; write nothing.
+
+    Firmware and whether nasops has a verified profile of it, the folder-rights switches,
+    which of the spec's people, groups and shares exist or would be created, and what of
+    the spec QTS cannot take. One login per NAS, logged out at the end.
+    """
+    hosts = qts_hosts(inventory, limit=limit, vault_password_file=vault_password_file,
+                      environment=inventory_environment())
+    # Everything checkable offline first: a bad spec or a missing password stops before
+    # any NAS is asked.
+    prepared = [(target, endpoint, load_spec(target.spec_path),
+                 qts_password(target, vault_password_file)) for target, endpoint in hosts]
+    for target, endpoint, loaded, password in prepared:
+        with QtsSession(endpoint) as session:
+            session.login(password)
+            facts = read_facts(session)
+        click.echo("\n".join(probe_lines(target.name, endpoint.place, facts, loaded)))
+
+
+@qts_group.command("capture")
+@_inventory
+@_limit
+@_vault
+@click.option("-o", "--output", type=click.Path(file_okay=False), default=str(RECORDED),
+              show_default=True, help="Directory the capture's own directory is made in.")
+@click.option("--operator", default=None,
+              help="Who captured, for the meta file (default: the login running nasops).")
+def capture(inventory: str, limit: str | None, vault_password_file: str | None,
+            output: str, operator: str | None) -> None:
+    """Record, redacted, the answers nasops reads from each QTS NAS (read-only).
+
+    Into OUTPUT/<model>-<firmware>/: the login answer and the lists of users, groups and
+    shares, with session ids, the organisation's names and long hex strings replaced,
+    and meta.json (model, firmware, date, operator, sha256 of each answer). Commit it to
+    tests/qts/recorded/ so that the parsers are tested on what that firmware answers.
+    """
+    hosts = qts_hosts(inventory, limit=limit, vault_password_file=vault_password_file,
+                      environment=inventory_environment())
+    prepared = [(target, endpoint, qts_password(target, vault_password_file))
+                for target, endpoint in hosts]
+    for target, endpoint, password in prepared:
+        recording = Recording()
+        with QtsSession(endpoint, recorder=recording) as session:
+            session.login(password)
+            read_facts(session)
+        directory = capture_directory(Path(output), session.firmware)
+        files = write_capture(directory, recording.answers, session.firmware,
+                              operator or getpass.getuser())
+        click.echo(f"{target.name}: {len(files)} files in {printable(str(directory))} "
+                   "(redacted; review them before committing)")
+
+
+def register(cli: click.Group) -> None:
+    """Add the qts group to the main CLI group."""
+    cli.add_command(qts_group)

@@ -1,0 +1,215 @@
+"""What a QTS web API answer says (issue 15, docs/qts.md): facts parsed from its XML only.
+
+The element names are our reading of answers others published from real QTS 5.1.9 units
+(design notes §1.2; read, not copied). They are tested on nasops' own hand-written answers
+(tests/qts/recorded/synthetic/) and on every capture `nasops qts capture` brings back from
+a real NAS (tests/qts/recorded/<model>-<firmware>/): a firmware that answers differently
+fails there, in plain words, not somewhere in a driver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from xml.etree import ElementTree
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
+
+from nasops.errors import NasopsError
+
+# The largest answer read: a user list of a few thousand people is well under 1 MiB.
+MAXIMUM_ANSWER_BYTES = 8 * 1024 * 1024
+ROOT_TAG = "QDocRoot"
+
+
+class AnswerError(NasopsError):
+    """The NAS answered something nasops cannot read as the QTS web API's XML."""
+
+
+def parse(content: bytes, what: str) -> ElementTree.Element:
+    """Given an answer's bytes and what was asked (for the message), return its root element.
+
+    Refused: an answer over MAXIMUM_ANSWER_BYTES, a DOCTYPE or entity declaration (QTS
+    sends none; expanding one is how a hostile answer exhausts memory), anything but a
+    QDocRoot document.
+    """
+    if len(content) > MAXIMUM_ANSWER_BYTES:
+        raise AnswerError(f"{what}: the NAS's answer is larger than "
+                          f"{MAXIMUM_ANSWER_BYTES // (1024 * 1024)} MiB; refused")
+    try:
+        root: ElementTree.Element = fromstring(content, forbid_dtd=True)
+    except DefusedXmlException:
+        raise AnswerError(f"{what}: the NAS's answer declares a DOCTYPE or entities, which "
+                          "the QTS web API does not send; refused") from None
+    except ElementTree.ParseError as error:
+        line, column = error.position
+        raise AnswerError(f"{what}: the NAS's answer is not XML (line {line}, column "
+                          f"{column}); is this address a QNAP NAS's web interface?") from None
+    if root.tag != ROOT_TAG:
+        raise AnswerError(f"{what}: the NAS's answer is XML but not the QTS web API's "
+                          f"(<{ROOT_TAG}> expected)")
+    return root
+
+
+def text_of(root: ElementTree.Element, path: str) -> str | None:
+    """Given an element and a path below it, return the stripped text there, or None."""
+    found = root.find(path)
+    if found is None:
+        return None
+    return (found.text or "").strip()
+
+
+def _flag(root: ElementTree.Element, path: str) -> bool | None:
+    value = text_of(root, path)
+    return None if value in (None, "") else value == "1"
+
+
+def _number(value: str | None) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def authenticated(root: ElementTree.Element) -> bool:
+    """Given an answer, return whether QTS accepted the session (authPassed is 1)."""
+    return text_of(root, "authPassed") == "1"
+
+
+@dataclass(frozen=True)
+class Firmware:
+    """The model and firmware a QTS answer announces (each answer carries them)."""
+
+    model: str
+    """The model as QNAP sells it (displayModelName), e.g. TS-873."""
+    version: str
+    """e.g. 5.1.9"""
+    number: str
+    """The build number QNAP's release notes use, e.g. 2954."""
+    build: str
+    """The build date, e.g. 20241120."""
+    storage_v2: bool | None
+    """Storage Manager v2: a different set of storage CGI calls from v1."""
+    is_zfs: bool | None
+    """QuTS hero (ZFS) rather than QTS (ext4)."""
+
+    @property
+    def label(self) -> str:
+        """`model-version.number`, as capture directories and profiles name a firmware."""
+        return f"{self.model}-{self.version}.{self.number}"
+
+
+def firmware_of(root: ElementTree.Element) -> Firmware | None:
+    """Given an answer, return the model and firmware it announces, or None without them."""
+    version = text_of(root, "firmware/version")
+    if not version:
+        return None
+    model = text_of(root, "model/displayModelName") or text_of(root, "model/modelName")
+    return Firmware(model=model or "unknown", version=version,
+                    number=text_of(root, "firmware/number") or "unknown",
+                    build=text_of(root, "firmware/build") or "unknown",
+                    storage_v2=_flag(root, "model/storage_v2"),
+                    is_zfs=_flag(root, "model/is_zfs"))
+
+
+@dataclass(frozen=True)
+class Login:
+    """What authLogin.cgi answered."""
+
+    passed: bool
+    sid: str = field(repr=False)
+    """The session id: a secret for as long as the session lasts."""
+    error_value: str | None
+    firmware: Firmware | None
+
+
+def login(root: ElementTree.Element) -> Login:
+    """Given authLogin.cgi's answer, return whether it let us in, with what session."""
+    sid = text_of(root, "authSid") or ""
+    return Login(passed=authenticated(root) and bool(sid), sid=sid,
+                 error_value=text_of(root, "errorValue"), firmware=firmware_of(root))
+
+
+@dataclass(frozen=True)
+class Account:
+    """A user or group as QTS lists it."""
+
+    name: str
+    number: int | None
+    """The uid or gid."""
+    enabled: bool = True
+
+
+def _listed(root: ElementTree.Element, section: str, what: str) -> ElementTree.Element:
+    found = root.find(section)
+    if found is None:
+        raise AnswerError(f"{what}: the NAS's answer has no <{section}>: this firmware "
+                          "answers differently from the QTS nasops has read; capture it "
+                          "(nasops qts capture) so that nasops can learn it")
+    status = text_of(found, "ret")
+    if status not in (None, "0"):
+        raise AnswerError(f"{what}: the NAS answered with error code {status}")
+    return found
+
+
+def _complete(section: ElementTree.Element, count_tag: str, listed: int, what: str) -> None:
+    # A list QTS cut into pages would make nasops see people or shares as missing.
+    count = _number(text_of(section, count_tag))
+    if count is not None and count != listed:
+        raise AnswerError(f"{what}: the NAS says it has {count} but listed {listed}; reading "
+                          "a list in pages is not built, so nasops stops here")
+
+
+def users(root: ElementTree.Element) -> list[Account]:
+    """Given privRequest.cgi's user list (subfunc=user), return its accounts."""
+    section = _listed(root, "userroot", "the list of users")
+    found = [Account(name=text_of(user, "username") or "",
+                     number=_number(text_of(user, "userid")),
+                     enabled=text_of(user, "user_enable") != "0")
+             for user in section.iterfind("data/user")]
+    _complete(section, "count", len(found), "the list of users")
+    return found
+
+
+def groups(root: ElementTree.Element) -> list[Account]:
+    """Given privRequest.cgi's group list (subfunc=group), return its groups."""
+    section = _listed(root, "grouproot", "the list of groups")
+    found = [Account(name=text_of(group, "groupname") or "",
+                     number=_number(text_of(group, "groupid")))
+             for group in section.iterfind("data/group")]
+    _complete(section, "count", len(found), "the list of groups")
+    return found
+
+
+@dataclass(frozen=True)
+class Share:
+    """A shared folder as QTS lists it."""
+
+    name: str
+    hidden: bool
+
+
+@dataclass(frozen=True)
+class ShareList:
+    """privRequest.cgi's share list: the shares and the NAS-wide folder-rights switches."""
+
+    shares: list[Share]
+    advanced_folder_permissions: bool | None
+    """ACLEnabled: POSIX ACLs on the data volume, which nasops' folder rights need."""
+    windows_acl: bool | None
+    """WinACLEnabled: Windows ACLs, which nasops needs off."""
+    access_based_enumeration: bool | None
+
+
+def shares(root: ElementTree.Element) -> ShareList:
+    """Given privRequest.cgi's share list (subfunc=share), return shares and switches."""
+    section = _listed(root, "func/ownContent/shareInfo", "the list of shared folders")
+    found = [Share(name=text_of(share, "shareName") or "",
+                   hidden=text_of(share, "hidden") == "1")
+             for share in section.iterfind("data/share")]
+    _complete(section, "shareCount", len(found), "the list of shared folders")
+    return ShareList(
+        shares=found,
+        advanced_folder_permissions=_flag(section, "ACLEnabled"),
+        windows_acl=_flag(section, "WinACLEnabled"),
+        access_based_enumeration=_flag(section, "ABEEnabled"))

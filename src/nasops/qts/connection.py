@@ -1,0 +1,138 @@
+"""Where and as whom nasops reaches each QTS host of an inventory (issue 15, docs/qts.md).
+
+Inventory variables of a `nasops_platform: qts` host: `ansible_host` (else the host's name),
+`nasops_qts_port` (443), `nasops_qts_certificate_sha256` (required: the NAS's certificate
+pin), `nasops_qts_user` (admin). The password is the secrets file's `nasops_qts_password`
+(the file may be ansible-vault encrypted), never an option or a variable in the inventory.
+Every value is checked to a strict grammar before anything connects.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from nasops.ansible.inventory import (
+    TargetHost,
+    inventory_base,
+    is_vault_file,
+    list_inventory,
+    target_hosts,
+)
+from nasops.errors import BadInputError
+from nasops.execute import MASKER
+from nasops.provision.secrets import load_secrets_file
+from nasops.qts.session import Endpoint
+
+PORT_VARIABLE = "nasops_qts_port"
+CERTIFICATE_VARIABLE = "nasops_qts_certificate_sha256"
+USER_VARIABLE = "nasops_qts_user"
+PASSWORD_KEY = "nasops_qts_password"  # noqa: S105 - the key, not a password
+# A DNS name or an IPv4/IPv6 address: nothing that could start an option or hold a space.
+ADDRESS = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.:-]{0,252})$")
+# Within QTS's own login rule (1-32 characters, none of ` * = + [ ] { } \ | ; : ' " , < > / ?
+# % $ or a space; QTS 5.0 "Creating a Local User"), and plain enough for a message.
+QTS_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+HOW_TO_PIN = ("on the NAS itself (its console, or a machine you trust on the same switch): "
+              "openssl s_client -connect ADDRESS:443 </dev/null | openssl x509 -noout "
+              "-fingerprint -sha256")
+
+
+def certificate_pin(value: Any, host: str) -> str:
+    """Given nasops_qts_certificate_sha256 as written (hex, colons allowed), return it as
+    64 lowercase hex digits; raise BadInputError naming the host otherwise."""
+    text = value.replace(":", "").strip().lower() if isinstance(value, str) else ""
+    if not re.fullmatch(r"[0-9a-f]{64}", text):
+        raise BadInputError(f"inventory host {host}: {CERTIFICATE_VARIABLE} must be the "
+                            "sha256 of the NAS's certificate (64 hex digits, colons "
+                            f"allowed); get it {HOW_TO_PIN}")
+    return text
+
+
+def endpoint_of(host: str, variables: Mapping[str, Any]) -> Endpoint:
+    """Given a host's name and inventory variables, return its checked Endpoint."""
+    problems: list[str] = []
+    address = variables.get("ansible_host", host)
+    if not isinstance(address, str) or not ADDRESS.match(address):
+        problems.append(f"ansible_host must be a host name or an IP address, got {address!r}")
+    port = variables.get(PORT_VARIABLE, 443)
+    if isinstance(port, str) and port.isdigit():
+        port = int(port)
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        problems.append(f"{PORT_VARIABLE} must be a port number (1 to 65535), got {port!r}")
+    user = variables.get(USER_VARIABLE, "admin")
+    if not isinstance(user, str) or not QTS_LOGIN.match(user):
+        problems.append(f"{USER_VARIABLE} must be a QTS login (letters, digits, '.', '-', "
+                        f"'_', at most 32 characters), got {user!r}")
+    if problems:
+        raise BadInputError("\n".join(f"inventory host {host}: {problem}"
+                                      for problem in problems))
+    pin = certificate_pin(variables.get(CERTIFICATE_VARIABLE), host)
+    return Endpoint(host=str(address), port=int(port), certificate_sha256=pin, user=str(user))
+
+
+def qts_hosts(inventory: str, *, limit: str | None, vault_password_file: str | None,
+              environment: Mapping[str, str] | None = None,
+              ) -> list[tuple[TargetHost, Endpoint]]:
+    """Given the -i, --limit and vault options, return each targeted QTS host with its
+    endpoint; raise BadInputError when none is a QTS host or a value is wrong."""
+    data = list_inventory(inventory, limit=limit, vault_password_file=vault_password_file,
+                          environment=environment)
+    variables = data.get("_meta", {}).get("hostvars", {})
+    targets = [target for target in target_hosts(data, inventory_base(inventory))
+               if target.platform == "qts"]
+    if not targets:
+        raise BadInputError(f"{inventory}: no targeted host has nasops_platform: qts")
+    return [(target, endpoint_of(target.name, variables.get(target.name, {})))
+            for target in targets]
+
+
+def _decrypt(path: Path, vault_password_file: str | None) -> Any:
+    if vault_password_file is None:
+        raise BadInputError(f"{path}: encrypted with ansible-vault; pass "
+                            "--vault-password-file FILE (or set ANSIBLE_VAULT_PASSWORD_FILE)")
+    # Ansible's own loader: a password file may also be a script, as for ansible-playbook.
+    from ansible.errors import AnsibleError  # type: ignore[import-untyped]  # noqa: PLC0415
+    from ansible.parsing.dataloader import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        DataLoader,
+    )
+    from ansible.parsing.vault import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        VaultLib,
+        get_file_vault_secret,
+    )
+
+    try:
+        secret = get_file_vault_secret(filename=vault_password_file, loader=DataLoader())
+        secret.load()
+        plain = VaultLib([("default", secret)]).decrypt(path.read_bytes())
+    except AnsibleError:
+        raise BadInputError(f"{path}: could not be decrypted with the vault password "
+                            "given") from None
+    try:
+        return YAML(typ="safe", pure=True).load(plain)
+    except YAMLError:
+        raise BadInputError(f"{path}: not YAML once decrypted") from None
+
+
+def qts_password(target: TargetHost, vault_password_file: str | None) -> str:
+    """Given a QTS host, return its admin password from the secrets file (registered with
+    the masker); raise BadInputError saying what to write where when it is missing."""
+    path = target.secrets_path
+    if path is None or not path.is_file():
+        raise BadInputError(f"inventory host {target.name}: the QTS password is read from "
+                            "the secrets file (nasops_secrets_file), which "
+                            f"{'is not named' if path is None else f'{path} does not exist'}")
+    data = load_secrets_file(path)
+    if data is None and is_vault_file(path):
+        data = _decrypt(path, vault_password_file)
+    value = data.get(PASSWORD_KEY) if isinstance(data, dict) else None
+    if not isinstance(value, str) or not value:
+        raise BadInputError(f"{path}: no {PASSWORD_KEY} (the password of the QTS account "
+                            f"nasops logs in with, for host {target.name})")
+    MASKER.add(value)
+    return value

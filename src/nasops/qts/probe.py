@@ -1,0 +1,121 @@
+"""`nasops qts probe`: what a QTS NAS is and what nasops would do there, read-only (issue 15).
+
+Reads the firmware, the folder-rights switches, users, groups and shares (nasops.qts.facts)
+and sets them against the host's spec: what exists, what nasops would create, what it
+refuses and which QTS setting to change first. Nothing is written to the NAS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from nasops.qts.answers import Account, Firmware
+from nasops.qts.facts import QtsFacts
+from nasops.spec.directory import build_directory
+from nasops.spec.load import LoadedSpec
+from nasops.spec.qts import QTS_GROUPS, QTS_SHARES, QTS_USERS, qts_problems
+
+# Firmware that a nasops run on a real QNAP has verified, with its evidence record:
+# none yet (docs/qts.md, support matrix). Keyed by "version.number", e.g. "5.1.9.2954".
+VERIFIED_LIVE: dict[str, str] = {}
+# The model the simulated QTS service of the tests announces: never a verified firmware.
+SIMULATED_MODEL = "nasops-simulated"
+# Where QTS 5 keeps the two switches (Control Panel, the Shared Folders page).
+# How many missing names a line lists before "and N more".
+SHOWN = 8
+PERMISSIONS_PAGE = "Control Panel > Privilege > Shared Folders > Advanced Permissions"
+
+
+def printable(name: str) -> str:
+    """Given a name the NAS sent, return it safe to print: control and invisible characters
+    shown as escapes, so a hostile name cannot rewrite the terminal or hide itself."""
+    return "".join(character if character.isprintable() else repr(character)[1:-1]
+                   for character in name)
+
+
+def profile_status(firmware: Firmware | None) -> str:
+    """Given the firmware a NAS announced, say whether nasops has a verified profile of it."""
+    if firmware is None:
+        return "unknown: the NAS did not say its firmware at login"
+    if firmware.model == SIMULATED_MODEL:
+        return "simulated QTS (our reading), not a real firmware"
+    key = f"{firmware.version}.{firmware.number}"
+    if key in VERIFIED_LIVE:
+        return f"verified live ({VERIFIED_LIVE[key]})"
+    return (f"no verified profile for QTS {key}: reading is safe; writing (not built yet) "
+            "will need an explicit override, written to the run record")
+
+
+def _switches(facts: QtsFacts) -> list[str]:
+    shares = facts.shares
+    lines = []
+    if shares.advanced_folder_permissions is True:
+        lines.append("Advanced Folder Permissions: on (nasops' folder rights need it)")
+    else:
+        state = "off" if shares.advanced_folder_permissions is False else "not reported"
+        lines.append(f"Advanced Folder Permissions: {state} — refused until it is on: "
+                     f"{PERMISSIONS_PAGE} > Enable Advanced Folder Permissions")
+    if shares.windows_acl is False:
+        lines.append("Windows ACL: off (as nasops needs)")
+    else:
+        state = "on" if shares.windows_acl else "not reported"
+        lines.append(f"Windows ACL: {state} — refused until it is off: {PERMISSIONS_PAGE} > "
+                     "Enable Windows ACL Support (turning it off drops Windows ACLs set on "
+                     "subfolders: a decision for the provider, once)")
+    abe = {True: "on", False: "off", None: "not reported"}[shares.access_based_enumeration]
+    lines.append(f"access-based share enumeration: {abe}")
+    return lines
+
+
+def _compare(kind: str, wanted: dict[str, bool], found: Iterable[Account],
+             owned: frozenset[str]) -> str:
+    """One line: how many of the spec's names exist (and disabled there), would be created,
+    and how many others QTS has (left alone)."""
+    present = {account.name.casefold(): account for account in found}
+    existing = [name for name in wanted if name.casefold() in present]
+    disabled = [name for name in existing if wanted[name]
+                and not present[name.casefold()].enabled]
+    missing = [name for name in wanted if name.casefold() not in present]
+    others = [name for name in present if name not in {w.casefold() for w in wanted}
+              and name not in owned]
+    line = (f"{kind}: {len(wanted)} in the spec, {len(existing)} already on the NAS, "
+            f"{len(missing)} to create")
+    if missing:
+        shown = ", ".join(printable(name) for name in missing[:SHOWN])
+        line += f" ({shown}{f', and {len(missing) - SHOWN} more' if len(missing) > SHOWN else ''})"
+    if disabled:
+        line += f"; disabled on the NAS: {', '.join(printable(name) for name in disabled)}"
+    other = "other" if len(others) == 1 else "others"
+    return line + f"; {len(others)} {other} on the NAS, left alone"
+
+
+def probe_lines(host: str, place: str, facts: QtsFacts, loaded: LoadedSpec) -> list[str]:
+    """Given a host, where it answered, what was read and its spec, return the report."""
+    firmware = facts.firmware
+    if firmware is None:
+        what = "model and firmware not reported"
+    else:
+        system = "QuTS hero (ZFS)" if firmware.is_zfs else "QTS"
+        what = (f"{printable(firmware.model)}, {system} {printable(firmware.version)} build "
+                f"{printable(firmware.number)} ({printable(firmware.build)})")
+    lines = [f"{host} ({place}): {what}",
+             f"  firmware profile: {profile_status(firmware)}"]
+    lines += [f"  {line}" for line in _switches(facts)]
+    directory = build_directory(loaded.spec)
+    people = {user.system_name: user.enabled for user in directory.users.values()}
+    groups = {group.system_name: False for group in directory.groups.values()}
+    shares = {share.name: False for share in loaded.spec.shares}
+    share_accounts = [Account(share.name, None) for share in facts.shares.shares]
+    lines.append("  " + _compare("people", people, facts.users, QTS_USERS))
+    lines.append("  " + _compare("groups", groups, facts.groups, QTS_GROUPS))
+    lines.append("  " + _compare("shares", shares, share_accounts, QTS_SHARES))
+    problems = qts_problems(loaded)
+    if problems:
+        lines.append(f"  the spec on QTS: {len(problems)} refused (nasops validate -i says "
+                     "where):")
+        lines += [f"    {problem.format()}" for problem in problems]
+    else:
+        lines.append("  the spec on QTS: nothing refused")
+    lines.append("  not checked yet: the ACL tools over SSH (the folder tree and its "
+                 "rights on QTS are not built)")
+    return lines

@@ -1,0 +1,182 @@
+"""One session with a QTS NAS's web API (issue 15, docs/qts.md), from the controller.
+
+TLS is pinned to the NAS's own certificate (QTS certificates are self-signed): the pin is
+checked right after the handshake, before a byte of the request, so a wrong NAS never sees
+the password. One login per run, tried once: QTS's Network Access Protection blocks an
+address after repeated failed logins, and a retry loop would lock the provider out. The
+password goes base64-encoded (what authLogin.cgi takes) in a POST body, never in a URL,
+argv or message; it and the session id are registered with the masker. Logout at the end.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import http.client
+import socket
+import ssl
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import TracebackType
+from xml.etree import ElementTree
+
+from nasops.errors import NasopsError
+from nasops.execute import MASKER
+from nasops.qts import answers
+from nasops.qts.answers import Firmware
+
+LOGIN = "/cgi-bin/authLogin.cgi"
+LOGOUT = "/cgi-bin/authLogout.cgi"
+PRIVILEGES = "/cgi-bin/priv/privRequest.cgi"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class QtsConnectionError(NasopsError):
+    """The NAS could not be reached, or is not the NAS the inventory pins."""
+
+
+class QtsLoginError(NasopsError):
+    """QTS refused the login or the session."""
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where a QTS NAS's web interface answers, and the certificate it must show."""
+
+    host: str
+    port: int
+    certificate_sha256: str
+    """Lowercase hex, 64 characters (nasops_qts_certificate_sha256)."""
+    user: str
+    timeout: float = 30.0
+
+    @property
+    def place(self) -> str:
+        return f"{self.host}:{self.port}"
+
+
+# Called with (what was asked, the answer's bytes) after each answer: `nasops qts capture`.
+Recorder = Callable[[str, bytes], None]
+
+
+def certificate_sha256(certificate: bytes) -> str:
+    """Given a DER certificate, return its sha256 as lowercase hex."""
+    return hashlib.sha256(certificate).hexdigest()
+
+
+class QtsSession:
+    """A logged-in session with one QTS NAS; use as a context manager to log out."""
+
+    def __init__(self, endpoint: Endpoint, recorder: Recorder | None = None) -> None:
+        self.endpoint = endpoint
+        self.firmware: Firmware | None = None
+        self._recorder = recorder
+        self._sid: str | None = None
+        self._login_tried = False
+
+    def __enter__(self) -> QtsSession:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.logout()
+
+    def _connect(self) -> http.client.HTTPSConnection:
+        # No CA check and no host name check: the pin below is stricter than both.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        connection = http.client.HTTPSConnection(self.endpoint.host, self.endpoint.port,
+                                                 context=context,
+                                                 timeout=self.endpoint.timeout)
+        try:
+            connection.connect()
+        except (OSError, ssl.SSLError) as error:
+            connection.close()
+            raise QtsConnectionError(
+                f"{self.endpoint.place}: could not reach the NAS's web interface over TLS "
+                f"({_words(error)}); check the address, nasops_qts_port and that HTTPS is "
+                "on (QTS: Control Panel > System > General Settings)") from None
+        sock = connection.sock
+        shown = certificate_sha256((sock.getpeercert(binary_form=True) or b"")
+                                   if isinstance(sock, ssl.SSLSocket) else b"")
+        if shown != self.endpoint.certificate_sha256:
+            connection.close()
+            raise QtsConnectionError(
+                f"{self.endpoint.place}: the NAS shows a certificate with sha256 {shown}, not "
+                "the one nasops_qts_certificate_sha256 pins; nothing was sent. If the NAS's "
+                "certificate was renewed, check the new one on the NAS itself before "
+                "pinning it (docs/qts.md)")
+        return connection
+
+    def _post(self, path: str, form: dict[str, str], what: str) -> bytes:
+        connection = self._connect()
+        try:
+            connection.request("POST", path, urllib.parse.urlencode(form), FORM)
+            response = connection.getresponse()
+            content = response.read(answers.MAXIMUM_ANSWER_BYTES + 1)
+        except (OSError, http.client.HTTPException) as error:
+            raise QtsConnectionError(f"{self.endpoint.place}: {what}: the connection "
+                                     f"failed ({_words(error)})") from None
+        finally:
+            connection.close()
+        if response.status != 200:
+            raise QtsConnectionError(f"{self.endpoint.place}: {what}: the NAS answered "
+                                     f"HTTP {response.status}")
+        if self._recorder is not None:
+            self._recorder(what, content)
+        return content
+
+    def login(self, password: str) -> answers.Login:
+        """Log in as the endpoint's user, once per session object; return QTS's answer."""
+        if self._login_tried:
+            raise QtsLoginError(f"{self.endpoint.place}: nasops logs in once per run")
+        self._login_tried = True
+        encoded = base64.b64encode(password.encode()).decode()
+        MASKER.add(password, encoded, urllib.parse.quote_plus(encoded))
+        content = self._post(LOGIN, {"user": self.endpoint.user, "pwd": encoded,
+                                     "serviceKey": "1"}, "login")
+        result = answers.login(answers.parse(content, "login"))
+        if not result.passed:
+            raise QtsLoginError(
+                f"{self.endpoint.place}: QTS refused the login of {self.endpoint.user!r} "
+                f"(error {result.error_value or 'not given'}): wrong password, a disabled "
+                "account, or 2-step verification on it. nasops does not try again: QTS "
+                "blocks an address after repeated failures (Network Access Protection)")
+        MASKER.add(result.sid)
+        self._sid = result.sid
+        self.firmware = result.firmware
+        return result
+
+    def read(self, path: str, form: dict[str, str], what: str) -> ElementTree.Element:
+        """Ask a read-only CGI within the session; return the answer's root element."""
+        if self._sid is None:
+            raise QtsLoginError(f"{self.endpoint.place}: {what}: not logged in")
+        root = answers.parse(self._post(path, {**form, "sid": self._sid}, what), what)
+        if not answers.authenticated(root):
+            raise QtsLoginError(f"{self.endpoint.place}: {what}: QTS ended the session "
+                                "(authPassed 0); nothing more was asked")
+        return root
+
+    def logout(self) -> None:
+        """End the session if one is open; a failure to log out is not an error of the run
+        (the session expires on the NAS), so it is swallowed."""
+        sid, self._sid = self._sid, None
+        if sid is None:
+            return
+        with contextlib.suppress(NasopsError):
+            self._post(LOGOUT, {"logout": "1", "sid": sid}, "logout")
+
+
+def _words(error: BaseException) -> str:
+    if isinstance(error, socket.timeout | TimeoutError):
+        return "no answer in time"
+    if isinstance(error, ssl.SSLError):
+        return f"TLS: {error.reason or 'handshake failed'}"
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror.lower()
+    return type(error).__name__

@@ -1,0 +1,185 @@
+"""Simulated QTS (our reading): a loopback HTTPS service answering the read-only subset of
+the QTS web API nasops calls (issue 15, docs/qts.md).
+
+It implements what nasops' reading of QTS says (design notes §1.2), not QTS: the answers'
+shapes follow what others published from real QTS 5.1.9 units, written here in our own
+words. A test that passes against it proves nasops' client logic (pinning, one login,
+session handling, parsing, redaction, refusals), never that a real QNAP answers the same:
+that is the recorded and live tiers' job.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import secrets
+import ssl
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+SIMULATED_MODEL = "nasops-simulated"
+
+
+@dataclass
+class SimulatedNas:
+    """What the simulated NAS holds and what it was asked."""
+
+    password: str
+    user: str = "admin"
+    users: dict[str, tuple[int, bool]] = field(default_factory=dict)
+    groups: dict[str, int] = field(default_factory=dict)
+    shares: dict[str, bool] = field(default_factory=dict)
+    advanced_folder_permissions: bool = False
+    windows_acl: bool = False
+    firmware: tuple[str, str, str] = ("5.1.9", "2954", "20241120")
+    hostname: str = "wsm-nas"
+    # Misbehaviours a test may ask for: "doctype", "paged", "html".
+    misbehave: str | None = None
+    sessions: set[str] = field(default_factory=set)
+    requests: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
+    """Each request: its CGI path and the names (never the values) of its form fields."""
+    logins: int = 0
+
+    def header(self) -> str:
+        version, number, build = self.firmware
+        return ("<authPassed>1</authPassed><model><modelName>SIM</modelName>"
+                f"<displayModelName>{SIMULATED_MODEL}</displayModelName><storage_v2>1"
+                "</storage_v2><is_zfs>0</is_zfs></model><firmware><name>QTS</name>"
+                f"<version>{version}</version><number>{number}</number><build>{build}"
+                f"</build></firmware><hostname>{escape(self.hostname)}</hostname>")
+
+
+def _document(body: str) -> bytes:
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<QDocRoot version="1.0">{body}'
+            "</QDocRoot>").encode()
+
+
+def _user_list(nas: SimulatedNas) -> str:
+    rows = "".join(f"<user><username>{escape(name)}</username><userid>{uid}</userid>"
+                   f"<fullname>{escape(name.title())}</fullname>"
+                   f"<user_enable>{int(enabled)}</user_enable></user>"
+                   for name, (uid, enabled) in nas.users.items())
+    count = len(nas.users) + (5 if nas.misbehave == "paged" else 0)
+    return f"<userroot><count>{count}</count><data>{rows}</data><ret>0</ret></userroot>"
+
+
+def _group_list(nas: SimulatedNas) -> str:
+    rows = "".join(f"<group><groupname>{escape(name)}</groupname><groupid>{gid}</groupid>"
+                   "</group>" for name, gid in nas.groups.items())
+    return f"<grouproot><count>{len(nas.groups)}</count><data>{rows}</data><ret>0</ret></grouproot>"
+
+
+def _share_list(nas: SimulatedNas) -> str:
+    rows = "".join(f"<share><shareName>{escape(name)}</shareName><hidden>{int(hidden)}</hidden>"
+                   "</share>" for name, hidden in nas.shares.items())
+    return ("<func><ownContent><shareInfo>"
+            f"<ACLEnabled>{int(nas.advanced_folder_permissions)}</ACLEnabled>"
+            f"<WinACLEnabled>{int(nas.windows_acl)}</WinACLEnabled><ABEEnabled>0</ABEEnabled>"
+            f"<shareCount>{len(nas.shares)}</shareCount><data>{rows}</data><ret>0</ret>"
+            "</shareInfo></ownContent></func>")
+
+
+def _login(nas: SimulatedNas, form: dict[str, str]) -> bytes:
+    nas.logins += 1
+    password = base64.b64decode(form.get("pwd", "")).decode(errors="replace")
+    if form.get("user") != nas.user or password != nas.password:
+        return _document("<authPassed>0</authPassed><errorValue>-1</errorValue>")
+    sid = secrets.token_hex(8)
+    nas.sessions.add(sid)
+    return _document(f"{nas.header()}<authSid>{sid}</authSid>")
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet: the test asserts on SimulatedNas.requests instead."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length", "0"))
+        form = dict(urllib.parse.parse_qsl(self.rfile.read(length).decode()))
+        nas = self.server.nas
+        path = urllib.parse.urlparse(self.path).path
+        nas.requests.append((path, tuple(sorted(form))))
+        self._answer(self._body(nas, path, form))
+
+    def _body(self, nas: SimulatedNas, path: str, form: dict[str, str]) -> bytes:
+        misbehaving = {"html": b"<html><body>Login</body></html>",
+                       "doctype": b'<!DOCTYPE x [<!ENTITY a "aaaa">]><QDocRoot>&a;</QDocRoot>'}
+        if nas.misbehave in misbehaving:
+            return misbehaving[nas.misbehave]
+        if path == "/cgi-bin/authLogin.cgi":
+            return _login(nas, form)
+        if form.get("sid") not in nas.sessions:
+            return _document("<authPassed>0</authPassed>")
+        if path == "/cgi-bin/authLogout.cgi":
+            nas.sessions.discard(form["sid"])
+            return _document("<authPassed>1</authPassed>")
+        lists = {"user": _user_list, "group": _group_list, "share": _share_list}
+        if path == "/cgi-bin/priv/privRequest.cgi" and form.get("subfunc") in lists:
+            return _document(nas.header() + lists[form["subfunc"]](nas))
+        return _document("<authPassed>1</authPassed>")  # what QTS says to much it ignores
+
+    def _answer(self, content: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/xml")
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, nas: SimulatedNas) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.nas = nas
+
+
+def self_signed(directory: Path) -> tuple[Path, Path, bytes]:
+    """Given a directory, write a self-signed certificate and key for 127.0.0.1 as QTS has
+    one; return their paths and the certificate's DER bytes."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "QNAP NAS")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                   .not_valid_before(now - datetime.timedelta(days=1))
+                   .not_valid_after(now + datetime.timedelta(days=30))
+                   .sign(key, hashes.SHA256()))
+    certificate_path, key_path = directory / "qts.crt", directory / "qts.key"
+    certificate_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return certificate_path, key_path, certificate.public_bytes(serialization.Encoding.DER)
+
+
+@contextmanager
+def serving(nas: SimulatedNas, directory: Path) -> Iterator[tuple[int, bytes]]:
+    """Serve the simulated NAS over TLS on 127.0.0.1; yield its port and certificate (DER).
+    The server thread is stopped and its socket closed on exit, even on failure."""
+    certificate_path, key_path, der = self_signed(directory)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(certificate_path, key_path)
+    server = _Server(nas)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1], der
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -1,0 +1,172 @@
+"""Simulated QTS (our reading): `nasops qts probe` and `nasops qts capture` against the
+loopback service of simulated_service.py (issue 15, docs/qts.md).
+
+What these prove: nasops' client pins the certificate before sending anything, logs in
+once and out at the end, never shows the password, reads and reports, redacts a capture
+and refuses what it must. What they cannot prove: that a real QNAP answers like the
+simulation (the recorded and live tiers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import PASSWORD, SimulatedHost
+from nasops.cli.main import main
+from nasops.qts import answers
+
+pytestmark = pytest.mark.qts_simulated
+READS = ("/cgi-bin/priv/privRequest.cgi",) * 3
+LOGIN, LOGOUT = "/cgi-bin/authLogin.cgi", "/cgi-bin/authLogout.cgi"
+
+
+def _paths(host: SimulatedHost) -> list[str]:
+    return [path for path, _ in host.nas.requests]
+
+
+def test_simulated_qts_probe_reports_firmware_switches_names_and_refusals(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["qts", "probe", "-i", str(simulated_qts.inventory)])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    out = captured.out
+    assert "nasops-simulated, QTS 5.1.9 build 2954 (20241120)" in out
+    assert "firmware profile: simulated QTS (our reading)" in out
+    assert ("Advanced Folder Permissions: off — refused until it is on: Control Panel > "
+            "Privilege > Shared Folders > Advanced Permissions") in out
+    assert "Windows ACL: off (as nasops needs)" in out
+    # 23 people in the spec; mlsimon and adiallo exist (adiallo disabled on the NAS);
+    # comptable.ancien is the organisation's own, admin and guest are QTS's.
+    assert ("people: 23 in the spec, 2 already on the NAS, 21 to create (pvandamme, fkabore, "
+            "cndayisaba, smertens, jlopez, tgarcia, mquispe, rperalta, and 13 more); "
+            "disabled on the NAS: adiallo; 1 other on the NAS, left alone") in out
+    assert ("groups: 11 in the spec, 1 already on the NAS, 10 to create (cellule-afrique, "
+            "cellule-amerique-latine,") in out
+    assert ("shares: 5 in the spec, 1 already on the NAS, 4 to create (Amérique latine, Asie, "
+            "Éducation, Direction); 1 other on the NAS, left alone") in out
+    assert "the spec on QTS: nothing refused" in out
+    # Read-only: one login, three lists, one logout, and nothing else was asked.
+    assert _paths(simulated_qts) == [LOGIN, *READS, LOGOUT]
+    assert simulated_qts.nas.sessions == set()
+    assert PASSWORD not in captured.out + captured.err
+
+
+def test_simulated_qts_probe_refuses_a_certificate_other_than_the_pinned_one(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    simulated_qts.write_inventory(nasops_qts_certificate_sha256="AB:" * 31 + "CD")
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 1
+    err = capsys.readouterr().err
+    assert f"shows a certificate with sha256 {simulated_qts.pin}" in err
+    assert "nothing was sent" in err
+    assert simulated_qts.nas.requests == []  # the password never left the controller
+
+
+def test_simulated_qts_wrong_password_is_tried_once_and_never_shown(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    simulated_qts.nas.password = "another one"
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 1
+    captured = capsys.readouterr()
+    assert "QTS refused the login of 'admin'" in captured.err
+    assert "does not try again" in captured.err
+    assert simulated_qts.nas.logins == 1
+    assert _paths(simulated_qts) == [LOGIN]
+    assert PASSWORD not in captured.out + captured.err
+
+
+@pytest.mark.parametrize(("variables", "message"), [
+    ({"nasops_qts_certificate_sha256": None}, "nasops_qts_certificate_sha256 must be"),
+    ({"nasops_qts_port": 70000}, "nasops_qts_port must be a port number"),
+    ({"ansible_host": "-oProxyCommand=x"}, "ansible_host must be a host name"),
+    ({"nasops_qts_user": "admin;reboot"}, "nasops_qts_user must be a QTS login"),
+    ({"nasops_secrets_file": "missing.yml"}, "missing.yml does not exist"),
+])
+def test_simulated_qts_bad_inventory_values_stop_before_connecting(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
+        variables: dict[str, object], message: str) -> None:
+    simulated_qts.write_inventory(**variables)
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 2
+    err = capsys.readouterr().err
+    assert "inventory host wsm-qnap" in err or "missing.yml" in err
+    assert message in err
+    assert simulated_qts.nas.requests == []
+
+
+def test_simulated_qts_probe_reads_a_vault_encrypted_password(
+        simulated_qts: SimulatedHost, ansible_vault: str, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    vault_password = tmp_path / "vault-password"
+    vault_password.write_text("vault secret\n")
+    subprocess.run([ansible_vault, "encrypt", "--vault-password-file", str(vault_password),
+                    str(tmp_path / "secrets.yml")], check=True, capture_output=True)
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 2
+    assert "encrypted with ansible-vault; pass --vault-password-file" in capsys.readouterr().err
+    assert simulated_qts.nas.requests == []
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory),
+                 "--vault-password-file", str(vault_password)]) == 0
+    assert simulated_qts.nas.logins == 1
+
+
+@pytest.mark.parametrize(("misbehave", "message"), [
+    ("doctype", "declares a DOCTYPE or entities"),
+    ("html", "is XML but not the QTS web API's"),
+    ("paged", "the NAS says it has 10 but listed 5"),
+])
+def test_simulated_qts_answers_nasops_cannot_trust_stop_the_run(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
+        misbehave: str, message: str) -> None:
+    simulated_qts.nas.misbehave = misbehave
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_simulated_qts_invisible_characters_the_nas_sends_are_printed_escaped(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    # A right-to-left override and a zero-width space (a terminal escape is not valid XML
+    # and stops the run as unreadable, tested above).
+    simulated_qts.nas.firmware = ("5.1.9\u202e\u200b", "2954", "20241120")
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 0
+    out = capsys.readouterr().out
+    assert "\u202e" not in out and "\u200b" not in out
+    assert "QTS 5.1.9\\u202e\\u200b build" in out
+
+
+def test_simulated_qts_capture_is_redacted_hashed_and_parses_back(
+        simulated_qts: SimulatedHost, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    output = tmp_path / "recorded"
+    assert main(["qts", "capture", "-i", str(simulated_qts.inventory), "-o", str(output),
+                 "--operator", "provider"]) == 0, capsys.readouterr().err
+    directory = output / "nasops-simulated-5.1.9.2954"
+    meta = json.loads((directory / "meta.json").read_text())
+    assert meta["model"] == "nasops-simulated"
+    assert meta["firmware"] == {"version": "5.1.9", "number": "2954", "build": "20241120"}
+    assert meta["operator"] == "provider"
+    assert sorted(meta["answers"]) == ["groups.xml", "login.xml", "shares.xml", "users.xml"]
+    texts = ""
+    for name, entry in meta["answers"].items():
+        content = (directory / name).read_bytes()
+        assert hashlib.sha256(content).hexdigest() == entry["sha256"]
+        texts += content.decode()
+    # The organisation's names, its host name and the session id are gone; QTS's own stay.
+    for secret in ("mlsimon", "adiallo", "comptable.ancien", "Mlsimon", "direction",
+                   "benevoles", "Afrique", "Archives 2019", "wsm-nas", PASSWORD):
+        assert secret not in texts
+    assert "<authSid>REDACTED</authSid>" in texts
+    for own in ("admin", "administrators", "Public"):
+        assert f">{own}<" in texts
+    users = answers.users(answers.parse((directory / "users.xml").read_bytes(), "users"))
+    assert [user.name for user in users] == ["admin", "guest", "user-1", "user-2", "user-3"]
+    assert [user.enabled for user in users] == [True, False, True, False, True]
+    shares = answers.shares(answers.parse((directory / "shares.xml").read_bytes(), "shares"))
+    assert [share.name for share in shares.shares] == ["Public", "Web", "share-1", "share-2"]
+    # A capture is evidence: a second one of the same firmware is refused, not overwritten.
+    assert main(["qts", "capture", "-i", str(simulated_qts.inventory), "-o",
+                 str(output)]) == 2
+    assert "captures are never overwritten" in capsys.readouterr().err
