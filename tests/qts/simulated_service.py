@@ -40,11 +40,16 @@ class SimulatedNas:
     users: dict[str, tuple[int, bool]] = field(default_factory=dict)
     groups: dict[str, int] = field(default_factory=dict)
     shares: dict[str, bool] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=dict)
+    rights: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(login, share) -> the person's own entry: RO, RW or Deny."""
+    group_rights: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(group, share) -> the group's entry: RO, RW or Deny."""
     advanced_folder_permissions: bool = False
     windows_acl: bool = False
     firmware: tuple[str, str, str] = ("5.1.9", "2954", "20241120")
     hostname: str = "wsm-nas"
-    # Misbehaviours a test may ask for: "doctype", "paged", "html".
+    # Misbehaviours a test may ask for: "doctype", "paged" (says more than it lists), "html".
     misbehave: str | None = None
     sessions: set[str] = field(default_factory=set)
     requests: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
@@ -65,29 +70,78 @@ def _document(body: str) -> bytes:
             "</QDocRoot>").encode()
 
 
-def _user_list(nas: SimulatedNas) -> str:
-    rows = "".join(f"<user><username>{escape(name)}</username><userid>{uid}</userid>"
+def _page(items: list[str], form: dict[str, str]) -> str:
+    """The rows between lower and upper, as the web UI pages a list."""
+    lower, upper = int(form.get("lower", "0")), int(form.get("upper", str(len(items))))
+    return "".join(items[lower:upper])
+
+
+def _user_list(nas: SimulatedNas, form: dict[str, str]) -> str:
+    rows = _page([f"<user><username>{escape(name)}</username><userid>{uid}</userid>"
                    f"<fullname>{escape(name.title())}</fullname>"
-                   f"<user_enable>{int(enabled)}</user_enable></user>"
-                   for name, (uid, enabled) in nas.users.items())
+                  f"<user_enable>{int(enabled)}</user_enable></user>"
+                  for name, (uid, enabled) in nas.users.items()], form)
     count = len(nas.users) + (5 if nas.misbehave == "paged" else 0)
     return f"<userroot><count>{count}</count><data>{rows}</data><ret>0</ret></userroot>"
 
 
-def _group_list(nas: SimulatedNas) -> str:
-    rows = "".join(f"<group><groupname>{escape(name)}</groupname><groupid>{gid}</groupid>"
-                   "</group>" for name, gid in nas.groups.items())
+def _group_list(nas: SimulatedNas, form: dict[str, str]) -> str:
+    rows = _page([f"<group><groupname>{escape(name)}</groupname><groupid>{gid}</groupid>"
+                  "</group>" for name, gid in nas.groups.items()], form)
     return f"<grouproot><count>{len(nas.groups)}</count><data>{rows}</data><ret>0</ret></grouproot>"
 
 
-def _share_list(nas: SimulatedNas) -> str:
-    rows = "".join(f"<share><shareName>{escape(name)}</shareName><hidden>{int(hidden)}</hidden>"
-                   "</share>" for name, hidden in nas.shares.items())
+def _share_list(nas: SimulatedNas, form: dict[str, str]) -> str:
+    rows = _page([f"<share><shareName>{escape(name)}</shareName><hidden>{int(hidden)}</hidden>"
+                  "</share>" for name, hidden in nas.shares.items()], form)
     return ("<func><ownContent><shareInfo>"
             f"<ACLEnabled>{int(nas.advanced_folder_permissions)}</ACLEnabled>"
             f"<WinACLEnabled>{int(nas.windows_acl)}</WinACLEnabled><ABEEnabled>0</ABEEnabled>"
             f"<shareCount>{len(nas.shares)}</shareCount><data>{rows}</data><ret>0</ret>"
             "</shareInfo></ownContent></func>")
+
+
+CODES = {"RO": "R", "RW": "W", "Deny": "I", None: ""}
+
+
+def effective(nas: SimulatedNas, login: str, share: str) -> str | None:
+    """QTS's merge as its guide states it: No access > Read/Write > Read only, the person's
+    own entry and their groups' alike."""
+    found = {nas.rights.get((login, share))} | {
+        nas.group_rights.get((group, share)) for group, members in nas.members.items()
+        if login in members}
+    return next((right for right in ("Deny", "RW", "RO") if right in found), None)
+
+
+def _user_rights(nas: SimulatedNas, form: dict[str, str]) -> str:
+    login = form.get("userName", "")
+    rows = _page([f"<share><sharename>{escape(share)}</sharename>"
+                  f"<type>{CODES[nas.rights.get((login, share))]}</type>"
+                  f"<preview>{CODES[effective(nas, login, share)] or 'N'}</preview></share>"
+                  for share in nas.shares], form)
+    return (f"<func><ownContent><shareroot><data><count>{len(nas.shares)}</count>{rows}"
+            "</data></shareroot></ownContent></func>")
+
+
+def _in_session(nas: SimulatedNas, path: str, form: dict[str, str]) -> str:
+    if path == "/cgi-bin/authLogout.cgi":
+        nas.sessions.discard(form["sid"])
+        return "<authPassed>1</authPassed>"
+    lists = {"user": _user_list, "group": _group_list, "share": _share_list}
+    if path == "/cgi-bin/priv/privRequest.cgi" and form.get("subfunc") in lists:
+        return nas.header() + lists[form["subfunc"]](nas, form)
+    if path == "/cgi-bin/priv/privWizard.cgi":
+        return nas.header() + _wizard(nas, form)
+    return "<authPassed>1</authPassed>"  # what QTS says to much it ignores
+
+
+def _wizard(nas: SimulatedNas, form: dict[str, str]) -> str:
+    if form.get("wiz_func") == "group_user_edit":
+        members = ", ".join(nas.members.get(form.get("groupname", ""), []))
+        return f"<func><ownContent><ownUser>{escape(members)}</ownUser></ownContent></func>"
+    if form.get("wiz_func") == "user_share_edit":
+        return _user_rights(nas, form)
+    return "<authPassed>1</authPassed>"  # what QTS says to much it ignores
 
 
 def _login(nas: SimulatedNas, form: dict[str, str]) -> bytes:
@@ -123,13 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
             return _login(nas, form)
         if form.get("sid") not in nas.sessions:
             return _document("<authPassed>0</authPassed>")
-        if path == "/cgi-bin/authLogout.cgi":
-            nas.sessions.discard(form["sid"])
-            return _document("<authPassed>1</authPassed>")
-        lists = {"user": _user_list, "group": _group_list, "share": _share_list}
-        if path == "/cgi-bin/priv/privRequest.cgi" and form.get("subfunc") in lists:
-            return _document(nas.header() + lists[form["subfunc"]](nas))
-        return _document("<authPassed>1</authPassed>")  # what QTS says to much it ignores
+        return _document(_in_session(nas, path, form))
 
     def _answer(self, content: bytes) -> None:
         self.send_response(200)

@@ -22,7 +22,8 @@ from nasops.qts.facts import READS
 pytestmark = pytest.mark.qts_recorded
 RECORDED = Path(__file__).parent / "recorded"
 RECORDINGS = sorted(path.parent for path in RECORDED.glob("*/meta.json"))
-PARSERS = {"users": answers.users, "groups": answers.groups, "shares": answers.shares}
+PARSERS = {"users": answers.users, "groups": answers.groups, "shares": answers.shares,
+           "members": answers.members, "share_rights": answers.share_rights}
 
 
 def check_recording(directory: Path) -> dict[str, object]:
@@ -75,6 +76,10 @@ def test_recorded_qts_synthetic_answers_read_as_written() -> None:
         shares=[answers.Share("Public", False), answers.Share("share-1", False),
                 answers.Share("share-2", True)],
         advanced_folder_permissions=True, windows_acl=False, access_based_enumeration=True)
+    assert parsed["members"] == ["admin", "user-1"]
+    assert parsed["share_rights"] == [answers.ShareRight("Public", "RW", "RW"),
+                                      answers.ShareRight("share-1", None, "RO"),
+                                      answers.ShareRight("share-2", "Deny", None)]
     login = parsed["login"]
     assert isinstance(login, answers.Login)
     assert login.sid == "REDACTED"  # read through CDATA, as QTS sends it
@@ -91,15 +96,13 @@ def test_recorded_qts_a_capture_passes_the_same_checks(tmp_path: Path) -> None:
     recorded = {name: (synthetic / f"{name}.xml").read_bytes() for name in ["login", *READS]}
     firmware = answers.firmware_of(answers.parse(recorded["login"], "login"))
     written = write_capture(tmp_path / "capture", recorded, firmware, "tester")
-    assert len(written) == 5
+    assert len(written) == 7
     parsed = check_recording(tmp_path / "capture")
     assert [user.name for user in parsed["users"]] == [  # type: ignore[attr-defined]
         "admin", "guest", "user-1", "user-2"]
 
 
 @pytest.mark.parametrize(("content", "message"), [
-    (b"<QDocRoot><userroot><count>2</count><data><user><username>a</username></user>"
-     b"</data></userroot></QDocRoot>", "says it has 2 but listed 1"),
     (b"<QDocRoot><userroot><data/><ret>-3</ret></userroot></QDocRoot>", "error code -3"),
     (b"<QDocRoot><authPassed>1</authPassed></QDocRoot>", "has no <userroot>"),
     (b"\x00" * 10, "is not XML"),

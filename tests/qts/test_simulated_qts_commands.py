@@ -15,10 +15,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from qts_hosts import PASSWORD, SimulatedHost
 
-from conftest import PASSWORD, SimulatedHost
 from nasops.cli.main import main
-from nasops.qts import answers
+from nasops.qts import answers, facts
+from nasops.qts.plan import desired_state
+from nasops.spec.load import load_spec
 
 pytestmark = pytest.mark.qts_simulated
 READS = ("/cgi-bin/priv/privRequest.cgi",) * 3
@@ -37,9 +39,12 @@ def test_simulated_qts_probe_reports_firmware_switches_names_and_refusals(
     out = captured.out
     assert "nasops-simulated, QTS 5.1.9 build 2954 (20241120)" in out
     assert "firmware profile: simulated QTS (our reading)" in out
-    assert ("Advanced Folder Permissions: off — refused until it is on: Control Panel > "
-            "Privilege > Shared Folders > Advanced Permissions") in out
-    assert "Windows ACL: off (as nasops needs)" in out
+    assert ("Advanced Folder Permissions: off, Windows ACL: off, access-based share "
+            "enumeration: off") in out
+    assert ("refused: Advanced Folder Permissions must be on for nasops' folder rights "
+            "(Enable Advanced Folder Permissions) (Control Panel > Privilege > Shared Folders "
+            "> Advanced Permissions)") in out
+    assert "Windows ACL must be off" not in out
     # 23 people in the spec; mlsimon and adiallo exist (adiallo disabled on the NAS);
     # comptable.ancien is the organisation's own, admin and guest are QTS's.
     assert ("people: 23 in the spec, 2 already on the NAS, 21 to create (pvandamme, fkabore, "
@@ -148,7 +153,8 @@ def test_simulated_qts_capture_is_redacted_hashed_and_parses_back(
     assert meta["model"] == "nasops-simulated"
     assert meta["firmware"] == {"version": "5.1.9", "number": "2954", "build": "20241120"}
     assert meta["operator"] == "provider"
-    assert sorted(meta["answers"]) == ["groups.xml", "login.xml", "shares.xml", "users.xml"]
+    assert sorted(meta["answers"]) == ["groups.xml", "login.xml", "members.xml", "share_rights.xml",
+                                       "shares.xml", "users.xml"]
     texts = ""
     for name, entry in meta["answers"].items():
         content = (directory / name).read_bytes()
@@ -164,9 +170,84 @@ def test_simulated_qts_capture_is_redacted_hashed_and_parses_back(
     users = answers.users(answers.parse((directory / "users.xml").read_bytes(), "users"))
     assert [user.name for user in users] == ["admin", "guest", "user-1", "user-2", "user-3"]
     assert [user.enabled for user in users] == [True, False, True, False, True]
+    # mlsimon is user-1 wherever it appears, also inside the members' list.
+    assert answers.members(answers.parse((directory / "members.xml").read_bytes(),
+                                         "members")) == ["admin", "user-1"]
     shares = answers.shares(answers.parse((directory / "shares.xml").read_bytes(), "shares"))
     assert [share.name for share in shares.shares] == ["Public", "Web", "share-1", "share-2"]
     # A capture is evidence: a second one of the same firmware is refused, not overwritten.
     assert main(["qts", "capture", "-i", str(simulated_qts.inventory), "-o",
                  str(output)]) == 2
     assert "captures are never overwritten" in capsys.readouterr().err
+
+
+def _as_the_spec_says(host: SimulatedHost) -> None:
+    """Set the simulated NAS to what the QTS example asks of its control plane."""
+    desired = desired_state(load_spec(host.inventory.parent / "wsm.yml"))
+    nas = host.nas
+    nas.users.update({login: (2000 + index, enabled)
+                      for index, (login, enabled) in enumerate(desired.people.items())})
+    nas.groups.update({group: 3000 + index for index, group in enumerate(desired.groups)})
+    nas.members.update({group: list(members) for group, members in desired.groups.items()})
+    nas.shares.update(dict.fromkeys(desired.shares, False))
+    nas.rights = {(login, share): right for share, entries in desired.rights.items()
+                  for login, right in entries.items()}
+    nas.advanced_folder_permissions = True
+
+
+def test_simulated_qts_plan_lists_what_apply_would_do_reading_only(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["plan", "-i", str(simulated_qts.inventory)]) == 0
+    out = capsys.readouterr().out
+    assert "apply on QTS is not built yet: nothing is changed" in out
+    for line in ("create person pvandamme", "enable person adiallo",
+                 "remove comptable.ancien from group direction",
+                 "create group cellule-afrique with adiallo, cndayisaba, fkabore, ",
+                 "create share Asie (closed: only the rights below)",
+                 "give pvandamme read/write on Afrique",
+                 "set mlsimon to read-only on Afrique (now no entry)",
+                 "refused: Advanced Folder Permissions must be on"):
+        assert line in out, line
+    paths = _paths(simulated_qts)
+    assert paths[0] == LOGIN and paths[-1] == LOGOUT and paths.count(LOGIN) == 1
+    # Read-only: the lists, one members' read per existing group of the spec (direction),
+    # one rights' read per existing person of the spec (mlsimon, adiallo).
+    wizard = [fields for path, fields in simulated_qts.nas.requests
+              if path == "/cgi-bin/priv/privWizard.cgi"]
+    assert len(wizard) == 3
+
+
+def test_simulated_qts_drift_is_clean_on_a_nas_as_the_spec_says_and_names_each_difference(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    _as_the_spec_says(simulated_qts)
+    assert main(["drift", "-i", str(simulated_qts.inventory)]) == 0, capsys.readouterr()
+    assert "no drift in people, groups, shares and share rights" in capsys.readouterr().out
+    nas = simulated_qts.nas
+    # Someone gives mlsimon's own entry read/write by hand, and a group read/write on
+    # Afrique, where the spec has read-only people: QTS's merge makes them read/write.
+    reader = next(login for (login, share), right in nas.rights.items()
+                  if share == "Afrique" and right == "RO" and login != "mlsimon")
+    group = next(group for group, members in nas.members.items() if reader in members)
+    nas.group_rights[(group, "Afrique")] = "RW"
+    nas.rights[("mlsimon", "Direction")] = "RW"
+    nas.users["ojanssens"] = (nas.users["ojanssens"][0], True)
+    assert main(["drift", "-i", str(simulated_qts.inventory)]) == 3
+    captured = capsys.readouterr()
+    assert f"refused: QTS gives {reader} read/write on Afrique where the spec says " \
+           "read-only: a group's entry" in captured.out
+    assert "disable person ojanssens" in captured.out
+    assert "drift found on wsm-qnap" in captured.err
+
+
+def test_simulated_qts_lists_are_read_page_by_page(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pages of two: five users, four groups and four shares take several requests each,
+    # and every name is still seen (the report's counts are those of a single page read).
+    monkeypatch.setattr(facts, "PAGE", 2)
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 0
+    out = capsys.readouterr().out
+    assert "23 in the spec, 2 already on the NAS, 21 to create" in out
+    assert "shares: 5 in the spec, 1 already on the NAS, 4 to create" in out
+    lists = [path for path in _paths(simulated_qts) if path == READS[0]]
+    assert len(lists) == 3 + 2 + 2  # users 2+2+1, groups 2+2, shares 2+2

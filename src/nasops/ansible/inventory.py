@@ -49,7 +49,8 @@ class TargetHost:
     """True when the inventory names the host's specs with `nasops_specs`: they are checked
     together and compiled into one state (nasops.compile.host)."""
     platform: str = "debian"
-    """`nasops_platform`: debian, or qts (checked against what QTS can do; no driver yet)."""
+    """`nasops_platform`: debian, or qts (checked against what QTS can do, read by nasops.qts;
+    nothing written to it yet)."""
 
     @property
     def spec_paths(self) -> list[Path]:

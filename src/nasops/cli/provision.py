@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from nasops.ansible import RunResult, Workspace
+from nasops.ansible import RunResult, TargetHost, Workspace
 from nasops.ansible.runner import interruptible
 from nasops.ansible.summary import (
     plural,
@@ -38,7 +38,7 @@ from nasops.cli.run_report import (
     tags_option,
     verbosity_option,
 )
-from nasops.errors import EXIT_DRIFT, CommandFailedError, NasopsError
+from nasops.errors import EXIT_DRIFT, BadInputError, CommandFailedError, NasopsError
 from nasops.provision import prepare, prepared_workspace
 from nasops.provision.converge import (
     check,
@@ -49,6 +49,7 @@ from nasops.provision.converge import (
     unchanged_sections,
 )
 from nasops.provision.record import settle_record
+from nasops.provision.targets import Hostvars
 
 
 class DriftFoundError(NasopsError):
@@ -97,14 +98,43 @@ def _check(report: RunReport, workspace: Workspace, vault_password_file: str | N
 
 
 def _check_only(report: RunReport, inventory: str, spec_override: str | None,
-                limit: str | None, vault_password_file: str | None, *, quiet: bool
-                ) -> RunResult:
-    """plan and drift: every targeted spec compiled, then the check pass alone."""
-    targets, _ = prepare(inventory, spec_override, limit, vault_password_file)
+                limit: str | None, vault_password_file: str | None, *, quiet: bool,
+                drift: bool = False) -> RunResult | None:
+    """plan and drift: every targeted spec compiled, then the check pass alone. QTS hosts
+    are read by the QTS driver instead, its report printed here: None is returned."""
+    targets, hostvars = prepare(inventory, spec_override, limit, vault_password_file,
+                                qts_read_only=True)
+    if targets and targets[0].platform == "qts":
+        _check_qts(report, targets, hostvars, vault_password_file, drift=drift)
+        return None
     with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:
         report.show_warnings(workspace)
         return _check(report, workspace, vault_password_file,
                       quiet=quiet or report.quiet_progress)
+
+
+def _check_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
+               vault_password_file: str | None, *, drift: bool) -> None:
+    """plan and drift on QTS hosts (read-only, nasops.qts.commands); drift found raises."""
+    from nasops.qts.commands import (  # noqa: PLC0415 - QTS only
+        check_lines,
+        endpoints,
+        prepared_hosts,
+        read_host,
+    )
+    from nasops.qts.probe import switch_problems  # noqa: PLC0415 - QTS only
+
+    if report.as_json:
+        raise BadInputError("--json is not built for QTS hosts yet (docs/qts.md)")
+    drifted = []
+    for host in prepared_hosts(endpoints(targets, hostvars), vault_password_file):
+        facts, changes = read_host(host)
+        click.echo("\n".join(check_lines(host, facts, changes, drift=drift)))
+        if changes or switch_problems(facts):
+            drifted.append(host.target.name)
+    if drift and drifted:
+        raise DriftFoundError(f"drift found on {', '.join(drifted)}; applying to QTS is not "
+                              "built yet: settle it in QTS's Control Panel (docs/qts.md)")
 
 
 def _warn(line: str) -> None:
@@ -124,7 +154,7 @@ def plan(*, inventory: str, spec_override: str | None, limit: str | None,
                   tags=tags) as report:
         result = _check_only(report, inventory, spec_override, limit, vault_password_file,
                              quiet=quiet)
-        if not as_json:
+        if result is not None and not as_json:
             click.echo(render_plan(result, show_all=show_all))
 
 
@@ -193,7 +223,9 @@ def drift(*, inventory: str, spec_override: str | None, limit: str | None,
     with reported("drift", inventory, as_json=as_json, verbosity=verbosity,
                   tags=tags) as report:
         result = _check_only(report, inventory, spec_override, limit, vault_password_file,
-                             quiet=quiet)
+                             quiet=quiet, drift=True)
+        if result is None:
+            return
         if not as_json:
             click.echo(render_drift(result))
         drifted = [host for host in result.hosts.values() if host.drifted]

@@ -9,11 +9,11 @@ import click
 
 from nasops.cli.secrets import inventory_environment
 from nasops.qts.capture import Recording, capture_directory, write_capture
+from nasops.qts.commands import prepared_hosts
 from nasops.qts.connection import qts_hosts, qts_password
-from nasops.qts.facts import read_facts
+from nasops.qts.facts import read_facts, read_members, read_rights
 from nasops.qts.probe import printable, probe_lines
 from nasops.qts.session import QtsSession
-from nasops.spec.load import load_spec
 
 RECORDED = Path("tests/qts/recorded")
 
@@ -44,15 +44,12 @@ def probe(inventory: str, limit: str | None, vault_password_file: str | None) ->
     """
     hosts = qts_hosts(inventory, limit=limit, vault_password_file=vault_password_file,
                       environment=inventory_environment())
-    # Everything checkable offline first: a bad spec or a missing password stops before
-    # any NAS is asked.
-    prepared = [(target, endpoint, load_spec(target.spec_path),
-                 qts_password(target, vault_password_file)) for target, endpoint in hosts]
-    for target, endpoint, loaded, password in prepared:
-        with QtsSession(endpoint) as session:
-            session.login(password)
+    for host in prepared_hosts(hosts, vault_password_file):
+        with QtsSession(host.endpoint) as session:
+            session.login(host.password)
             facts = read_facts(session)
-        click.echo("\n".join(probe_lines(target.name, endpoint.place, facts, loaded)))
+        click.echo("\n".join(probe_lines(host.target.name, host.endpoint.place, facts,
+                                         host.loaded)))
 
 
 @qts_group.command("capture")
@@ -67,10 +64,12 @@ def capture(inventory: str, limit: str | None, vault_password_file: str | None,
             output: str, operator: str | None) -> None:
     """Record, redacted, the answers nasops reads from each QTS NAS (read-only).
 
-    Into OUTPUT/<model>-<firmware>/: the login answer and the lists of users, groups and
-    shares, with session ids, the organisation's names and long hex strings replaced,
-    and meta.json (model, firmware, date, operator, sha256 of each answer). Commit it to
-    tests/qts/recorded/ so that the parsers are tested on what that firmware answers.
+    Into OUTPUT/<model>-<firmware>/: the login answer, the lists of users, groups and
+    shares (first page), the members of administrators and the share rights of the
+    account nasops logs in with; session ids, the organisation's names and long hex
+    strings replaced; and meta.json (model, firmware, date, operator, sha256 of each
+    answer). Commit it to tests/qts/recorded/ so that the parsers are tested on what that
+    firmware answers.
     """
     hosts = qts_hosts(inventory, limit=limit, vault_password_file=vault_password_file,
                       environment=inventory_environment())
@@ -81,6 +80,9 @@ def capture(inventory: str, limit: str | None, vault_password_file: str | None,
         with QtsSession(endpoint, recorder=recording) as session:
             session.login(password)
             read_facts(session)
+            # A group and a person every QTS has, so no organisation's name is asked for.
+            read_members(session, ["administrators"])
+            read_rights(session, [endpoint.user])
         directory = capture_directory(Path(output), session.firmware)
         files = write_capture(directory, recording.answers, session.firmware,
                               operator or getpass.getuser())

@@ -14,16 +14,21 @@ from nasops.ansible import (
     require_vault_password,
 )
 from nasops.ansible.inventory import inventory_base, list_inventory, target_hosts
+from nasops.errors import BadInputError
 
 Hostvars = Mapping[str, Mapping[str, Any]]
 
 
 def prepare(inventory: str, spec_override: str | None, limit: str | None,
-            vault_password_file: str | None) -> tuple[list[TargetHost], Hostvars]:
+            vault_password_file: str | None, *, qts_read_only: bool = False,
+            ) -> tuple[list[TargetHost], Hostvars]:
     """Given the inventory and the command's options, return the targets and every host's
     inventory variables (the apply lock connects with them as Ansible would).
 
     Raise BadInputError when a host lacks its secrets file or the vault password is needed.
+    QTS hosts: their specs are checked against QTS first; a command that only reads
+    (qts_read_only) gets them back, all of them or none (the QTS driver reads them
+    itself, nasops.qts.commands); any other command is refused there.
     """
     environment = ansible_environment(project_root())
     data = list_inventory(inventory, limit=limit, vault_password_file=vault_password_file,
@@ -31,11 +36,17 @@ def prepare(inventory: str, spec_override: str | None, limit: str | None,
     targets = target_hosts(data, inventory_base(inventory), spec_override=spec_override)
     qts = [target for target in targets if target.platform == "qts"]
     if qts:
-        # Before the secrets: what QTS cannot do, then that its driver is not built (always
-        # raises, with every problem located; issue 15).
+        # Before the secrets: what QTS cannot do, then, for a command that writes, that
+        # writing to QTS is not built (raises, with every problem located; issue 15).
         from nasops.provision.specs import compile_targets  # noqa: PLC0415 - QTS only
 
-        compile_targets(qts)
+        compile_targets(qts, qts_read_only=qts_read_only)
+        if len(qts) != len(targets):
+            raise BadInputError(
+                f"{inventory}: this run targets QTS hosts ({', '.join(t.name for t in qts)}) "
+                "and Debian hosts together; nasops reads QTS its own way: run them apart "
+                "(--limit)")
+        return targets, data.get("_meta", {}).get("hostvars", {})
     require_secrets(targets)
     require_vault_password(targets, vault_password_file)
     return targets, data.get("_meta", {}).get("hostvars", {})

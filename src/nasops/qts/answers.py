@@ -152,12 +152,11 @@ def _listed(root: ElementTree.Element, section: str, what: str) -> ElementTree.E
     return found
 
 
-def _complete(section: ElementTree.Element, count_tag: str, listed: int, what: str) -> None:
-    # A list QTS cut into pages would make nasops see people or shares as missing.
-    count = _number(text_of(section, count_tag))
-    if count is not None and count != listed:
-        raise AnswerError(f"{what}: the NAS says it has {count} but listed {listed}; reading "
-                          "a list in pages is not built, so nasops stops here")
+def total(root: ElementTree.Element, section: str, count_tag: str) -> int | None:
+    """Given a list answer, the element holding the list and its count's tag, return how
+    many QTS says there are in all (a list comes in pages: lower/upper), or None."""
+    found = root.find(section)
+    return None if found is None else _number(text_of(found, count_tag))
 
 
 def users(root: ElementTree.Element) -> list[Account]:
@@ -167,7 +166,6 @@ def users(root: ElementTree.Element) -> list[Account]:
                      number=_number(text_of(user, "userid")),
                      enabled=text_of(user, "user_enable") != "0")
              for user in section.iterfind("data/user")]
-    _complete(section, "count", len(found), "the list of users")
     return found
 
 
@@ -177,7 +175,6 @@ def groups(root: ElementTree.Element) -> list[Account]:
     found = [Account(name=text_of(group, "groupname") or "",
                      number=_number(text_of(group, "groupid")))
              for group in section.iterfind("data/group")]
-    _complete(section, "count", len(found), "the list of groups")
     return found
 
 
@@ -207,9 +204,47 @@ def shares(root: ElementTree.Element) -> ShareList:
     found = [Share(name=text_of(share, "shareName") or "",
                    hidden=text_of(share, "hidden") == "1")
              for share in section.iterfind("data/share")]
-    _complete(section, "shareCount", len(found), "the list of shared folders")
     return ShareList(
         shares=found,
         advanced_folder_permissions=_flag(section, "ACLEnabled"),
         windows_acl=_flag(section, "WinACLEnabled"),
         access_based_enumeration=_flag(section, "ABEEnabled"))
+
+
+def members(root: ElementTree.Element) -> list[str]:
+    """Given privWizard.cgi's group_user_edit answer, return the group's members."""
+    value = text_of(root, "func/ownContent/ownUser")
+    if value is None:
+        raise AnswerError("a group's members: the NAS's answer has no <ownUser>")
+    return [name for name in value.split(", ") if name]
+
+
+# A share right as user_share_edit writes it: R read-only, W read/write, I deny (QTS's
+# "No access"); empty, no entry of one's own. `preview` is what QTS then gives in effect
+# (N: nothing), merging the person's groups.
+RIGHT_CODES = {"R": "RO", "W": "RW", "I": "Deny", "": None, "N": None}
+
+
+@dataclass(frozen=True)
+class ShareRight:
+    """One share in a person's share-rights answer."""
+
+    share: str
+    own: str | None
+    """The person's own entry: RO, RW, Deny or None."""
+    effective: str | None
+    """What QTS gives in effect once their groups are merged: RO, RW, Deny or None."""
+
+
+def share_rights(root: ElementTree.Element) -> list[ShareRight]:
+    """Given privWizard.cgi's user_share_edit answer, return one ShareRight per share."""
+    section = _listed(root, "func/ownContent/shareroot", "a person's share rights")
+    found = []
+    for row in section.iterfind("data/share"):
+        own, effective = text_of(row, "type") or "", text_of(row, "preview") or ""
+        if own not in RIGHT_CODES or effective not in RIGHT_CODES:
+            raise AnswerError(f"a person's share rights: unknown right {own!r}/{effective!r}; "
+                              "this firmware answers differently from the QTS nasops has read")
+        found.append(ShareRight(text_of(row, "sharename") or "", RIGHT_CODES[own],
+                                RIGHT_CODES[effective]))
+    return found

@@ -33,6 +33,8 @@ NAME_TAGS = {"username": "user", "user": "user", "groupname": "group", "shareNam
              "share_name": "share", "sharename": "share", "hostname": "host",
              "fullname": "person", "email": "person", "description": "text",
              "tel": "person", "tel_country_code": "person", "serverName": "host"}
+# Elements whose text is a list of names, ", " between them (group members, a user's groups).
+LIST_TAGS = {"ownUser": "user", "ownGroup": "group"}
 QTS_OWN = frozenset(QTS_USERS | QTS_GROUPS | QTS_SHARES)
 LONG_HEX = re.compile(r"[0-9A-Fa-f]{32,}")
 REDACTED = ["session ids and tokens (authSid, sid, qtoken, savekey)",
@@ -49,10 +51,10 @@ class Recording:
     answers: dict[str, bytes] = field(default_factory=dict)
 
     def __call__(self, what: str, content: bytes) -> None:
-        names = {words: name for name, (words, _, _) in READS.items()}
+        names = {read.what: name for name, read in READS.items()}
         names["login"] = "login"
         if what in names:
-            self.answers[names[what]] = content
+            self.answers.setdefault(names[what], content)  # a list's first page
 
 
 @dataclass
@@ -71,15 +73,20 @@ class Redactor:
         """Learn the names an answer holds (first pass over every answer)."""
         for element in root.iter():
             value = (element.text or "").strip()
-            kind = NAME_TAGS.get(element.tag)
-            if kind and value and value.casefold() not in QTS_OWN:
-                self._stand_in(kind, value)
+            kind = NAME_TAGS.get(element.tag) or LIST_TAGS.get(element.tag)
+            parts = value.split(", ") if element.tag in LIST_TAGS else [value]
+            for part in parts:
+                if kind and part and part.casefold() not in QTS_OWN:
+                    self._stand_in(kind, part)
 
     def _clean(self, tag: str, value: str) -> str:
         if not value.strip():
             return value
         if tag in SESSION_TAGS:
             return "REDACTED"
+        if tag in LIST_TAGS:
+            parts = value.strip().split(", ")
+            return ", ".join(self._clean("username", part) for part in parts)
         stripped = value.strip()
         # A name learnt in one place is replaced wherever else it appears (an element
         # nasops does not know); a number elsewhere is a flag or a count, kept.
@@ -125,9 +132,9 @@ def write_capture(directory: Path, recorded: dict[str, bytes], firmware: Firmwar
         redactor.collect(root)
     cleaned = {f"{name}.xml": redactor.redact(root) for name, root in roots.items()}
     requests = {"login": "authLogin.cgi (POST user, pwd, serviceKey=1)"}
-    requests.update({name: f"{path.removeprefix('/cgi-bin/')} "
-                     + " ".join(f"{key}={value}" for key, value in form.items())
-                     for name, (_, path, form) in READS.items()})
+    requests.update({name: f"{read.path.removeprefix('/cgi-bin/')} "
+                     + " ".join(f"{key}={value}" for key, value in read.form.items())
+                     for name, read in READS.items()})
     meta = {
         "source": "nasops qts capture, from a real NAS (read-only requests)",
         "model": firmware.model, "firmware": {"version": firmware.version,

@@ -1,23 +1,52 @@
 """What nasops reads from a QTS NAS (issue 15): the read-only requests, in one place.
 
-`nasops qts probe` reports from them and `nasops qts capture` records their answers, so a
-capture holds exactly what nasops' parsers read. Each request is a privilege list of the web
-UI (privRequest.cgi, design notes §1.2).
+`nasops qts probe`, `plan` and `drift` report from them and `nasops qts capture` records
+their answers, so a capture holds what nasops' parsers read. Lists come in pages
+(lower/upper, as the web UI asks); a page that makes no progress, a name listed twice or a
+list past LIMIT stops the run rather than showing a partial NAS as the whole one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TypeVar
+from xml.etree import ElementTree
 
 from nasops.qts import answers
-from nasops.qts.answers import Account, Firmware, ShareList
+from nasops.qts.answers import Account, AnswerError, Firmware, Share, ShareList, ShareRight
 from nasops.qts.session import PRIVILEGES, QtsSession
 
-# name (the capture's file name) -> (what it is, in words; CGI; form without the session id)
-READS: dict[str, tuple[str, str, dict[str, str]]] = {
-    "users": ("the list of users", PRIVILEGES, {"subfunc": "user", "getdata": "1"}),
-    "groups": ("the list of groups", PRIVILEGES, {"subfunc": "group", "getdata": "1"}),
-    "shares": ("the list of shared folders", PRIVILEGES, {"subfunc": "share", "getdata": "1"}),
+WIZARD = "/cgi-bin/priv/privWizard.cgi"
+PAGE = 200
+LIMIT = 100_000
+Listed = TypeVar("Listed")
+
+
+@dataclass(frozen=True)
+class Read:
+    """One read-only request: what it is in words (messages, capture), its CGI and form
+    (without session or page), and for a list the element holding it and its count's tag."""
+
+    what: str
+    path: str
+    form: dict[str, str]
+    section: str = ""
+    count_tag: str = ""
+
+
+# By the name a capture gives each answer.
+READS = {
+    "users": Read("the list of users", PRIVILEGES, {"subfunc": "user", "getdata": "1"},
+                  "userroot", "count"),
+    "groups": Read("the list of groups", PRIVILEGES, {"subfunc": "group", "getdata": "1"},
+                   "grouproot", "count"),
+    "shares": Read("the list of shared folders", PRIVILEGES,
+                   {"subfunc": "share", "getdata": "1"}, "func/ownContent/shareInfo",
+                   "shareCount"),
+    "members": Read("a group's members", WIZARD, {"wiz_func": "group_user_edit"}),
+    "share_rights": Read("a person's share rights", WIZARD, {"wiz_func": "user_share_edit"},
+                         "func/ownContent/shareroot/data", "count"),
 }
 
 
@@ -29,10 +58,73 @@ class QtsFacts:
     users: list[Account]
     groups: list[Account]
     shares: ShareList
+    members: dict[str, list[str]] = field(default_factory=dict)
+    """Members of the groups asked about, by group name as QTS spells it."""
+    rights: dict[str, list[ShareRight]] = field(default_factory=dict)
+    """Share rights of the people asked about, by login as QTS spells it."""
+
+
+def _paged(session: QtsSession, read: Read, extra: dict[str, str],
+           page_of: Callable[[ElementTree.Element], list[Listed]],
+           name_of: Callable[[Listed], str]) -> tuple[list[Listed], ElementTree.Element]:
+    """Read a list page by page; return its entries and the first page's root."""
+    found: list[Listed] = []
+    first: ElementTree.Element | None = None
+    what = read.what
+    while True:
+        root = session.read(read.path, {**read.form, **extra, "lower": str(len(found)),
+                                        "upper": str(len(found) + PAGE)}, what)
+        first = root if first is None else first
+        page = page_of(root)
+        count = answers.total(root, read.section, read.count_tag)
+        found += page
+        if count is None or len(found) >= count:
+            break
+        if not page or len(found) > LIMIT:
+            raise AnswerError(f"{what}: the NAS says it has {count} but listed {len(found)}; "
+                              "nasops stops rather than take part of the NAS for all of it")
+    names = [name_of(entry) for entry in found]
+    if len(set(names)) != len(names):
+        raise AnswerError(f"{what}: the NAS listed a name twice across pages; nasops stops "
+                          "rather than guess which entry is true")
+    return found, first
+
+
+def _account_name(account: Account) -> str:
+    return account.name
+
+
+def _share_name(share: Share) -> str:
+    return share.name
+
+
+def _right_share(right: ShareRight) -> str:
+    return right.share
 
 
 def read_facts(session: QtsSession) -> QtsFacts:
     """Given a logged-in session, read users, groups and shares (read-only)."""
-    roots = {name: session.read(path, form, what) for name, (what, path, form) in READS.items()}
-    return QtsFacts(firmware=session.firmware, users=answers.users(roots["users"]),
-                    groups=answers.groups(roots["groups"]), shares=answers.shares(roots["shares"]))
+    users, _ = _paged(session, READS["users"], {}, answers.users, _account_name)
+    groups, _ = _paged(session, READS["groups"], {}, answers.groups, _account_name)
+    shares, first = _paged(session, READS["shares"], {},
+                           lambda root: answers.shares(root).shares, _share_name)
+    switches = answers.shares(first)
+    return QtsFacts(firmware=session.firmware, users=users, groups=groups,
+                    shares=ShareList(shares, switches.advanced_folder_permissions,
+                                     switches.windows_acl, switches.access_based_enumeration))
+
+
+def read_members(session: QtsSession, groups: Iterable[str]) -> dict[str, list[str]]:
+    """Given a session and group names QTS has, return each one's members."""
+    read = READS["members"]
+    return {group: answers.members(session.read(read.path, {**read.form, "groupname": group},
+                                                read.what))
+            for group in groups}
+
+
+def read_rights(session: QtsSession, logins: Iterable[str]) -> dict[str, list[ShareRight]]:
+    """Given a session and logins QTS has, return each one's share rights: one request
+    (or page) per person, not per person and share."""
+    return {login: _paged(session, READS["share_rights"], {"userName": login},
+                          answers.share_rights, _right_share)[0]
+            for login in logins}

@@ -46,25 +46,29 @@ def profile_status(firmware: Firmware | None) -> str:
             "will need an explicit override, written to the run record")
 
 
+def _state(value: bool | None) -> str:
+    return {True: "on", False: "off", None: "not reported"}[value]
+
+
+def switch_problems(facts: QtsFacts) -> list[str]:
+    """Given what was read, return why the NAS-wide folder-rights switches stop nasops."""
+    problems = []
+    if facts.shares.advanced_folder_permissions is not True:
+        problems.append("Advanced Folder Permissions must be on for nasops' folder rights "
+                        "(Enable Advanced Folder Permissions)")
+    if facts.shares.windows_acl is not False:
+        problems.append("Windows ACL must be off (Enable Windows ACL Support; turning it off "
+                        "drops Windows ACLs set on subfolders: the provider's decision, once)")
+    return problems
+
+
 def _switches(facts: QtsFacts) -> list[str]:
     shares = facts.shares
-    lines = []
-    if shares.advanced_folder_permissions is True:
-        lines.append("Advanced Folder Permissions: on (nasops' folder rights need it)")
-    else:
-        state = "off" if shares.advanced_folder_permissions is False else "not reported"
-        lines.append(f"Advanced Folder Permissions: {state} — refused until it is on: "
-                     f"{PERMISSIONS_PAGE} > Enable Advanced Folder Permissions")
-    if shares.windows_acl is False:
-        lines.append("Windows ACL: off (as nasops needs)")
-    else:
-        state = "on" if shares.windows_acl else "not reported"
-        lines.append(f"Windows ACL: {state} — refused until it is off: {PERMISSIONS_PAGE} > "
-                     "Enable Windows ACL Support (turning it off drops Windows ACLs set on "
-                     "subfolders: a decision for the provider, once)")
-    abe = {True: "on", False: "off", None: "not reported"}[shares.access_based_enumeration]
-    lines.append(f"access-based share enumeration: {abe}")
-    return lines
+    return [f"Advanced Folder Permissions: {_state(shares.advanced_folder_permissions)}, "
+            f"Windows ACL: {_state(shares.windows_acl)}, access-based share enumeration: "
+            f"{_state(shares.access_based_enumeration)}",
+            *(f"refused: {problem} ({PERMISSIONS_PAGE})"
+              for problem in switch_problems(facts))]
 
 
 def _compare(kind: str, wanted: dict[str, bool], found: Iterable[Account],

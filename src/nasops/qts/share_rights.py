@@ -6,7 +6,8 @@ the person's own entry precedence over their groups'. So the QTS driver is to gi
 and no Deny entry at share level, only each person's own: RW where the person may change
 something in the share, RO where they may only read or pass through (the folder ACLs, as on
 Debian, then say exactly where), none otherwise. Computed from the same rights table as the
-ACLs, so it cannot disagree with them. (No driver calls it yet.)
+ACLs, so it cannot disagree with them. `nasops plan` and `drift` compare QTS with it
+(nasops.qts.plan); nothing writes it yet.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@
 
 Checked offline, before any driver exists, from QNAP's own documentation (the sources are
 in docs/qts.md and ../shared/design/qnap-qts.md): a spec that passes here says nothing QTS
-cannot express; one that fails is told why in plain words and where. The QTS driver itself
-(accounts, shares and rights through the web API, folder ACLs over SSH) is not built: `plan`
-and `apply` on a QTS host stop after these checks (nasops.provision.specs).
+cannot express; one that fails is told why in plain words and where. `plan` and `drift` on a
+QTS host then read its control plane (nasops.qts); writing to QTS is not built, so `apply`
+stops after these checks (nasops.provision.specs).
 """
 
 from __future__ import annotations
