@@ -29,6 +29,7 @@ COMMANDS = {
     "backup": "backup",
     "sync": "sync",
     "qts": "qts",
+    "access-diff": "access_diff",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 
