@@ -49,6 +49,11 @@ class SimulatedNas:
     windows_acl: bool = False
     firmware: tuple[str, str, str] = ("5.1.9", "2954", "20241120")
     hostname: str = "wsm-nas"
+    usage: dict[str, int] = field(default_factory=dict)
+    """share -> bytes used (QTS's disk usage chart)."""
+    volume: tuple[int, int] = (4_000_000_000_000, 3_000_000_000_000)
+    """The data volume's size and free bytes."""
+    health: str = "good"
     # Misbehaviours a test may ask for: "doctype", "paged" (says more than it lists), "html".
     misbehave: str | None = None
     sessions: set[str] = field(default_factory=set)
@@ -132,7 +137,25 @@ def _in_session(nas: SimulatedNas, path: str, form: dict[str, str]) -> str:
         return nas.header() + lists[form["subfunc"]](nas, form)
     if path == "/cgi-bin/priv/privWizard.cgi":
         return nas.header() + _wizard(nas, form)
+    if path == "/cgi-bin/management/chartReq.cgi" and form.get("chart_func") == "disk_usage":
+        return nas.header() + _disk_usage(nas)
+    if path == "/cgi-bin/management/manaRequest.cgi" and form.get("subfunc") == "sysinfo":
+        return (f"{nas.header()}<func><ownContent><sysHealth><status>{escape(nas.health)}"
+                "</status></sysHealth></ownContent></func>")
     return "<authPassed>1</authPassed>"  # what QTS says to much it ignores
+
+
+def _disk_usage(nas: SimulatedNas) -> str:
+    size, free = nas.volume
+    folders = "".join(f"<folder_element><sharename>{escape(share)}</sharename>"
+                      f"<used_size>{used}</used_size></folder_element>"
+                      for share, used in nas.usage.items())
+    # Volume 2 is QTS's own (not in volumeList): left out by nasops.
+    return ("<volumeList><volume><volumeValue>1</volumeValue><volumeLabel>DataVol1"
+            "</volumeLabel></volume></volumeList><volumeUseList><volumeUse><volumeValue>1"
+            f"</volumeValue><total_size>{size}</total_size><free_size>{free}</free_size>"
+            f"{folders}</volumeUse><volumeUse><volumeValue>2</volumeValue><total_size>1"
+            "</total_size><free_size>1</free_size></volumeUse></volumeUseList>")
 
 
 def _wizard(nas: SimulatedNas, form: dict[str, str]) -> str:

@@ -145,4 +145,5 @@ def test_monitoring_targets_leave_a_qts_host_out_and_say_why(
     assert main(["monitoring", "targets", "-i", str(qts_inventory)]) == 0
     said = capsys.readouterr()
     assert "wsm-qnap" not in said.out and "9750" not in said.out, said.out
-    assert "wsm-qnap: left out: no exporter on QTS yet" in said.err, said.err
+    assert "wsm-qnap: left out: a QNAP is read by an exporter on another machine" \
+        in said.err, said.err

@@ -116,6 +116,23 @@ class BackupScheduleConfig(ConfigModel):
     """Asked for the next runs of each schedule, to know the longest gap between two."""
 
 
+class QtsConfig(ConfigModel):
+    """A QNAP NAS read from outside through its web interface (docs/qts.md): the exporter
+    then runs on the monitoring host, not on the NAS."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
+    """The NAS's name in the `nas` label (its inventory name)."""
+    host: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")]
+    port: Annotated[int, Field(ge=1, le=65535)] = 443
+    certificate_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    """The NAS's certificate pin, 64 lowercase hex digits."""
+    user: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")] = "admin"
+    password_file: AbsolutePath
+    """Holds the account's password (read at each refresh: a changed password is used)."""
+    refresh_interval_seconds: Seconds = 300
+    timeout_seconds: Seconds = 30
+
+
 class ExporterConfig(ConfigModel):
     """Everything `nasops exporter` needs; a missing section disables that collector."""
 
@@ -139,6 +156,8 @@ class ExporterConfig(ConfigModel):
     samba: SambaConfig | None = SambaConfig()
     drift: bool = True
     """Export the apply and drift records found in state_directory."""
+    qts: QtsConfig | None = None
+    """A QNAP NAS to read from outside (the off-NAS QTS collector), when set."""
     privileged_socket: AbsolutePath | None = None
     """Run the btrfs and smbstatus commands through the root helper listening on this Unix
     socket (nasops.exporter.privileged; installed by the nas_exporter role) instead of

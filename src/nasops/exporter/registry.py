@@ -32,7 +32,7 @@ from nasops.exporter.collectors.drift import DriftCollector
 from nasops.exporter.collectors.quota import QuotaCollector, QuotaReader
 from nasops.exporter.collectors.samba import SambaCollector, SambaReader
 from nasops.exporter.collectors.sync import SyncCollector, SyncReader
-from nasops.exporter.config import ExporterConfig, read_secret_file
+from nasops.exporter.config import ExporterConfig, QtsConfig, read_secret_file
 from nasops.exporter.privileged import SocketCommandRunner
 
 logger = logging.getLogger("nasops.exporter")
@@ -187,4 +187,18 @@ def build_collectors(config: ExporterConfig) -> list[SourceCollector]:
         collectors.append(SambaCollector(
             SambaReader(samba.command, runner=runner, timeout_seconds=samba.timeout_seconds),
             samba.refresh_interval_seconds))
+    if config.qts is not None:
+        collectors.append(_qts_collector(config.qts))
     return collectors
+
+
+def _qts_collector(qts: QtsConfig) -> SourceCollector:
+    # Imported only here: the exporter a NAS runs never reads a QNAP, and its release
+    # bundle (nasops.release.bundle) holds only what the NAS imports.
+    from nasops.exporter.collectors.qts import QtsCollector, QtsReader  # noqa: PLC0415
+    from nasops.qts.session import Endpoint  # noqa: PLC0415
+
+    endpoint = Endpoint(qts.host, qts.port, qts.certificate_sha256, qts.user,
+                        timeout=qts.timeout_seconds)
+    reader = QtsReader(endpoint, lambda: read_secret_file(qts.password_file, "QTS password"))
+    return QtsCollector(reader, qts.name, qts.refresh_interval_seconds)

@@ -248,3 +248,49 @@ def share_rights(root: ElementTree.Element) -> list[ShareRight]:
         found.append(ShareRight(text_of(row, "sharename") or "", RIGHT_CODES[own],
                                 RIGHT_CODES[effective]))
     return found
+
+
+@dataclass(frozen=True)
+class VolumeUsage:
+    """A data volume's size and free bytes, and the bytes each of its shares uses."""
+
+    label: str
+    size_bytes: int
+    free_bytes: int
+    shares: dict[str, int]
+
+
+def disk_usage(root: ElementTree.Element) -> list[VolumeUsage]:
+    """Given chartReq.cgi's disk_usage answer, return each volume's usage (volumes QTS
+    lists in volumeUseList but not in volumeList are its own, left out)."""
+    labels = {}
+    for volume in root.iterfind("volumeList/volume"):
+        key = text_of(volume, "volumeValue")
+        if key:
+            labels[key] = text_of(volume, "volumeLabel") or f"volume {key}"
+    if root.find("volumeUseList") is None:
+        raise AnswerError("the disk usage: the NAS's answer has no <volumeUseList>")
+    found = []
+    for use in root.iterfind("volumeUseList/volumeUse"):
+        key = text_of(use, "volumeValue") or ""
+        size, free = _number(text_of(use, "total_size")), _number(text_of(use, "free_size"))
+        if key not in labels:
+            continue
+        if size is None or free is None:
+            raise AnswerError(f"the disk usage: volume {key} has no size or free size")
+        shares = {}
+        for folder in use.iterfind("folder_element"):
+            used = _number(text_of(folder, "used_size"))
+            name = text_of(folder, "sharename")
+            if name and used is not None:
+                shares[name] = used
+        found.append(VolumeUsage(labels[key], size, free, shares))
+    return found
+
+
+def health(root: ElementTree.Element) -> str:
+    """Given manaRequest.cgi's sysinfo answer (sysHealth=1), return QTS's health word."""
+    status = text_of(root, "func/ownContent/sysHealth/status")
+    if not status:
+        raise AnswerError("the system health: the NAS's answer has no status")
+    return status
