@@ -32,7 +32,7 @@ def test_the_qts_example_is_valid_for_qts_and_the_debian_example_is_told_each_re
     assert paths == ["volume.path", "users[3].devices", "users[4].devices", "users[8].devices",
                      "users[12].devices", *(f"shares[{index}].quota" for index in range(5)),
                      "backup"], lines
-    assert lines[0].startswith(f"{EXAMPLE}:9:3: volume.path: '/srv/nas' is not a QTS data "
+    assert lines[0].startswith(f"{EXAMPLE}:12:3: volume.path: '/srv/nas' is not a QTS data "
                                "volume"), lines[0]
     assert "QTS has no quota per share" in lines[5] and "Traceback" not in "\n".join(lines)
     assert main(["validate", str(EXAMPLE)]) == 0  # on Debian, the same spec is fine

@@ -30,6 +30,7 @@ COMMANDS = {
     "sync": "sync",
     "qts": "qts",
     "access-diff": "access_diff",
+    "guide": "guide",
 }
 COMMAND_MODULES = tuple(dict.fromkeys(COMMANDS.values()))
 

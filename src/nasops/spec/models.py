@@ -106,6 +106,10 @@ Size = Annotated[str, BeforeValidator(_size_text), AfterValidator(_size),
 Duration = Annotated[str, AfterValidator(parse_duration), Field(examples=["30d", "1y"])]
 Subset = Annotated[str, AfterValidator(parse_subset), Field(examples=["5%", "1/10", "2G"])]
 AccessMap = dict[str, Level]
+# A host name as people type it to reach the NAS (letters, digits, '.', '-').
+HOST_NAME = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62}[A-Za-z0-9])?$"
+# The languages people's handouts are written in (nasops.guide).
+Language = Literal["en", "fr", "nl"]
 
 
 class Organization(StrictModel):
@@ -117,6 +121,12 @@ class Organization(StrictModel):
     """Full name shown in reports."""
     account_prefix: Annotated[str, Field(pattern=r"^([a-z][a-z0-9]{0,7}-)?$")] = ""
     """Prefix for system users, groups and Samba share names, e.g. 'wsm-' on a shared NAS."""
+    language: Language = "en"
+    """Language of people's handouts (`nasops guide`) unless a person says otherwise."""
+    contact: Annotated[str, Field(max_length=200), _grammar(full_name_problem)] = ""
+    """Who people ask for access, as the handouts say it, e.g. 'Marie-Line Simon, 02 555 01 23'."""
+    server: Annotated[str, Field(pattern=HOST_NAME)] = "nas"
+    """The NAS's name as people type it to connect (\\\\nas\\Share, smb://nas/Share)."""
 
 
 class Volume(StrictModel):
@@ -166,6 +176,8 @@ class User(StrictModel):
     """'disabled' denies login but keeps the account's data."""
     devices: list[Device] = []
     """Laptops this person synchronises with the NAS."""
+    language: Language | None = None
+    """Language of this person's handout; the organisation's when unset."""
 
 
 class Folder(StrictModel):

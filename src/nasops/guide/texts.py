@@ -1,0 +1,115 @@
+"""The handouts' words in English, French and Dutch (issue 16): plain language, no jargon.
+
+"can change", never "rwx"; one idea per sentence. Placeholders in braces are filled with
+values from the spec, escaped by the template. Every language has every key (a test checks).
+"""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Your files on the NAS of {organization}",
+        "hello": "Hello {name},",
+        "login": "You sign in with this login and the password you were given:",
+        "change": "Folders you can change (open, add, edit and delete files)",
+        "read": "Folders you can only read (open and copy files, not change them)",
+        "through": "Folders you only pass through",
+        "through_explained": "You can open these folders only to reach your folders inside "
+                             "them: you see the way to your folders, nothing else.",
+        "nothing": "You have no folder on the NAS yet.",
+        "connect": "How to reach your folders",
+        "windows": "Windows: open File Explorer, type {unc} in the address bar and press Enter. "
+                   "To keep it as a drive letter: right-click \u201cThis PC\u201d, choose "
+                   "\u201cMap network drive\u201d and enter {unc}.",
+        "macos": "Mac: in the Finder, choose Go > Connect to Server and enter {url}.",
+        "linux": "Linux: in the file manager, choose \u201cOther Locations\u201d and enter "
+                 "{url}.",
+        "ask": "To get access to another folder, ask {contact}.",
+        "ask_nobody": "To get access to another folder, ask the person who manages the NAS.",
+        "sync": "Your laptop keeps a copy of some shares (Syncthing)",
+        "sync_install": "Install Syncthing from syncthing.net, open it, choose \u201cAdd "
+                        "Remote Device\u201d and give the NAS's device ID:",
+        "sync_no_id": "Ask {contact} for the NAS's device ID.",
+        "sync_read_only": "In a folder you can only read, what you change on your laptop is "
+                          "not sent to the NAS: Syncthing shows it as a local change you can "
+                          "undo (\u201cRevert Local Changes\u201d).",
+        "sync_conflict": "When a file was changed in two places at once, Syncthing keeps both: "
+                         "the other one is called \u201c\u2026sync-conflict\u2026\u201d. Open "
+                         "both, keep the right content, delete the copy.",
+        "sync_shares": "Shares that follow your laptop: {shares}.",
+    },
+    "fr": {
+        "title": "Vos fichiers sur le NAS de {organization}",
+        "hello": "Bonjour {name},",
+        "login": "Vous vous connectez avec cet identifiant et le mot de passe qui vous a "
+                 "été remis :",
+        "change": "Les dossiers que vous pouvez modifier (ouvrir, ajouter, modifier et "
+                  "supprimer des fichiers)",
+        "read": "Les dossiers que vous pouvez seulement lire (ouvrir et copier des fichiers, "
+                "sans les modifier)",
+        "through": "Les dossiers que vous traversez seulement",
+        "through_explained": "Vous pouvez ouvrir ces dossiers uniquement pour atteindre vos "
+                             "dossiers qui s\u2019y trouvent : vous voyez le chemin vers vos "
+                             "dossiers, rien d\u2019autre.",
+        "nothing": "Vous n\u2019avez encore aucun dossier sur le NAS.",
+        "connect": "Comment atteindre vos dossiers",
+        "windows": "Windows : ouvrez l\u2019Explorateur de fichiers, tapez {unc} dans la barre "
+                   "d\u2019adresse et appuyez sur Entrée. Pour en faire un lecteur : clic "
+                   "droit sur \u00ab Ce PC \u00bb, \u00ab Connecter un lecteur réseau \u00bb, "
+                   "puis indiquez {unc}.",
+        "macos": "Mac : dans le Finder, choisissez Aller > Se connecter au serveur et "
+                 "indiquez {url}.",
+        "linux": "Linux : dans le gestionnaire de fichiers, choisissez \u00ab Autres "
+                 "emplacements \u00bb et indiquez {url}.",
+        "ask": "Pour accéder à un autre dossier, demandez à {contact}.",
+        "ask_nobody": "Pour accéder à un autre dossier, demandez à la personne qui gère le "
+                      "NAS.",
+        "sync": "Votre ordinateur portable garde une copie de certains partages (Syncthing)",
+        "sync_install": "Installez Syncthing depuis syncthing.net, ouvrez-le, choisissez "
+                        "\u00ab Ajouter un appareil \u00bb et indiquez l\u2019identifiant "
+                        "d\u2019appareil du NAS :",
+        "sync_no_id": "Demandez à {contact} l\u2019identifiant d\u2019appareil du NAS.",
+        "sync_read_only": "Dans un dossier que vous pouvez seulement lire, ce que vous "
+                          "changez sur votre portable n\u2019est pas envoyé au NAS : Syncthing "
+                          "l\u2019affiche comme un changement local que vous pouvez annuler "
+                          "(\u00ab Annuler les changements locaux \u00bb).",
+        "sync_conflict": "Quand un fichier a été modifié à deux endroits en même temps, "
+                         "Syncthing garde les deux : l\u2019autre s\u2019appelle "
+                         "\u00ab \u2026sync-conflict\u2026 \u00bb. Ouvrez les deux, gardez le "
+                         "bon contenu et supprimez la copie.",
+        "sync_shares": "Les partages qui suivent votre portable : {shares}.",
+    },
+    "nl": {
+        "title": "Uw bestanden op de NAS van {organization}",
+        "hello": "Dag {name},",
+        "login": "U meldt zich aan met deze gebruikersnaam en het wachtwoord dat u kreeg:",
+        "change": "Mappen die u kunt wijzigen (bestanden openen, toevoegen, wijzigen en "
+                  "verwijderen)",
+        "read": "Mappen die u alleen kunt lezen (bestanden openen en kopiëren, niet wijzigen)",
+        "through": "Mappen waar u alleen doorheen gaat",
+        "through_explained": "U kunt deze mappen alleen openen om uw mappen erin te bereiken: "
+                             "u ziet de weg naar uw mappen, verder niets.",
+        "nothing": "U hebt nog geen map op de NAS.",
+        "connect": "Zo bereikt u uw mappen",
+        "windows": "Windows: open Verkenner, typ {unc} in de adresbalk en druk op Enter. Als "
+                   "stationsletter: klik met de rechtermuisknop op \u201cDeze pc\u201d, kies "
+                   "\u201cNetwerkverbinding maken\u201d en vul {unc} in.",
+        "macos": "Mac: kies in de Finder Ga > Verbind met server en vul {url} in.",
+        "linux": "Linux: kies in het bestandsbeheer \u201cAndere locaties\u201d en vul {url} "
+                 "in.",
+        "ask": "Voor toegang tot een andere map vraagt u het aan {contact}.",
+        "ask_nobody": "Voor toegang tot een andere map vraagt u het aan wie de NAS beheert.",
+        "sync": "Uw laptop bewaart een kopie van sommige shares (Syncthing)",
+        "sync_install": "Installeer Syncthing van syncthing.net, open het, kies \u201cExterne "
+                        "apparaat toevoegen\u201d en geef de apparaat-ID van de NAS in:",
+        "sync_no_id": "Vraag de apparaat-ID van de NAS aan {contact}.",
+        "sync_read_only": "In een map die u alleen kunt lezen, wordt wat u op uw laptop "
+                          "wijzigt niet naar de NAS gestuurd: Syncthing toont het als een "
+                          "lokale wijziging die u ongedaan kunt maken (\u201cLokale "
+                          "wijzigingen terugdraaien\u201d).",
+        "sync_conflict": "Werd een bestand op twee plaatsen tegelijk gewijzigd, dan bewaart "
+                         "Syncthing beide: het andere heet \u201c\u2026sync-conflict\u2026"
+                         "\u201d. Open beide, houd de juiste inhoud en verwijder de kopie.",
+        "sync_shares": "Shares die uw laptop volgen: {shares}.",
+    },
+}

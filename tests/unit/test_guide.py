@@ -1,0 +1,142 @@
+"""People's handouts (issue 16): for every person of the example, the folders the handout
+lists (parsed back from its HTML) are those of the access report; three languages, every
+value escaped, a QR code for people with laptops."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from nasops.cli.main import main
+from nasops.guide.handout import handout, render_html
+from nasops.guide.texts import TEXTS
+from nasops.report.access import render
+from nasops.spec import load_spec, load_spec_text
+from nasops.spec.rights import resolve_rights
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example" / "wsm.yml"
+DEVICE = "AAAAAAA-BBBBBBB-CCCCCCC-DDDDDDD-EEEEEEE-FFFFFFF-GGGGGGG-HHHHHHH"
+SECTIONS = {"write": "change", "read": "read", "traverse": "through"}
+
+
+class _Lists(HTMLParser):
+    """Collects a handout's folder lists and its login, as a reader would find them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lists: dict[str, list[str]] = {"change": [], "read": [], "through": []}
+        self.login: str | None = None
+        self.device_id: str | None = None
+        self.language: str | None = None
+        self._section: str | None = None
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "html":
+            self.language = values.get("lang")
+        if tag == "ul" and "folders" in (values.get("class") or ""):
+            self._section = (values.get("class") or "").split()[1]
+        if tag == "li" and self._section and values.get("data-folder") is not None:
+            self.lists[self._section].append(values["data-folder"] or "")
+        if tag == "code" and values.get("data-login"):
+            self.login = values["data-login"]
+        if values.get("data-device-id"):
+            self.device_id = values["data-device-id"]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "ul":
+            self._section = None
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _parsed(page: str) -> _Lists:
+    parser = _Lists()
+    parser.feed(page)
+    return parser
+
+
+def test_every_handout_lists_what_the_access_report_says() -> None:
+    spec = load_spec(EXAMPLE).spec
+    table = resolve_rights(spec)
+    report = json.loads(render(spec, table, "json"))
+    checked = 0
+    for user in report["users"]:
+        if not user["enabled"]:
+            continue
+        expected: dict[str, list[str]] = {"change": [], "read": [], "through": []}
+        for folder, access in zip(report["folders"], user["access"], strict=True):
+            if access in SECTIONS:
+                expected[SECTIONS[access]].append(folder)
+        found = _parsed(render_html(handout(spec, table, user["login"])))
+        assert found.lists == expected, user["login"]
+        assert found.login == user["login"]
+        checked += 1
+    assert checked == 22
+
+
+@pytest.mark.parametrize(("language", "phrase"), [
+    ("en", "Folders you can change"), ("fr", "Les dossiers que vous pouvez modifier"),
+    ("nl", "Mappen die u kunt wijzigen")])
+def test_a_handout_in_each_language(language: str, phrase: str) -> None:
+    spec = load_spec(EXAMPLE).spec
+    page = render_html(handout(spec, resolve_rights(spec), "fkabore", language=language,
+                               nas_device_id=DEVICE))
+    parsed = _parsed(page)
+    assert parsed.language == language
+    assert phrase in "".join(parsed.text)
+    assert "Afrique/Partenaires/Bénin" in parsed.lists["change"]  # accents kept as text
+    assert parsed.device_id == DEVICE and "<svg" in page  # fkabore has a laptop
+
+
+def test_every_language_has_every_text() -> None:
+    keys = set(TEXTS["en"])
+    assert all(set(words) == keys for words in TEXTS.values())
+
+
+SMALL = """version: 1
+organization: {id: asso, name: "Asso <b>R&D</b>", language: fr,
+               contact: "Zoé Martin <zoe@asso.example>", server: nas.asso.lan}
+groups: [{name: Équipe}]
+users:
+  - {login: zoe, name: "Zoé « la <i>chef</i> »", groups: [Équipe]}
+  - {login: marc, name: Marc, language: nl, groups: [Équipe], state: disabled}
+shares:
+  - name: R&D été
+    access: {Équipe: write}
+"""
+
+
+def test_values_from_the_spec_are_escaped_and_addresses_encoded() -> None:
+    spec = load_spec_text(SMALL, "s.yml").spec
+    page = render_html(handout(spec, resolve_rights(spec), "zoe"))
+    assert "<b>" not in page and "<i>" not in page
+    text = "".join(_parsed(page).text)
+    assert "Zoé « la <i>chef</i> »" in text and "Zoé Martin <zoe@asso.example>" in text
+    assert "\\\\nas.asso.lan\\R&D été" in text
+    assert "smb://nas.asso.lan/R%26D%20%C3%A9t%C3%A9" in text
+    assert _parsed(page).lists["change"] == ["R&D été"]
+    assert _parsed(page).language == "fr"  # the organisation's
+
+
+def test_guide_command_writes_one_handout_per_person(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    spec = tmp_path / "s.yml"
+    spec.write_text(SMALL, encoding="utf-8")
+    assert main(["guide", str(spec), "--all", "-o", str(tmp_path / "out")]) == 0
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["zoe.html"]
+    assert main(["guide", str(spec), "--person", "marc", "-o", str(tmp_path / "out")]) == 0
+    assert _parsed((tmp_path / "out" / "marc.html").read_text()).language == "nl"
+    capsys.readouterr()
+    for arguments, message in (
+            (["--person", "nobody"], "no person with the login nobody"),
+            ([], "name the people"),
+            (["--all", "--person", "zoe"], "name the people"),
+            (["--all", "--nas-device-id", "not-an-id"], "is not a Syncthing device ID")):
+        assert main(["guide", str(spec), *arguments, "-o", str(tmp_path / "x")]) == 2
+        assert message in capsys.readouterr().err
