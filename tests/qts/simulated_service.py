@@ -54,7 +54,10 @@ class SimulatedNas:
     volume: tuple[int, int] = (4_000_000_000_000, 3_000_000_000_000)
     """The data volume's size and free bytes."""
     health: str = "good"
-    # Misbehaviours a test may ask for: "doctype", "paged" (says more than it lists), "html".
+    model: str = SIMULATED_MODEL
+    # Misbehaviours a test may ask for: "doctype", "paged" (says more than it lists), "html",
+    # "ignores-pages" (always the whole list), "no-count" (lists without their count),
+    # "encoding" (an encoding Python lacks), "deep" (nested thousands of levels).
     misbehave: str | None = None
     sessions: set[str] = field(default_factory=set)
     requests: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
@@ -64,7 +67,7 @@ class SimulatedNas:
     def header(self) -> str:
         version, number, build = self.firmware
         return ("<authPassed>1</authPassed><model><modelName>SIM</modelName>"
-                f"<displayModelName>{SIMULATED_MODEL}</displayModelName><storage_v2>1"
+                f"<displayModelName>{escape(self.model)}</displayModelName><storage_v2>1"
                 "</storage_v2><is_zfs>0</is_zfs></model><firmware><name>QTS</name>"
                 f"<version>{version}</version><number>{number}</number><build>{build}"
                 f"</build></firmware><hostname>{escape(self.hostname)}</hostname>")
@@ -75,8 +78,10 @@ def _document(body: str) -> bytes:
             "</QDocRoot>").encode()
 
 
-def _page(items: list[str], form: dict[str, str]) -> str:
+def _page(items: list[str], form: dict[str, str], nas: SimulatedNas | None = None) -> str:
     """The rows between lower and upper, as the web UI pages a list."""
+    if nas is not None and nas.misbehave == "ignores-pages":
+        return "".join(items)
     lower, upper = int(form.get("lower", "0")), int(form.get("upper", str(len(items))))
     return "".join(items[lower:upper])
 
@@ -85,9 +90,10 @@ def _user_list(nas: SimulatedNas, form: dict[str, str]) -> str:
     rows = _page([f"<user><username>{escape(name)}</username><userid>{uid}</userid>"
                    f"<fullname>{escape(name.title())}</fullname>"
                   f"<user_enable>{int(enabled)}</user_enable></user>"
-                  for name, (uid, enabled) in nas.users.items()], form)
-    count = len(nas.users) + (5 if nas.misbehave == "paged" else 0)
-    return f"<userroot><count>{count}</count><data>{rows}</data><ret>0</ret></userroot>"
+                  for name, (uid, enabled) in nas.users.items()], form, nas)
+    count = len(nas.users) + (5 if nas.misbehave in ("paged", "ignores-pages") else 0)
+    counted = "" if nas.misbehave == "no-count" else f"<count>{count}</count>"
+    return f"<userroot>{counted}<data>{rows}</data><ret>0</ret></userroot>"
 
 
 def _group_list(nas: SimulatedNas, form: dict[str, str]) -> str:
@@ -193,7 +199,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _body(self, nas: SimulatedNas, path: str, form: dict[str, str]) -> bytes:
         misbehaving = {"html": b"<html><body>Login</body></html>",
-                       "doctype": b'<!DOCTYPE x [<!ENTITY a "aaaa">]><QDocRoot>&a;</QDocRoot>'}
+                       "doctype": b'<!DOCTYPE x [<!ENTITY a "aaaa">]><QDocRoot>&a;</QDocRoot>',
+                       "encoding": b'<?xml version="1.0" encoding="bogus"?><QDocRoot/>',
+                       "deep": b"<QDocRoot>" + b"<a>" * 5000 + b"</a>" * 5000
+                               + b"</QDocRoot>"}
         if nas.misbehave in misbehaving:
             return misbehaving[nas.misbehave]
         if path == "/cgi-bin/authLogin.cgi":

@@ -88,18 +88,35 @@ def test_recorded_qts_synthetic_answers_read_as_written() -> None:
 
 
 def test_recorded_qts_a_capture_passes_the_same_checks(tmp_path: Path) -> None:
-    """What `nasops qts capture` writes is what this tier reads (here from synthetic
-    answers: the capture code path, not a NAS)."""
+    """What `nasops qts capture` writes is what this tier reads, redacted (here from the
+    synthetic answers given real-looking names: the capture code path, not a NAS)."""
     from nasops.qts.capture import write_capture  # noqa: PLC0415
 
     synthetic = RECORDED / "synthetic"
-    recorded = {name: (synthetic / f"{name}.xml").read_bytes() for name in ["login", *READS]}
+    names = {"user-1": "mlsimon", "user-2": "N", "share-1": "Afrique", "group-1": "direction",
+             "person-1": "Marie-Line Simon", "user-host": "TS-464"}
+    recorded = {}
+    for name in ["login", *READS]:
+        text = (synthetic / f"{name}.xml").read_text()
+        for stand_in, real in names.items():
+            text = text.replace(f">{stand_in}<", f">{real}<").replace(
+                f", {stand_in}<", f", {real}<")
+        # A path and a text after a child element, which no name tag holds.
+        text = text.replace("</QDocRoot>", "<home>/share/homes/mlsimon</home><x><y/>"
+                            "Afrique et direction</x></QDocRoot>")
+        recorded[name] = text.encode()
     firmware = answers.firmware_of(answers.parse(recorded["login"], "login"))
     written = write_capture(tmp_path / "capture", recorded, firmware, "tester")
     assert len(written) == 7
-    parsed = check_recording(tmp_path / "capture")
+    texts = "".join(path.read_text() for path in written)
+    for real in ("mlsimon", "Afrique", "direction", "Marie-Line Simon"):
+        assert real not in texts, real
+    parsed = check_recording(tmp_path / "capture")  # the model kept, though the host's name
     assert [user.name for user in parsed["users"]] == [  # type: ignore[attr-defined]
         "admin", "guest", "user-1", "user-2"]
+    # QTS's codes survive a login that happens to equal one ("N": nothing).
+    assert parsed["share_rights"][2] == answers.ShareRight(  # type: ignore[index]
+        "share-2", "Deny", None)
 
 
 @pytest.mark.parametrize(("content", "message"), [

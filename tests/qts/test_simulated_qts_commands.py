@@ -89,6 +89,10 @@ def test_simulated_qts_wrong_password_is_tried_once_and_never_shown(
     ({"ansible_host": "-oProxyCommand=x"}, "ansible_host must be a host name"),
     ({"nasops_qts_user": "admin;reboot"}, "nasops_qts_user must be a QTS login"),
     ({"nasops_secrets_file": "missing.yml"}, "missing.yml does not exist"),
+    ({"ansible_host": "a..b"}, "ansible_host must be a host name"),
+    ({"ansible_host": "x" * 64 + ".lan"}, "ansible_host must be a host name"),
+    ({"nasops_specs": ["wsm.yml"], "nasops_spec": None},
+     "a NAS several organisations share is not built on QTS"),
 ])
 def test_simulated_qts_bad_inventory_values_stop_before_connecting(
         simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
@@ -120,6 +124,9 @@ def test_simulated_qts_probe_reads_a_vault_encrypted_password(
     ("doctype", "declares a DOCTYPE or entities"),
     ("html", "is XML but not the QTS web API's"),
     ("paged", "the NAS says it has 10 but listed 5"),
+    ("ignores-pages", "the NAS listed a name twice (does it ignore the page asked for?)"),
+    ("encoding", "declares an encoding nasops cannot read"),
+    ("deep", "nested deeper than 32 levels"),
 ])
 def test_simulated_qts_answers_nasops_cannot_trust_stop_the_run(
         simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
@@ -127,19 +134,33 @@ def test_simulated_qts_answers_nasops_cannot_trust_stop_the_run(
     simulated_qts.nas.misbehave = misbehave
     assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 1
     err = capsys.readouterr().err
-    assert message in err
+    assert message in err and f"127.0.0.1:{simulated_qts.port}" in err
     assert "Traceback" not in err
+    if misbehave == "ignores-pages":  # stopped at the second page, not after 100,000 names
+        assert _paths(simulated_qts).count(READS[0]) == 2
+
+
+def test_simulated_qts_a_full_page_without_a_count_stops_the_run(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(facts, "PAGE", 2)
+    simulated_qts.nas.misbehave = "no-count"
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 1
+    assert "gave a full page without saying how many there are" in capsys.readouterr().err
 
 
 def test_simulated_qts_invisible_characters_the_nas_sends_are_printed_escaped(
         simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
     # A right-to-left override and a zero-width space (a terminal escape is not valid XML
     # and stops the run as unreadable, tested above).
-    simulated_qts.nas.firmware = ("5.1.9\u202e\u200b", "2954", "20241120")
+    # A real-looking model, so that the firmware profile line prints the version too.
+    simulated_qts.nas.model = "TS-464\u202e"
+    simulated_qts.nas.firmware = ("5.1.9\u202e\u200b", "2954\u009b", "20241120")
     assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 0
     out = capsys.readouterr().out
-    assert "\u202e" not in out and "\u200b" not in out
-    assert "QTS 5.1.9\\u202e\\u200b build" in out
+    assert not {"\u202e", "\u200b", "\u009b"} & set(out)
+    assert "TS-464\\u202e, QTS 5.1.9\\u202e\\u200b build 2954\\x9b" in out
+    assert "no verified profile for QTS 5.1.9\\u202e\\u200b.2954\\x9b" in out
 
 
 def test_simulated_qts_capture_is_redacted_hashed_and_parses_back(
@@ -178,7 +199,7 @@ def test_simulated_qts_capture_is_redacted_hashed_and_parses_back(
     # A capture is evidence: a second one of the same firmware is refused, not overwritten.
     assert main(["qts", "capture", "-i", str(simulated_qts.inventory), "-o",
                  str(output)]) == 2
-    assert "captures are never overwritten" in capsys.readouterr().err
+    assert "a capture of this firmware exists" in capsys.readouterr().err
 
 
 def _as_the_spec_says(host: SimulatedHost) -> None:
@@ -195,10 +216,19 @@ def _as_the_spec_says(host: SimulatedHost) -> None:
     nas.advanced_folder_permissions = True
 
 
+# The form fields a read may carry: anything else (apply, action, rd_share…) would be a write.
+READ_FIELDS = {"subfunc", "getdata", "lower", "upper", "sid", "wiz_func", "groupname",
+               "userName", "type", "user", "pwd", "serviceKey", "logout"}
+
+
 def test_simulated_qts_plan_lists_what_apply_would_do_reading_only(
         simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["plan", "-i", str(simulated_qts.inventory)]) == 0
-    out = capsys.readouterr().out
+    # Advanced Folder Permissions off: plan says what apply would do, and fails (exit 2,
+    # as a refusal does on Debian) until it is on.
+    assert main(["plan", "-i", str(simulated_qts.inventory)]) == 2
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "refused on wsm-qnap: settle what is refused above first" in captured.err
     assert "apply on QTS is not built yet: nothing is changed" in out
     for line in ("create person pvandamme", "enable person adiallo",
                  "remove comptable.ancien from group direction",
@@ -215,28 +245,64 @@ def test_simulated_qts_plan_lists_what_apply_would_do_reading_only(
     wizard = [fields for path, fields in simulated_qts.nas.requests
               if path == "/cgi-bin/priv/privWizard.cgi"]
     assert len(wizard) == 3
+    sent = {field for _, fields in simulated_qts.nas.requests for field in fields}
+    assert sent <= READ_FIELDS, sent - READ_FIELDS
+    simulated_qts.nas.advanced_folder_permissions = True
+    assert main(["plan", "-i", str(simulated_qts.inventory)]) == 0
+    assert "refused" not in capsys.readouterr().out
+    assert main(["plan", "-i", str(simulated_qts.inventory), "--tags", "nas_shares"]) == 2
+    assert "--tags are not built for QTS" in capsys.readouterr().err
 
 
 def test_simulated_qts_drift_is_clean_on_a_nas_as_the_spec_says_and_names_each_difference(
         simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
     _as_the_spec_says(simulated_qts)
     assert main(["drift", "-i", str(simulated_qts.inventory)]) == 0, capsys.readouterr()
-    assert "no drift in people, groups, shares and share rights" in capsys.readouterr().out
+    assert "no difference from the spec in people, groups, shares and share rights" in \
+        capsys.readouterr().out
     nas = simulated_qts.nas
-    # Someone gives mlsimon's own entry read/write by hand, and a group read/write on
-    # Afrique, where the spec has read-only people: QTS's merge makes them read/write.
-    reader = next(login for (login, share), right in nas.rights.items()
-                  if share == "Afrique" and right == "RO" and login != "mlsimon")
-    group = next(group for group, members in nas.members.items() if reader in members)
-    nas.group_rights[(group, "Afrique")] = "RW"
-    nas.rights[("mlsimon", "Direction")] = "RW"
+    # By hand: a reader's own entry set to read/write, ojanssens enabled.
+    person, share = next(key for key, right in nas.rights.items() if right == "RO")
+    nas.rights[(person, share)] = "RW"
     nas.users["ojanssens"] = (nas.users["ojanssens"][0], True)
     assert main(["drift", "-i", str(simulated_qts.inventory)]) == 3
     captured = capsys.readouterr()
+    assert "drift: 2 differences" in captured.out
+    assert "disable person ojanssens" in captured.out
+    assert f"set {person} to read-only on {share} (now read/write)" in captured.out
+    assert "drift found on wsm-qnap" in captured.err
+    # A group given read/write on Afrique, where the spec has read-only people: QTS's merge
+    # makes them read/write, which apply could not undo by the person's own entry.
+    nas.rights[(person, share)] = "RO"
+    reader = next(login for (login, share), right in nas.rights.items()
+                  if share == "Afrique" and right == "RO")
+    group = next(group for group, members in nas.members.items() if reader in members)
+    nas.group_rights[(group, "Afrique")] = "RW"
+    assert main(["drift", "-i", str(simulated_qts.inventory)]) == 2
+    captured = capsys.readouterr()
     assert f"refused: QTS gives {reader} read/write on Afrique where the spec says " \
            "read-only: a group's entry" in captured.out
-    assert "disable person ojanssens" in captured.out
-    assert "drift found on wsm-qnap" in captured.err
+    assert "refused on wsm-qnap" in captured.err
+
+
+def test_simulated_qts_a_share_to_rename_is_compared_under_its_old_name(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    _as_the_spec_says(simulated_qts)
+    nas = simulated_qts.nas
+    spec = simulated_qts.inventory.parent / "wsm.yml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace(
+        "  - name: Afrique\n", "  - name: Afrika\n    renamed_from: Afrique\n", 1),
+        encoding="utf-8")
+    writer = next(login for (login, share), right in nas.rights.items()
+                  if share == "Afrique" and right == "RW")
+    nas.rights[(writer, "Afrique")] = "Deny"
+    nas.rights[("rsingh", "Afrique")] = "RW"  # the spec gives rsingh nothing there
+    assert main(["drift", "-i", str(simulated_qts.inventory)]) == 3
+    out = capsys.readouterr().out
+    assert "rename share Afrique to Afrika (in place, files kept)" in out
+    assert f"set {writer} to read/write on Afrika (now no access)" in out
+    assert "set rsingh to no entry on Afrika (now read/write)" in out
+    assert "drift: 3 differences" in out
 
 
 def test_simulated_qts_lists_are_read_page_by_page(

@@ -122,16 +122,21 @@ def _check_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
         prepared_hosts,
         read_host,
     )
-    from nasops.qts.probe import switch_problems  # noqa: PLC0415 - QTS only
 
-    if report.as_json:
-        raise BadInputError("--json is not built for QTS hosts yet (docs/qts.md)")
-    drifted = []
+    if report.as_json or report.tags:
+        raise BadInputError("--json and --tags are not built for QTS hosts yet (docs/qts.md)")
+    drifted, refused = [], []
     for host in prepared_hosts(endpoints(targets, hostvars), vault_password_file):
-        facts, changes = read_host(host)
-        click.echo("\n".join(check_lines(host, facts, changes, drift=drift)))
-        if changes or switch_problems(facts):
+        reading = read_host(host)
+        click.echo("\n".join(check_lines(host, reading, drift=drift)))
+        if reading.refused:
+            refused.append(host.target.name)
+        if reading.changes:
             drifted.append(host.target.name)
+    # As on Debian: what apply would refuse makes plan and drift fail (exit 2) first.
+    if refused:
+        raise BadInputError(f"refused on {', '.join(refused)}: settle what is refused above "
+                            "first (docs/qts.md)")
     if drift and drifted:
         raise DriftFoundError(f"drift found on {', '.join(drifted)}; applying to QTS is not "
                               "built yet: settle it in QTS's Control Panel (docs/qts.md)")

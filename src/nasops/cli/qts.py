@@ -8,11 +8,13 @@ from pathlib import Path
 import click
 
 from nasops.cli.secrets import inventory_environment
+from nasops.errors import BadInputError
+from nasops.qts.answers import printable
 from nasops.qts.capture import Recording, capture_directory, write_capture
 from nasops.qts.commands import prepared_hosts
 from nasops.qts.connection import qts_hosts, qts_password
 from nasops.qts.facts import read_facts, read_members, read_rights
-from nasops.qts.probe import printable, probe_lines
+from nasops.qts.probe import probe_lines
 from nasops.qts.session import QtsSession
 
 RECORDED = Path("tests/qts/recorded")
@@ -79,11 +81,15 @@ def capture(inventory: str, limit: str | None, vault_password_file: str | None,
         recording = Recording()
         with QtsSession(endpoint, recorder=recording) as session:
             session.login(password)
+            # Refused before anything is read: a capture is never overwritten.
+            directory = capture_directory(Path(output), session.firmware)
+            if directory.exists():
+                raise BadInputError(f"{directory}: a capture of this firmware exists; move it "
+                                    "away or pass another -o directory")
             read_facts(session)
             # A group and a person every QTS has, so no organisation's name is asked for.
             read_members(session, ["administrators"])
             read_rights(session, [endpoint.user])
-        directory = capture_directory(Path(output), session.firmware)
         files = write_capture(directory, recording.answers, session.firmware,
                               operator or getpass.getuser())
         click.echo(f"{target.name}: {len(files)} files in {printable(str(directory))} "

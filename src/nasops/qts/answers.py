@@ -19,6 +19,8 @@ from nasops.errors import NasopsError
 
 # The largest answer read: a user list of a few thousand people is well under 1 MiB.
 MAXIMUM_ANSWER_BYTES = 8 * 1024 * 1024
+# QTS's answers are a few levels deep; a deeper one is refused (copying it would recurse).
+MAXIMUM_DEPTH = 32
 ROOT_TAG = "QDocRoot"
 
 
@@ -45,10 +47,33 @@ def parse(content: bytes, what: str) -> ElementTree.Element:
         line, column = error.position
         raise AnswerError(f"{what}: the NAS's answer is not XML (line {line}, column "
                           f"{column}); is this address a QNAP NAS's web interface?") from None
+    except (LookupError, ValueError):  # an encoding Python lacks or cannot decode with
+        raise AnswerError(f"{what}: the NAS's answer declares an encoding nasops cannot "
+                          "read (QTS answers in UTF-8); refused") from None
+    if _depth(root) > MAXIMUM_DEPTH:
+        raise AnswerError(f"{what}: the NAS's answer is nested deeper than {MAXIMUM_DEPTH} "
+                          "levels, which the QTS web API never is; refused")
     if root.tag != ROOT_TAG:
         raise AnswerError(f"{what}: the NAS's answer is XML but not the QTS web API's "
                           f"(<{ROOT_TAG}> expected)")
     return root
+
+
+def _depth(root: ElementTree.Element) -> int:
+    deepest, pending = 0, [(root, 1)]
+    while pending:
+        element, depth = pending.pop()
+        deepest = max(deepest, depth)
+        if depth <= MAXIMUM_DEPTH:
+            pending += [(child, depth + 1) for child in element]
+    return deepest
+
+
+def printable(name: str) -> str:
+    """Given text the NAS sent, return it safe to print: control and invisible characters
+    shown as escapes, so a hostile name cannot rewrite the terminal or hide itself."""
+    return "".join(character if character.isprintable() else repr(character)[1:-1]
+                   for character in name)
 
 
 def text_of(root: ElementTree.Element, path: str) -> str | None:
@@ -148,7 +173,7 @@ def _listed(root: ElementTree.Element, section: str, what: str) -> ElementTree.E
                           "(nasops qts capture) so that nasops can learn it")
     status = text_of(found, "ret")
     if status not in (None, "0"):
-        raise AnswerError(f"{what}: the NAS answered with error code {status}")
+        raise AnswerError(f"{what}: the NAS answered with error code {printable(status)}")
     return found
 
 
@@ -243,7 +268,8 @@ def share_rights(root: ElementTree.Element) -> list[ShareRight]:
     for row in section.iterfind("data/share"):
         own, effective = text_of(row, "type") or "", text_of(row, "preview") or ""
         if own not in RIGHT_CODES or effective not in RIGHT_CODES:
-            raise AnswerError(f"a person's share rights: unknown right {own!r}/{effective!r}; "
+            raise AnswerError(f"a person's share rights: unknown right "
+                              f"{printable(own)!r}/{printable(effective)!r}; "
                               "this firmware answers differently from the QTS nasops has read")
         found.append(ShareRight(text_of(row, "sharename") or "", RIGHT_CODES[own],
                                 RIGHT_CODES[effective]))

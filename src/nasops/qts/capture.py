@@ -3,11 +3,13 @@
 The provider runs it during the install window; the recording becomes the *recorded* test
 tier (tests/qts/recorded/<model>-<firmware>/): nasops' parsers are then tested on what that
 firmware really answers. Read-only. Before anything is written, every answer is redacted:
-session ids and tokens, the organisation's names (users, groups, shares, the host name,
-full names, e-mails, descriptions, phone numbers; QTS's own names such as `admin` or
-`Public` are kept, they identify no one) wherever they appear, and any hex string of 32
-digits or more (keys, hashes). A meta file says model, firmware, date, operator and the
-sha256 of each recorded answer.
+session ids and tokens; the organisation's names as the lists give them (users, groups,
+shares, the host name, full names, e-mails, descriptions, phone numbers; QTS's own names
+such as `admin` or `Public` are kept, they identify no one), where they are a whole text
+and, from 4 characters, inside longer texts too (paths, comments); and any hex string of 32
+digits or more (keys, hashes). A name that no list gives (free text in some answer) cannot
+be known: the provider reviews a capture before committing it. A meta file says model,
+firmware, date, operator and the sha256 of each recorded answer.
 """
 
 from __future__ import annotations
@@ -35,11 +37,21 @@ NAME_TAGS = {"username": "user", "user": "user", "groupname": "group", "shareNam
              "tel": "person", "tel_country_code": "person", "serverName": "host"}
 # Elements whose text is a list of names, ", " between them (group members, a user's groups).
 LIST_TAGS = {"ownUser": "user", "ownGroup": "group"}
+# What identifies the firmware, and codes: kept as QTS sent them, even when equal to a
+# learnt name (a NAS named after its model; a login "N", QTS's code for "nothing").
+PRESERVED_TAGS = frozenset({"displayModelName", "modelName", "internalModelName", "platform",
+                            "platform_ex", "version", "number", "build", "patch", "buildTime",
+                            "type", "preview", "ret", "count", "shareCount", "authPassed",
+                            "volumeValue", "is_zfs", "storage_v2"})
+# Names this long are also replaced inside longer texts (paths, addresses, comments);
+# shorter ones only where they are the whole text (a 2-letter login would hit any word).
+SUBSTRING_LENGTH = 4
 QTS_OWN = frozenset(QTS_USERS | QTS_GROUPS | QTS_SHARES)
 LONG_HEX = re.compile(r"[0-9A-Fa-f]{32,}")
 REDACTED = ["session ids and tokens (authSid, sid, qtoken, savekey)",
             "names of users, groups and shares, the host name, full names, e-mails, "
-            "descriptions and phone numbers, wherever they appear (QTS's own names kept)",
+            "descriptions and phone numbers as the lists give them (QTS's own names kept), "
+            "also inside longer texts when 4 characters or more",
             "hex strings of 32 digits or more"]
 
 
@@ -62,6 +74,7 @@ class Redactor:
     """Replaces the organisation's names consistently across one capture's answers."""
 
     names: dict[str, str] = field(default_factory=dict)
+    _pattern: re.Pattern[str] | None = None
 
     def _stand_in(self, kind: str, value: str) -> str:
         if value not in self.names:
@@ -79,11 +92,21 @@ class Redactor:
                 if kind and part and part.casefold() not in QTS_OWN:
                     self._stand_in(kind, part)
 
+    def _inside(self, value: str) -> str:
+        """Replace learnt names found inside a longer text, longest first."""
+        if self._pattern is None:
+            long_names = sorted((name for name in self.names if len(name) >= SUBSTRING_LENGTH),
+                                key=len, reverse=True)
+            self._pattern = re.compile("|".join(map(re.escape, long_names)) or r"(?!)")
+        return self._pattern.sub(lambda found: self.names[found.group(0)], value)
+
     def _clean(self, tag: str, value: str) -> str:
         if not value.strip():
             return value
         if tag in SESSION_TAGS:
             return "REDACTED"
+        if tag in PRESERVED_TAGS:
+            return value
         if tag in LIST_TAGS:
             parts = value.strip().split(", ")
             return ", ".join(self._clean("username", part) for part in parts)
@@ -92,13 +115,15 @@ class Redactor:
         # nasops does not know); a number elsewhere is a flag or a count, kept.
         if stripped in self.names and (tag in NAME_TAGS or not stripped.isdigit()):
             return self.names[stripped]
-        return LONG_HEX.sub("REDACTED", value)
+        return LONG_HEX.sub("REDACTED", self._inside(value))
 
     def redact(self, root: ElementTree.Element) -> bytes:
         """Given a parsed answer, return its redacted XML (second pass)."""
         for element in root.iter():
             if element.text is not None:
                 element.text = self._clean(element.tag, element.text)
+            if element.tail is not None:  # text after a child belongs to no name tag
+                element.tail = self._clean("", element.tail)
             for key, value in element.attrib.items():
                 element.attrib[key] = self._clean(key, value)
         return bytes(ElementTree.tostring(root, encoding="utf-8", xml_declaration=True))

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from nasops.ansible.inventory import TargetHost
+from nasops.qts.answers import printable
 from nasops.qts.connection import endpoint_of, qts_password
 from nasops.qts.facts import QtsFacts, read_facts, read_members, read_rights
 from nasops.qts.plan import desired_state, differences, to_read
-from nasops.qts.probe import PERMISSIONS_PAGE, printable, profile_status, switch_problems
+from nasops.qts.probe import PERMISSIONS_PAGE, profile_status, switch_problems
 from nasops.qts.session import Endpoint, QtsSession
 from nasops.spec.load import LoadedSpec, load_spec
 
@@ -28,7 +29,7 @@ class QtsHost:
     target: TargetHost
     endpoint: Endpoint
     loaded: LoadedSpec
-    password: str
+    password: str = field(repr=False)
 
 
 def endpoints(targets: Sequence[TargetHost], hostvars: Mapping[str, Mapping[str, Any]],
@@ -46,9 +47,20 @@ def prepared_hosts(hosts: Sequence[tuple[TargetHost, Endpoint]],
                     qts_password(target, vault_password_file)) for target, endpoint in hosts]
 
 
-def read_host(host: QtsHost) -> tuple[QtsFacts, list[str]]:
-    """Given a prepared host, read it (one session) and return what was read and the
-    control plane's differences from its spec."""
+@dataclass(frozen=True)
+class HostReading:
+    """What was read of a QTS host and how it differs from its spec."""
+
+    facts: QtsFacts
+    changes: list[str]
+    """What apply would change."""
+    refused: list[str]
+    """What apply would refuse to do, each with what to settle first."""
+
+
+def read_host(host: QtsHost) -> HostReading:
+    """Given a prepared host, read it (one session) and compare its control plane with its
+    spec."""
     desired = desired_state(host.loaded)
     with QtsSession(host.endpoint) as session:
         session.login(host.password)
@@ -56,23 +68,25 @@ def read_host(host: QtsHost) -> tuple[QtsFacts, list[str]]:
         groups, people = to_read(desired, facts)
         facts = dataclasses.replace(facts, members=read_members(session, groups),
                                     rights=read_rights(session, people))
-    return facts, differences(desired, facts)
+    changes, refused = differences(desired, facts)
+    switches = [f"{problem} ({PERMISSIONS_PAGE})" for problem in switch_problems(facts)]
+    return HostReading(facts, changes, [*switches, *refused])
 
 
-def check_lines(host: QtsHost, facts: QtsFacts, changes: list[str], *, drift: bool
-                ) -> list[str]:
-    """Given a host, what was read and its differences, return the plan or drift report."""
-    firmware = facts.firmware
+def check_lines(host: QtsHost, reading: HostReading, *, drift: bool) -> list[str]:
+    """Given a host and what was read, return the plan or drift report."""
+    firmware = reading.facts.firmware
     version = (f"QTS {printable(firmware.version)} build {printable(firmware.number)}"
                if firmware else "firmware not reported")
     lines = [f"{host.target.name} ({host.endpoint.place}), {version}: "
              f"{profile_status(firmware)}"]
-    refused = switch_problems(facts)
-    lines += [f"  refused: {problem} ({PERMISSIONS_PAGE})" for problem in refused]
+    lines += [f"  refused: {problem}" for problem in reading.refused]
+    changes = reading.changes
+    count = f"{len(changes)} difference{'s' * (len(changes) != 1)}"
     if drift:
-        lines.append(f"  drift: {len(changes)} difference{'s' * (len(changes) != 1)} "
-                     "from the spec" if changes else "  no drift in people, groups, "
-                     "shares and share rights")
+        lines.append(f"  drift: {count} from the spec in people, groups, shares and share "
+                     "rights" if changes else "  no difference from the spec in people, "
+                     "groups, shares and share rights")
     else:
         lines.append(f"  {len(changes)} change{'s' * (len(changes) != 1)} apply would make "
                      "(apply on QTS is not built yet: nothing is changed)")

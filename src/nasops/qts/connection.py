@@ -9,6 +9,7 @@ Every value is checked to a strict grammar before anything connects.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -33,8 +34,8 @@ PORT_VARIABLE = "nasops_qts_port"
 CERTIFICATE_VARIABLE = "nasops_qts_certificate_sha256"
 USER_VARIABLE = "nasops_qts_user"
 PASSWORD_KEY = "nasops_qts_password"  # noqa: S105 - the key, not a password
-# A DNS name or an IPv4/IPv6 address: nothing that could start an option or hold a space.
-ADDRESS = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.:-]{0,252})$")
+# A DNS name: labels of 1 to 63 letters, digits and '-' (not first or last), '.' between.
+HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 # Within QTS's own login rule (1-32 characters, none of ` * = + [ ] { } \ | ; : ' " , < > / ?
 # % $ or a space; QTS 5.0 "Creating a Local User"), and plain enough for a message.
 QTS_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
@@ -54,12 +55,24 @@ def certificate_pin(value: Any, host: str) -> str:
     return text
 
 
+def _is_address(value: Any) -> bool:
+    if not isinstance(value, str) or not value or len(value) > 253:
+        return False
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return all(HOST_LABEL.match(label) for label in value.split("."))
+    return True
+
+
 def endpoint_of(host: str, variables: Mapping[str, Any]) -> Endpoint:
     """Given a host's name and inventory variables, return its checked Endpoint."""
     problems: list[str] = []
     address = variables.get("ansible_host", host)
-    if not isinstance(address, str) or not ADDRESS.match(address):
-        problems.append(f"ansible_host must be a host name or an IP address, got {address!r}")
+    if not _is_address(address):
+        where = "ansible_host" if "ansible_host" in variables else \
+            "the host's name (no ansible_host)"
+        problems.append(f"{where} must be a host name or an IP address, got {address!r}")
     port = variables.get(PORT_VARIABLE, 443)
     if isinstance(port, str) and port.isdigit():
         port = int(port)
@@ -88,6 +101,11 @@ def qts_hosts(inventory: str, *, limit: str | None, vault_password_file: str | N
                if target.platform == "qts"]
     if not targets:
         raise BadInputError(f"{inventory}: no targeted host has nasops_platform: qts")
+    shared = [target.name for target in targets if target.hosted or target.hosting_path]
+    if shared:
+        raise BadInputError("\n".join(
+            f"inventory host {name}: a NAS several organisations share is not built on QTS "
+            "(nasops_specs, nasops_hosting): name one spec with nasops_spec" for name in shared))
     return [(target, endpoint_of(target.name, variables.get(target.name, {})))
             for target in targets]
 
@@ -131,7 +149,10 @@ def qts_password(target: TargetHost, vault_password_file: str | None) -> str:
     if data is None and is_vault_file(path):
         data = _decrypt(path, vault_password_file)
     value = data.get(PASSWORD_KEY) if isinstance(data, dict) else None
-    if not isinstance(value, str) or not value:
+    if value is not None and not isinstance(value, str):
+        raise BadInputError(f"{path}: {PASSWORD_KEY} must be text: put it in quotes "
+                            "(a password of digits alone is read as a number)")
+    if not value:
         raise BadInputError(f"{path}: no {PASSWORD_KEY} (the password of the QTS account "
                             f"nasops logs in with, for host {target.name})")
     MASKER.add(value)

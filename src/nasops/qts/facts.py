@@ -45,7 +45,9 @@ READS = {
                    {"subfunc": "share", "getdata": "1"}, "func/ownContent/shareInfo",
                    "shareCount"),
     "members": Read("a group's members", WIZARD, {"wiz_func": "group_user_edit"}),
-    "share_rights": Read("a person's share rights", WIZARD, {"wiz_func": "user_share_edit"},
+    # type=0: a person's rights (2 would be a group's; design notes §1.2).
+    "share_rights": Read("a person's share rights", WIZARD,
+                         {"wiz_func": "user_share_edit", "type": "0"},
                          "func/ownContent/shareroot/data", "count"),
 }
 
@@ -69,24 +71,33 @@ def _paged(session: QtsSession, read: Read, extra: dict[str, str],
            name_of: Callable[[Listed], str]) -> tuple[list[Listed], ElementTree.Element]:
     """Read a list page by page; return its entries and the first page's root."""
     found: list[Listed] = []
+    seen: set[str] = set()
     first: ElementTree.Element | None = None
-    what = read.what
+    what = f"{session.endpoint.place}: {read.what}"
     while True:
         root = session.read(read.path, {**read.form, **extra, "lower": str(len(found)),
-                                        "upper": str(len(found) + PAGE)}, what)
+                                        "upper": str(len(found) + PAGE)}, read.what)
         first = root if first is None else first
         page = page_of(root)
-        count = answers.total(root, read.section, read.count_tag)
+        names = [name_of(entry) for entry in page]
+        # Checked on each page: a NAS that ignores lower/upper repeats its first page.
+        if seen.intersection(names) or len(set(names)) != len(names):
+            raise AnswerError(f"{what}: the NAS listed a name twice (does it ignore the "
+                              "page asked for?); nasops stops rather than guess")
+        seen.update(names)
         found += page
-        if count is None or len(found) >= count:
+        count = answers.total(root, read.section, read.count_tag)
+        if count is None or count < 0:
+            if len(page) >= PAGE:  # a full page and no count: more may follow, unseen
+                raise AnswerError(f"{what}: the NAS gave a full page without saying how "
+                                  "many there are; nasops stops rather than take part of "
+                                  "the NAS for all of it")
+            break
+        if len(found) >= count:
             break
         if not page or len(found) > LIMIT:
             raise AnswerError(f"{what}: the NAS says it has {count} but listed {len(found)}; "
                               "nasops stops rather than take part of the NAS for all of it")
-    names = [name_of(entry) for entry in found]
-    if len(set(names)) != len(names):
-        raise AnswerError(f"{what}: the NAS listed a name twice across pages; nasops stops "
-                          "rather than guess which entry is true")
     return found, first
 
 

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nasops.qts.answers import Account
+from nasops.qts.answers import Account, printable
 from nasops.qts.facts import QtsFacts
-from nasops.qts.probe import printable
 from nasops.qts.share_rights import share_rights
 from nasops.spec.load import LoadedSpec
 from nasops.spec.rights import resolve_rights
@@ -111,14 +110,18 @@ def _rights(desired: Desired, facts: QtsFacts) -> list[str]:
     rights_of = {login.casefold(): rows for login, rows in facts.rights.items()}
     lines = []
     for share, wanted in desired.rights.items():
+        # A share to be renamed is compared under the name the NAS still gives it.
+        before = desired.shares.get(share)
+        on_nas = share if share.casefold() in present_shares else (
+            before if before and before.casefold() in present_shares else None)
         for login in desired.people:
             target = wanted.get(login)
             rows = rights_of.get(login.casefold())
-            if rows is None or share.casefold() not in present_shares:
+            if rows is None or on_nas is None:
                 if target is not None:  # created by this plan: given its right then
                     lines.append(f"give {login} {RIGHT_WORDS[target]} on {share}")
                 continue
-            row = next((row for row in rows if row.share.casefold() == share.casefold()),
+            row = next((row for row in rows if row.share.casefold() == on_nas.casefold()),
                        None)
             own, effective = (row.own, row.effective) if row else (None, None)
             if own != target:
@@ -133,11 +136,16 @@ def _rights(desired: Desired, facts: QtsFacts) -> list[str]:
     return lines
 
 
-def differences(desired: Desired, facts: QtsFacts) -> list[str]:
-    """Given the desired control plane and what was read, return each difference in words,
-    in the order apply would settle them."""
-    return [*_people(desired, facts), *_groups(desired, facts), *_shares(desired, facts),
-            *_rights(desired, facts)]
+REFUSED = "refused: "
+
+
+def differences(desired: Desired, facts: QtsFacts) -> tuple[list[str], list[str]]:
+    """Given the desired control plane and what was read, return the changes apply would
+    make, in the order it would make them, and what it would refuse (without "refused: ")."""
+    lines = [*_people(desired, facts), *_groups(desired, facts), *_shares(desired, facts),
+             *_rights(desired, facts)]
+    return ([line for line in lines if not line.startswith(REFUSED)],
+            [line.removeprefix(REFUSED) for line in lines if line.startswith(REFUSED)])
 
 
 def to_read(desired: Desired, facts: QtsFacts) -> tuple[list[str], list[str]]:

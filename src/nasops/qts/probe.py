@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nasops.qts.answers import Account, Firmware
+from nasops.qts.answers import Account, Firmware, printable
 from nasops.qts.facts import QtsFacts
 from nasops.spec.directory import build_directory
 from nasops.spec.load import LoadedSpec
@@ -26,13 +26,6 @@ SHOWN = 8
 PERMISSIONS_PAGE = "Control Panel > Privilege > Shared Folders > Advanced Permissions"
 
 
-def printable(name: str) -> str:
-    """Given a name the NAS sent, return it safe to print: control and invisible characters
-    shown as escapes, so a hostile name cannot rewrite the terminal or hide itself."""
-    return "".join(character if character.isprintable() else repr(character)[1:-1]
-                   for character in name)
-
-
 def profile_status(firmware: Firmware | None) -> str:
     """Given the firmware a NAS announced, say whether nasops has a verified profile of it."""
     if firmware is None:
@@ -42,8 +35,8 @@ def profile_status(firmware: Firmware | None) -> str:
     key = f"{firmware.version}.{firmware.number}"
     if key in VERIFIED_LIVE:
         return f"verified live ({VERIFIED_LIVE[key]})"
-    return (f"no verified profile for QTS {key}: reading is safe; writing (not built yet) "
-            "will need an explicit override, written to the run record")
+    return (f"no verified profile for QTS {printable(key)}: reading is safe; writing (not "
+            "built yet) will need an explicit override, written to the run record")
 
 
 def _state(value: bool | None) -> str:

@@ -93,7 +93,7 @@ class QtsSession:
                                                  timeout=self.endpoint.timeout)
         try:
             connection.connect()
-        except (OSError, ssl.SSLError) as error:
+        except (OSError, ssl.SSLError, UnicodeError) as error:
             connection.close()
             raise QtsConnectionError(
                 f"{self.endpoint.place}: could not reach the NAS's web interface over TLS "
@@ -138,11 +138,12 @@ class QtsSession:
         MASKER.add(password, encoded, urllib.parse.quote_plus(encoded))
         content = self._post(LOGIN, {"user": self.endpoint.user, "pwd": encoded,
                                      "serviceKey": "1"}, "login")
-        result = answers.login(answers.parse(content, "login"))
+        result = answers.login(self._parse(content, "login"))
         if not result.passed:
             raise QtsLoginError(
                 f"{self.endpoint.place}: QTS refused the login of {self.endpoint.user!r} "
-                f"(error {result.error_value or 'not given'}): wrong password, a disabled "
+                f"(error {answers.printable(result.error_value or 'not given')}): wrong "
+                "password, a disabled "
                 "account, or 2-step verification on it. nasops does not try again: QTS "
                 "blocks an address after repeated failures (Network Access Protection)")
         MASKER.add(result.sid)
@@ -154,11 +155,17 @@ class QtsSession:
         """Ask a read-only CGI within the session; return the answer's root element."""
         if self._sid is None:
             raise QtsLoginError(f"{self.endpoint.place}: {what}: not logged in")
-        root = answers.parse(self._post(path, {**form, "sid": self._sid}, what), what)
+        root = self._parse(self._post(path, {**form, "sid": self._sid}, what), what)
         if not answers.authenticated(root):
             raise QtsLoginError(f"{self.endpoint.place}: {what}: QTS ended the session "
                                 "(authPassed 0); nothing more was asked")
         return root
+
+    def _parse(self, content: bytes, what: str) -> ElementTree.Element:
+        try:
+            return answers.parse(content, what)
+        except answers.AnswerError as error:  # say which NAS, in a run over several
+            raise answers.AnswerError(f"{self.endpoint.place}: {error}") from None
 
     def logout(self) -> None:
         """End the session if one is open; a failure to log out is not an error of the run

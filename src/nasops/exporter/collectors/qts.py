@@ -16,8 +16,7 @@ from prometheus_client.core import Metric
 
 from nasops.exporter.collectors.base import BackgroundCollector, gauge, info
 from nasops.qts import answers
-from nasops.qts.answers import Firmware, VolumeUsage
-from nasops.qts.probe import printable
+from nasops.qts.answers import Firmware, VolumeUsage, printable
 from nasops.qts.session import Endpoint, QtsLoginError, QtsSession
 
 USAGE = ("the disk usage", "/cgi-bin/management/chartReq.cgi",
