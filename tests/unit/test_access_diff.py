@@ -12,7 +12,7 @@ import pytest
 
 from nasops.cli.main import main
 from nasops.report.access import render
-from nasops.report.access_diff import access_diff
+from nasops.report.access_diff import access_diff, render_text
 from nasops.spec import load_spec_text
 from nasops.spec.models import Spec
 from nasops.spec.rights import resolve_rights
@@ -101,7 +101,7 @@ def test_access_diff_says_it_in_plain_words_by_person_and_by_folder(
     old.write_text(TEXT, encoding="utf-8")
     new.write_text(TEXT.replace(*CASES["a user added to a group"][0]).replace(
         *CASES["a user exception"][0]), encoding="utf-8")
-    assert main(["access-diff", str(old), str(new)]) == 0
+    assert main(["access-diff", str(old), str(new), "--lang", "en"]) == 0
     assert capsys.readouterr().out == (
         "Lies Maes (lmaes):\n"
         "  can now change Afrique\n"
@@ -109,11 +109,19 @@ def test_access_diff_says_it_in_plain_words_by_person_and_by_folder(
         "  can now change Afrique/Rapports de mission\n"
         "Sofie Mertens (smertens):\n"
         "  can no longer reach Afrique/Finances\n")
-    assert main(["access-diff", str(old), str(new), "--by", "folder"]) == 0
+    assert main(["access-diff", str(old), str(new), "--by", "folder", "--lang", "en"]) == 0
     out = capsys.readouterr().out
-    assert "Afrique/Finances:\n  1 person can no longer reach it: Sofie Mertens (smertens)\n" \
-        in out
-    assert main(["access-diff", str(old), str(new), "--format", "json"]) == 0
+    assert "Afrique/Finances:\n  People who can no longer reach it (1): Sofie Mertens " \
+        "(smertens)\n" in out
+    # The organisation's language (the example says fr), or another asked for.
+    assert main(["access-diff", str(old), str(new)]) == 0
+    assert "Sofie Mertens (smertens):\n  n\u2019a plus accès à Afrique/Finances\n" in \
+        capsys.readouterr().out
+    assert main(["access-diff", str(old), str(new), "--lang", "nl"]) == 0
+    out = capsys.readouterr().out
+    assert "  kan Afrique/Partenaires en alle mappen erin nu wijzigen\n" in out
+    assert "  kan niet meer bij Afrique/Finances\n" in out
+    assert main(["access-diff", str(old), str(new), "--format", "json", "--lang", "en"]) == 0
     document = json.loads(capsys.readouterr().out)
     assert {"login": "smertens", "name": "Sofie Mertens", "folder": "Afrique/Finances",
             "before": "write", "after": "none",
@@ -128,10 +136,10 @@ def test_access_diff_since_a_git_revision(tmp_path: Path,
     subprocess.run([*git, "init", "-q"], check=True)
     subprocess.run([*git, "add", "wsm.yml"], check=True)
     subprocess.run([*git, "commit", "-qm", "spec"], check=True)
-    assert main(["access-diff", str(spec), "--since", "HEAD"]) == 0
+    assert main(["access-diff", str(spec), "--since", "HEAD", "--lang", "en"]) == 0
     assert capsys.readouterr().out == "nobody gains or loses access\n"
     spec.write_text(TEXT.replace(*CASES["a user exception"][0]), encoding="utf-8")
-    assert main(["access-diff", str(spec), "--since", "HEAD"]) == 0
+    assert main(["access-diff", str(spec), "--since", "HEAD", "--lang", "en"]) == 0
     assert "Sofie Mertens (smertens):\n  can no longer reach Afrique/Finances" in \
         capsys.readouterr().out
     for revision, message in (("--upload-pack=x", "not a git revision"),
@@ -149,3 +157,55 @@ def test_access_diff_refuses_two_organisations_or_a_missing_argument(
     assert "different organisations" in capsys.readouterr().err
     assert main(["access-diff", str(old)]) == 2
     assert "give two specs" in capsys.readouterr().err
+
+
+def test_every_kind_of_change_is_said_in_every_language() -> None:
+    from nasops.report.access_words import WORDS, kind  # noqa: PLC0415
+    from nasops.spec.rights import Access  # noqa: PLC0415
+
+    keys = set(WORDS["en"])
+    assert all(set(words) == keys for words in WORDS.values())
+    kinds = {kind(before, after) for before in Access for after in Access if before != after}
+    assert kinds == {"change", "only_read", "read", "only_pass", "pass", "no_pass",
+                     "no_reach"}
+    assert all(f"people_{name}" in keys for name in kinds)
+
+
+def test_a_spec_that_still_carries_renamed_from_is_no_change() -> None:
+    renamed = TEXT.replace("  - name: Afrique\n",
+                           "  - name: Afrika\n    renamed_from: Afrique\n", 1).replace(
+        *CASES["a folder renamed with renamed_from"][0])
+    diff = access_diff(_spec(renamed), _spec(renamed))
+    assert (diff.changes, diff.renamed, diff.left_the_spec, diff.shares_left) == (
+        [], [], [], [])
+    # From before the renames to after: the same folders, renamed.
+    diff = access_diff(_spec(TEXT), _spec(renamed))
+    assert diff.changes == [] and diff.left_the_spec == [] and diff.shares_left == []
+    assert ("Afrique/Rapports de mission", "Afrika/Missions") in diff.renamed
+
+
+def test_a_share_that_left_is_lost_by_everyone_who_reached_it() -> None:
+    start = TEXT.index("  - name: Direction\n", TEXT.index("\nshares:"))
+    end = TEXT.index("\nbackup:", start) + 1  # Direction is the example's last share
+    before, after = _spec(TEXT), _spec(TEXT[:start] + TEXT[end:])
+    diff = access_diff(before, after)
+    assert diff.shares_left == ["Direction"]
+    report = _report(before)
+    expected = {(login, folder, access, "none") for (login, folder), access in report.items()
+                if folder.split("/")[0] == "Direction" and access != "none"}
+    found = {(c.login, c.folder, c.before.value, c.after.value) for c in diff.changes}
+    assert found == expected and expected
+    assert "share left the spec: no longer offered over the network" in render_text(diff)
+
+
+def test_a_folder_and_all_below_is_not_said_over_a_folder_that_left() -> None:
+    # Bénin leaves (it keeps its ACLs on the NAS), Partenaires becomes read-only for its
+    # partners: their change on Partenaires must not claim "every folder in it".
+    text = TEXT.replace("          - {name: Bénin}\n", "", 1).replace(
+        "        access: {Partenaires Afrique: write}",
+        "        access: {Partenaires Afrique: read}", 1)
+    diff = access_diff(_spec(TEXT), _spec(text))
+    assert diff.left_the_spec == ["Afrique/Partenaires/Bénin"]
+    out = render_text(diff)
+    assert "can now only read Afrique/Partenaires (no longer change it)\n" in out
+    assert "Afrique/Partenaires and every folder in it" not in out

@@ -117,7 +117,8 @@ def test_html_is_well_formed_and_escaped(example: tuple[Spec, RightsTable]) -> N
     assert parsed.problems == []
     assert parsed.stack == []
     assert "script" not in parsed.seen
-    assert page.count("<tr>") == len(table.folders) + len(table.access) + 2
+    # One header row per table: who reaches each folder, the grid, the board's private folders.
+    assert page.count("<tr>") == len(table.folders) + len(table.access) + 3
     assert "Solidarité Mondiale" in "".join(parsed.text)
 
 
@@ -201,3 +202,36 @@ def test_a_spec_without_people_still_reports_every_folder(output_format: str) ->
         assert text == "login,name,folder,access\n"
     else:
         assert "F" in text
+
+
+class _Board(HTMLParser):
+    """Reads the board's page of sensitive folders back from the HTML report."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: dict[str, dict[str, int]] = {}
+        self._folder: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "tr" and values.get("data-folder"):
+            self._folder = values["data-folder"]
+            self.rows[self._folder or ""] = {}
+        for key in ("data-write", "data-read"):
+            if tag == "td" and self._folder and values.get(key) is not None:
+                self.rows[self._folder][key.removeprefix("data-")] = int(values[key] or 0)
+
+
+def test_the_html_report_opens_with_the_sensitive_folders_and_who_reaches_them() -> None:
+    spec = load_spec(EXAMPLE).spec
+    table = resolve_rights(spec)
+    board = _Board()
+    board.feed(render(spec, table, "html"))
+    expected = {}
+    for folder in table.folders:
+        if not folder.inherit:
+            who = table.who(folder.index)
+            expected[folder.display_path] = {"write": len(who[Access.WRITE]),
+                                             "read": len(who[Access.READ])}
+    assert expected, "the example has private folders"
+    assert board.rows == expected

@@ -5,6 +5,8 @@ value escaped, a QR code for people with laptops."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -105,7 +107,8 @@ organization: {id: asso, name: "Asso <b>R&D</b>", language: fr,
 groups: [{name: Équipe}]
 users:
   - {login: zoe, name: "Zoé « la <i>chef</i> »", groups: [Équipe]}
-  - {login: marc, name: Marc, language: nl, groups: [Équipe], state: disabled}
+  - {login: marc, name: Marc, language: nl, groups: [Équipe]}
+  - {login: ana, name: Ana, groups: [Équipe], state: disabled}
 shares:
   - name: R&D été
     access: {Équipe: write}
@@ -129,14 +132,71 @@ def test_guide_command_writes_one_handout_per_person(
     spec = tmp_path / "s.yml"
     spec.write_text(SMALL, encoding="utf-8")
     assert main(["guide", str(spec), "--all", "-o", str(tmp_path / "out")]) == 0
-    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["zoe.html"]
+    assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["marc.html",
+                                                                          "zoe.html"]
     assert main(["guide", str(spec), "--person", "marc", "-o", str(tmp_path / "out")]) == 0
     assert _parsed((tmp_path / "out" / "marc.html").read_text()).language == "nl"
     capsys.readouterr()
     for arguments, message in (
             (["--person", "nobody"], "no person with the login nobody"),
+            (["--person", "ana"], "ana: disabled (the account cannot sign in): no handout"),
             ([], "name the people"),
             (["--all", "--person", "zoe"], "name the people"),
             (["--all", "--nas-device-id", "not-an-id"], "is not a Syncthing device ID")):
         assert main(["guide", str(spec), *arguments, "-o", str(tmp_path / "x")]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_a_pdf_handout_reads_back_with_the_folders_in_order(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pdftotext = shutil.which("pdftotext")
+    if pdftotext is None:
+        pytest.skip("pdftotext is not installed (apt install poppler-utils)")
+    assert main(["guide", str(EXAMPLE), "--person", "fkabore", "--lang", "fr", "--format",
+                 "pdf", "--nas-device-id", DEVICE, "-o", str(tmp_path)]) == 0, \
+        capsys.readouterr().err
+    pdf = tmp_path / "fkabore.pdf"
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    text = subprocess.run([pdftotext, "-raw", str(pdf), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    spec = load_spec(EXAMPLE).spec
+    person = handout(spec, resolve_rights(spec), "fkabore")
+    positions = [text.find(folder) for folder in [*person.change, *person.read]]
+    assert -1 not in positions, text
+    assert positions == sorted(positions), text  # in reading order
+    assert "Les dossiers que vous pouvez modifier" in text and "Bénin" in text
+    assert DEVICE in text.replace("\n", "")
+
+
+def test_on_a_shared_nas_the_handout_names_what_people_type() -> None:
+    text = SMALL.replace("organization: {id: asso,", "organization: {id: asso, "
+                         "account_prefix: as-,")
+    spec = load_spec_text(text, "s.yml").spec
+    page = render_html(handout(spec, resolve_rights(spec), "zoe"))
+    parsed = _parsed(page)
+    assert parsed.login == "as-zoe"
+    assert parsed.lists["change"] == ["as-R&D été"]
+    assert "\\\\nas.asso.lan\\as-R&D été" in "".join(parsed.text)
+    assert "<code>\\\\nas.asso.lan\\as-R&amp;D été</code>" in page  # set apart, escaped
+
+
+@pytest.mark.parametrize(("line", "message"), [
+    ('contact: "Zoé \u202e32 555"', "invisible character"),
+    ('contact: "a\\nb"', "line break or control character"),
+    ("server: a..b", "not a name people can type to reach the NAS"),
+    ('server: "\\\\\\\\nas"', "not a name people can type to reach the NAS"),
+    ("language: de", "language"),
+])
+def test_the_handout_fields_of_the_organisation_are_checked(line: str, message: str) -> None:
+    from nasops.errors import SpecError  # noqa: PLC0415
+
+    text = SMALL.replace("server: nas.asso.lan}", f"server: nas.asso.lan, {line}}}") \
+        if not line.startswith(("server", "contact")) else SMALL.replace(
+            "contact: \"Zoé Martin <zoe@asso.example>\", server: nas.asso.lan}",
+            f"{line}}}" if line.startswith("server") else
+            f"{line}, server: nas.asso.lan}}")
+    with pytest.raises(SpecError) as raised:
+        load_spec_text(text, "s.yml")
+    assert message in str(raised.value)
+    assert load_spec_text(SMALL.replace("Zoé Martin <zoe@asso.example>", "+32 2 555 01 23"),
+                          "s.yml").spec.organization.contact == "+32 2 555 01 23"

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import click
 
 from nasops.cli.spec_commands import write_output
 from nasops.errors import BadInputError, PrerequisiteError
-from nasops.execute import run_command
 from nasops.report.access_diff import access_diff, render_json, render_text
 from nasops.spec import LoadedSpec, load_spec
 from nasops.spec.input_file import MAXIMUM_SPEC_BYTES
@@ -31,15 +31,33 @@ def spec_at_revision(path: Path, revision: str) -> LoadedSpec:
         raise PrerequisiteError("--since needs git (apt install git)")
     if not path.is_file():
         raise BadInputError(f"{path}: no such spec file")
+    real = path.resolve()  # a link: the file it names is the one git keeps
     # `REV:./name` is the file relative to the directory git runs in: the spec's own.
-    result = run_command([git, "-C", str(path.parent), "show", f"{revision}:./{path.name}"],
-                         accepted_codes=range(256))
-    if result.returncode != 0:
-        detail = (result.stderr.strip().splitlines() or ["git failed"])[-1]
-        raise BadInputError(f"{path}: no version at {revision} ({detail})")
-    if len(result.stdout.encode()) > MAXIMUM_SPEC_BYTES:
+    blob = f"{revision}:./{real.name}"
+    size = _git(git, real.parent, ["cat-file", "-s", blob], path, revision)
+    if not size.strip().isdigit() or int(size) > MAXIMUM_SPEC_BYTES:
         raise BadInputError(f"{path}@{revision}: larger than a spec may be")
-    return load_spec_text(result.stdout, f"{path}@{revision}")
+    content = _git(git, real.parent, ["show", blob], path, revision)
+    return load_spec_text(content, f"{path}@{revision}")
+
+
+def _git(git: str, directory: Path, arguments: list[str], path: Path, revision: str) -> str:
+    """Run git in directory; return its output decoded as UTF-8, or raise BadInputError."""
+    try:
+        completed = subprocess.run([git, "-C", str(directory), *arguments],
+                                   capture_output=True, check=False, timeout=60)
+    except (subprocess.TimeoutExpired, OSError) as error:
+        raise BadInputError(f"{path}: git could not read it at {revision} "
+                            f"({type(error).__name__})") from None
+    if completed.returncode != 0:
+        detail = (completed.stderr.decode(errors="replace").strip().splitlines()
+                  or ["git failed"])[-1]
+        raise BadInputError(f"{path}: no version at {revision} ({detail})")
+    try:
+        return completed.stdout.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadInputError(f"{path}@{revision}: not UTF-8 text (byte {error.start}); a "
+                            "spec is written in UTF-8") from None
 
 
 @click.command("access-diff")
@@ -50,11 +68,14 @@ def spec_at_revision(path: Path, revision: str) -> LoadedSpec:
                    "revision instead of a second file, e.g. --since HEAD.")
 @click.option("--by", type=click.Choice(["person", "folder"]), default="person",
               show_default=True, help="Group the changes by person or by folder.")
+@click.option("--lang", "language", type=click.Choice(["en", "fr", "nl"]),
+              help="Language of the sentences (default: the organisation's).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]),
               default="text", show_default=True, help="Output format.")
 @click.option("--output", "-o", help="Write to this file instead of standard output.")
 def access_diff_command(*, old_path: str, new_path: str | None, revision: str | None,
-                        by: str, output_format: str, output: str | None) -> None:
+                        by: str, language: str | None, output_format: str,
+                        output: str | None) -> None:
     """Say who gains and who loses access from OLD to NEW, in plain words.
 
     `nasops access-diff OLD NEW` compares two specs; `nasops access-diff SPEC --since HEAD`
@@ -72,7 +93,9 @@ def access_diff_command(*, old_path: str, new_path: str | None, revision: str | 
         raise BadInputError(f"the two specs are of different organisations "
                             f"({before.spec.organization.id}, {after.spec.organization.id})")
     diff = access_diff(before.spec, after.spec)
-    text = render_json(diff) if output_format == "json" else render_text(diff, by=by)
+    language = language or after.spec.organization.language
+    text = (render_json(diff, language) if output_format == "json"
+            else render_text(diff, by=by, language=language))
     if output:
         write_output(output, text, "access diff")
         click.echo(f"access diff written to {output}", err=True)

@@ -11,7 +11,7 @@ import re
 import urllib.parse
 from dataclasses import dataclass, field
 
-from nasops.errors import BadInputError
+from nasops.errors import BadInputError, PrerequisiteError
 from nasops.guide.texts import TEXTS
 from nasops.spec.models import Spec
 from nasops.spec.rights import Access, RightsTable
@@ -61,12 +61,13 @@ def handout(spec: Spec, table: RightsTable, login: str, *, language: str | None 
     user = next(user for user in spec.users if user.login == login)
     entry = table.directory.users[login]
     accesses = table.access[login]
+    prefix = spec.organization.account_prefix
     by_access: dict[Access, list[str]] = {access: [] for access in Access}
     for folder in table.folders:
-        by_access[accesses[folder.index]].append(folder.display_path)
+        # As people see it: the share's name on the NAS (prefixed on a shared NAS).
+        by_access[accesses[folder.index]].append(prefix + folder.display_path)
     reached = {folder.share for folder in table.folders
                if accesses[folder.index] != Access.NONE}
-    prefix = spec.organization.account_prefix
     shares = [_address(spec.organization.server, prefix + share.name)
               for share in spec.shares if share.name in reached]
     synced = ([share.name for share in spec.shares if share.sync and share.name in reached
@@ -107,8 +108,27 @@ def render_html(person: Handout) -> str:
         # The template's words are ours; the values come from the spec and are escaped.
         return Markup(words[key]).format(**values)  # noqa: S704 - values escaped by format
 
+    def code(value: str) -> Markup:
+        # An address set apart from the sentence around it (and its full stop).
+        return Markup("<code>{}</code>").format(value)
+
     qr = (Markup(qr_svg(person.nas_device_id))  # noqa: S704 - segno's own SVG of a checked ID
           if person.nas_device_id and person.synced_shares else None)
     return environment.get_template("handout.html.j2").render(
-        person=person, say=say, qr=qr,
+        person=person, say=say, code=code, qr=qr,
         first=person.shares[0] if person.shares else None)
+
+
+def render_pdf(person: Handout) -> bytes:
+    """Given a handout, return it as a PDF (WeasyPrint), fetching nothing from anywhere."""
+    try:
+        from weasyprint import HTML  # noqa: PLC0415 - only PDF handouts need it
+    except (ImportError, OSError):  # OSError: the Pango library is missing
+        raise PrerequisiteError("PDF handouts need WeasyPrint and Pango: pip install "
+                                "'nasops[pdf]' and apt install libpango-1.0-0 "
+                                "libpangoft2-1.0-0") from None
+
+    def refuse(url: str, *arguments: object, **options: object) -> dict[str, object]:
+        raise ValueError(f"a handout fetches nothing ({url[:40]})")
+
+    return bytes(HTML(string=render_html(person), url_fetcher=refuse).write_pdf())

@@ -30,9 +30,14 @@ TEXTS: dict[str, dict[str, str]] = {
         "sync_install": "Install Syncthing from syncthing.net, open it, choose \u201cAdd "
                         "Remote Device\u201d and give the NAS's device ID:",
         "sync_no_id": "Ask {contact} for the NAS's device ID.",
-        "sync_read_only": "In a folder you can only read, what you change on your laptop is "
-                          "not sent to the NAS: Syncthing shows it as a local change you can "
-                          "undo (\u201cRevert Local Changes\u201d).",
+        "sync_no_id_nobody": "Ask the person who manages the NAS for the NAS's device ID.",
+        "sync_folders": "A share may come as several folders (for example \u201cAfrique "
+                        "(read-only)\u201d and \u201cAfrique/Partenaires\u201d): accept each "
+                        "one, side by side.",
+        "sync_read_only": "For a folder you can only read, set its type to \u201cReceive "
+                          "Only\u201d on your laptop (Edit > Advanced): what you change there "
+                          "is never sent to the NAS, and Syncthing offers to undo it "
+                          "(\u201cRevert Local Changes\u201d).",
         "sync_conflict": "When a file was changed in two places at once, Syncthing keeps both: "
                          "the other one is called \u201c\u2026sync-conflict\u2026\u201d. Open "
                          "both, keep the right content, delete the copy.",
@@ -47,16 +52,16 @@ TEXTS: dict[str, dict[str, str]] = {
                   "supprimer des fichiers)",
         "read": "Les dossiers que vous pouvez seulement lire (ouvrir et copier des fichiers, "
                 "sans les modifier)",
-        "through": "Les dossiers que vous traversez seulement",
+        "through": "Les dossiers que vous pouvez seulement traverser",
         "through_explained": "Vous pouvez ouvrir ces dossiers uniquement pour atteindre vos "
                              "dossiers qui s\u2019y trouvent : vous voyez le chemin vers vos "
                              "dossiers, rien d\u2019autre.",
         "nothing": "Vous n\u2019avez encore aucun dossier sur le NAS.",
         "connect": "Comment atteindre vos dossiers",
         "windows": "Windows : ouvrez l\u2019Explorateur de fichiers, tapez {unc} dans la barre "
-                   "d\u2019adresse et appuyez sur Entrée. Pour en faire un lecteur : clic "
-                   "droit sur \u00ab Ce PC \u00bb, \u00ab Connecter un lecteur réseau \u00bb, "
-                   "puis indiquez {unc}.",
+                   "d\u2019adresse et appuyez sur Entrée. Pour en faire un lecteur : faites "
+                   "un clic droit sur \u00ab Ce PC \u00bb, choisissez \u00ab Connecter un "
+                   "lecteur réseau \u00bb et indiquez {unc}.",
         "macos": "Mac : dans le Finder, choisissez Aller > Se connecter au serveur et "
                  "indiquez {url}.",
         "linux": "Linux : dans le gestionnaire de fichiers, choisissez \u00ab Autres "
@@ -69,10 +74,15 @@ TEXTS: dict[str, dict[str, str]] = {
                         "\u00ab Ajouter un appareil \u00bb et indiquez l\u2019identifiant "
                         "d\u2019appareil du NAS :",
         "sync_no_id": "Demandez à {contact} l\u2019identifiant d\u2019appareil du NAS.",
-        "sync_read_only": "Dans un dossier que vous pouvez seulement lire, ce que vous "
-                          "changez sur votre portable n\u2019est pas envoyé au NAS : Syncthing "
-                          "l\u2019affiche comme un changement local que vous pouvez annuler "
-                          "(\u00ab Annuler les changements locaux \u00bb).",
+        "sync_no_id_nobody": "Demandez l\u2019identifiant d\u2019appareil du NAS à la "
+                             "personne qui gère le NAS.",
+        "sync_folders": "Un partage peut arriver en plusieurs dossiers (par exemple "
+                        "\u00ab Afrique (read-only) \u00bb et \u00ab Afrique/Partenaires "
+                        "\u00bb) : acceptez-les tous, côte à côte.",
+        "sync_read_only": "Pour un dossier que vous pouvez seulement lire, choisissez le type "
+                          "\u00ab Réception uniquement \u00bb sur votre portable (Modifier > "
+                          "Avancé) : ce que vous y changez n\u2019est jamais envoyé au NAS, "
+                          "et Syncthing propose de l\u2019annuler.",
         "sync_conflict": "Quand un fichier a été modifié à deux endroits en même temps, "
                          "Syncthing garde les deux : l\u2019autre s\u2019appelle "
                          "\u00ab \u2026sync-conflict\u2026 \u00bb. Ouvrez les deux, gardez le "
@@ -99,17 +109,21 @@ TEXTS: dict[str, dict[str, str]] = {
                  "in.",
         "ask": "Voor toegang tot een andere map vraagt u het aan {contact}.",
         "ask_nobody": "Voor toegang tot een andere map vraagt u het aan wie de NAS beheert.",
-        "sync": "Uw laptop bewaart een kopie van sommige shares (Syncthing)",
-        "sync_install": "Installeer Syncthing van syncthing.net, open het, kies \u201cExterne "
+        "sync": "Uw laptop bewaart een kopie van sommige gedeelde mappen (Syncthing)",
+        "sync_install": "Installeer Syncthing van syncthing.net, open het, kies \u201cExtern "
                         "apparaat toevoegen\u201d en geef de apparaat-ID van de NAS in:",
         "sync_no_id": "Vraag de apparaat-ID van de NAS aan {contact}.",
-        "sync_read_only": "In een map die u alleen kunt lezen, wordt wat u op uw laptop "
-                          "wijzigt niet naar de NAS gestuurd: Syncthing toont het als een "
-                          "lokale wijziging die u ongedaan kunt maken (\u201cLokale "
-                          "wijzigingen terugdraaien\u201d).",
+        "sync_no_id_nobody": "Vraag de apparaat-ID van de NAS aan wie de NAS beheert.",
+        "sync_folders": "Een gedeelde map kan als meerdere mappen aankomen (bijvoorbeeld "
+                        "\u201cAfrique (read-only)\u201d en \u201cAfrique/Partenaires\u201d): "
+                        "aanvaard ze allemaal, naast elkaar.",
+        "sync_read_only": "Kies voor een map die u alleen kunt lezen het type \u201cAlleen "
+                          "ontvangen\u201d op uw laptop (Bewerken > Geavanceerd): wat u daar "
+                          "wijzigt, wordt nooit naar de NAS gestuurd en Syncthing biedt aan "
+                          "het ongedaan te maken.",
         "sync_conflict": "Werd een bestand op twee plaatsen tegelijk gewijzigd, dan bewaart "
                          "Syncthing beide: het andere heet \u201c\u2026sync-conflict\u2026"
-                         "\u201d. Open beide, houd de juiste inhoud en verwijder de kopie.",
-        "sync_shares": "Shares die uw laptop volgen: {shares}.",
+                         "\u201d. Open beide, behoud de juiste inhoud en verwijder de kopie.",
+        "sync_shares": "Gedeelde mappen die uw laptop volgen: {shares}.",
     },
 }

@@ -2,9 +2,12 @@
 
 Computed from the same rights resolution as the ACLs and the access report
 (nasops.spec.rights), so it cannot disagree with what apply does. A folder renamed with
-`renamed_from` is the same folder (no access change); a folder that left the spec is listed
-apart, because the NAS keeps it and its rights until `nasops forget`; a person who left the
-spec, or is disabled, loses everything (their account is disabled, never deleted).
+`renamed_from` is the same folder (no access change; a spec that still carries
+`renamed_from` after the rename is no change either). A folder that left the spec is
+listed apart, because the NAS keeps it and its ACLs until `nasops forget`; a share that
+left is no longer offered over the network, so everyone loses it (its files stay on the
+NAS). A person who left the spec, or is disabled, loses everything (their account is
+disabled, never deleted).
 """
 
 from __future__ import annotations
@@ -12,10 +15,9 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass
 
+from nasops.report.access_words import WORDS, kind
 from nasops.spec.models import Spec
 from nasops.spec.rights import Access, RightsTable, resolve_rights
-
-RANK = {Access.NONE: 0, Access.TRAVERSE: 1, Access.READ: 2, Access.WRITE: 3}
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class AccessChange:
     login: str
     name: str
     folder: str
-    """The folder as the new spec names it (the old name if it left the spec)."""
+    """The folder as the new spec names it (as the old one did, in a share that left)."""
     before: Access
     after: Access
 
@@ -35,41 +37,51 @@ class AccessDiff:
     """Everything that changes in who may do what, between two specs."""
 
     changes: list[AccessChange]
-    """In person order, then in the new tree's order."""
+    """In person order, then in tree order."""
     folders: list[str]
-    """Every folder of the new spec, in tree order."""
+    """Every folder of the new spec in tree order, then those of shares that left."""
     renamed: list[tuple[str, str]]
     """(old path, new path) of folders renamed with renamed_from."""
     left_the_spec: list[str]
-    """Folders the new spec no longer has (kept on the NAS with their rights)."""
+    """Folders of kept shares the new spec no longer has (kept on the NAS with their ACLs)."""
+    shares_left: list[str]
+    """Shares the new spec no longer has: no longer offered over the network."""
 
 
-def _old_paths(new: RightsTable) -> dict[int, tuple[str, ...]]:
-    """Given the new spec's folders, return each one's path in the old spec (renamed_from
-    of the folder itself or of any folder above it)."""
-    old: dict[int, tuple[str, ...]] = {}
+def _old_paths(new: RightsTable, old_paths: set[tuple[str, ...]]
+               ) -> dict[int, tuple[str, ...]]:
+    """Given the new spec's folders and the old spec's paths, return each new folder's path
+    in the old spec: its renamed_from name where the old spec has it, else its own name
+    (a spec still carrying renamed_from after the rename)."""
+    mapped: dict[int, tuple[str, ...]] = {}
     for folder in new.folders:
-        name = folder.renamed_from or folder.path[-1]
-        old[folder.index] = ((*old[folder.parent], name) if folder.parent is not None
-                             else (name,))
-    return old
+        above = mapped[folder.parent] if folder.parent is not None else ()
+        renamed = (*above, folder.renamed_from) if folder.renamed_from else None
+        mapped[folder.index] = (renamed if renamed in old_paths
+                                else (*above, folder.path[-1]))
+    return mapped
 
 
 def access_diff(before: Spec, after: Spec) -> AccessDiff:
     """Given two specs of one organisation, return every (person, folder) whose access
-    changes, the renamed folders and the folders that left the spec."""
+    changes, the renamed folders and the folders and shares that left the spec."""
     old, new = resolve_rights(before), resolve_rights(after)
     old_index = {folder.path: folder.index for folder in old.folders}
-    mapped = _old_paths(new)
+    mapped = _old_paths(new, set(old_index))
     pairs: list[tuple[str, int | None, int | None]] = []  # (path shown, old index, new index)
     renamed = []
     for folder in new.folders:
         old_path = mapped[folder.index]
         pairs.append((folder.display_path, old_index.get(old_path), folder.index))
-        if folder.renamed_from and old_path in old_index:
+        if old_path[-1] != folder.path[-1] and old_path in old_index:  # its renamed_from
             renamed.append(("/".join(old_path), folder.display_path))
     reached = {index for _, index, _ in pairs if index is not None}
-    left = [folder.display_path for folder in old.folders if folder.index not in reached]
+    kept_shares = {mapped[folder.index][0] for folder in new.folders}
+    left = [folder for folder in old.folders if folder.index not in reached]
+    # A share that left: everyone loses it (pairs with no new folder); a folder that left a
+    # kept share keeps its ACLs on the NAS: listed apart.
+    pairs += [(folder.display_path, folder.index, None) for folder in left
+              if folder.share not in kept_shares]
     people = {**{login: user.full_name for login, user in old.directory.users.items()},
               **{login: user.full_name for login, user in new.directory.users.items()}}
     changes = []
@@ -83,80 +95,74 @@ def access_diff(before: Spec, after: Spec) -> AccessDiff:
             if before_access != after_access:
                 changes.append(AccessChange(login, people[login], path, before_access,
                                             after_access))
-    return AccessDiff(changes, [path for path, _, _ in pairs], renamed, left)
+    return AccessDiff(changes, [path for path, _, _ in pairs], renamed,
+                      [folder.display_path for folder in left if folder.share in kept_shares],
+                      [folder.display_path for folder in left
+                       if folder.share not in kept_shares and folder.parent is None])
 
 
-def sentence(change: AccessChange, folder: str | None = None) -> str:
-    """Given a change (and how to name its folder, e.g. "it"), say it in plain words (no
-    jargon: "can change", not "rwx")."""
-    folder = change.folder if folder is None else folder
-    before, after = change.before, change.after
-    if after == Access.WRITE:
-        return f"can now change {folder}"
-    if after == Access.READ:
-        return (f"can now only read {folder} (no longer change it)" if before == Access.WRITE
-                else f"can now read {folder}")
-    if after == Access.TRAVERSE:
-        return (f"can no longer open {folder}, only pass through it to reach folders below"
-                if RANK[before] > RANK[after]
-                else f"can now pass through {folder} (seeing only the way to their folders)")
-    return ("can no longer pass through " if before == Access.TRAVERSE
-            else "can no longer reach ") + folder
+def sentence(change: AccessChange, language: str = "en", *, subtree: bool = False) -> str:
+    """Given a change, say it in plain words about its person (no jargon: "can change",
+    not "rwx"); subtree: the folder and everything below it."""
+    words = WORDS[language]
+    folder = words["subtree"].format(folder=change.folder) if subtree else change.folder
+    return words[kind(change.before, change.after)].format(folder=folder)
 
 
-def _collapsed(changes: list[AccessChange], folders: list[str]) -> list[str]:
+def _collapsed(changes: list[AccessChange], diff: AccessDiff, language: str) -> list[str]:
     """One person's changes as sentences, a folder and everything below it that changes
-    the same way said once ("… Afrique and every folder in it")."""
+    the same way said once ("… Afrique and every folder in it"); never over a folder that
+    left the spec (it keeps its own ACLs on the NAS)."""
     same = {(change.folder, change.before, change.after) for change in changes}
     lines, covered = [], ""
     for change in changes:
         if covered and change.folder.startswith(covered + "/"):
             continue
-        below = [path for path in folders if path.startswith(change.folder + "/")]
+        below = [path for path in [*diff.folders, *diff.left_the_spec]
+                 if path.startswith(change.folder + "/")]
         if below and change.after != Access.TRAVERSE and all(
                 (path, change.before, change.after) in same for path in below):
-            lines.append(f"{sentence(change)} and every folder in it")
+            lines.append(sentence(change, language, subtree=True))
             covered = change.folder
         else:
-            lines.append(sentence(change))
+            lines.append(sentence(change, language))
             covered = ""
     return lines
 
 
-def render_text(diff: AccessDiff, *, by: str = "person") -> str:
-    """Given a diff, return it as text grouped by person or by folder."""
+def render_text(diff: AccessDiff, *, by: str = "person", language: str = "en") -> str:
+    """Given a diff, return it as text grouped by person or by folder, in a language."""
+    words = WORDS[language]
     lines: list[str] = []
     if by == "folder":
-        groups: dict[str, dict[tuple[Access, Access], list[AccessChange]]] = {}
+        groups: dict[str, dict[str, list[AccessChange]]] = {}
         for change in diff.changes:
             groups.setdefault(change.folder, {}).setdefault(
-                (change.before, change.after), []).append(change)
-        for folder in [path for path in diff.folders if path in groups] + [
-                path for path in groups if path not in diff.folders]:
+                kind(change.before, change.after), []).append(change)
+        for folder in [path for path in diff.folders if path in groups]:
             lines.append(f"{folder}:")
-            for changes in groups[folder].values():
-                count = "1 person" if len(changes) == 1 else f"{len(changes)} people"
+            for change_kind, changes in groups[folder].items():
                 names = ", ".join(f"{change.name} ({change.login})" for change in changes)
-                lines.append(f"  {count} {sentence(changes[0], 'it')}: {names}")
+                lines.append(f"  {words['people_' + change_kind]} ({len(changes)}): {names}")
     else:
         people: dict[str, list[AccessChange]] = {}
         for change in diff.changes:
             people.setdefault(change.login, []).append(change)
         for changes in people.values():
             lines.append(f"{changes[0].name} ({changes[0].login}):")
-            lines += [f"  {line}" for line in _collapsed(changes, diff.folders)]
+            lines += [f"  {line}" for line in _collapsed(changes, diff, language)]
     if not diff.changes:
-        lines.append("nobody gains or loses access")
-    lines += [f"renamed, same people: {old} -> {new}" for old, new in diff.renamed]
-    lines += [f"left the spec (the NAS keeps it and its rights until `nasops forget`): {path}"
-              for path in diff.left_the_spec]
+        lines.append(words["nobody"])
+    lines += [words["renamed"].format(old=old, new=new) for old, new in diff.renamed]
+    lines += [words["left"].format(path=path) for path in diff.left_the_spec]
+    lines += [words["share_left"].format(share=share) for share in diff.shares_left]
     return "\n".join(lines) + "\n"
 
 
-def render_json(diff: AccessDiff) -> str:
+def render_json(diff: AccessDiff, language: str = "en") -> str:
     """Given a diff, return it as JSON (for a change request or a board's file)."""
-    document = {"changes": [{**asdict(change), "sentence": sentence(change)}
+    document = {"changes": [{**asdict(change), "sentence": sentence(change, language)}
                             for change in diff.changes],
                 "renamed": [{"from": old, "to": new} for old, new in diff.renamed],
-                "left_the_spec": diff.left_the_spec}
+                "left_the_spec": diff.left_the_spec, "shares_left": diff.shares_left}
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"

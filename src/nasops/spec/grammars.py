@@ -174,3 +174,28 @@ def formula_problem(text: str) -> str | None:
         return (f"'{text}' starts with {text.lstrip()[0]!r}, which spreadsheets read as a "
                 "formula (the access report's CSV); start it with a letter or a digit")
     return None
+
+
+def plain_text_problem(text: str) -> str | None:
+    """Given a line shown to people as is (a contact in the handouts), return a problem
+    when it holds a control character or an invisible one (a zero-width or direction
+    mark would hide or reverse part of a phone number)."""
+    problem = control_problem(text)
+    if problem:
+        return problem
+    if any(unicodedata.category(character) == "Cf" for character in text):
+        return (f"{text!r} contains an invisible character (zero-width or text-direction "
+                "mark); retype it")
+    return None
+
+
+def server_problem(name: str) -> str | None:
+    """Given the NAS's name as people type it, return a problem unless it is a host name:
+    parts of letters, digits and '-' (not first or last), '.' between them."""
+    parts = name.split(".")
+    if len(name) > 253 or not all(
+            re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", part)
+            for part in parts):
+        return (f"{name!r} is not a name people can type to reach the NAS: write it as a "
+                "host name, e.g. nas or nas.asso.lan (without \\\\ or smb://)")
+    return None

@@ -25,7 +25,9 @@ from nasops.spec.grammars import (
     full_name_problem,
     listen_host_problem,
     plain_path_problem,
+    plain_text_problem,
     samba_text_problem,
+    server_problem,
     sync_address_problem,
 )
 from nasops.spec.units import parse_duration, parse_size, parse_subset
@@ -106,8 +108,6 @@ Size = Annotated[str, BeforeValidator(_size_text), AfterValidator(_size),
 Duration = Annotated[str, AfterValidator(parse_duration), Field(examples=["30d", "1y"])]
 Subset = Annotated[str, AfterValidator(parse_subset), Field(examples=["5%", "1/10", "2G"])]
 AccessMap = dict[str, Level]
-# A host name as people type it to reach the NAS (letters, digits, '.', '-').
-HOST_NAME = r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62}[A-Za-z0-9])?$"
 # The languages people's handouts are written in (nasops.guide).
 Language = Literal["en", "fr", "nl"]
 
@@ -123,9 +123,9 @@ class Organization(StrictModel):
     """Prefix for system users, groups and Samba share names, e.g. 'wsm-' on a shared NAS."""
     language: Language = "en"
     """Language of people's handouts (`nasops guide`) unless a person says otherwise."""
-    contact: Annotated[str, Field(max_length=200), _grammar(full_name_problem)] = ""
+    contact: Annotated[str, Field(max_length=200), _grammar(plain_text_problem)] = ""
     """Who people ask for access, as the handouts say it, e.g. 'Marie-Line Simon, 02 555 01 23'."""
-    server: Annotated[str, Field(pattern=HOST_NAME)] = "nas"
+    server: Annotated[str, _grammar(server_problem)] = "nas"
     """The NAS's name as people type it to connect (\\\\nas\\Share, smb://nas/Share)."""
 
 
