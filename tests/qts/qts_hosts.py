@@ -68,6 +68,6 @@ def simulated_qts(tmp_path: Path) -> Iterator[SimulatedHost]:
 def ansible_vault() -> str:
     """The venv's ansible-vault (tests encrypt a secrets file as a provider would)."""
     found = shutil.which("ansible-vault", path=str(Path(sys.executable).parent))
-    if found is None:
+    if found is None:  # ansible-core installs it; under CI=true a skip fails the run
         pytest.skip("ansible-vault is not installed next to this Python")
     return found

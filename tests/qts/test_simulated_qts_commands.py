@@ -143,6 +143,8 @@ def test_simulated_qts_answers_nasops_cannot_trust_stop_the_run(
 def test_simulated_qts_a_full_page_without_a_count_stops_the_run(
         simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
+    # Pages of two make paging visible with a handful of names; the NAS answering is still
+    # the simulated service over TLS, nothing of the client is replaced.
     monkeypatch.setattr(facts, "PAGE", 2)
     simulated_qts.nas.misbehave = "no-count"
     assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 1
@@ -159,8 +161,8 @@ def test_simulated_qts_invisible_characters_the_nas_sends_are_printed_escaped(
     assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 0
     out = capsys.readouterr().out
     assert not {"\u202e", "\u200b", "\u009b"} & set(out)
-    assert "TS-464\\u202e, QTS 5.1.9\\u202e\\u200b build 2954\\x9b" in out
-    assert "no verified profile for QTS 5.1.9\\u202e\\u200b.2954\\x9b" in out
+    assert "TS-464\\u202e, QTS 5.1.9\\u202e\\u200b build 2954\\u009b" in out
+    assert "no verified profile for QTS 5.1.9\\u202e\\u200b.2954\\u009b" in out
 
 
 def test_simulated_qts_capture_is_redacted_hashed_and_parses_back(
@@ -310,6 +312,7 @@ def test_simulated_qts_lists_are_read_page_by_page(
         monkeypatch: pytest.MonkeyPatch) -> None:
     # Pages of two: five users, four groups and four shares take several requests each,
     # and every name is still seen (the report's counts are those of a single page read).
+    # Only the page size is replaced; the NAS answering is the simulated service over TLS.
     monkeypatch.setattr(facts, "PAGE", 2)
     assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 0
     out = capsys.readouterr().out

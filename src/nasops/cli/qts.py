@@ -9,13 +9,13 @@ import click
 
 from nasops.cli.secrets import inventory_environment
 from nasops.errors import BadInputError
-from nasops.qts.answers import printable
 from nasops.qts.capture import Recording, capture_directory, write_capture
 from nasops.qts.commands import prepared_hosts
 from nasops.qts.connection import qts_hosts, qts_password
 from nasops.qts.facts import read_facts, read_members, read_rights
 from nasops.qts.probe import probe_lines
 from nasops.qts.session import QtsSession
+from nasops.spec.names import visible
 
 RECORDED = Path("tests/qts/recorded")
 
@@ -92,7 +92,7 @@ def capture(inventory: str, limit: str | None, vault_password_file: str | None,
             read_rights(session, [endpoint.user])
         files = write_capture(directory, recording.answers, session.firmware,
                               operator or getpass.getuser())
-        click.echo(f"{target.name}: {len(files)} files in {printable(str(directory))} "
+        click.echo(f"{target.name}: {len(files)} files in {visible(str(directory))} "
                    "(redacted; review them before committing)")
 
 

@@ -10,7 +10,8 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from ansible_collections.nasops.nas.plugins.module_utils.host_names import REMOTE_USER, is_host
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from nasops.errors import BadInputError
 
@@ -116,17 +117,24 @@ class BackupScheduleConfig(ConfigModel):
     """Asked for the next runs of each schedule, to know the longest gap between two."""
 
 
+def _host(value: str) -> str:
+    if not is_host(value):
+        raise ValueError(f"{value!r} is not an IP address or a host name")
+    return value
+
+
 class QtsConfig(ConfigModel):
     """A QNAP NAS read from outside through its web interface (docs/qts.md): the exporter
     then runs on the monitoring host, not on the NAS."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")]
     """The NAS's name in the `nas` label (its inventory name)."""
-    host: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9.:-]{0,252}$")]
+    host: Annotated[str, AfterValidator(_host)]
+    """An IP address or a host name (the spec's grammar, nasops.spec.grammars.is_host)."""
     port: Annotated[int, Field(ge=1, le=65535)] = 443
     certificate_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     """The NAS's certificate pin, 64 lowercase hex digits."""
-    user: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")] = "admin"
+    user: Annotated[str, Field(pattern=REMOTE_USER.pattern)] = "admin"
     password_file: AbsolutePath
     """Holds the account's password (read at each refresh: a changed password is used)."""
     refresh_interval_seconds: Seconds = 300

@@ -17,6 +17,10 @@ from defusedxml.ElementTree import fromstring
 
 from nasops.errors import NasopsError
 
+# Text the NAS sends is shown with control and invisible characters as \uXXXX, as the spec's
+# own names are: a hostile name can neither rewrite the terminal nor hide itself.
+from nasops.spec.names import visible
+
 # The largest answer read: a user list of a few thousand people is well under 1 MiB.
 MAXIMUM_ANSWER_BYTES = 8 * 1024 * 1024
 # QTS's answers are a few levels deep; a deeper one is refused (copying it would recurse).
@@ -67,13 +71,6 @@ def _depth(root: ElementTree.Element) -> int:
         if depth <= MAXIMUM_DEPTH:
             pending += [(child, depth + 1) for child in element]
     return deepest
-
-
-def printable(name: str) -> str:
-    """Given text the NAS sent, return it safe to print: control and invisible characters
-    shown as escapes, so a hostile name cannot rewrite the terminal or hide itself."""
-    return "".join(character if character.isprintable() else repr(character)[1:-1]
-                   for character in name)
 
 
 def text_of(root: ElementTree.Element, path: str) -> str | None:
@@ -173,7 +170,7 @@ def _listed(root: ElementTree.Element, section: str, what: str) -> ElementTree.E
                           "(nasops qts capture) so that nasops can learn it")
     status = text_of(found, "ret")
     if status not in (None, "0"):
-        raise AnswerError(f"{what}: the NAS answered with error code {printable(status)}")
+        raise AnswerError(f"{what}: the NAS answered with error code {visible(status)}")
     return found
 
 
@@ -269,7 +266,7 @@ def share_rights(root: ElementTree.Element) -> list[ShareRight]:
         own, effective = text_of(row, "type") or "", text_of(row, "preview") or ""
         if own not in RIGHT_CODES or effective not in RIGHT_CODES:
             raise AnswerError(f"a person's share rights: unknown right "
-                              f"{printable(own)!r}/{printable(effective)!r}; "
+                              f"{visible(own)!r}/{visible(effective)!r}; "
                               "this firmware answers differently from the QTS nasops has read")
         found.append(ShareRight(text_of(row, "sharename") or "", RIGHT_CODES[own],
                                 RIGHT_CODES[effective]))

@@ -13,13 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nasops.ansible.inventory import TargetHost
-from nasops.qts.answers import printable
 from nasops.qts.connection import endpoint_of, qts_password
 from nasops.qts.facts import QtsFacts, read_facts, read_members, read_rights
 from nasops.qts.plan import desired_state, differences, to_read
 from nasops.qts.probe import PERMISSIONS_PAGE, profile_status, switch_problems
 from nasops.qts.session import Endpoint, QtsSession
 from nasops.spec.load import LoadedSpec, load_spec
+from nasops.spec.names import visible
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def read_host(host: QtsHost) -> HostReading:
 def check_lines(host: QtsHost, reading: HostReading, *, drift: bool) -> list[str]:
     """Given a host and what was read, return the plan or drift report."""
     firmware = reading.facts.firmware
-    version = (f"QTS {printable(firmware.version)} build {printable(firmware.number)}"
+    version = (f"QTS {visible(firmware.version)} build {visible(firmware.number)}"
                if firmware else "firmware not reported")
     lines = [f"{host.target.name} ({host.endpoint.place}), {version}: "
              f"{profile_status(firmware)}"]

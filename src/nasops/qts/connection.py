@@ -9,12 +9,12 @@ Every value is checked to a strict grammar before anything connects.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ansible_collections.nasops.nas.plugins.module_utils.host_names import REMOTE_USER, is_host
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
@@ -34,11 +34,10 @@ PORT_VARIABLE = "nasops_qts_port"
 CERTIFICATE_VARIABLE = "nasops_qts_certificate_sha256"
 USER_VARIABLE = "nasops_qts_user"
 PASSWORD_KEY = "nasops_qts_password"  # noqa: S105 - the key, not a password
-# A DNS name: labels of 1 to 63 letters, digits and '-' (not first or last), '.' between.
-HOST_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-# Within QTS's own login rule (1-32 characters, none of ` * = + [ ] { } \ | ; : ' " , < > / ?
-# % $ or a space; QTS 5.0 "Creating a Local User"), and plain enough for a message.
-QTS_LOGIN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")
+# The login nasops logs in with: the grammar of a remote account (spec.grammars), within
+# QTS's own rule (1-32 characters, none of ` * = + [ ] { } \ | ; : ' " , < > / ? % $ or a
+# space; QTS 5.0 "Creating a Local User").
+QTS_LOGIN = REMOTE_USER
 HOW_TO_PIN = ("on the NAS itself (its console, or a machine you trust on the same switch): "
               "openssl s_client -connect ADDRESS:443 </dev/null | openssl x509 -noout "
               "-fingerprint -sha256")
@@ -55,21 +54,11 @@ def certificate_pin(value: Any, host: str) -> str:
     return text
 
 
-def _is_address(value: Any) -> bool:
-    if not isinstance(value, str) or not value or len(value) > 253:
-        return False
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return all(HOST_LABEL.match(label) for label in value.split("."))
-    return True
-
-
 def endpoint_of(host: str, variables: Mapping[str, Any]) -> Endpoint:
     """Given a host's name and inventory variables, return its checked Endpoint."""
     problems: list[str] = []
     address = variables.get("ansible_host", host)
-    if not _is_address(address):
+    if not isinstance(address, str) or not is_host(address):
         where = "ansible_host" if "ansible_host" in variables else \
             "the host's name (no ansible_host)"
         problems.append(f"{where} must be a host name or an IP address, got {address!r}")

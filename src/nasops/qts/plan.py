@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from nasops.qts.answers import Account, printable
+from nasops.qts.answers import Account
 from nasops.qts.facts import QtsFacts
 from nasops.qts.share_rights import share_rights
 from nasops.spec.load import LoadedSpec
+from nasops.spec.names import visible
 from nasops.spec.rights import resolve_rights
 
 RIGHT_WORDS = {"RW": "read/write", "RO": "read-only", "Deny": "no access", None: "no entry"}
@@ -82,7 +83,7 @@ def _groups(desired: Desired, facts: QtsFacts) -> list[str]:
         wanted_folded = {member.casefold() for member in wanted}
         lines += [f"add {member} to group {group}" for member in wanted
                   if member.casefold() not in members]
-        lines += [f"remove {printable(member)} from group {group}"
+        lines += [f"remove {visible(member)} from group {group}"
                   for member in sorted(facts.members.get(found.name, []))
                   if member.casefold() not in wanted_folded]
     return lines

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from nasops.qts.answers import Account, Firmware, printable
+from nasops.qts.answers import Account, Firmware
 from nasops.qts.facts import QtsFacts
 from nasops.spec.directory import build_directory
 from nasops.spec.load import LoadedSpec
+from nasops.spec.names import visible
 from nasops.spec.qts import QTS_GROUPS, QTS_SHARES, QTS_USERS, qts_problems
 
 # Firmware that a nasops run on a real QNAP has verified, with its evidence record:
@@ -35,7 +36,7 @@ def profile_status(firmware: Firmware | None) -> str:
     key = f"{firmware.version}.{firmware.number}"
     if key in VERIFIED_LIVE:
         return f"verified live ({VERIFIED_LIVE[key]})"
-    return (f"no verified profile for QTS {printable(key)}: reading is safe; writing (not "
+    return (f"no verified profile for QTS {visible(key)}: reading is safe; writing (not "
             "built yet) will need an explicit override, written to the run record")
 
 
@@ -78,10 +79,10 @@ def _compare(kind: str, wanted: dict[str, bool], found: Iterable[Account],
     line = (f"{kind}: {len(wanted)} in the spec, {len(existing)} already on the NAS, "
             f"{len(missing)} to create")
     if missing:
-        shown = ", ".join(printable(name) for name in missing[:SHOWN])
+        shown = ", ".join(visible(name) for name in missing[:SHOWN])
         line += f" ({shown}{f', and {len(missing) - SHOWN} more' if len(missing) > SHOWN else ''})"
     if disabled:
-        line += f"; disabled on the NAS: {', '.join(printable(name) for name in disabled)}"
+        line += f"; disabled on the NAS: {', '.join(visible(name) for name in disabled)}"
     other = "other" if len(others) == 1 else "others"
     return line + f"; {len(others)} {other} on the NAS, left alone"
 
@@ -93,8 +94,8 @@ def probe_lines(host: str, place: str, facts: QtsFacts, loaded: LoadedSpec) -> l
         what = "model and firmware not reported"
     else:
         system = "QuTS hero (ZFS)" if firmware.is_zfs else "QTS"
-        what = (f"{printable(firmware.model)}, {system} {printable(firmware.version)} build "
-                f"{printable(firmware.number)} ({printable(firmware.build)})")
+        what = (f"{visible(firmware.model)}, {system} {visible(firmware.version)} build "
+                f"{visible(firmware.number)} ({visible(firmware.build)})")
     lines = [f"{host} ({place}): {what}",
              f"  firmware profile: {profile_status(firmware)}"]
     lines += [f"  {line}" for line in _switches(facts)]

@@ -26,6 +26,7 @@ from nasops.errors import NasopsError
 from nasops.execute import MASKER
 from nasops.qts import answers
 from nasops.qts.answers import Firmware
+from nasops.spec.names import visible
 
 LOGIN = "/cgi-bin/authLogin.cgi"
 LOGOUT = "/cgi-bin/authLogout.cgi"
@@ -142,7 +143,7 @@ class QtsSession:
         if not result.passed:
             raise QtsLoginError(
                 f"{self.endpoint.place}: QTS refused the login of {self.endpoint.user!r} "
-                f"(error {answers.printable(result.error_value or 'not given')}): wrong "
+                f"(error {visible(result.error_value or 'not given')}): wrong "
                 "password, a disabled "
                 "account, or 2-step verification on it. nasops does not try again: QTS "
                 "blocks an address after repeated failures (Network Access Protection)")

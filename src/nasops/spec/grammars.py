@@ -14,13 +14,17 @@ import ipaddress
 import re
 import unicodedata
 
+from ansible_collections.nasops.nas.plugins.module_utils.host_names import (
+    HOST_NAME,
+    REMOTE_USER,
+    is_host,
+)
+
+from nasops.spec.names import invisible_character_problem
+
 # Absolute paths written into unit files, smb.conf and argv: plain characters only (no space,
 # quote, backslash, `%` specifier or Samba substitution, no control character).
 PLAIN_PATH = re.compile(r"^/(?:[A-Za-z0-9._+@-]+/?)*$")
-# Underscores too: ssh_config aliases (Host offsite_nas) are names ssh resolves.
-HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-HOST_NAME = re.compile(rf"^{HOST_LABEL}(?:\.{HOST_LABEL})*$")
-REMOTE_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")
 SFTP_URL = re.compile(r"^sftp:(?P<user>[^@]*)@(?P<host>[^:]*):(?P<path>.*)$", re.DOTALL)
 SYNC_SCHEMES = ("tcp", "tcp4", "tcp6", "quic", "quic4", "quic6")
 SYNC_ADDRESS = re.compile(r"^(?P<scheme>[a-z0-9]+)://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\[\]]*)"
@@ -133,11 +137,8 @@ def sync_address_problem(  # noqa: PLR0911 - one return per rule
 
 def listen_host_problem(host: str) -> str | None:
     """Given the exporter's listen address, return what is wrong (an IP or a host name)."""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if not HOST_NAME.match(host):
-            return f"'{host}' is not an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0"
+    if not is_host(host):
+        return f"'{host}' is not an IP address or host name, e.g. 127.0.0.1 or 0.0.0.0"
     return None
 
 
@@ -178,24 +179,15 @@ def formula_problem(text: str) -> str | None:
 
 def plain_text_problem(text: str) -> str | None:
     """Given a line shown to people as is (a contact in the handouts), return a problem
-    when it holds a control character or an invisible one (a zero-width or direction
-    mark would hide or reverse part of a phone number)."""
-    problem = control_problem(text)
-    if problem:
-        return problem
-    if any(unicodedata.category(character) == "Cf" for character in text):
-        return (f"{text!r} contains an invisible character (zero-width or text-direction "
-                "mark); retype it")
-    return None
+    when it holds a control character or one people cannot see (a zero-width or direction
+    mark would hide or reverse part of a phone number): the rule names already follow."""
+    return control_problem(text) or invisible_character_problem(text)
 
 
 def server_problem(name: str) -> str | None:
-    """Given the NAS's name as people type it, return a problem unless it is a host name:
-    parts of letters, digits and '-' (not first or last), '.' between them."""
-    parts = name.split(".")
-    if len(name) > 253 or not all(
-            re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?", part)
-            for part in parts):
+    """Given the NAS's name as people type it, return a problem unless it is a host name or
+    an IP address (is_host)."""
+    if not is_host(name):
         return (f"{name!r} is not a name people can type to reach the NAS: write it as a "
                 "host name, e.g. nas or nas.asso.lan (without \\\\ or smb://)")
     return None

@@ -16,8 +16,9 @@ from prometheus_client.core import Metric
 
 from nasops.exporter.collectors.base import BackgroundCollector, gauge, info
 from nasops.qts import answers
-from nasops.qts.answers import Firmware, VolumeUsage, printable
+from nasops.qts.answers import Firmware, VolumeUsage
 from nasops.qts.session import Endpoint, QtsLoginError, QtsSession
+from nasops.spec.names import visible
 
 USAGE = ("the disk usage", "/cgi-bin/management/chartReq.cgi",
          {"chart_func": "disk_usage", "disk_select": "all", "include": "all"})
@@ -56,8 +57,8 @@ class QtsReader:
             what, path, form = USAGE
             volumes = answers.disk_usage(session.read(path, form, what))
             what, path, form = HEALTH
-            # A word in a label: printable and short, whatever the NAS sends.
-            status = printable(answers.health(session.read(path, form, what)))[:64]
+            # A word in a label: visible and short, whatever the NAS sends.
+            status = visible(answers.health(session.read(path, form, what)))[:64]
         return QtsSnapshot(session.firmware, volumes, status)
 
 
