@@ -6,9 +6,9 @@ release's transfer, unpack and compile, the exporter's install), and is killed d
 by SIGTERM (nasops ends its tree and exits 143) and by SIGKILL (nothing in nasops runs: the
 guardian and the lock holder clean up). Then: no process of that run is left on the
 controller or on the NAS, its run directory is gone, apply.json says `interrupted`, a re-run
-converges, and the next apply finds nothing to do. The lock: while an apply runs, another
-controller (this test process) is refused, naming the holder; while the test holds the lock,
-`nasops apply` is refused with exit 1.
+converges (and while it runs, another controller — this test process — is refused the lock,
+naming it), and the next apply finds nothing to do. While the test holds the lock, `nasops
+apply` is refused with exit 1.
 """
 
 from __future__ import annotations
@@ -148,8 +148,9 @@ def test_a_killed_apply_leaves_nothing_running_records_interrupted_and_reruns_cl
     assert record["result"] == "interrupted", record
     assert isinstance(record["changed_items"], int) and record["changed_items"] >= 1
     leftovers = run_in_host(interrupt_nas, ["ls", "-A", "/opt/nasops/releases"]).stdout.split()
-    rerun = _nasops("apply", "-q", "-i", str(inventory))
-    assert rerun.returncode == 0, rerun.stderr
+    # The re-run has the release to finish: while it applies, another controller (this
+    # process) is refused, naming it; once it has finished, the lock is free again.
+    _rerun_holding_the_lock(interrupt_nas, inventory, tmp_path / "rerun.log")
     record = _record(interrupt_nas)
     assert record["result"] == "success" and record["changed_items"] >= 1
     releases = run_in_host(interrupt_nas, ["ls", "-A", "/opt/nasops/releases"]).stdout.split()
@@ -159,34 +160,39 @@ def test_a_killed_apply_leaves_nothing_running_records_interrupted_and_reruns_cl
     assert "no changes" in again.stdout
 
 
-def test_two_applies_do_not_overlap(interrupt_nas: LabHost, inventory: Path,
-                                   tmp_path: Path) -> None:
-    hostvars = {interrupt_nas.name: {"ansible_host": interrupt_nas.address,
-                                     **_connection_variables(inventory)}}
-    # Another controller (this process) holds the lock: apply is refused, naming it.
-    held = ApplyLocks("test-holder")
-    held.acquire(hostvars, [interrupt_nas.name])
-    with held:
-        run_in_host(interrupt_nas, ["rm", "-rf", "/opt/nasops"])
-        refused = _nasops("apply", "-q", "-i", str(inventory))
-    assert refused.returncode == 1, refused.stderr
-    assert f"another apply is running on this NAS: pid {os.getpid()} on controller" \
-        in refused.stderr
-    assert "nothing was changed" in refused.stderr
-    # A real apply holds it: this controller is refused until it has finished.
-    log = tmp_path / "apply.log"
+def _rerun_holding_the_lock(host: LabHost, inventory: Path, log: Path) -> None:
+    """Run `nasops apply` to its end; while it applies, check that another controller's
+    attempt at the lock is refused naming it, and that the lock is free after it."""
+    hostvars = {host.name: {"ansible_host": host.address, **_connection_variables(inventory)}}
     process = _start_apply(inventory, log)
     try:
         _wait_for(log, "applying", process, 600)
         with pytest.raises(LockBusyError, match=f"pid {process.pid} on controller"):
-            ApplyLocks("test-second").acquire(hostvars, [interrupt_nas.name])
+            ApplyLocks("test-second").acquire(hostvars, [host.name])
         assert process.wait(900) == 0, log.read_text(encoding="utf-8")
     finally:
         process.kill()
         process.wait()
     after = ApplyLocks("test-after")
-    after.acquire(hostvars, [interrupt_nas.name])
+    after.acquire(hostvars, [host.name])
     after.release()
+
+
+def test_an_apply_is_refused_while_another_controller_holds_the_lock(
+        interrupt_nas: LabHost, inventory: Path) -> None:
+    hostvars = {interrupt_nas.name: {"ansible_host": interrupt_nas.address,
+                                     **_connection_variables(inventory)}}
+    # (While an apply runs, other controllers are refused: the killed tests' re-runs.)
+    held = ApplyLocks("test-holder")
+    held.acquire(hostvars, [interrupt_nas.name])
+    with held:
+        refused = _nasops("apply", "-q", "-i", str(inventory))
+    assert refused.returncode == 1, refused.stderr
+    assert f"another apply is running on this NAS: pid {os.getpid()} on controller" \
+        in refused.stderr
+    assert "nothing was changed" in refused.stderr
+    # Refused before its check: the lock's holder recorded nothing of it.
+    assert _record(interrupt_nas)["result"] == "success"
 
 
 def _connection_variables(inventory: Path) -> dict[str, object]:
