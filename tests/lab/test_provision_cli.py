@@ -31,6 +31,7 @@ import smbclient
 import test_access_matrix as matrix  # its checks, called on this NAS (not collected here)
 import yaml
 from polling import wait_until
+from qr_codes import qr_codes_in
 from ruamel.yaml import YAML
 from smb_probe import SmbUser
 from sync_laptop import Laptop, Rest, file_acl_of
@@ -40,6 +41,7 @@ from nasops.cli.main import main
 from nasops.compile import compile_spec
 from nasops.lab import LabHost, render_inventory, run_in_host
 from nasops.lab.testing import LabHostFactory
+from nasops.report.access_diff import access_diff, render_text
 from nasops.spec import load_spec
 from nasops.spec.rights import resolve_rights
 
@@ -131,8 +133,9 @@ def test_secrets_plan_apply_drift_cycle(
 
     code, out, err = nasops(capsys, "plan", "-i", str(inventory))
     assert code == 0, err
-    assert out.startswith(f"{host}: ")
-    assert " changes to make" in out.splitlines()[0]
+    # Who gains and who loses access comes first: a fresh NAS keeps no spec applied before.
+    assert out.startswith(f"{host}: no earlier apply of nasops' is kept on this NAS")
+    assert " changes to make" in out.splitlines()[2]
     # On a fresh NAS the ACLs come with each folder's creation, so there is no ACL section.
     for section in ("accounts", "shares", "folders", "quotas"):
         assert f"  {section} (" in out
@@ -184,6 +187,26 @@ def test_secrets_plan_apply_drift_cycle(
 
     code, out, err = nasops(capsys, "drift", "-i", str(inventory), "-q")
     assert (code, out.splitlines()[0]) == (0, f"{host}: no drift: the NAS matches the spec")
+
+    # Lies Maes is to join the Africa cell: plan says so first, in the organisation's
+    # language, read against the spec the NAS kept at the apply (over nasops' own SSH
+    # session, as the admin login with sudo), the same sentences as `nasops access-diff`.
+    spec = inventory.parent / "wsm.yml"
+    joined = inventory.parent / "wsm-joined.yml"
+    joined.write_text(spec.read_text(encoding="utf-8").replace(
+        "{login: lmaes, name: Lies Maes, groups: [Cellule Asie]}",
+        "{login: lmaes, name: Lies Maes, groups: [Cellule Asie, Cellule Afrique]}"),
+        encoding="utf-8")
+    code, out, err = nasops(capsys, "plan", "-i", str(inventory), "--spec", str(joined), "-q")
+    assert code == 0, err
+    expected = render_text(access_diff(load_spec(spec).spec, load_spec(joined).spec),
+                           language="fr")
+    assert "Lies Maes (lmaes):" in expected
+    lines = out.splitlines()
+    assert lines[0].startswith(f"{host}: who gains and who loses access (against the specs "
+                               "applied 20")
+    assert lines[1:2 + len(expected.splitlines())] == [
+        "  wsm:", *[f"    {line}" for line in expected.splitlines()]]
 
     # Someone grants the partners write access to the private finance folder by hand.
     run_in_host(provision_nas, ["setfacl", "-m", "g:partenaires-afrique:rwx", FINANCES])
@@ -335,12 +358,28 @@ def test_on_debian_13_a_field_laptop_syncs_both_ways_and_nothing_drifts(
 ) -> None:
     secrets = stored_secrets(inventory)
     nas = Rest(f"{provision_nas.address}:8384", str(secrets["nasops_syncthing_api_key"]))
-    nas_id = nas.call("GET", "/rest/system/status")["myID"]
     desired = compile_spec(load_spec(inventory.parent / "wsm.yml").spec)
     folder = next(item for item in desired["sync"]["folders"] if item["label"] == "Afrique")
     key_file = inventory.parent / "syncthing.env"
     key_file.write_text(f"STGUIAPIKEY={secrets['nasops_syncthing_api_key']}\n",
                         encoding="utf-8")
+    # The provider reads the NAS's device ID with `nasops sync status` and prints François's
+    # handout with it; François's laptop adds the NAS from the handout's QR code, decoded
+    # from the printed page: it must be the NAS's real ID.
+    code, out, err = nasops(capsys, "sync", "status", "--json", "--url",
+                            f"http://{provision_nas.address}:8384", "--api-key-file",
+                            str(key_file))
+    assert code == 0, err
+    shown_id = json.loads(out)["device_id"]
+    assert shown_id == nas.call("GET", "/rest/system/status")["myID"]
+    handouts = inventory.parent / "handouts"
+    code, out, err = nasops(capsys, "guide", str(inventory.parent / "wsm.yml"), "--person",
+                            "fkabore", "--nas-device-id", shown_id, "--format", "pdf",
+                            "-o", str(handouts))
+    assert code == 0, err
+    decoded = qr_codes_in(handouts / "fkabore.pdf")
+    assert decoded == [shown_id]
+    nas_id = decoded[0]
 
     def shown() -> dict[str, Any]:
         """What `nasops sync status --json` says of the laptop for the folder."""

@@ -79,7 +79,9 @@ def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[s
     inventory = str(local_nas)
     assert main(["plan", "-i", inventory]) == 0
     output = capsys.readouterr()
-    assert "local-nas: 5 changes to make" in output.out
+    # Who gains and who loses access first: this NAS keeps no spec applied before.
+    assert output.out.startswith("local-nas: no earlier apply of nasops' is kept on this NAS")
+    assert "\nlocal-nas: 5 changes to make" in output.out
     assert "    group team: create" in output.out
     assert "[local-nas] fake_nas: Converge groups and quotas … would change" in output.err
     assert not (local_nas.parent / "state.json").exists()  # plan touched nothing
@@ -94,11 +96,17 @@ def test_plan_apply_drift_cycle(local_nas: Path, capsys: pytest.CaptureFixture[s
     record = json.loads((local_nas.parent / "apply.json").read_text(encoding="utf-8"))
     assert (record["result"], record["changed_items"]) == ("success", 5)
     assert record["started_at"] <= record["finished_at"]
+    # The NAS keeps the spec it now matches, for the next plan (tests/unit/test_applied_specs).
+    kept = json.loads((local_nas.parent / "applied-specs.json").read_text(encoding="utf-8"))
+    assert kept["specs"][0]["text"] == SPEC.read_text(encoding="utf-8")
 
+    (local_nas.parent / "applied-specs.json").unlink()
     assert main(["apply", "-i", inventory, "-q"]) == 0
     output = capsys.readouterr()
     assert output.out.splitlines()[0] == "local-nas: no changes: the NAS already matches the spec"
     assert output.err == ""
+    # An apply with nothing to do keeps the spec too (the NAS matches it).
+    assert (local_nas.parent / "applied-specs.json").is_file()
     assert main(["drift", "-i", inventory, "-q"]) == 0
     assert "no drift" in capsys.readouterr().out
 

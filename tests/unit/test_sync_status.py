@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from exporter_samples import (
     API_KEY,
+    OWN_DEVICE,
     FakeSyncthing,
     answer_key,
     device_id,
@@ -57,6 +58,7 @@ def test_json_gives_folders_devices_completion_last_seen_and_errors(
     assert code == 0, err
     status = json.loads(out)
     assert status["syncthing_version"] == "v1.19.2-ds1"
+    assert status["device_id"] == OWN_DEVICE  # the NAS's own, what laptops add
     first, second = status["folders"]
     assert (first["id"], first["state"], first["error_count"]) == ("folder-0", "syncing", 1)
     assert first["errors"] == [{"path": "locked.docx", "error": "permission denied"}]
@@ -75,7 +77,8 @@ def test_text_says_who_is_disconnected_since_when_and_what_a_send_only_folder_re
         fake: FakeSyncthing, key_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out, err = run(capsys, "--url", fake.url, "--api-key-file", str(key_file))
     assert code == 0, err
-    assert out.startswith(f"Syncthing v1.19.2-ds1 at {fake.url}")
+    assert out.startswith(f"Syncthing v1.19.2-ds1 at {fake.url}\n"
+                          f"this NAS's device ID: {OWN_DEVICE}\n")
     assert ("Folder 0 (folder-0, sendreceive): syncing, the NAS needs 0 B (0 items), "
             "1 error(s)") in out
     assert "    error: locked.docx: permission denied" in out

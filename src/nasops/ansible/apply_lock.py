@@ -65,21 +65,42 @@ def holder_argv(host: str, variables: Mapping[str, Any], run: str,
     Raise PrerequisiteError for connections nasops cannot open itself (password, templated
     connection variables, other connection plugins).
     """
-    connection = str(variables.get("ansible_connection") or "ssh")
     lock = str(variables.get(LOCK_VARIABLE) or LOCK_FILE)
-    record = str(variables.get(RECORD_VARIABLE) or RECORD_FILE)
+    command = [python_interpreter(variables), "-c", HOLDER_SCRIPT.read_text(encoding="utf-8"),
+               lock, record_path(variables), run, json.dumps(dict(owner))]
+    return remote_argv(host, variables, command)
+
+
+def record_path(variables: Mapping[str, Any]) -> str:
+    """Given a host's inventory variables, return the path of its apply record."""
+    return str(variables.get(RECORD_VARIABLE) or RECORD_FILE)
+
+
+def python_interpreter(variables: Mapping[str, Any]) -> str:
+    """Given a host's inventory variables, return the NAS's Python as Ansible uses it."""
     python = str(variables.get("ansible_python_interpreter") or "/usr/bin/python3")
     if python.startswith("auto"):  # Ansible's discovery (auto, auto_silent, auto_legacy…)
         python = "/usr/bin/python3"
-    command = [python, "-c", HOLDER_SCRIPT.read_text(encoding="utf-8"),
-               lock, record, run, json.dumps(dict(owner))]
+    return python
+
+
+def remote_argv(host: str, variables: Mapping[str, Any], command: list[str]) -> list[str]:
+    """Given a host, its inventory variables and a command, return the argv that runs the
+    command on it as root, over an SSH session of nasops' own (or locally for a local
+    connection): the apply lock's holder, or a read of what the NAS keeps.
+
+    Raise PrerequisiteError for connections nasops cannot open itself (password, templated
+    connection variables, other connection plugins).
+    """
+    connection = str(variables.get("ansible_connection") or "ssh")
     # As Ansible reads it: an INI inventory's `ansible_become=false` is the string "false".
     if str(variables.get("ansible_become") or "").strip().lower() in BECOME_TRUE:
         method = str(variables.get("ansible_become_method") or "sudo")
         if method != "sudo" or variables.get("ansible_become_password") \
                 or variables.get("ansible_become_pass"):
             raise PrerequisiteError(
-                f"inventory host {host}: the apply lock becomes root with `sudo -n` only "
+                f"inventory host {host}: nasops' own session (the apply lock) becomes root "
+                "with `sudo -n` only "
                 f"(become method {method}"
                 f"{', with a password' if method == 'sudo' else ''}): log in as root, or "
                 "allow the login sudo without a password")
@@ -93,7 +114,7 @@ def holder_argv(host: str, variables: Mapping[str, Any], run: str,
                    or connection not in SSH_CONNECTIONS | LOCAL_CONNECTIONS)
     if unsupported:
         raise PrerequisiteError(
-            f"inventory host {host}: nasops cannot open the apply lock's connection itself "
+            f"inventory host {host}: nasops cannot open its own session (the apply lock) "
             f"(connection {connection}{', templated ' + ', '.join(templated) if templated else ''}"
             f"{', password login' if not templated and connection in SSH_CONNECTIONS else ''});"
             " use SSH with a key (or the agent) and plain connection variables")
@@ -200,6 +221,17 @@ class ApplyLocks:
         for host, count in counts.items():
             if host in self.holders:
                 _send(self.holders[host].process, {"command": "progress", "changed_items": count})
+
+    def keep_applied(self, records: Mapping[str, Mapping[str, Any]]) -> None:
+        """Have each host keep the specs it now matches (plan's access section reads them)."""
+        sent = [host for host in records if host in self.holders]
+        for host in sent:
+            _send(self.holders[host].process, {"command": "applied", "record": records[host]})
+        for host in sent:
+            reply = _reply(self.holders[host].process, REPLY_SECONDS)
+            if reply is None or reply.get("state") != "kept":
+                self.warnings.append(f"could not keep the specs applied on {host}; the next "
+                                     "plan cannot say who gains and who loses access")
 
     def finish(self, records: Mapping[str, Mapping[str, Any]]) -> None:
         """Record how the run ended on each host ({result, changed_items}); release."""

@@ -14,9 +14,14 @@ lives exactly as long as that session:
   connection was killed), it ends the modules the run left on the NAS (every process whose
   environment carries NASOPS_APPLY_RUN=RUN, set by site.yml), then records `interrupted`.
 
+- Once the NAS matches its specs (a successful apply, also one with nothing to do), it keeps
+  their text in applied-specs.json beside RECORD (root's only): `nasops plan` says who gains
+  and who loses access against them (nasops.provision.applied).
+
 Protocol: one JSON object per line each way. In: {"command": "start" | "progress" |
-"finish" | "abandon", "result", "changed_items"}. Out: {"state": "busy", "owner"} or
-{"state": "locked", "previous"}, then {"state": "started"}, {"state": "recorded"}.
+"applied" | "finish" | "abandon", "result", "changed_items", "record"}. Out: {"state":
+"busy", "owner"} or {"state": "locked", "previous"}, then {"state": "started"}, {"state":
+"kept"}, {"state": "recorded"}.
 """
 
 import contextlib
@@ -50,16 +55,22 @@ def emit(message: dict[str, Any]) -> None:
         pass
 
 
-def write_record(path: str, record: dict[str, Any]) -> None:
-    """Write the apply record atomically (temporary file + rename), mode 0644."""
+def write_record(path: str, record: dict[str, Any], mode: int = 0o644) -> None:
+    """Write a record atomically (temporary file + rename), mode 0644 unless told."""
     directory = os.path.dirname(path)
     os.makedirs(directory, mode=0o755, exist_ok=True)
-    temporary = os.path.join(directory, f".apply.json.{os.getpid()}")
-    with open(temporary, "w", encoding="utf-8") as stream:
+    temporary = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
         json.dump(record, stream, indent=2)
         stream.write("\n")
-    os.chmod(temporary, 0o644)
+    os.chmod(temporary, mode)
     os.replace(temporary, path)
+
+
+def applied_path(record_path: str) -> str:
+    """Return where the specs last applied are kept: beside the apply record."""
+    return os.path.join(os.path.dirname(record_path), "applied-specs.json")
 
 
 def read_record(path: str) -> dict[str, Any] | None:
@@ -121,6 +132,16 @@ def follow(state: dict[str, Any], owner: dict[str, Any], record_path: str) -> No
             emit({"state": "started"})
         elif command == "progress":
             state["changed"] = int(message.get("changed_items", state["changed"]))
+        elif command == "applied":
+            # The specs this NAS now matches (plan's "who gains and who loses access" reads
+            # them back); root's only: they name every person and private folder.
+            try:
+                write_record(applied_path(record_path), dict(
+                    message.get("record") or {}, applied_at=now_text()), mode=0o600)
+            except OSError as error:
+                emit({"state": "unkept", "error": str(error)})
+            else:
+                emit({"state": "kept"})
         elif command in ("finish", "abandon"):
             state["ending"] = message if command == "finish" else None
             return

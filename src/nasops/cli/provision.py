@@ -40,6 +40,7 @@ from nasops.cli.run_report import (
 )
 from nasops.errors import EXIT_DRIFT, BadInputError, CommandFailedError, NasopsError
 from nasops.provision import prepare, prepared_workspace
+from nasops.provision.applied import access_section, applied_record, read_applied
 from nasops.provision.converge import (
     check,
     converge,
@@ -99,18 +100,26 @@ def _check(report: RunReport, workspace: Workspace, vault_password_file: str | N
 
 def _check_only(report: RunReport, inventory: str, spec_override: str | None,
                 limit: str | None, vault_password_file: str | None, *, quiet: bool,
-                drift: bool = False) -> RunResult | None:
-    """plan and drift: every targeted spec compiled, then the check pass alone. QTS hosts
-    are read by the QTS driver instead, its report printed here: None is returned."""
+                drift: bool = False, show_access: bool = False,
+                show_all: bool = False) -> tuple[RunResult | None, list[str]]:
+    """plan and drift: every targeted spec compiled, then the check pass alone; return its
+    result and, with show_access, plan's section on who gains and who loses access. QTS
+    hosts are read by the QTS driver instead, its report printed here: None is returned."""
     targets, hostvars = prepare(inventory, spec_override, limit, vault_password_file,
                                 qts_read_only=True)
     if targets and targets[0].platform == "qts":
         _check_qts(report, targets, hostvars, vault_password_file, drift=drift)
-        return None
+        return None, []
     with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:
         report.show_warnings(workspace)
-        return _check(report, workspace, vault_password_file,
-                      quiet=quiet or report.quiet_progress)
+        result = _check(report, workspace, vault_password_file,
+                        quiet=quiet or report.quiet_progress)
+    access: list[str] = []
+    if show_access:
+        for target in targets:
+            reading = read_applied(target.name, hostvars.get(target.name, {}))
+            access += access_section(reading, target.spec_paths, show_all=show_all)
+    return result, access
 
 
 def _check_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
@@ -142,6 +151,11 @@ def _check_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
                               "built yet: settle it in QTS's Control Panel (docs/qts.md)")
 
 
+def _applied(targets: list[TargetHost]) -> dict[str, dict[str, Any]]:
+    """Each target's specs as its NAS keeps them once it matches them (plan compares)."""
+    return {target.name: applied_record(target) for target in targets}
+
+
 def _warn(line: str) -> None:
     click.echo(f"warning: {line}", err=True)
 
@@ -157,10 +171,12 @@ def plan(*, inventory: str, spec_override: str | None, limit: str | None,
     """Show what `apply` would change on each NAS (check mode; nothing is touched)."""
     with reported("plan", inventory, as_json=as_json, verbosity=verbosity,
                   tags=tags) as report:
-        result = _check_only(report, inventory, spec_override, limit, vault_password_file,
-                             quiet=quiet)
+        result, access = _check_only(report, inventory, spec_override, limit,
+                                     vault_password_file, quiet=quiet,
+                                     show_access=not as_json, show_all=show_all)
         if result is not None and not as_json:
-            click.echo(render_plan(result, show_all=show_all))
+            # Who gains and who loses access first: what a board approves.
+            click.echo("\n".join([*access, "", render_plan(result, show_all=show_all)]))
 
 
 @click.command()
@@ -175,6 +191,8 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
     with reported("apply", inventory, as_json=as_json, verbosity=verbosity,
                   tags=tags) as report:
         targets, hostvars = prepare(inventory, spec_override, limit, vault_password_file)
+        # Read before the run: the text the NAS keeps is the one compiled for it.
+        applied = _applied(targets)
         with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:
             report.show_warnings(workspace)
             if not quiet:
@@ -195,7 +213,7 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
                 if tags:
                     locks.release()
                 else:
-                    for line in settle_record(locks, list(workspace.hosts)):
+                    for line in settle_record(locks, list(workspace.hosts), applied):
                         _warn(line)
                 if not as_json:
                     click.echo(render_apply_summary(checked))
@@ -210,7 +228,8 @@ def apply(*, inventory: str, spec_override: str | None, limit: str | None,
                               on_event=_Progress(check_mode=False,
                                                  quiet=quiet or report.quiet_progress),
                               warn=_warn, tags=narrowed, only_shares=shares,
-                              same_sections=unchanged_sections(checked, shares))
+                              same_sections=unchanged_sections(checked, shares),
+                              applied=None if tags else applied)
         if not as_json:
             click.echo(render_apply_summary(result))
         if result.failed:
@@ -227,8 +246,8 @@ def drift(*, inventory: str, spec_override: str | None, limit: str | None,
     """Compare each NAS with its spec (read-only); exit 3 when they differ."""
     with reported("drift", inventory, as_json=as_json, verbosity=verbosity,
                   tags=tags) as report:
-        result = _check_only(report, inventory, spec_override, limit, vault_password_file,
-                             quiet=quiet, drift=True)
+        result, _ = _check_only(report, inventory, spec_override, limit, vault_password_file,
+                                quiet=quiet, drift=True)
         if result is None:
             return
         if not as_json:

@@ -121,6 +121,12 @@ def render_html(person: Handout) -> str:
 
 def render_pdf(person: Handout) -> bytes:
     """Given a handout, return it as a PDF (WeasyPrint), fetching nothing from anywhere."""
+    return pdf_of(render_html(person))
+
+
+def pdf_of(html: str) -> bytes:
+    """Given a self-contained HTML page, return it as a PDF (WeasyPrint), fetching nothing
+    from anywhere (handouts, the admin guide's pictures)."""
     try:
         from weasyprint import HTML  # noqa: PLC0415 - only PDF handouts need it
     except (ImportError, OSError):  # OSError: the Pango library is missing
@@ -131,4 +137,4 @@ def render_pdf(person: Handout) -> bytes:
     def refuse(url: str, *arguments: object, **options: object) -> dict[str, object]:
         raise ValueError(f"a handout fetches nothing ({url[:40]})")
 
-    return bytes(HTML(string=render_html(person), url_fetcher=refuse).write_pdf())
+    return bytes(HTML(string=html, url_fetcher=refuse).write_pdf())

@@ -8,7 +8,7 @@ keeps its log) and of showing progress (`on_event`), so that this holds no print
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from nasops.ansible import RunResult, Workspace
@@ -197,11 +197,13 @@ def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
              locks: ApplyLocks, *, on_event: EventHandler, warn: Callable[[str], None],
              tags: tuple[str, ...] | None = None,
              only_shares: dict[str, list[str]] | None = None,
-             same_sections: list[str] | None = None) -> RunResult:
+             same_sections: list[str] | None = None,
+             applied: Mapping[str, Mapping[str, Any]] | None = None) -> RunResult:
     """Holding every NAS's apply lock (take_locks), run site.yml for real (only the roles in
     tags when given; only the trees of only_shares when given) and record how it ended; on
     a signal, record `interrupted` with the changes made so far and raise RunInterrupted.
-    The hosts of same_sections do not write their Samba share sections again."""
+    The hosts of same_sections do not write their Samba share sections again; the hosts of
+    applied keep these specs where the run succeeded (nasops.provision.applied)."""
     run_id = locks.run
     with locks:
         for line in locks.stale_runs():
@@ -230,7 +232,11 @@ def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
                 f"ansible-playbook, its workers and the run's modules on the NAS were "
                 f"stopped after {made}; the apply record says interrupted; `nasops apply` "
                 "again converges from there")) from None
-        locks.finish(apply_records(result))
+        records = apply_records(result)
+        if applied:
+            locks.keep_applied({host: applied[host] for host, record in records.items()
+                                if record["result"] == "success" and host in applied})
+        locks.finish(records)
     for line in locks.warnings:
         warn(line)
     return result

@@ -4,6 +4,7 @@ apply alerts read it). The lock's holder on the NAS is the record's one writer
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from nasops.ansible import RunResult
@@ -21,12 +22,16 @@ def apply_records(result: RunResult) -> dict[str, dict[str, Any]]:
             for name, host in result.hosts.items()}
 
 
-def settle_record(locks: ApplyLocks, hosts: list[str]) -> list[str]:
+def settle_record(locks: ApplyLocks, hosts: list[str],
+                  applied: Mapping[str, Mapping[str, Any]] | None = None) -> list[str]:
     """After a no-op apply (holding the locks taken before its check), record `success` (0
     changes) where the last apply failed, was interrupted or never finished: the NAS matches
     its spec, and the apply alerts must say so. Where the last apply succeeded its record
-    stays. Return the lock's warnings."""
+    stays. Every host keeps the specs in applied (it matches them). Return the lock's
+    warnings."""
     with locks:
+        if applied:
+            locks.keep_applied(applied)
         settled = [host for host, holder in locks.holders.items()
                    if (holder.previous or {}).get("result") != "success"]
         locks.let_go([host for host in hosts if host not in settled])

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import compress, repeat
@@ -90,12 +91,21 @@ def summarize(table: RightsTable) -> list[FolderSummary]:
     return summaries
 
 
+def _generated_at() -> str:
+    """Return when the report is made: now, or SOURCE_DATE_EPOCH when set (the
+    reproducible-builds convention: the guide's pictures are drawn again identically)."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    moment = (datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() and len(epoch) <= 11
+              else datetime.now(UTC))
+    return moment.replace(microsecond=0).isoformat()
+
+
 def _document(spec: Spec, table: RightsTable) -> dict[str, Any]:
     users = table.directory.users
     return {
         "organization": spec.organization.id,
         "organization_name": spec.organization.name,
-        "generated": datetime.now(UTC).replace(microsecond=0).isoformat(),
+        "generated": _generated_at(),
         "folders": [folder.display_path for folder in table.folders],
         "users": [
             {"login": login, "name": users[login].full_name, "enabled": users[login].enabled,

@@ -129,7 +129,7 @@ def status_document(snapshot: SyncSnapshot, errors: Mapping[str, list[dict[str, 
                 "paused": device.paused, "last_seen": _iso(device.last_seen)}
                for device in snapshot.devices]
     return {"version": STATUS_VERSION, "url": url, "syncthing_version": version,
-            "folders": folders, "devices": devices}
+            "device_id": snapshot.own_device, "folders": folders, "devices": devices}
 
 
 def read_status(connection: Connection, timeout_seconds: float = 10) -> dict[str, Any]:
@@ -172,6 +172,9 @@ def render_status(document: Mapping[str, Any], now: float | None = None) -> str:
     moment = now if now is not None else time.time()
     devices = {device["id"]: device for device in document["devices"]}
     lines = [f"Syncthing {document['syncthing_version'] or '?'} at {document['url']}"]
+    if document.get("device_id"):
+        # What laptops add (`nasops guide --nas-device-id` prints it with a QR code).
+        lines.append(f"this NAS's device ID: {document['device_id']}")
     if not document["folders"]:
         lines.append("no synced folders")
     for folder in document["folders"]:

@@ -86,6 +86,8 @@ class SyncSnapshot:
     folders: tuple[FolderStatus, ...]
     completions: tuple[Completion, ...]
     devices: tuple[DeviceStatus, ...]
+    own_device: str = ""
+    """The NAS's own device ID (what laptops add; `nasops sync status` shows it)."""
 
 
 class SyncReader:
@@ -158,7 +160,8 @@ class SyncReader:
                 device, text(config, "name", "/rest/config/devices", ""),
                 connection.get("connected") is True, config.get("paused") is True,
                 timestamp(seen, "/rest/stats/device") if seen is not None else 0.0))
-        return SyncSnapshot(tuple(folders), tuple(completions), tuple(devices))
+        return SyncSnapshot(tuple(folders), tuple(completions), tuple(devices),
+                            own_device)
 
 
 class SyncCollector(BackgroundCollector[SyncSnapshot]):

@@ -1,0 +1,131 @@
+"""The specs a NAS keeps once it matches them, and plan's "who gains and who loses access"
+read back from them (nasops.provision.applied) — through the apply lock's real holder
+script and reader, run locally as on the unit tests' fake NAS (ansible_connection=local).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_nas import SPEC
+
+from nasops.ansible import TargetHost
+from nasops.ansible.apply_lock import ApplyLocks
+from nasops.provision.applied import access_section, applied_record, read_applied
+from nasops.report.access_diff import access_diff, render_text
+from nasops.spec import load_spec
+
+
+@pytest.fixture
+def variables(tmp_path: Path) -> dict[str, str]:
+    """The inventory variables of a local fake NAS keeping its records in tmp_path."""
+    return {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+            "nasops_apply_lock_file": str(tmp_path / "apply.lock"),
+            "nasops_apply_record_file": str(tmp_path / "apply.json")}
+
+
+def _keep(variables: dict[str, str], target: TargetHost) -> None:
+    locks = ApplyLocks("test-run")
+    locks.acquire({target.name: variables}, [target.name])
+    with locks:
+        locks.keep_applied({target.name: applied_record(target)})
+    assert locks.warnings == []
+
+
+def _changed_spec(directory: Path) -> Path:
+    """The small spec where Bob joins Finance, the private Money folder's group."""
+    text = SPEC.read_text(encoding="utf-8")
+    directory.mkdir()
+    changed = directory / "small.yml"
+    changed.write_text(text.replace("{login: bob, name: Bob, groups: [Team]}",
+                                    "{login: bob, name: Bob, groups: [Team, Finance]}"),
+                       encoding="utf-8")
+    return changed
+
+
+def test_a_nas_without_a_kept_spec_says_so(variables: dict[str, str]) -> None:
+    reading = read_applied("local-nas", variables)
+    assert (reading.found, reading.problem) == (False, "")
+    assert access_section(reading, [SPEC]) == [
+        "local-nas: no earlier apply of nasops' is kept on this NAS: `nasops access-report "
+        "SPEC` shows who will reach what"]
+
+
+def test_the_kept_spec_is_root_s_only_and_plan_says_who_gains_against_it(
+        variables: dict[str, str], tmp_path: Path) -> None:
+    _keep(variables, TargetHost("local-nas", SPEC, None))
+    kept = tmp_path / "applied-specs.json"
+    assert kept.stat().st_mode & 0o777 == 0o600
+    record = json.loads(kept.read_text(encoding="utf-8"))
+    assert record["specs"] == [{"file": "small.yml", "text": SPEC.read_text(encoding="utf-8")}]
+    # The apply record (the exporter's) is not touched by keeping the specs.
+    assert not (tmp_path / "apply.json").exists()
+
+    reading = read_applied("local-nas", variables)
+    assert reading.applied_at == record["applied_at"]
+    unchanged = access_section(reading, [SPEC])
+    assert unchanged[1:] == ["  tiny:", "    nobody gains or loses access"]
+
+    changed = _changed_spec(tmp_path / "new")
+    lines = access_section(reading, [changed])
+    assert lines[0] == ("local-nas: who gains and who loses access (against the specs "
+                        f"applied {record['applied_at']}):")
+    # The same sentences as `nasops access-diff OLD NEW`.
+    expected = render_text(access_diff(load_spec(SPEC).spec, load_spec(changed).spec))
+    assert lines[1:] == ["  tiny:", *[f"    {line}" for line in expected.splitlines()]]
+    assert "    Bob (bob):" in lines and "      can now change Common/Money" in lines
+
+
+def test_a_record_nasops_did_not_write_is_a_line_not_a_failure(
+        variables: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "applied-specs.json").write_text("{not json", encoding="utf-8")
+    reading = read_applied("local-nas", variables)
+    assert reading.problem == "not a record nasops wrote"
+    assert access_section(reading, [SPEC]) == [
+        "local-nas: who gains and who loses access is not known: what the NAS last applied "
+        "could not be read (not a record nasops wrote)"]
+    # A kept spec this nasops cannot read any more, and an organisation that left.
+    (tmp_path / "applied-specs.json").write_text(json.dumps({"applied_at": "then", "specs": [
+        {"file": "old.yml", "text": "version: 99\n"},
+        {"file": "gone.yml", "text": SPEC.read_text(encoding="utf-8").replace(
+            "id: tiny", "id: gone")}]}), encoding="utf-8")
+    lines = access_section(read_applied("local-nas", variables), [SPEC])
+    assert "  the spec old.yml last applied no longer reads with this nasops version: " \
+           "`nasops access-diff OLD NEW` compares two files" in lines
+    assert f"    not applied to this NAS before: `nasops access-report {SPEC}` shows who " \
+           "will reach what" in lines
+    assert lines[-1] == ("  gone: no longer in this NAS's specs: its people can no longer "
+                         "log in; its files stay")
+
+
+def test_a_long_section_is_cut_unless_all_is_asked(
+        variables: dict[str, str], tmp_path: Path) -> None:
+    text = SPEC.read_text(encoding="utf-8")
+    people = "".join(f"  - {{login: p{number}, name: P{number}, groups: [Team]}}\n"
+                     for number in range(40))
+    before = text.replace("users:\n", "users:\n" + people)
+    spec = tmp_path / "small.yml"
+    spec.write_text(before, encoding="utf-8")
+    _keep(variables, TargetHost("local-nas", spec, None))
+    after = tmp_path / "new" / "small.yml"
+    after.parent.mkdir()
+    after.write_text(before.replace("access: {Team: write}", "access: {Team: read}"),
+                     encoding="utf-8")
+    reading = read_applied("local-nas", variables)
+    cut = access_section(reading, [after])
+    assert len(cut) == 26 and cut[-1].startswith("  … ") and "plan --all" in cut[-1]
+    whole = access_section(reading, [after], show_all=True)
+    assert len(whole) > 80 and not whole[-1].startswith("  … ")
+
+
+def test_the_reader_refuses_a_record_larger_than_nasops_writes(tmp_path: Path) -> None:
+    from nasops.provision.applied import READER  # noqa: PLC0415
+
+    (tmp_path / "applied-specs.json").write_bytes(b"x" * 101)
+    answer = subprocess.run([sys.executable, "-c", READER, str(tmp_path / "apply.json"), "100"],
+                            capture_output=True, check=True, text=True).stdout
+    assert json.loads(answer) == {"found": True, "error": "larger than nasops writes"}
