@@ -128,4 +128,4 @@ def test_the_reader_refuses_a_record_larger_than_nasops_writes(tmp_path: Path) -
     (tmp_path / "applied-specs.json").write_bytes(b"x" * 101)
     answer = subprocess.run([sys.executable, "-c", READER, str(tmp_path / "apply.json"), "100"],
                             capture_output=True, check=True, text=True).stdout
-    assert json.loads(answer) == {"found": True, "error": "larger than nasops writes"}
+    assert json.loads(answer) == {"found": True, "error": "larger than plan reads"}

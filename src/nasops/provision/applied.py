@@ -25,9 +25,10 @@ from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
 
 RECORD_VERSION = 1
 READ_SECONDS = 60.0
-# A host names a handful of specs; the kept record is bounded like them.
+# A host names a handful of specs; what plan reads back is bounded (a NAS is not trusted
+# to send only what nasops wrote), each kept spec as a spec file is.
 MAXIMUM_SPECS = 64
-MAXIMUM_RECORD_BYTES = MAXIMUM_SPECS * MAXIMUM_SPEC_BYTES
+MAXIMUM_RECORD_BYTES = 4 * MAXIMUM_SPEC_BYTES
 # Lines of the section shown by default (plan --all shows every one).
 LINES_SHOWN = 25
 # Run on the NAS (standard library only): print {"found": false} or the record.
@@ -43,7 +44,7 @@ except FileNotFoundError:
 if data is None:
     sys.stdout.write('{"found": false}')
 elif len(data) > limit:
-    sys.stdout.write('{"found": true, "error": "larger than nasops writes"}')
+    sys.stdout.write('{"found": true, "error": "larger than plan reads"}')
 else:
     sys.stdout.write('{"found": true, "record": ' + data.decode("utf-8", "replace") + "}")
 """
@@ -121,6 +122,10 @@ def access_section(reading: AppliedSpecs, paths: Sequence[Path], *,
     lines = [f"{host}: who gains and who loses access (against the specs applied "
              f"{reading.applied_at or 'last'}):"]
     for name, text in reading.texts:
+        if len(text.encode("utf-8", "replace")) > MAXIMUM_SPEC_BYTES:
+            lines.append(f"  the spec {name} last applied is larger than a spec may be: "
+                         "not compared")
+            continue
         try:
             spec = load_spec_text(text, f"{host}:{name} (as last applied)").spec
         except SpecError:
