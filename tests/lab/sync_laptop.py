@@ -75,6 +75,9 @@ class Laptop:
     gui: str
     api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     device_id: str = ""
+    roots: dict[str, str] = field(default_factory=dict)
+    """Where the folders the laptop accepted by itself are: a test's first path part
+    ("Afrique") -> the folder's path on the laptop."""
 
     @property
     def rest(self) -> Rest:
@@ -108,6 +111,23 @@ class Laptop:
         self.rest.call("PUT", f"/rest/config/devices/{nas_id}", {
             "deviceID": nas_id, "name": "nas", "addresses": [f"tcp://{nas_address}:22000"]})
 
+    def onboard(self, nas_id: str, nas_address: str, expected: set[str]) -> dict[str, str]:
+        """Do what the handout says: add the NAS with "Auto Accept" ticked (not
+        "Introducer") and nothing else; wait for the folders the NAS offers to arrive
+        (expected: their ids); return {folder id: path on the laptop}."""
+        self.rest.call("PATCH", "/rest/config/defaults/folder", {"path": f"/root/{self.name}"})
+        self.rest.call("PUT", f"/rest/config/devices/{nas_id}", {
+            "deviceID": nas_id, "name": "nas", "addresses": [f"tcp://{nas_address}:22000"],
+            "autoAcceptFolders": True, "introducer": False})
+
+        def accepted() -> dict[str, str]:
+            return {folder["id"]: folder["path"]
+                    for folder in self.rest.call("GET", "/rest/config/folders")}
+
+        wait_until(f"the {self.name} laptop accepts the NAS's folders by itself",
+                   lambda: expected <= set(accepted()), timeout=120)
+        return accepted()
+
     def add_folder(self, nas_id: str, folder: dict[str, Any], local: str) -> None:
         """Accept one folder the NAS offers, kept send-receive on the laptop."""
         self.rest.call("PUT", f"/rest/config/folders/{folder['id']}", {
@@ -115,6 +135,9 @@ class Laptop:
             "type": "sendreceive", "devices": [{"deviceID": nas_id}]})
 
     def path(self, local: str) -> str:
+        first, _, rest = local.partition("/")
+        if first in self.roots:
+            return f"{self.roots[first]}/{rest}" if rest else self.roots[first]
         return f"/root/{self.name}/{local}"
 
     def has(self, path: str) -> bool:

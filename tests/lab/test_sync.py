@@ -44,6 +44,7 @@ from nasops.lab import LabHost, render_inventory, run_in_host
 from nasops.lab.testing import LabHostFactory
 from nasops.provision import prepared_workspace
 from nasops.spec import load_spec
+from nasops.spec.rights import Access, resolve_rights
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
 
@@ -158,10 +159,23 @@ def sync_lab(lab_hosts: LabHostFactory, tmp_path_factory: pytest.TempPathFactory
                   dict(stored["nasops_user_passwords"]), timings)
     converge(lab, "first apply")
     nas_id = lab.nas_rest.call("GET", "/rest/system/status")["myID"]
-    for laptop, label, local in ((writer, "Afrique", "Afrique"),
-                                 (reader, "Afrique (read-only)", "Afrique"),
-                                 (reader, "Afrique/Finances (read-only)", "Finances")):
-        laptop.accept(nas_id, NAS_ADDRESS, lab.folder(label), laptop.path(local))
+    writer.accept(nas_id, NAS_ADDRESS, lab.folder("Afrique"), writer.path("Afrique"))
+    # Marie-Line does what her handout says: she adds the NAS with "Auto Accept" and does
+    # nothing else; exactly the folders her rights allow arrive (Direction reads every
+    # synced share and its private Finances, changes none), at the laptop's default path.
+    offered = {folder["id"]: folder["label"] for folder in desired["sync"]["folders"]
+               if reader.device_id in folder["devices"]}
+    rights = resolve_rights(load_spec(directory / "wsm.yml").spec)
+    assert all(label.endswith(" (read-only)") and rights.access["mlsimon"][
+        rights.folder_index(label.removesuffix(" (read-only)"))] == Access.READ
+        for label in offered.values()), offered
+    assert {"Afrique (read-only)", "Afrique/Finances (read-only)",
+            "Amérique latine (read-only)", "Asie (read-only)"} <= set(offered.values())
+    accepted = reader.onboard(nas_id, NAS_ADDRESS, set(offered))
+    assert set(accepted) == set(offered), accepted
+    assert all(path.startswith("/root/reader/") for path in accepted.values()), accepted
+    reader.roots = {"Afrique": accepted[lab.folder("Afrique (read-only)")["id"]],
+                    "Finances": accepted[lab.folder("Afrique/Finances (read-only)")["id"]]}
     yield lab
     print("\nsync lab timings: " + ", ".join(f"{name} {seconds:.1f} s"
                                               for name, seconds in timings.items()))

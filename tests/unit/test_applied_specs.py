@@ -29,10 +29,12 @@ def variables(tmp_path: Path) -> dict[str, str]:
 
 
 def _keep(variables: dict[str, str], target: TargetHost) -> None:
+    """An apply with nothing to do: the NAS keeps the specs, records nothing."""
     locks = ApplyLocks("test-run")
     locks.acquire({target.name: variables}, [target.name])
     with locks:
-        locks.keep_applied({target.name: applied_record(target)})
+        locks.keep({target.name: applied_record(target)}, [target.name])
+        locks.let_go([target.name])
     assert locks.warnings == []
 
 
@@ -129,3 +131,72 @@ def test_the_reader_refuses_a_record_larger_than_nasops_writes(tmp_path: Path) -
     answer = subprocess.run([sys.executable, "-c", READER, str(tmp_path / "apply.json"), "100"],
                             capture_output=True, check=True, text=True).stdout
     assert json.loads(answer) == {"found": True, "error": "larger than plan reads"}
+
+
+@pytest.mark.parametrize("result", ["success", "failure", "interrupted"])
+def test_only_a_successful_run_keeps_its_specs_with_its_record(
+        variables: dict[str, str], tmp_path: Path, result: str) -> None:
+    locks = ApplyLocks("test-run")
+    locks.acquire({"local-nas": variables}, ["local-nas"])
+    with locks:
+        locks.start()
+        locks.finish({"local-nas": {"result": result, "changed_items": 3}},
+                     {"local-nas": applied_record(TargetHost("local-nas", SPEC, None))})
+    assert locks.warnings == []
+    record = json.loads((tmp_path / "apply.json").read_text(encoding="utf-8"))
+    assert (record["result"], record["changed_items"]) == (result, 3)
+    assert (tmp_path / "applied-specs.json").exists() == (result == "success")
+
+
+def test_a_settled_no_op_apply_records_success_and_keeps_the_specs(
+        variables: dict[str, str], tmp_path: Path) -> None:
+    from nasops.provision.record import settle_record  # noqa: PLC0415
+
+    # The last apply failed: a no-op apply settles the record and keeps the specs, in turn
+    # (start, then finish with the specs), one reply each.
+    (tmp_path / "apply.json").write_text('{"version": 1, "result": "failure"}',
+                                         encoding="utf-8")
+    locks = ApplyLocks("test-run")
+    locks.acquire({"local-nas": variables}, ["local-nas"])
+    applied = {"local-nas": applied_record(TargetHost("local-nas", SPEC, None))}
+    assert settle_record(locks, ["local-nas"], applied) == []
+    record = json.loads((tmp_path / "apply.json").read_text(encoding="utf-8"))
+    assert (record["result"], record["changed_items"]) == ("success", 0)
+    assert read_applied("local-nas", variables).texts == [("small.yml", SPEC.read_text(
+        encoding="utf-8"))]
+
+
+@pytest.mark.parametrize("kept", [
+    "[]", '{"specs": "x"}', '{"specs": [1]}', '{"specs": [{"file": "a"}]}', "null",
+    "[" * 100_000 + "]" * 100_000],
+    # (short ids: pytest passes the test's id to child processes in the environment)
+    ids=["list", "specs-text", "spec-number", "spec-no-text", "null", "deep-nesting"])
+def test_any_other_shape_the_nas_sends_is_one_line(
+        variables: dict[str, str], tmp_path: Path, kept: str) -> None:
+    (tmp_path / "applied-specs.json").write_text(kept, encoding="utf-8")
+    reading = read_applied("local-nas", variables)
+    assert reading.problem == "not a record nasops wrote"
+    assert len(access_section(reading, [SPEC])) == 1
+
+
+def test_control_characters_from_the_nas_do_not_reach_the_terminal(
+        variables: dict[str, str], tmp_path: Path) -> None:
+    (tmp_path / "applied-specs.json").write_text(json.dumps({
+        "applied_at": "\x1b[2Jnow", "specs": [
+            {"file": "\x1b]0;x\x07s.yml", "text": SPEC.read_text(encoding="utf-8")}]}),
+        encoding="utf-8")
+    reading = read_applied("local-nas", variables)
+    assert reading.applied_at == "\\u001b[2Jnow"
+    assert reading.texts[0][0] == "\\u001b]0;x\\u0007s.yml"
+
+
+def test_a_nas_sending_more_than_plan_reads_is_cut_off(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from nasops.provision import applied  # noqa: PLC0415
+
+    # A NAS whose python was replaced: it streams without end; plan reads a bounded amount.
+    monkeypatch.setattr(applied, "MAXIMUM_RECORD_BYTES", 1000)
+    monkeypatch.setattr(applied, "remote_argv", lambda host, variables, command: [
+        sys.executable, "-c", "import sys\nwhile True: sys.stdout.write('x' * 65536)"])
+    reading = applied.read_applied("local-nas", {})
+    assert reading.problem == "the NAS sent more than plan reads"

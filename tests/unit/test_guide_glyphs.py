@@ -1,7 +1,7 @@
 """No missing glyph: every character of every handout (each person of the example, in each
-language) and of the admin guide's pictures is drawn by the fonts the pages name (DejaVu
-Sans and Sans Mono, as fontconfig resolves them), and a printed handout embeds only those
-fonts (no fallback font was needed). Rendered by WeasyPrint (what people print); a
+language) and of the admin guide's inheritance picture is drawn by the fonts the pages name
+(DejaVu Sans and Sans Mono, as fontconfig resolves them), and a printed handout embeds only
+those fonts (no fallback font was needed). Rendered by WeasyPrint (what people print); a
 browser's rendering (headless Chromium) is not checked (docs/guides.md)."""
 
 from __future__ import annotations

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from defusedxml import ElementTree
 
-from nasops.guide.diagram import inheritance_svg
-from nasops.spec import load_spec
+from nasops.guide.diagram import first_name, inheritance_svg
+from nasops.spec import load_spec, load_spec_text
 from nasops.spec.rights import Access, resolve_rights
 
 REPOSITORY = Path(__file__).resolve().parents[2]
@@ -46,8 +46,7 @@ def test_the_inheritance_picture_says_what_the_rights_resolution_says() -> None:
     table = resolve_rights(spec)
     root = ElementTree.fromstring(inheritance_svg(spec, "t"))
     texts = [element.text or "" for element in root.iter(f"{SVG}text")]
-    first = {login: user.full_name.split(" ")[0]
-             for login, user in table.directory.users.items()}
+    first = {login: first_name(table, login) for login in table.directory.users}
     words = {"can change": Access.WRITE, "can only read": Access.READ,
              "only passes through": Access.TRAVERSE}
     for folder in table.folders:
@@ -65,3 +64,10 @@ def test_the_inheritance_picture_says_what_the_rights_resolution_says() -> None:
     # The two things the guide's text points at.
     assert "can change: Ben · can only read: Cléo, Dan · only passes through: Ana" in texts
     assert re.search(r"spec: .*@dan: read", " ".join(texts))
+
+
+def test_a_person_without_a_name_is_shown_by_login() -> None:
+    text = (PICTURES / "inheritance.yml").read_text(encoding="utf-8").replace(
+        "{login: dan, name: Dan Peeters, groups: [Team]}", "{login: dan, groups: [Team]}")
+    table = resolve_rights(load_spec_text(text, "s.yml").spec)
+    assert first_name(table, "dan") == "dan" and first_name(table, "ana") == "Ana"

@@ -222,22 +222,31 @@ class ApplyLocks:
             if host in self.holders:
                 _send(self.holders[host].process, {"command": "progress", "changed_items": count})
 
-    def keep_applied(self, records: Mapping[str, Mapping[str, Any]]) -> None:
-        """Have each host keep the specs it now matches (plan's access section reads them)."""
-        sent = [host for host in records if host in self.holders]
+    def keep(self, applied: Mapping[str, Mapping[str, Any]], hosts: Sequence[str]) -> None:
+        """After a run that changed nothing: have these hosts keep the specs they match
+        (plan's access section reads them); their holders then end, recording nothing."""
+        sent = [host for host in hosts if host in self.holders and host in applied]
         for host in sent:
-            _send(self.holders[host].process, {"command": "applied", "record": records[host]})
+            _send(self.holders[host].process, {"command": "keep", "applied": applied[host]})
         for host in sent:
             reply = _reply(self.holders[host].process, REPLY_SECONDS)
-            if reply is None or reply.get("state") != "kept":
-                self.warnings.append(f"could not keep the specs applied on {host}; the next "
-                                     "plan cannot say who gains and who loses access")
+            if reply is None or not reply.get("kept"):
+                self._not_kept(host)
 
-    def finish(self, records: Mapping[str, Mapping[str, Any]]) -> None:
-        """Record how the run ended on each host ({result, changed_items}); release."""
+    def _not_kept(self, host: str) -> None:
+        self.warnings.append(f"could not keep the specs applied on {host}; the next plan "
+                             "cannot say who gains and who loses access")
+
+    def finish(self, records: Mapping[str, Mapping[str, Any]],
+               applied: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+        """Record how the run ended on each host ({result, changed_items}); where it
+        succeeded, the host keeps its specs from applied (if given); release."""
+        keeping = {host for host, record in records.items()
+                   if applied and host in applied and record.get("result") == "success"}
         for host, record in records.items():
             if host in self.holders:
-                _send(self.holders[host].process, {"command": "finish", **record})
+                extra = {"applied": applied[host]} if applied and host in keeping else {}
+                _send(self.holders[host].process, {"command": "finish", **record, **extra})
         for host in records:
             holder = self.holders.get(host)
             if holder is None:
@@ -247,6 +256,8 @@ class ApplyLocks:
             if reply is None or reply.get("state") != "recorded":
                 self.warnings.append(f"could not record the result of this apply on {host}; "
                                      "the exporter keeps showing the previous one")
+            elif host in keeping and not reply.get("kept"):
+                self._not_kept(host)
         self.release()
 
     def let_go(self, hosts: Sequence[str]) -> None:

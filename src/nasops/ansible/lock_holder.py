@@ -19,9 +19,10 @@ lives exactly as long as that session:
   and who loses access against them (nasops.provision.applied).
 
 Protocol: one JSON object per line each way. In: {"command": "start" | "progress" |
-"applied" | "finish" | "abandon", "result", "changed_items", "record"}. Out: {"state":
-"busy", "owner"} or {"state": "locked", "previous"}, then {"state": "started"}, {"state":
-"kept"}, {"state": "recorded"}.
+"finish" | "abandon" | "keep", "result", "changed_items", "applied"} ("keep": a run that
+changed nothing keeps the specs only, and ends). Out: {"state": "busy", "owner"} or
+{"state": "locked", "previous"}, then {"state": "started"}, {"state": "recorded", "kept"}
+or {"state": "kept", "kept"}: one reply per command that waits for one.
 """
 
 import contextlib
@@ -132,19 +133,25 @@ def follow(state: dict[str, Any], owner: dict[str, Any], record_path: str) -> No
             emit({"state": "started"})
         elif command == "progress":
             state["changed"] = int(message.get("changed_items", state["changed"]))
-        elif command == "applied":
-            # The specs this NAS now matches (plan's "who gains and who loses access" reads
-            # them back); root's only: they name every person and private folder.
-            try:
-                write_record(applied_path(record_path), dict(
-                    message.get("record") or {}, applied_at=now_text()), mode=0o600)
-            except OSError as error:
-                emit({"state": "unkept", "error": str(error)})
-            else:
-                emit({"state": "kept"})
+        elif command == "keep":  # a no-op apply: no run, only the specs the NAS matches
+            emit(keep_applied(record_path, message.get("applied")))
+            return
         elif command in ("finish", "abandon"):
             state["ending"] = message if command == "finish" else None
             return
+
+
+def keep_applied(record_path: str, applied: object) -> dict[str, Any]:
+    """Keep the specs the NAS now matches (plan's "who gains and who loses access" reads
+    them back), root's only: they name every person and private folder. Return the reply."""
+    if not isinstance(applied, dict):
+        return {"state": "kept", "kept": False}
+    try:
+        write_record(applied_path(record_path), dict(applied, applied_at=now_text()),
+                     mode=0o600)
+    except OSError as error:
+        return {"state": "kept", "kept": False, "error": str(error)}
+    return {"state": "kept", "kept": True}
 
 
 def main(lock_path: str, record_path: str, run: str, owner_text: str) -> None:
@@ -193,7 +200,10 @@ def main(lock_path: str, record_path: str, run: str, owner_text: str) -> None:
         except OSError as error:  # a full disk: the controller warns, the lock still goes
             emit({"state": "unrecorded", "error": str(error)})
         else:
-            emit({"state": "recorded"})
+            # A successful run's finish carries the specs the NAS now matches.
+            kept = (keep_applied(record_path, ending.get("applied"))
+                    if ending is not None and ending.get("result") == "success" else {})
+            emit({"state": "recorded", "kept": bool(kept.get("kept"))})
     os.ftruncate(descriptor, 0)
     os.close(descriptor)
 

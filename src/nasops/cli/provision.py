@@ -40,7 +40,7 @@ from nasops.cli.run_report import (
 )
 from nasops.errors import EXIT_DRIFT, BadInputError, CommandFailedError, NasopsError
 from nasops.provision import prepare, prepared_workspace
-from nasops.provision.applied import access_section, applied_record, read_applied
+from nasops.provision.applied import access_section, applied_records, read_applied
 from nasops.provision.converge import (
     check,
     converge,
@@ -153,7 +153,10 @@ def _check_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
 
 def _applied(targets: list[TargetHost]) -> dict[str, dict[str, Any]]:
     """Each target's specs as its NAS keeps them once it matches them (plan compares)."""
-    return {target.name: applied_record(target) for target in targets}
+    records, warnings = applied_records(targets)
+    for line in warnings:
+        _warn(line)
+    return records
 
 
 def _warn(line: str) -> None:

@@ -25,8 +25,13 @@ RESULT_WORDS = ((Access.WRITE, "can change"), (Access.READ, "can only read"),
 
 
 def _names(table: RightsTable, logins: list[str]) -> str:
-    users = {login: user.full_name for login, user in table.directory.users.items()}
-    return ", ".join(users.get(login, login).split(" ")[0] for login in sorted(logins))
+    return ", ".join(first_name(table, login) for login in sorted(logins))
+
+
+def first_name(table: RightsTable, login: str) -> str:
+    """Return how the picture names a person: the first word of their name, else login."""
+    user = table.directory.users.get(login)
+    return (user.full_name.split() or [login])[0] if user else login
 
 
 def _written(table: RightsTable, folder: FolderRights) -> str:

@@ -32,8 +32,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "sync_no_id": "Ask {contact} for the NAS's device ID.",
         "sync_no_id_nobody": "Ask the person who manages the NAS for the NAS's device ID.",
         "sync_folders": "A share may come as several folders (for example \u201cAfrique "
-                        "(read-only)\u201d and \u201cAfrique/Partenaires\u201d): accept each "
-                        "one, side by side.",
+                        "(read-only)\u201d and \u201cAfrique/Partenaires\u201d), side by "
+                        "side.",
+        "sync_auto": "When you add the NAS, tick \u201cAuto Accept\u201d: the folders you "
+                     "may reach then arrive on your laptop by themselves, and only those. Do "
+                     "not tick \u201cIntroducer\u201d: it would connect your laptop to other "
+                     "people's laptops directly.",
         "sync_read_only": "For a folder you can only read, set its type to \u201cReceive "
                           "Only\u201d on your laptop (Edit > Advanced): what you change there "
                           "is never sent to the NAS, and Syncthing offers to undo it "
@@ -78,9 +82,14 @@ TEXTS: dict[str, dict[str, str]] = {
                              "personne qui gère le NAS.",
         "sync_folders": "Un partage peut arriver en plusieurs dossiers (par exemple "
                         "\u00ab Afrique (read-only) \u00bb et \u00ab Afrique/Partenaires "
-                        "\u00bb) : acceptez-les tous, côte à côte.",
+                        "\u00bb), côte à côte.",
+        "sync_auto": "En ajoutant le NAS, cochez \u00ab Accepter automatiquement \u00bb : "
+                     "les dossiers auxquels vous avez accès arrivent alors seuls sur votre "
+                     "portable, et seulement eux. Ne cochez pas \u00ab Appareil "
+                     "introducteur \u00bb : votre portable se connecterait directement à "
+                     "ceux d\u2019autres personnes.",
         "sync_read_only": "Pour un dossier que vous pouvez seulement lire, choisissez le type "
-                          "\u00ab Réception uniquement \u00bb sur votre portable (Modifier > "
+                          "\u00ab Réception seulement \u00bb sur votre portable (Gérer\u2026 > "
                           "Avancé) : ce que vous y changez n\u2019est jamais envoyé au NAS, "
                           "et Syncthing propose de l\u2019annuler.",
         "sync_conflict": "Quand un fichier a été modifié à deux endroits en même temps, "
@@ -115,8 +124,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "sync_no_id": "Vraag de apparaat-ID van de NAS aan {contact}.",
         "sync_no_id_nobody": "Vraag de apparaat-ID van de NAS aan wie de NAS beheert.",
         "sync_folders": "Een gedeelde map kan als meerdere mappen aankomen (bijvoorbeeld "
-                        "\u201cAfrique (read-only)\u201d en \u201cAfrique/Partenaires\u201d): "
-                        "aanvaard ze allemaal, naast elkaar.",
+                        "\u201cAfrique (read-only)\u201d en \u201cAfrique/Partenaires\u201d), "
+                        "naast elkaar.",
+        "sync_auto": "Vink bij het toevoegen van de NAS \u201cAutomatisch aanvaarden\u201d "
+                     "aan: de mappen waar u bij mag, komen dan vanzelf op uw laptop, en alleen "
+                     "die. Vink \u201cIntroductie-apparaat\u201d niet aan: uw laptop zou dan "
+                     "rechtstreeks verbinden met die van anderen.",
         "sync_read_only": "Kies voor een map die u alleen kunt lezen het type \u201cAlleen "
                           "ontvangen\u201d op uw laptop (Bewerken > Geavanceerd): wat u daar "
                           "wijzigt, wordt nooit naar de NAS gestuurd en Syncthing biedt aan "

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import json
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from nasops import __version__
 from nasops.ansible.apply_lock import python_interpreter, record_path, remote_argv
 from nasops.ansible.inventory import TargetHost
 from nasops.errors import NasopsError, SpecError
 from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
+from nasops.spec.names import visible
 
 RECORD_VERSION = 1
 READ_SECONDS = 60.0
@@ -58,6 +60,23 @@ def applied_record(target: TargetHost) -> dict[str, Any]:
                       for path in target.spec_paths]}
 
 
+def applied_records(targets: Sequence[TargetHost]) -> tuple[dict[str, dict[str, Any]],
+                                                            list[str]]:
+    """Given the targets of an apply, return what each NAS keeps once it matches its specs,
+    and a warning per NAS whose specs are more than plan reads back (not kept)."""
+    records, warnings = {}, []
+    for target in targets:
+        record = applied_record(target)
+        # As the holder writes it (indented JSON, non-ASCII escaped), with room to spare.
+        if len(json.dumps(record, indent=2)) > MAXIMUM_RECORD_BYTES - 4096:
+            warnings.append(f"{target.name}: its specs are larger than plan reads back "
+                            f"({MAXIMUM_RECORD_BYTES // 2**20} MiB): they are not kept, and "
+                            "plan cannot say who gains and who loses access there")
+            continue
+        records[target.name] = record
+    return records, warnings
+
+
 @dataclass
 class AppliedSpecs:
     """What one NAS keeps of the specs it last matched, as plan read it."""
@@ -79,28 +98,63 @@ def read_applied(host: str, variables: Mapping[str, Any]) -> AppliedSpecs:
         argv = remote_argv(host, variables, [python_interpreter(variables), "-c", READER,
                                              record_path(variables),
                                              str(MAXIMUM_RECORD_BYTES)])
-        completed = subprocess.run(argv, capture_output=True, check=False,
-                                   timeout=READ_SECONDS)
+        returncode, output, error_text = _run_capped(argv)
     except (NasopsError, OSError, subprocess.TimeoutExpired) as error:
-        reading.problem = str(error) or type(error).__name__
+        reading.problem = visible(str(error) or type(error).__name__)
         return reading
-    if completed.returncode != 0:
-        detail = completed.stderr.decode("utf-8", "replace").strip().splitlines()
-        reading.problem = detail[-1] if detail else f"exit code {completed.returncode}"
+    if output is None:
+        reading.problem = "the NAS sent more than plan reads"
+        return reading
+    if returncode != 0:
+        detail = error_text.decode("utf-8", "replace").strip().splitlines()
+        reading.problem = visible(detail[-1][:300]) if detail else f"exit code {returncode}"
         return reading
     try:
-        answer = json.loads(completed.stdout)
+        answer = json.loads(output)
         reading.found = bool(answer["found"])
         if answer.get("error"):
-            reading.problem = str(answer["error"])
+            reading.problem = visible(str(answer["error"])[:200])
         elif reading.found:
             record = answer["record"]
-            reading.applied_at = str(record.get("applied_at", ""))
-            reading.texts = [(str(spec["file"]), str(spec["text"]))
+            # Shown in the plan: no control character from the NAS reaches the terminal.
+            reading.applied_at = visible(str(record.get("applied_at", ""))[:40])
+            reading.texts = [(visible(str(spec["file"])[:200]), str(spec["text"]))
                              for spec in record["specs"][:MAXIMUM_SPECS]]
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         reading.found, reading.problem = True, "not a record nasops wrote"
     return reading
+
+
+def _run_capped(argv: list[str]) -> tuple[int, bytes | None, bytes]:
+    """Run argv; return its exit code, its output (None past what plan reads: the NAS is
+    not trusted to send only what nasops wrote) and the start of its error output."""
+    with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE) as process:
+        if process.stdout is None or process.stderr is None:  # never: both are pipes
+            raise OSError("no pipe to the NAS")
+        errors: list[bytes] = []
+        drain = threading.Thread(target=_drain, args=(process.stderr, errors), daemon=True)
+        drain.start()
+        # A NAS that never answers (a FIFO in place of the file) is ended, not waited for.
+        timer = threading.Timer(READ_SECONDS, process.kill)
+        timer.start()
+        try:
+            output = process.stdout.read(MAXIMUM_RECORD_BYTES + 65536)
+            more = bool(process.stdout.read(1))
+            if more:
+                process.kill()
+            process.wait()
+            drain.join(READ_SECONDS)
+        finally:
+            timer.cancel()
+        return process.returncode, None if more else output, b"".join(errors)
+
+
+def _drain(stream: IO[bytes], kept: list[bytes]) -> None:
+    """Keep the first 4 KiB of a stream and read the rest into the void."""
+    kept.append(stream.read(4096))
+    while stream.read(65536):
+        pass
 
 
 def access_section(reading: AppliedSpecs, paths: Sequence[Path], *,

@@ -232,11 +232,7 @@ def converge(run: Run, workspace: Workspace, vault_password_file: str | None,
                 f"ansible-playbook, its workers and the run's modules on the NAS were "
                 f"stopped after {made}; the apply record says interrupted; `nasops apply` "
                 "again converges from there")) from None
-        records = apply_records(result)
-        if applied:
-            locks.keep_applied({host: applied[host] for host, record in records.items()
-                                if record["result"] == "success" and host in applied})
-        locks.finish(records)
+        locks.finish(apply_records(result), applied)
     for line in locks.warnings:
         warn(line)
     return result

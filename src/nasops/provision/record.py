@@ -30,12 +30,14 @@ def settle_record(locks: ApplyLocks, hosts: list[str],
     stays. Every host keeps the specs in applied (it matches them). Return the lock's
     warnings."""
     with locks:
-        if applied:
-            locks.keep_applied(applied)
         settled = [host for host, holder in locks.holders.items()
                    if (holder.previous or {}).get("result") != "success"]
-        locks.let_go([host for host in hosts if host not in settled])
+        others = [host for host in hosts if host not in settled]
+        if applied:
+            locks.keep(applied, others)
+        locks.let_go(others)
         if settled:
             locks.start()
-            locks.finish({host: {"result": "success", "changed_items": 0} for host in settled})
+            locks.finish({host: {"result": "success", "changed_items": 0} for host in settled},
+                         applied)
     return list(locks.warnings)

@@ -95,7 +95,8 @@ def _generated_at() -> str:
     """Return when the report is made: now, or SOURCE_DATE_EPOCH when set (the
     reproducible-builds convention: the guide's pictures are drawn again identically)."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    moment = (datetime.fromtimestamp(int(epoch), UTC) if epoch.isdigit() and len(epoch) <= 11
+    moment = (datetime.fromtimestamp(int(epoch), UTC)
+              if epoch.isascii() and epoch.isdecimal() and len(epoch) <= 11
               else datetime.now(UTC))
     return moment.replace(microsecond=0).isoformat()
 
