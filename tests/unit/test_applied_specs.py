@@ -6,6 +6,7 @@ script and reader, run locally as on the unit tests' fake NAS (ansible_connectio
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -128,9 +129,19 @@ def test_the_reader_refuses_a_record_larger_than_nasops_writes(tmp_path: Path) -
     from nasops.provision.applied import READER  # noqa: PLC0415
 
     (tmp_path / "applied-specs.json").write_bytes(b"x" * 101)
-    answer = subprocess.run([sys.executable, "-c", READER, str(tmp_path / "apply.json"), "100"],
-                            capture_output=True, check=True, text=True).stdout
+    answer = subprocess.run([sys.executable, "-c", READER, str(tmp_path / "applied-specs.json"),
+                             "100"], capture_output=True, check=True, text=True).stdout
     assert json.loads(answer) == {"found": True, "error": "larger than plan reads"}
+
+
+def test_the_reader_refuses_a_fifo_without_waiting_for_it(tmp_path: Path) -> None:
+    from nasops.provision.applied import READER  # noqa: PLC0415
+
+    os.mkfifo(tmp_path / "applied-specs.json")  # nobody ever writes it: a blocking read hangs
+    answer = subprocess.run([sys.executable, "-c", READER, str(tmp_path / "applied-specs.json"),
+                             "100"], capture_output=True, check=True, text=True,
+                            timeout=30).stdout
+    assert json.loads(answer) == {"found": True, "error": "not a regular file"}
 
 
 @pytest.mark.parametrize("result", ["success", "failure", "interrupted"])
@@ -195,6 +206,8 @@ def test_a_nas_sending_more_than_plan_reads_is_cut_off(
     from nasops.provision import applied  # noqa: PLC0415
 
     # A NAS whose python was replaced: it streams without end; plan reads a bounded amount.
+    # (Patched: the hostile NAS is a local command in place of the SSH session, and a small
+    # limit keeps the test quick; the cap itself is the real code.)
     monkeypatch.setattr(applied, "MAXIMUM_RECORD_BYTES", 1000)
     monkeypatch.setattr(applied, "remote_argv", lambda host, variables, command: [
         sys.executable, "-c", "import sys\nwhile True: sys.stdout.write('x' * 65536)"])

@@ -33,6 +33,7 @@ from nasops.errors import CommandFailedError, NasopsError, PrerequisiteError
 HOLDER_SCRIPT = Path(__file__).with_name("lock_holder.py")
 LOCK_FILE = "/run/nasops/apply.lock"
 RECORD_FILE = "/var/lib/nasops/apply.json"
+APPLIED_NAME = "applied-specs.json"
 # Inventory variables that move the lock and the record (the unit tests' fake NAS).
 LOCK_VARIABLE = "nasops_apply_lock_file"
 RECORD_VARIABLE = "nasops_apply_record_file"
@@ -67,13 +68,20 @@ def holder_argv(host: str, variables: Mapping[str, Any], run: str,
     """
     lock = str(variables.get(LOCK_VARIABLE) or LOCK_FILE)
     command = [python_interpreter(variables), "-c", HOLDER_SCRIPT.read_text(encoding="utf-8"),
-               lock, record_path(variables), run, json.dumps(dict(owner))]
+               lock, record_path(variables), run, json.dumps(dict(owner)),
+               applied_path(variables)]
     return remote_argv(host, variables, command)
 
 
 def record_path(variables: Mapping[str, Any]) -> str:
     """Given a host's inventory variables, return the path of its apply record."""
     return str(variables.get(RECORD_VARIABLE) or RECORD_FILE)
+
+
+def applied_path(variables: Mapping[str, Any]) -> str:
+    """Given a host's inventory variables, return where its NAS keeps the specs it last
+    matched (beside the apply record; nasops.provision.applied)."""
+    return os.path.join(os.path.dirname(record_path(variables)), APPLIED_NAME)
 
 
 def python_interpreter(variables: Mapping[str, Any]) -> str:

@@ -1,8 +1,8 @@
 """The NAS side of the apply lock: hold it, keep the apply record, clean up after a killed run.
 
-nasops sends this file's text to the NAS (`python3 -c TEXT LOCK RECORD RUN OWNER`, over an SSH
-session of its own; standard library only: the NAS may not have the nasops release yet). It
-lives exactly as long as that session:
+nasops sends this file's text to the NAS (`python3 -c TEXT LOCK RECORD RUN OWNER APPLIED`,
+over an SSH session of its own; standard library only: the NAS may not have the nasops
+release yet). It lives exactly as long as that session:
 
 - It takes an exclusive flock on LOCK (the kernel drops it when this process ends, so a
   killed apply never leaves the NAS locked) and writes OWNER (pid, controller, start) into
@@ -15,8 +15,8 @@ lives exactly as long as that session:
   environment carries NASOPS_APPLY_RUN=RUN, set by site.yml), then records `interrupted`.
 
 - Once the NAS matches its specs (a successful apply, also one with nothing to do), it keeps
-  their text in applied-specs.json beside RECORD (root's only): `nasops plan` says who gains
-  and who loses access against them (nasops.provision.applied).
+  their text in APPLIED (applied-specs.json beside RECORD; root's only): `nasops plan`
+  says who gains and who loses access against them (nasops.provision.applied).
 
 Protocol: one JSON object per line each way. In: {"command": "start" | "progress" |
 "finish" | "abandon" | "keep", "result", "changed_items", "applied"} ("keep": a run that
@@ -69,11 +69,6 @@ def write_record(path: str, record: dict[str, Any], mode: int = 0o644) -> None:
     os.replace(temporary, path)
 
 
-def applied_path(record_path: str) -> str:
-    """Return where the specs last applied are kept: beside the apply record."""
-    return os.path.join(os.path.dirname(record_path), "applied-specs.json")
-
-
 def read_record(path: str) -> dict[str, Any] | None:
     """Return the current record, or None when absent or unreadable."""
     try:
@@ -116,7 +111,8 @@ def end_marked(run: str) -> None:
         time.sleep(0.2)
 
 
-def follow(state: dict[str, Any], owner: dict[str, Any], record_path: str) -> None:
+def follow(state: dict[str, Any], owner: dict[str, Any], record_path: str,
+           applied_path: str) -> None:
     """Follow nasops' commands until it says how the run ended, or its input ends."""
     for line in sys.stdin:
         try:
@@ -134,27 +130,27 @@ def follow(state: dict[str, Any], owner: dict[str, Any], record_path: str) -> No
         elif command == "progress":
             state["changed"] = int(message.get("changed_items", state["changed"]))
         elif command == "keep":  # a no-op apply: no run, only the specs the NAS matches
-            emit(keep_applied(record_path, message.get("applied")))
+            emit(keep_applied(applied_path, message.get("applied")))
             return
         elif command in ("finish", "abandon"):
             state["ending"] = message if command == "finish" else None
             return
 
 
-def keep_applied(record_path: str, applied: object) -> dict[str, Any]:
+def keep_applied(path: str, applied: object) -> dict[str, Any]:
     """Keep the specs the NAS now matches (plan's "who gains and who loses access" reads
     them back), root's only: they name every person and private folder. Return the reply."""
     if not isinstance(applied, dict):
         return {"state": "kept", "kept": False}
     try:
-        write_record(applied_path(record_path), dict(applied, applied_at=now_text()),
-                     mode=0o600)
+        write_record(path, dict(applied, applied_at=now_text()), mode=0o600)
     except OSError as error:
         return {"state": "kept", "kept": False, "error": str(error)}
     return {"state": "kept", "kept": True}
 
 
-def main(lock_path: str, record_path: str, run: str, owner_text: str) -> None:
+def main(lock_path: str, record_path: str, run: str, owner_text: str,
+         applied_path: str) -> None:
     """Hold the lock for one apply and keep its record; see the module docstring."""
 
     def stop(signum: int, frame: object) -> None:
@@ -181,7 +177,7 @@ def main(lock_path: str, record_path: str, run: str, owner_text: str) -> None:
     emit({"state": "locked", "previous": read_record(record_path)})
     state: dict[str, Any] = {"started": None, "changed": 0, "ending": None}
     with contextlib.suppress(Stop):
-        follow(state, owner, record_path)
+        follow(state, owner, record_path, applied_path)
     started, changed, ending = state["started"], state["changed"], state["ending"]
     # Cleaning up and recording must not be cut short by a second signal.
     for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGINT):
@@ -201,7 +197,7 @@ def main(lock_path: str, record_path: str, run: str, owner_text: str) -> None:
             emit({"state": "unrecorded", "error": str(error)})
         else:
             # A successful run's finish carries the specs the NAS now matches.
-            kept = (keep_applied(record_path, ending.get("applied"))
+            kept = (keep_applied(applied_path, ending.get("applied"))
                     if ending is not None and ending.get("result") == "success" else {})
             emit({"state": "recorded", "kept": bool(kept.get("kept"))})
     os.ftruncate(descriptor, 0)
@@ -209,4 +205,4 @@ def main(lock_path: str, record_path: str, run: str, owner_text: str) -> None:
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:5])
+    main(*sys.argv[1:6])

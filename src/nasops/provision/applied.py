@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import IO, Any
 
 from nasops import __version__
-from nasops.ansible.apply_lock import python_interpreter, record_path, remote_argv
+from nasops.ansible.apply_lock import applied_path, python_interpreter, remote_argv
 from nasops.ansible.inventory import TargetHost
 from nasops.errors import NasopsError, SpecError
+from nasops.execute import MASKER
 from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
 from nasops.spec.names import visible
 
@@ -35,17 +36,22 @@ MAXIMUM_RECORD_BYTES = 4 * MAXIMUM_SPEC_BYTES
 LINES_SHOWN = 25
 # Run on the NAS (standard library only): print {"found": false} or the record.
 READER = """
-import json, os, sys
-path = os.path.join(os.path.dirname(sys.argv[1]), "applied-specs.json")
+import json, os, stat, sys
 limit = int(sys.argv[2])
 try:
-    with open(path, "rb") as stream:
-        data = stream.read(limit + 1)
+    # Non-blocking open and a regular file only: a FIFO or a device there cannot hang or
+    # flood the read (the controller bounds it as well).
+    descriptor = os.open(sys.argv[1], os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
 except FileNotFoundError:
-    data = None
-if data is None:
     sys.stdout.write('{"found": false}')
-elif len(data) > limit:
+    sys.exit(0)
+with os.fdopen(descriptor, "rb") as stream:
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        sys.stdout.write('{"found": true, "error": "not a regular file"}')
+        sys.exit(0)
+    os.set_blocking(descriptor, True)
+    data = stream.read(limit + 1)
+if len(data) > limit:
     sys.stdout.write('{"found": true, "error": "larger than plan reads"}')
 else:
     sys.stdout.write('{"found": true, "record": ' + data.decode("utf-8", "replace") + "}")
@@ -96,18 +102,19 @@ def read_applied(host: str, variables: Mapping[str, Any]) -> AppliedSpecs:
     reading = AppliedSpecs(host)
     try:
         argv = remote_argv(host, variables, [python_interpreter(variables), "-c", READER,
-                                             record_path(variables),
+                                             applied_path(variables),
                                              str(MAXIMUM_RECORD_BYTES)])
         returncode, output, error_text = _run_capped(argv)
     except (NasopsError, OSError, subprocess.TimeoutExpired) as error:
-        reading.problem = visible(str(error) or type(error).__name__)
+        reading.problem = visible(MASKER.mask(str(error)) or type(error).__name__)
         return reading
     if output is None:
         reading.problem = "the NAS sent more than plan reads"
         return reading
     if returncode != 0:
         detail = error_text.decode("utf-8", "replace").strip().splitlines()
-        reading.problem = visible(detail[-1][:300]) if detail else f"exit code {returncode}"
+        reading.problem = (visible(MASKER.mask(detail[-1])[:300]) if detail
+                           else f"exit code {returncode}")
         return reading
     try:
         answer = json.loads(output)
@@ -127,7 +134,8 @@ def read_applied(host: str, variables: Mapping[str, Any]) -> AppliedSpecs:
 
 def _run_capped(argv: list[str]) -> tuple[int, bytes | None, bytes]:
     """Run argv; return its exit code, its output (None past what plan reads: the NAS is
-    not trusted to send only what nasops wrote) and the start of its error output."""
+    not trusted to send only what nasops wrote) and the start of its error output.
+    (nasops.execute.run_command keeps all of a command's output: no bound for a NAS.)"""
     with subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE) as process:
         if process.stdout is None or process.stderr is None:  # never: both are pipes
