@@ -112,17 +112,31 @@ RETRY_DELAY = 0.5
 GUI_USER = "nasops"
 
 
-def read_when_up(rest: SyncthingClient, path: str, seconds: float) -> Any:
-    """GET path, retrying while the API does not answer (at most `seconds`): Syncthing starting,
-    or its GUI listener restarting, closes connections without an answer."""
+def send_when_up(rest: SyncthingClient, method: str, path: str, seconds: float,
+                 body: Any = None) -> Any:
+    """Send one request, repeating it while the API does not answer (at most `seconds`):
+    Syncthing starting, or its GUI listener restarting, closes connections without an answer,
+    at any request of a run. Repeating is safe: a PUT sets a whole object, a PATCH the same
+    fields again, and a DELETE that went through before the cut answers 404 the second time."""
     deadline = time.monotonic() + seconds
+    repeated = False
     while True:
         try:
-            return rest.get(path)
+            return rest.request(method, path, body)
         except SyncthingUnavailable:
             if time.monotonic() >= deadline:
                 raise
+            repeated = True
             time.sleep(RETRY_DELAY)
+        except SyncthingError as error:
+            if repeated and method == "DELETE" and error.status == 404:
+                return None
+            raise
+
+
+def read_when_up(rest: SyncthingClient, path: str, seconds: float) -> Any:
+    """GET path, retrying while the API does not answer (at most `seconds`)."""
+    return send_when_up(rest, "GET", path, seconds)
 
 
 def wait_for(rest: SyncthingClient, seconds: float) -> str:
@@ -141,7 +155,7 @@ def converge(rest: SyncthingClient, params: dict[str, Any], check: bool,
         warn(f"Syncthing does not answer yet ({error}); planned from an empty config")
         own_id, current = "", {"options": {}, "gui": {}, "devices": [], "folders": []}
     else:
-        current = {name: rest.get(f"/rest/config/{name}")
+        current = {name: read_when_up(rest, f"/rest/config/{name}", params["wait_seconds"])
                    for name in ("options", "gui", "devices", "folders")}
     names = {device["id"]: device["name"] for device in params["devices"]}
     names.update({device["deviceID"]: device.get("name") or device["deviceID"]
@@ -157,26 +171,29 @@ def converge(rest: SyncthingClient, params: dict[str, Any], check: bool,
     if check or not changes:
         return {"changed": bool(changes), "changes": changes, "restart_required": False,
                 "device_id": own_id}
+    wait = params["wait_seconds"]
     if option_patch:
-        rest.request("PATCH", "/rest/config/options", option_patch)
+        send_when_up(rest, "PATCH", "/rest/config/options", wait, option_patch)
     # Devices first (folders name them), unsharing before deleting, deletions last.
     for device in devices.puts:
-        rest.request("PUT", f"/rest/config/devices/{device['deviceID']}", device)
+        send_when_up(rest, "PUT", f"/rest/config/devices/{device['deviceID']}", wait, device)
     for folder in folders.puts:
-        rest.request("PUT", f"/rest/config/folders/{urllib.parse.quote(folder['id'], safe='')}",
+        send_when_up(rest, "PUT",
+                     f"/rest/config/folders/{urllib.parse.quote(folder['id'], safe='')}", wait,
                      folder)
     for folder_id in folders.deletes:
-        rest.request("DELETE", f"/rest/config/folders/{urllib.parse.quote(folder_id, safe='')}")
+        send_when_up(rest, "DELETE",
+                     f"/rest/config/folders/{urllib.parse.quote(folder_id, safe='')}", wait)
     for device_id in devices.deletes:
-        rest.request("DELETE", f"/rest/config/devices/{device_id}")
+        send_when_up(rest, "DELETE", f"/rest/config/devices/{device_id}", wait)
     # Read before the GUI change below: the GUI listener (and the API with it) restarts on
     # that change, at a moment of its own, and a read then could be cut off.
-    restart = read_when_up(rest, "/rest/config/restart-required", params["wait_seconds"]) or {}
+    restart = read_when_up(rest, "/rest/config/restart-required", wait) or {}
     if gui_open:
-        rest.request("PATCH", "/rest/config/gui",
+        send_when_up(rest, "PATCH", "/rest/config/gui", wait,
                      {"user": GUI_USER, "password": secrets.token_urlsafe(24)})
         time.sleep(RETRY_DELAY)
-        wait_for(rest, params["wait_seconds"])
+        wait_for(rest, wait)
     return {"changed": True, "changes": changes,
             "restart_required": bool(restart.get("requiresRestart")), "device_id": own_id}
 

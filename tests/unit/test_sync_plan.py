@@ -145,6 +145,11 @@ class StatefulSyncthing:
             "folders": {},
         }
         self.writes: list[str] = []
+        # When set, the first attempt of each distinct request is cut off without an answer,
+        # as Syncthing does while starting or restarting its GUI listener; every other write
+        # is cut after it was applied (the answer lost, not the change).
+        self.cut_first_attempts = False
+        self.seen: set[str] = set()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -164,9 +169,17 @@ class StatefulSyncthing:
                     self._answer(403, "CSRF Error")
                     return
                 path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
+                body = self._body()
+                request = f"{self.command} {path} {json.dumps(body, sort_keys=True)}"
+                if fake.cut_first_attempts and request not in fake.seen:
+                    fake.seen.add(request)
+                    if self.command != "GET" and len(fake.seen) % 2:
+                        fake.route(self.command, path, body)
+                    self.close_connection = True  # no status line: "closed without response"
+                    return
                 if self.command != "GET":
                     fake.writes.append(f"{self.command} {path}")
-                self._answer(*fake.route(self.command, path, self._body()))
+                self._answer(*fake.route(self.command, path, body))
 
             do_GET = do_PUT = do_PATCH = do_DELETE = _handle
 
@@ -198,6 +211,8 @@ class StatefulSyncthing:
                 body = {**body, "password": "$2a$10$hashed"}  # Syncthing hashes it
             stored.update(body)
         elif method == "DELETE":
+            if key not in stored:
+                return 404, "no such object"
             del stored[key]
         else:
             item = {**(FOLDER_DEFAULTS if section == "folders" else DEVICE_DEFAULTS), **body}
@@ -259,6 +274,29 @@ def test_a_device_gone_from_the_spec_is_unshared_then_removed(fake: StatefulSync
                            f"DELETE /rest/config/devices/{READER}"]
     assert {change["target"] for change in result["changes"]} == {
         "device laptop-r (mlsimon)", f"folder Afrique (read-only) ({FOLDERS[1]['id']})"}
+
+
+def test_requests_cut_off_without_an_answer_are_repeated_until_converged(
+        fake: StatefulSyncthing, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Syncthing starting or restarting its GUI listener closes connections without an answer,
+    at any request of a run (seen in CI on a first apply): each read and write is repeated,
+    writes applied before the cut change nothing more, a repeated DELETE's 404 is success."""
+    monkeypatch.setattr(syncthing, "RETRY_DELAY", 0.01)
+    rest = SyncthingClient(fake.url, KEY)
+    fake.cut_first_attempts = True
+    first = syncthing.converge(rest, params(fake.url), False, print)
+    assert first["changed"] and first["device_id"] == OWN
+    assert set(fake.config["folders"]) == {folder["id"] for folder in FOLDERS}
+    assert set(fake.config["devices"]) == {OWN, WRITER, READER}
+    assert fake.config["gui"]["user"] == syncthing.GUI_USER
+    removed = syncthing.converge(rest, params(fake.url, devices=DEVICES[:1], folders=FOLDERS[:1]),
+                                 False, print)
+    assert removed["changed"] and READER not in fake.config["devices"]
+    assert list(fake.config["folders"]) == [FOLDERS[0]["id"]]
+    fake.cut_first_attempts = False
+    again = syncthing.converge(rest, params(fake.url, devices=DEVICES[:1], folders=FOLDERS[:1]),
+                               False, print)
+    assert again["changed"] is False
 
 
 def test_a_check_on_a_nas_without_syncthing_yet_plans_everything_and_warns() -> None:
