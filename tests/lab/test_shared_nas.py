@@ -245,7 +245,19 @@ def test_one_organisation_s_edit_changes_nothing_of_the_others(
         yaml.dump(data, stream)
     capsys.readouterr()
     assert nasops("plan", "-q", "--json", "-i", shared_nas.inventory) == 0
-    changes = json.loads(capsys.readouterr().out)["hosts"][shared_nas.host.name]["changes"]
+    document = json.loads(capsys.readouterr().out)
+    changes = document["hosts"][shared_nas.host.name]["changes"]
+    # Who gains access, against the specs the NAS last matched (kept by the apply): Le
+    # Relais's team on its new folder, nobody in the other organisations.
+    access = document["access"][shared_nas.host.name]
+    assert access["known"] and access["gone"] == [] and access["notes"] == [], access
+    organisations = access["organisations"]
+    assert sorted(organisations) == ["atable", "habitat", "relais"], organisations
+    assert {(change["login"], change["folder"], change["before"], change["after"])
+            for change in organisations["relais"]["changes"]} == {
+        ("marie", "Pôle/Archives 2026", "none", "write"),
+        ("samir", "Pôle/Archives 2026", "none", "write")}, organisations["relais"]
+    assert all(organisations[name]["changes"] == [] for name in ("atable", "habitat"))
     # The new folder, and the NAS's own copy of the desired state (its drift check's).
     assert [(change["kind"], change["target"]) for change in changes] == [
         ("folder", "/srv/nas/relais/Pôle/Archives 2026"),

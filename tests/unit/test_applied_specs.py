@@ -16,8 +16,13 @@ from fake_nas import SPEC
 
 from nasops.ansible import TargetHost
 from nasops.ansible.apply_lock import ApplyLocks
-from nasops.provision.applied import access_section, applied_record, read_applied
-from nasops.report.access_diff import access_diff, render_text
+from nasops.provision.applied import (
+    access_document,
+    access_section,
+    applied_record,
+    read_applied,
+)
+from nasops.report.access_diff import access_diff, diff_document, render_text
 from nasops.spec import load_spec
 
 
@@ -56,6 +61,9 @@ def test_a_nas_without_a_kept_spec_says_so(variables: dict[str, str]) -> None:
     assert access_section(reading, [SPEC]) == [
         "local-nas: no earlier apply of nasops' is kept on this NAS: `nasops access-report "
         "SPEC` shows who will reach what"]
+    assert access_document(reading, [SPEC]) == {
+        "known": False, "problem": None, "applied_at": None, "notes": [], "organisations": {},
+        "gone": []}
 
 
 def test_the_kept_spec_is_root_s_only_and_plan_says_who_gains_against_it(
@@ -81,6 +89,17 @@ def test_the_kept_spec_is_root_s_only_and_plan_says_who_gains_against_it(
     expected = render_text(access_diff(load_spec(SPEC).spec, load_spec(changed).spec))
     assert lines[1:] == ["  tiny:", *[f"    {line}" for line in expected.splitlines()]]
     assert "    Bob (bob):" in lines and "      can now change Common/Money" in lines
+
+    # plan --json: the same comparison as access-diff's document, per organisation.
+    document = access_document(reading, [changed])
+    assert document == {
+        "known": True, "problem": None, "applied_at": record["applied_at"], "notes": [],
+        "organisations": {"tiny": {"applied_before": True, **diff_document(
+            access_diff(load_spec(SPEC).spec, load_spec(changed).spec))}},
+        "gone": []}
+    assert document["organisations"]["tiny"]["changes"] == [
+        {"login": "bob", "name": "Bob", "folder": "Common/Money", "before": "none",
+         "after": "write", "sentence": "can now change Common/Money"}]
 
 
 def test_a_record_nasops_did_not_write_is_a_line_not_a_failure(

@@ -2,7 +2,7 @@
 language) and of the admin guide's inheritance picture is drawn by the fonts the pages name
 (DejaVu Sans and Sans Mono, as fontconfig resolves them), and a printed handout embeds only
 those fonts (no fallback font was needed). Rendered by WeasyPrint (what people print); a
-browser's rendering (headless Chromium) is not checked (docs/guides.md)."""
+browser's rendering (headless Chromium) is checked in test_guide_render.py."""
 
 from __future__ import annotations
 

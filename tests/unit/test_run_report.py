@@ -64,6 +64,9 @@ def test_json_documents_of_plan_apply_and_drift(
     host = plan["hosts"]["local-nas"]
     assert (host["status"], host["change_count"], plan["change_count"]) == ("changed", 5, 5)
     assert host["by_role"] == {"fake_nas": 5}
+    # Who gains and who loses access: nothing is kept on a NAS never applied to.
+    assert plan["access"] == {"local-nas": {"known": False, "problem": None, "applied_at": None,
+                                            "notes": [], "organisations": {}, "gone": []}}
     assert {"kind": "group", "target": "team", "detail": "create",
             "step": "fake_nas: Converge groups and quotas", "role": "fake_nas",
             "section": "accounts"} in host["changes"]
@@ -81,6 +84,11 @@ def test_json_documents_of_plan_apply_and_drift(
     assert _kept(applied).count("--check") == 1
     assert [line for line in _kept(applied).splitlines() if line.startswith("$ ")][1:] != []
 
+    code, again, _ = _run_json(capsys, "plan", "-i", inventory, "--json")
+    access = again["access"]["local-nas"]
+    assert access["known"] and access["organisations"]["tiny"]["changes"] == []
+    assert "access" not in applied
+
     code, clean, _ = _run_json(capsys, "drift", "-i", inventory, "--json")
     assert (code, clean["drift"], clean["hosts"]["local-nas"]["status"]) == (0, False, "ok")
     state_path = local_nas.parent / "state.json"
@@ -92,7 +100,7 @@ def test_json_documents_of_plan_apply_and_drift(
     assert [change["target"] for change in drifted["hosts"]["local-nas"]["changes"]] == [
         "/srv/nas/tiny/Common/Money"]
     assert "drift found on local-nas" in err and f"full log: {drifted['log']}" in err
-    assert len({plan["log"], applied["log"], clean["log"], drifted["log"]}) == 4
+    assert len({plan["log"], applied["log"], again["log"], clean["log"], drifted["log"]}) == 5
 
 
 def test_json_on_refusal_and_on_an_invalid_spec(

@@ -230,7 +230,8 @@ def run_document(command: str, result: RunResult | None, *, exit_code: int,
     null), change_count, drift (whether a check-mode run found differences; null for a
     real run), hosts {name: host_document} sorted by name (empty when the
     command ended before Ansible ran), errors and warnings (lists of {file, line, column,
-    path, message}).
+    path, message}). plan adds access: {host: who gains and who loses access}, empty when it
+    stopped before reading the NAS (nasops.provision.applied.access_document).
     """
     hosts = sorted(result.hosts.values(), key=lambda host: host.name) if result else []
     return {

@@ -40,7 +40,12 @@ from nasops.cli.run_report import (
 )
 from nasops.errors import EXIT_DRIFT, BadInputError, CommandFailedError, NasopsError
 from nasops.provision import prepare, prepared_workspace
-from nasops.provision.applied import access_section, applied_records, read_applied
+from nasops.provision.applied import (
+    access_document,
+    access_section,
+    applied_records,
+    read_applied,
+)
 from nasops.provision.converge import (
     check,
     converge,
@@ -103,7 +108,8 @@ def _check_only(report: RunReport, inventory: str, spec_override: str | None,
                 drift: bool = False, show_access: bool = False,
                 show_all: bool = False) -> tuple[RunResult | None, list[str]]:
     """plan and drift: every targeted spec compiled, then the check pass alone; return its
-    result and, with show_access, plan's section on who gains and who loses access. QTS
+    result and, with show_access, plan's section on who gains and who loses access (with
+    --json, kept in the report's document instead). QTS
     hosts are read by the QTS driver instead, its report printed here: None is returned."""
     targets, hostvars = prepare(inventory, spec_override, limit, vault_password_file,
                                 qts_read_only=True)
@@ -118,7 +124,10 @@ def _check_only(report: RunReport, inventory: str, spec_override: str | None,
     if show_access:
         for target in targets:
             reading = read_applied(target.name, hostvars.get(target.name, {}))
-            access += access_section(reading, target.spec_paths, show_all=show_all)
+            if report.as_json:
+                report.access[target.name] = access_document(reading, target.spec_paths)
+            else:
+                access += access_section(reading, target.spec_paths, show_all=show_all)
     return result, access
 
 
@@ -176,7 +185,7 @@ def plan(*, inventory: str, spec_override: str | None, limit: str | None,
                   tags=tags) as report:
         result, access = _check_only(report, inventory, spec_override, limit,
                                      vault_password_file, quiet=quiet,
-                                     show_access=not as_json, show_all=show_all)
+                                     show_access=True, show_all=show_all)
         if result is not None and not as_json:
             # Who gains and who loses access first: what a board approves.
             click.echo("\n".join([*access, "", render_plan(result, show_all=show_all)]))

@@ -82,6 +82,8 @@ class RunReport:
     log: RunLog | None = None
     result: RunResult | None = None
     warnings: list[Problem] = field(default_factory=list)
+    # plan's who gains and who loses access, per host (nasops.provision.applied).
+    access: dict[str, Any] = field(default_factory=dict)
 
     @property
     def quiet_progress(self) -> bool:
@@ -122,10 +124,13 @@ class RunReport:
 
     def document(self, error: NasopsError | None) -> dict[str, Any]:
         """Return the run document for the command ending with error (None: success)."""
-        return run_document(self.command, self.result,
-                            exit_code=error.exit_code if error is not None else 0,
-                            log=str(self.log.path) if self.log else None, error=error,
-                            warnings=self.warnings)
+        document = run_document(self.command, self.result,
+                                exit_code=error.exit_code if error is not None else 0,
+                                log=str(self.log.path) if self.log else None, error=error,
+                                warnings=self.warnings)
+        if self.command == "plan":
+            document["access"] = self.access
+        return document
 
     def finish(self, error: NasopsError | None) -> None:
         """Keep the document next to the log, print it (--json) or name the log."""

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from nasops import __version__
 from nasops.ansible.apply_lock import applied_path, python_interpreter, remote_argv
@@ -25,6 +25,9 @@ from nasops.errors import NasopsError, SpecError
 from nasops.execute import MASKER
 from nasops.spec.input_file import MAXIMUM_SPEC_BYTES, read_text_file
 from nasops.spec.names import visible
+
+if TYPE_CHECKING:
+    from nasops.report.access_diff import AccessDiff
 
 RECORD_VERSION = 1
 READ_SECONDS = 60.0
@@ -165,52 +168,117 @@ def _drain(stream: IO[bytes], kept: list[bytes]) -> None:
         pass
 
 
-def access_section(reading: AppliedSpecs, paths: Sequence[Path], *,
-                   show_all: bool = False) -> list[str]:
-    """Given what a NAS keeps and the specs about to be applied to it, return plan's section
-    saying who gains and who loses access, organisation by organisation."""
-    from nasops.report.access_diff import access_diff, render_text  # noqa: PLC0415
+@dataclass
+class OrganisationAccess:
+    """One organisation of the specs about to be applied, against what the NAS kept of it."""
+
+    id: str
+    path: Path
+    language: str
+    diff: AccessDiff | None  # None: not applied to this NAS before
+
+
+@dataclass
+class AccessComparison:
+    """What plan says of who gains and who loses access on one NAS."""
+
+    host: str
+    problem: str | None = None  # what the NAS keeps could not be read
+    found: bool = False  # an earlier apply is kept there
+    applied_at: str | None = None
+    notes: list[str] = field(default_factory=list)  # kept specs that could not be compared
+    organisations: list[OrganisationAccess] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)  # organisations no longer in the specs
+
+
+def compare_applied(reading: AppliedSpecs, paths: Sequence[Path]) -> AccessComparison:
+    """Given what a NAS keeps and the specs about to be applied to it, compare them
+    organisation by organisation (nasops.report.access_diff)."""
+    from nasops.report.access_diff import access_diff  # noqa: PLC0415
     from nasops.spec import load_spec  # noqa: PLC0415
     from nasops.spec.load import load_spec_text  # noqa: PLC0415
 
     host = reading.host
-    if reading.problem:
-        return [f"{host}: who gains and who loses access is not known: what the NAS last "
-                f"applied could not be read ({reading.problem})"]
-    if not reading.found:
-        return [f"{host}: no earlier apply of nasops' is kept on this NAS: `nasops "
-                "access-report SPEC` shows who will reach what"]
+    comparison = AccessComparison(host, problem=reading.problem, found=reading.found,
+                                  applied_at=reading.applied_at)
+    if reading.problem or not reading.found:
+        return comparison
     before: dict[str, Any] = {}
-    lines = [f"{host}: who gains and who loses access (against the specs applied "
-             f"{reading.applied_at or 'last'}):"]
     for name, text in reading.texts:
         if len(text.encode("utf-8", "replace")) > MAXIMUM_SPEC_BYTES:
-            lines.append(f"  the spec {name} last applied is larger than a spec may be: "
-                         "not compared")
+            comparison.notes.append(f"the spec {name} last applied is larger than a spec may "
+                                    "be: not compared")
             continue
         try:
             spec = load_spec_text(text, f"{host}:{name} (as last applied)").spec
         except SpecError:
-            lines.append(f"  the spec {name} last applied no longer reads with this nasops "
-                         "version: `nasops access-diff OLD NEW` compares two files")
+            comparison.notes.append(f"the spec {name} last applied no longer reads with this "
+                                    "nasops version: `nasops access-diff OLD NEW` compares "
+                                    "two files")
             continue
         before[spec.organization.id] = spec
     for path in paths:
         after = load_spec(path).spec
-        organisation = after.organization.id
-        lines.append(f"  {organisation}:")
-        old = before.pop(organisation, None)
-        if old is None:
-            lines.append(f"    not applied to this NAS before: `nasops access-report {path}` "
-                         "shows who will reach what")
+        old = before.pop(after.organization.id, None)
+        comparison.organisations.append(OrganisationAccess(
+            after.organization.id, path, after.organization.language,
+            access_diff(old, after) if old is not None else None))
+    comparison.gone = list(before)
+    return comparison
+
+
+def access_section(reading: AppliedSpecs, paths: Sequence[Path], *,
+                   show_all: bool = False) -> list[str]:
+    """Given what a NAS keeps and the specs about to be applied to it, return plan's section
+    saying who gains and who loses access, organisation by organisation."""
+    from nasops.report.access_diff import render_text  # noqa: PLC0415
+
+    comparison = compare_applied(reading, paths)
+    host = comparison.host
+    if comparison.problem:
+        return [f"{host}: who gains and who loses access is not known: what the NAS last "
+                f"applied could not be read ({comparison.problem})"]
+    if not comparison.found:
+        return [f"{host}: no earlier apply of nasops' is kept on this NAS: `nasops "
+                "access-report SPEC` shows who will reach what"]
+    lines = [f"{host}: who gains and who loses access (against the specs applied "
+             f"{comparison.applied_at or 'last'}):"]
+    lines += [f"  {note}" for note in comparison.notes]
+    for organisation in comparison.organisations:
+        lines.append(f"  {organisation.id}:")
+        if organisation.diff is None:
+            lines.append(f"    not applied to this NAS before: `nasops access-report "
+                         f"{organisation.path}` shows who will reach what")
             continue
-        text = render_text(access_diff(old, after), language=after.organization.language)
+        text = render_text(organisation.diff, language=organisation.language)
         lines += [f"    {line}" for line in text.splitlines()]
-    for organisation in before:
-        lines.append(f"  {organisation}: no longer in this NAS's specs: its people can no "
+    for gone in comparison.gone:
+        lines.append(f"  {gone}: no longer in this NAS's specs: its people can no "
                      "longer log in; its files stay")
     if not show_all and len(lines) > LINES_SHOWN + 1:
         hidden = len(lines) - LINES_SHOWN
         lines = [*lines[:LINES_SHOWN], f"  … {hidden} more lines (plan --all, or "
                                        "`nasops access-diff`)"]
     return lines
+
+
+def access_document(reading: AppliedSpecs, paths: Sequence[Path]) -> dict[str, Any]:
+    """The same comparison for `plan --json`: known (false when nothing is kept or it could
+    not be read: problem says why), applied_at, notes, and per organisation either
+    applied_before false or access-diff's document (changes with their sentence, renamed,
+    left_the_spec, shares_left); gone lists organisations no longer in the specs."""
+    from nasops.report.access_diff import diff_document  # noqa: PLC0415
+
+    comparison = compare_applied(reading, paths)
+    return {
+        "known": comparison.found and not comparison.problem,
+        "problem": comparison.problem or None,
+        "applied_at": comparison.applied_at or None,
+        "notes": comparison.notes,
+        "organisations": {
+            organisation.id: ({"applied_before": False} if organisation.diff is None else
+                              {"applied_before": True,
+                               **diff_document(organisation.diff, organisation.language)})
+            for organisation in comparison.organisations},
+        "gone": comparison.gone,
+    }

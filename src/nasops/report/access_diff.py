@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from nasops.report.access_words import WORDS, kind
 from nasops.spec.models import Spec
@@ -159,10 +160,15 @@ def render_text(diff: AccessDiff, *, by: str = "person", language: str = "en") -
     return "\n".join(lines) + "\n"
 
 
+def diff_document(diff: AccessDiff, language: str = "en") -> dict[str, Any]:
+    """Given a diff, return its JSON-ready document (access-diff --json, plan --json)."""
+    return {"changes": [{**asdict(change), "before": change.before.value,
+                         "after": change.after.value, "sentence": sentence(change, language)}
+                        for change in diff.changes],
+            "renamed": [{"from": old, "to": new} for old, new in diff.renamed],
+            "left_the_spec": diff.left_the_spec, "shares_left": diff.shares_left}
+
+
 def render_json(diff: AccessDiff, language: str = "en") -> str:
     """Given a diff, return it as JSON (for a change request or a board's file)."""
-    document = {"changes": [{**asdict(change), "sentence": sentence(change, language)}
-                            for change in diff.changes],
-                "renamed": [{"from": old, "to": new} for old, new in diff.renamed],
-                "left_the_spec": diff.left_the_spec, "shares_left": diff.shares_left}
-    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    return json.dumps(diff_document(diff, language), indent=1, ensure_ascii=False) + "\n"
