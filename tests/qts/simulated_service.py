@@ -1,5 +1,5 @@
-"""Simulated QTS (our reading): a loopback HTTPS service answering the read-only subset of
-the QTS web API nasops calls (issue 15, docs/qts.md).
+"""Simulated QTS (our reading): a loopback HTTPS service answering the subset of the QTS web
+API nasops calls, reads and writes (issue 15, docs/qts.md).
 
 It implements what nasops' reading of QTS says (design notes §1.2), not QTS: the answers'
 shapes follow what others published from real QTS 5.1.9 units, written here in our own
@@ -59,6 +59,12 @@ class SimulatedNas:
     # "ignores-pages" (always the whole list), "no-count" (lists without their count),
     # "encoding" (an encoding Python lacks), "deep" (nested thousands of levels).
     misbehave: str | None = None
+    ignored_writes: set[str] = field(default_factory=set)
+    """wiz_func values whose writes answer authPassed and change nothing (QTS does that)."""
+    passwords: dict[str, str] = field(default_factory=dict)
+    """login -> the password QTS was given (created here or changed)."""
+    share_volumes: dict[str, str] = field(default_factory=dict)
+    """share -> the volume number it was created on."""
     sessions: set[str] = field(default_factory=set)
     requests: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     """Each request: its CGI path and the names (never the values) of its form fields."""
@@ -141,8 +147,9 @@ def _in_session(nas: SimulatedNas, path: str, form: dict[str, str]) -> str:
     lists = {"user": _user_list, "group": _group_list, "share": _share_list}
     if path == "/cgi-bin/priv/privRequest.cgi" and form.get("subfunc") in lists:
         return nas.header() + lists[form["subfunc"]](nas, form)
-    if path == "/cgi-bin/priv/privWizard.cgi":
-        return nas.header() + _wizard(nas, form)
+    if path in ("/cgi-bin/priv/privWizard.cgi", "/cgi-bin/wizReq.cgi"):
+        answer = _wizard if path.endswith("privWizard.cgi") else _create
+        return nas.header() + answer(nas, form)
     if path == "/cgi-bin/management/chartReq.cgi" and form.get("chart_func") == "disk_usage":
         return nas.header() + _disk_usage(nas)
     if path == "/cgi-bin/management/manaRequest.cgi" and form.get("subfunc") == "sysinfo":
@@ -164,7 +171,80 @@ def _disk_usage(nas: SimulatedNas) -> str:
             "</total_size><free_size>1</free_size></volumeUse></volumeUseList>")
 
 
+def _listed(form: dict[str, str], name: str) -> list[str]:
+    """QTS's list fields name0 … name{len-1}."""
+    return [form[f"{name}{index}"] for index in range(int(form.get(f"{name}_len", "0")))]
+
+
+def _create(nas: SimulatedNas, form: dict[str, str]) -> str:
+    kind = form.get("wiz_func", "")
+    if kind in nas.ignored_writes:
+        return "<authPassed>1</authPassed>"
+    if kind == "user_create" and form.get("action") == "add_user":
+        login = form["a_username"]
+        nas.users[login] = (max((uid for uid, _ in nas.users.values()), default=999) + 1, True)
+        nas.passwords[login] = base64.b64decode(form["a_passwd"]).decode()
+    elif kind == "user_group_create" and form.get("action") == "add_group":
+        nas.groups[form["new_groupname"]] = max(nas.groups.values(), default=999) + 1
+    elif kind == "share_create" and form.get("action") == "add_share":
+        assert form.get("access_r") == "admin_only"  # created closed
+        nas.shares[form["share_name"]] = False
+        nas.share_volumes[form["share_name"]] = form["vol_no"]
+    return "<authPassed>1</authPassed>"  # QTS's answer to a create: nothing more
+
+
+def _edit(nas: SimulatedNas, form: dict[str, str]) -> str:
+    """The privWizard.cgi writes (a form with an action)."""
+    kind = form.get("wiz_func", "")
+    if kind in nas.ignored_writes:
+        return "<authPassed>1</authPassed>"
+    if kind == "user_edit":
+        login = form["username"]
+        uid, _ = nas.users[login]
+        if form.get("a_uid") == str(uid) and form.get("a_expire") == "0":
+            nas.users[login] = (uid, form["a_enable"] == "1")
+    elif kind == "user_password_edit":
+        nas.passwords[form["username"]] = base64.b64decode(form["password"]).decode()
+        return ("<func><userPasswordEdit><passwordCheck>0</passwordCheck><passwordChange>0"
+                "</passwordChange></userPasswordEdit></func>")
+    elif kind == "group_user_edit":
+        members = nas.members.setdefault(form["groupname"], [])
+        members += [user for user in _listed(form, "select_user") if user not in members]
+        for user in _listed(form, "unselect_user"):
+            members.remove(user)
+    elif kind == "share_property":
+        old, new = form["old_sname"], form["new_sname"]
+        nas.shares = {(new if name == old else name): hidden
+                      for name, hidden in nas.shares.items()}
+        nas.rights = {(login, new if share == old else share): right
+                      for (login, share), right in nas.rights.items()}
+    elif kind == "user_share_edit":
+        login = form["userName"]
+        for name, right in (("rd_share", "RO"), ("rw_share", "RW"), ("no_share", "Deny"),
+                            ("empty_share", None)):
+            for share in _listed(form, name):
+                if right is None:
+                    nas.rights.pop((login, share), None)
+                else:
+                    nas.rights[(login, share)] = right
+    return "<authPassed>1</authPassed>"
+
+
 def _wizard(nas: SimulatedNas, form: dict[str, str]) -> str:
+    if "action" in form:
+        return _edit(nas, form)
+    if form.get("wiz_func") == "user_edit":
+        login = form.get("username", "")
+        uid, enabled = nas.users[login]
+        return (f"<userInfo><username>{escape(login)}</username><uid>{uid}</uid>"
+                "<description></description><email></email><tel></tel><tel_country_code>"
+                "</tel_country_code><year>2026</year><month>1</month><day>1</day>"
+                f"<chk_disable>{int(not enabled)}</chk_disable></userInfo>")
+    if form.get("wiz_func") == "share_property":
+        return (f"<shareProperty><comment></comment><path>/{escape(form['sharename'])}</path>"
+                "<selectedVol>1</selectedVol><hidden>0</hidden><oplocks>1</oplocks>"
+                "<recyclePerShare>1</recyclePerShare><qsync>0</qsync><hide_unreadable>yes"
+                "</hide_unreadable><share_enumeration>yes</share_enumeration></shareProperty>")
     if form.get("wiz_func") == "group_user_edit":
         members = ", ".join(nas.members.get(form.get("groupname", ""), []))
         return f"<func><ownContent><ownUser>{escape(members)}</ownUser></ownContent></func>"

@@ -31,6 +31,7 @@ from nasops.ansible.summary import (
     render_failures,
     render_plan,
 )
+from nasops.cli.qts_apply import apply_qts
 from nasops.cli.run_report import (
     RunReport,
     json_option,
@@ -112,7 +113,7 @@ def _check_only(report: RunReport, inventory: str, spec_override: str | None,
     --json, kept in the report's document instead). QTS
     hosts are read by the QTS driver instead, its report printed here: None is returned."""
     targets, hostvars = prepare(inventory, spec_override, limit, vault_password_file,
-                                qts_read_only=True)
+                                qts_driver=True)
     if targets and targets[0].platform == "qts":
         _check_qts(report, targets, hostvars, vault_password_file, drift=drift)
         return None, []
@@ -195,14 +196,22 @@ def plan(*, inventory: str, spec_override: str | None, limit: str | None,
 @_target_options
 @tags_option
 @json_option
+@click.option("--accept-unverified-firmware", is_flag=True,
+              help="QTS only: write to a firmware nasops has no verified profile of (kept in "
+                   "the run record).")
 def apply(*, inventory: str, spec_override: str | None, limit: str | None,
           vault_password_file: str | None, quiet: bool, verbosity: int, as_json: bool,
-          tags: tuple[str, ...]) -> None:
+          tags: tuple[str, ...], accept_unverified_firmware: bool) -> None:
     """Make each NAS match its spec: check first, stop on any refusal, then change."""
     quiet = quiet or as_json
     with reported("apply", inventory, as_json=as_json, verbosity=verbosity,
                   tags=tags) as report:
-        targets, hostvars = prepare(inventory, spec_override, limit, vault_password_file)
+        targets, hostvars = prepare(inventory, spec_override, limit, vault_password_file,
+                                    qts_driver=True)
+        if targets and targets[0].platform == "qts":
+            apply_qts(report, targets, hostvars, vault_password_file,
+                      accept_unverified_firmware=accept_unverified_firmware)
+            return
         # Read before the run: the text the NAS keeps is the one compiled for it.
         applied = _applied(targets)
         with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:

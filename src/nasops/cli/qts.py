@@ -11,7 +11,7 @@ from nasops.cli.secrets import inventory_environment
 from nasops.errors import BadInputError
 from nasops.qts.capture import Recording, capture_directory, write_capture
 from nasops.qts.commands import prepared_hosts
-from nasops.qts.connection import qts_hosts, qts_password
+from nasops.qts.connection import qts_hosts, qts_password, qts_secrets
 from nasops.qts.facts import read_facts, read_members, read_rights
 from nasops.qts.probe import probe_lines
 from nasops.qts.session import QtsSession
@@ -75,7 +75,8 @@ def capture(inventory: str, limit: str | None, vault_password_file: str | None,
     """
     hosts = qts_hosts(inventory, limit=limit, vault_password_file=vault_password_file,
                       environment=inventory_environment())
-    prepared = [(target, endpoint, qts_password(target, vault_password_file))
+    prepared = [(target, endpoint,
+                 qts_password(target, qts_secrets(target, vault_password_file)))
                 for target, endpoint in hosts]
     for target, endpoint, password in prepared:
         recording = Recording()

@@ -89,13 +89,20 @@ def secrets_needs(targets: Sequence[TargetHost]) -> list[SecretsNeed]:
     # The names as the NAS has them (a shared NAS's repositories carry their organisation's
     # prefix): read from the compiled desired states, which also checks a shared NAS's specs
     # together before any password is made.
-    desired = compile_targets(targets).desired
+    desired = compile_targets(targets, qts_driver=True).desired
     needs: dict[Path, tuple[list[str], list[str], list[str]]] = {}
     for target in targets:
         if target.secrets_path is None:  # excluded above; this narrows the type
             continue
         hosts, logins, repositories = needs.setdefault(target.secrets_path, ([], [], []))
         hosts.append(target.name)
+        if target.platform == "qts":
+            # The QTS driver gives each person this password at creation (no backup there).
+            from nasops.qts.plan import desired_state  # noqa: PLC0415 - QTS only
+            from nasops.spec.load import load_spec  # noqa: PLC0415
+
+            logins += list(desired_state(load_spec(target.spec_path)).people)
+            continue
         state = desired[target.name]
         logins += [user["login"] for user in state["users"]]
         if state["backup"]["enabled"]:

@@ -70,19 +70,19 @@ def load_specs(targets: Sequence[TargetHost]) -> dict[str, list[LoadedSpec]]:
 
 
 _QTS_NOT_BUILT = (
-    "inventory host {name}: nasops_platform is qts, and writing to QTS is not built yet "
-    "(issue 15): the spec is valid for QTS (`nasops validate -i` checks it); `nasops plan` "
-    "and `nasops drift` read the NAS, but nothing can be applied or forgotten on QTS; "
-    "nothing was run (docs/qts.md)")
+    "inventory host {name}: nasops_platform is qts, and this command is not built for QTS "
+    "(issue 15): the spec is valid for QTS (`nasops validate -i` checks it); `nasops plan`, "
+    "`drift` and `apply` reach the NAS's people, groups, shares and share rights, but "
+    "nothing can be forgotten on QTS yet; nothing was run (docs/qts.md)")
 
 
-def compile_targets(targets: Sequence[TargetHost], *, qts_read_only: bool = False
+def compile_targets(targets: Sequence[TargetHost], *, qts_driver: bool = False
                     ) -> Compiled:
     """Given targets, validate and compile every spec (those of one NAS that hosts several
     organisations checked together and compiled into one state); raise SpecError or
     BadInputError, before anything is written, if any is invalid. A QTS host's spec is
-    only checked against what QTS can do; unless the command only reads (qts_read_only:
-    plan, drift), that writing to QTS is not built is an error too."""
+    only checked against what QTS can do; unless the QTS driver runs the command
+    (qts_driver: plan, drift, apply, secrets init), that it is not built is an error too."""
     from nasops.compile import compile_spec  # noqa: PLC0415
     from nasops.compile.host import compile_host  # noqa: PLC0415
     from nasops.provision.hosted import check_together, platform_problems  # noqa: PLC0415
@@ -100,7 +100,7 @@ def compile_targets(targets: Sequence[TargetHost], *, qts_read_only: bool = Fals
         problems += refused
         messages += host_messages
         if target.platform == "qts":
-            if not refused and not host_messages and not qts_read_only:
+            if not refused and not host_messages and not qts_driver:
                 messages.append(_QTS_NOT_BUILT.format(name=target.name))
             continue
         if not target.hosted:

@@ -20,15 +20,15 @@ Hostvars = Mapping[str, Mapping[str, Any]]
 
 
 def prepare(inventory: str, spec_override: str | None, limit: str | None,
-            vault_password_file: str | None, *, qts_read_only: bool = False,
+            vault_password_file: str | None, *, qts_driver: bool = False,
             ) -> tuple[list[TargetHost], Hostvars]:
     """Given the inventory and the command's options, return the targets and every host's
     inventory variables (the apply lock connects with them as Ansible would).
 
     Raise BadInputError when a host lacks its secrets file or the vault password is needed.
-    QTS hosts: their specs are checked against QTS first; a command that only reads
-    (qts_read_only) gets them back, all of them or none (the QTS driver reads them
-    itself, nasops.qts.commands); any other command is refused there.
+    QTS hosts: their specs are checked against QTS first; a command the QTS driver runs
+    (qts_driver: plan, drift, apply) gets them back, all of them or none (the driver
+    reaches them itself, nasops.qts.commands); any other command is refused there.
     """
     environment = ansible_environment(project_root())
     data = list_inventory(inventory, limit=limit, vault_password_file=vault_password_file,
@@ -36,11 +36,11 @@ def prepare(inventory: str, spec_override: str | None, limit: str | None,
     targets = target_hosts(data, inventory_base(inventory), spec_override=spec_override)
     qts = [target for target in targets if target.platform == "qts"]
     if qts:
-        # Before the secrets: what QTS cannot do, then, for a command that writes, that
-        # writing to QTS is not built (raises, with every problem located; issue 15).
+        # Before the secrets: what QTS cannot do, then, for a command the QTS driver does
+        # not run, that it is not built for QTS (raises, every problem located; issue 15).
         from nasops.provision.specs import compile_targets  # noqa: PLC0415 - QTS only
 
-        compile_targets(qts, qts_read_only=qts_read_only)
+        compile_targets(qts, qts_driver=qts_driver)
         if len(qts) != len(targets):
             raise BadInputError(
                 f"{inventory}: this run targets QTS hosts ({', '.join(t.name for t in qts)}) "

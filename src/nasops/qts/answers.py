@@ -317,3 +317,28 @@ def health(root: ElementTree.Element) -> str:
     if not status:
         raise AnswerError("the system health: the NAS's answer has no status")
     return status
+
+
+def detail(root: ElementTree.Element, section: str, fields: tuple[str, ...],
+           what: str) -> dict[str, str]:
+    """Given a detail answer (user_edit's userInfo, share_property's shareProperty), return
+    the fields nasops sends back unchanged when it edits one thing (QTS's edit forms take
+    the whole record); a field missing from the answer stops the edit."""
+    found = root.find(section)
+    if found is None:
+        raise AnswerError(f"{what}: the NAS's answer has no <{section}>")
+    values = {}
+    for name in fields:
+        value = text_of(found, name)
+        if value is None:
+            raise AnswerError(f"{what}: the NAS's answer has no <{name}>; nasops does not "
+                              "send an edit that would blank it")
+        values[name] = value
+    return values
+
+
+def password_changed(root: ElementTree.Element) -> bool:
+    """Given user_password_edit's answer, return whether QTS says it changed the password
+    (passwordCheck and passwordChange both 0; authPassed alone says nothing)."""
+    return (text_of(root, "func/userPasswordEdit/passwordCheck") == "0"
+            and text_of(root, "func/userPasswordEdit/passwordChange") == "0")

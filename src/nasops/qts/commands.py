@@ -1,25 +1,31 @@
-"""Running nasops' read-only work on QTS hosts (issue 15): probe, plan and drift.
+"""Running nasops on QTS hosts (issue 15): probe, plan, drift and apply.
 
-Everything checkable offline comes first for every host (spec, inventory values, password),
+Everything checkable offline comes first for every host (spec, inventory values, passwords),
 so a mistake stops the run before any NAS is asked; then one session per NAS, logged out
-at the end, whatever happens.
+at the end, whatever happens. apply reads the NAS as plan does, refuses what plan refuses
+and a firmware without a verified profile (unless the operator accepts it), then makes the
+changes through nasops.qts.writes, each read back.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from nasops.ansible.inventory import TargetHost
-from nasops.qts.connection import endpoint_of, qts_password
+from nasops.errors import BadInputError
+from nasops.qts.answers import Firmware
+from nasops.qts.connection import endpoint_of, qts_password, qts_secrets, user_passwords
 from nasops.qts.facts import QtsFacts, read_facts, read_members, read_rights
-from nasops.qts.plan import desired_state, differences, to_read
-from nasops.qts.probe import PERMISSIONS_PAGE, profile_status, switch_problems
+from nasops.qts.plan import REFUSED_ACTION, Change, Desired, changes_of, desired_state, to_read
+from nasops.qts.probe import PERMISSIONS_PAGE, VERIFIED_LIVE, profile_status, switch_problems
 from nasops.qts.session import Endpoint, QtsSession
+from nasops.qts.writes import QtsWriter, WriteOutcome
 from nasops.spec.load import LoadedSpec, load_spec
 from nasops.spec.names import visible
+from nasops.spec.rights import resolve_rights
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,8 @@ class QtsHost:
     endpoint: Endpoint
     loaded: LoadedSpec
     password: str = field(repr=False)
+    user_passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Each person's password (apply only: given at creation)."""
 
 
 def endpoints(targets: Sequence[TargetHost], hostvars: Mapping[str, Mapping[str, Any]],
@@ -41,10 +49,17 @@ def endpoints(targets: Sequence[TargetHost], hostvars: Mapping[str, Mapping[str,
 
 
 def prepared_hosts(hosts: Sequence[tuple[TargetHost, Endpoint]],
-                   vault_password_file: str | None) -> list[QtsHost]:
-    """Given QTS targets with their endpoints, return them with spec and password."""
-    return [QtsHost(target, endpoint, load_spec(target.spec_path),
-                    qts_password(target, vault_password_file)) for target, endpoint in hosts]
+                   vault_password_file: str | None, *, people: bool = False) -> list[QtsHost]:
+    """Given QTS targets with their endpoints, return them with spec and password, and
+    with people, every person's password too."""
+    prepared = []
+    for target, endpoint in hosts:
+        loaded = load_spec(target.spec_path)
+        secrets = qts_secrets(target, vault_password_file)
+        logins = list(desired_state(loaded).people) if people else []
+        prepared.append(QtsHost(target, endpoint, loaded, qts_password(target, secrets),
+                                user_passwords(target, secrets, logins)))
+    return prepared
 
 
 @dataclass(frozen=True)
@@ -58,19 +73,26 @@ class HostReading:
     """What apply would refuse to do, each with what to settle first."""
 
 
+def _read(session: QtsSession, desired: Desired) -> tuple[QtsFacts, list[Change], list[str]]:
+    """Read a logged-in NAS; return its facts, the changes and what apply would refuse."""
+    facts = read_facts(session)
+    groups, people = to_read(desired, facts)
+    facts = dataclasses.replace(facts, members=read_members(session, groups),
+                                rights=read_rights(session, people))
+    found = changes_of(desired, facts)
+    switches = [f"{problem} ({PERMISSIONS_PAGE})" for problem in switch_problems(facts)]
+    return (facts, [change for change in found if change.action != REFUSED_ACTION],
+            [*switches, *(change.words for change in found
+                          if change.action == REFUSED_ACTION)])
+
+
 def read_host(host: QtsHost) -> HostReading:
     """Given a prepared host, read it (one session) and compare its control plane with its
     spec."""
-    desired = desired_state(host.loaded)
     with QtsSession(host.endpoint) as session:
         session.login(host.password)
-        facts = read_facts(session)
-        groups, people = to_read(desired, facts)
-        facts = dataclasses.replace(facts, members=read_members(session, groups),
-                                    rights=read_rights(session, people))
-    changes, refused = differences(desired, facts)
-    switches = [f"{problem} ({PERMISSIONS_PAGE})" for problem in switch_problems(facts)]
-    return HostReading(facts, changes, [*switches, *refused])
+        facts, changes, refused = _read(session, desired_state(host.loaded))
+    return HostReading(facts, [change.words for change in changes], refused)
 
 
 def check_lines(host: QtsHost, reading: HostReading, *, drift: bool) -> list[str]:
@@ -88,9 +110,74 @@ def check_lines(host: QtsHost, reading: HostReading, *, drift: bool) -> list[str
                      "rights" if changes else "  no difference from the spec in people, "
                      "groups, shares and share rights")
     else:
-        lines.append(f"  {len(changes)} change{'s' * (len(changes) != 1)} apply would make "
-                     "(apply on QTS is not built yet: nothing is changed)")
+        lines.append(f"  {len(changes)} change{'s' * (len(changes) != 1)} apply would make")
     lines += [f"    {change}" for change in changes]
     lines.append("  not compared yet: the folder tree and its ACLs (SSH), share flags, "
                  "rights of people the spec does not name")
     return lines
+
+
+@dataclass(frozen=True)
+class HostApplied:
+    """What apply did on one QTS host, for its lines and the run record."""
+
+    firmware: str
+    profile: str
+    unverified_firmware_accepted: bool
+    outcome: WriteOutcome
+
+
+def firmware_words(firmware: Firmware | None) -> str:
+    """Given the firmware a NAS announced (or None), return it in words."""
+    if firmware is None:
+        return "firmware not reported"
+    return f"QTS {visible(firmware.version)} build {visible(firmware.number)}"
+
+
+def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
+               say: Callable[[str], None]) -> HostApplied:
+    """Given a host prepared with people, read it, refuse as plan does, gate on its
+    firmware, then make every change (nasops.qts.writes); say each change made."""
+    desired = desired_state(host.loaded)
+    spec = host.loaded.spec
+    with QtsSession(host.endpoint) as session:
+        session.login(host.password)
+        _facts, changes, refused = _read(session, desired)
+        firmware = session.firmware
+        key = f"{firmware.version}.{firmware.number}" if firmware else None
+        profile = profile_status(firmware)
+        if refused:
+            raise BadInputError(
+                f"refused on {host.target.name}: " + "; ".join(refused)
+                + "; nothing was changed (settle it, then run apply again)")
+        verified = key is not None and key in VERIFIED_LIVE
+        if changes and not verified and not accept_unverified_firmware:
+            raise BadInputError(
+                f"{host.target.name}: nasops has no verified profile of "
+                f"{firmware_words(firmware)} ({profile}): it reads it, but writes to it only "
+                "when you accept that with --accept-unverified-firmware (kept in the run "
+                "record); nothing was changed")
+        writer = QtsWriter(session, host.user_passwords, _volume_number(spec.volume.path),
+                           _descriptions(host.loaded), say)
+        outcome = writer.apply(changes)
+    return HostApplied(firmware_words(firmware), profile,
+                       accept_unverified_firmware and not verified and bool(changes), outcome)
+
+
+def _volume_number(path: str) -> int:
+    # /share/CACHEDEV1_DATA (or ZFS1_DATA on QuTS hero): the spec check allows only these.
+    digits = path.rstrip("/").rsplit("/", 1)[-1].removesuffix("_DATA")
+    number = "".join(character for character in digits if character.isdigit())
+    return int(number or "1")
+
+
+def _descriptions(loaded: LoadedSpec) -> dict[str, str]:
+    """QTS's description fields: a person's name, a group's and a share's description."""
+    spec = loaded.spec
+    directory = resolve_rights(spec).directory
+    found = {directory.users[user.login].system_name: user.name or ""
+             for user in spec.users}
+    found.update({f"share:{share.name}": share.description or "" for share in spec.shares})
+    found.update({f"group:{group.system_name}": group.description or ""
+                  for group in directory.groups.values()})
+    return found

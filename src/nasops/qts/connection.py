@@ -10,7 +10,7 @@ Every value is checked to a strict grammar before anything connects.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from nasops.ansible.inventory import (
 )
 from nasops.errors import BadInputError
 from nasops.execute import MASKER
-from nasops.provision.secrets import load_secrets_file
+from nasops.provision.secrets import USER_PASSWORDS, load_secrets_file
 from nasops.qts.session import Endpoint
 
 PORT_VARIABLE = "nasops_qts_port"
@@ -126,9 +126,9 @@ def _decrypt(path: Path, vault_password_file: str | None) -> Any:
         raise BadInputError(f"{path}: not YAML once decrypted") from None
 
 
-def qts_password(target: TargetHost, vault_password_file: str | None) -> str:
-    """Given a QTS host, return its admin password from the secrets file (registered with
-    the masker); raise BadInputError saying what to write where when it is missing."""
+def qts_secrets(target: TargetHost, vault_password_file: str | None) -> dict[str, Any]:
+    """Given a QTS host, return its secrets file's data (decrypted when ansible-vault
+    encrypted); raise BadInputError saying what to write where when it is missing."""
     path = target.secrets_path
     if path is None or not path.is_file():
         raise BadInputError(f"inventory host {target.name}: the QTS password is read from "
@@ -137,7 +137,14 @@ def qts_password(target: TargetHost, vault_password_file: str | None) -> str:
     data = load_secrets_file(path)
     if data is None and is_vault_file(path):
         data = _decrypt(path, vault_password_file)
-    value = data.get(PASSWORD_KEY) if isinstance(data, dict) else None
+    return data if isinstance(data, dict) else {}
+
+
+def qts_password(target: TargetHost, data: Mapping[str, Any]) -> str:
+    """Given a QTS host and its secrets, return its admin password (registered with the
+    masker); raise BadInputError saying what to write where when it is missing."""
+    path = target.secrets_path
+    value = data.get(PASSWORD_KEY)
     if value is not None and not isinstance(value, str):
         raise BadInputError(f"{path}: {PASSWORD_KEY} must be text: put it in quotes "
                             "(a password of digits alone is read as a number)")
@@ -146,3 +153,20 @@ def qts_password(target: TargetHost, vault_password_file: str | None) -> str:
                             f"nasops logs in with, for host {target.name})")
     MASKER.add(value)
     return value
+
+
+def user_passwords(target: TargetHost, data: Mapping[str, Any],
+                   logins: Sequence[str]) -> dict[str, str]:
+    """Given a QTS host, its secrets and the spec's logins, return each login's password
+    (registered with the masker); raise BadInputError naming every login without one."""
+    given = data.get(USER_PASSWORDS)
+    given = given if isinstance(given, dict) else {}
+    missing = [login for login in logins
+               if not isinstance(given.get(login), str) or not given[login]]
+    if missing:
+        raise BadInputError(f"{target.secrets_path}: no password for {', '.join(missing)} in "
+                            f"{USER_PASSWORDS}: run `nasops secrets init -i INVENTORY` "
+                            "(it adds only what is missing); nothing was sent to the NAS")
+    passwords = {login: str(given[login]) for login in logins}
+    MASKER.add(*passwords.values())
+    return passwords

@@ -113,12 +113,30 @@ def _right_share(right: ShareRight) -> str:
     return right.share
 
 
+def read_users(session: QtsSession) -> list[Account]:
+    """Given a logged-in session, return every user (all pages)."""
+    return _paged(session, READS["users"], {}, answers.users, _account_name)[0]
+
+
+def read_groups(session: QtsSession) -> list[Account]:
+    """Given a logged-in session, return every group (all pages)."""
+    return _paged(session, READS["groups"], {}, answers.groups, _account_name)[0]
+
+
+def _read_shares(session: QtsSession) -> tuple[list[Share], ElementTree.Element]:
+    return _paged(session, READS["shares"], {}, lambda root: answers.shares(root).shares,
+                  _share_name)
+
+
+def read_share_names(session: QtsSession) -> list[str]:
+    """Given a logged-in session, return every shared folder's name (all pages)."""
+    return [share.name for share in _read_shares(session)[0]]
+
+
 def read_facts(session: QtsSession) -> QtsFacts:
     """Given a logged-in session, read users, groups and shares (read-only)."""
-    users, _ = _paged(session, READS["users"], {}, answers.users, _account_name)
-    groups, _ = _paged(session, READS["groups"], {}, answers.groups, _account_name)
-    shares, first = _paged(session, READS["shares"], {},
-                           lambda root: answers.shares(root).shares, _share_name)
+    users, groups = read_users(session), read_groups(session)
+    shares, first = _read_shares(session)
     switches = answers.shares(first)
     return QtsFacts(firmware=session.firmware, users=users, groups=groups,
                     shares=ShareList(shares, switches.advanced_folder_permissions,

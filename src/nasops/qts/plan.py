@@ -5,7 +5,7 @@ What is compared: people (present, enabled), groups and their members, shares (r
 `renamed_from`), and each person's own share right and the right QTS gives them in effect
 once their groups are merged (nasops.qts.share_rights says what each should be). Not yet:
 the folder tree and its ACLs (the SSH data plane), share flags, rights of people the spec
-does not name. Writing them (apply) is not built.
+does not name. Each change is kept with what apply needs to make it (nasops.qts.writes).
 """
 
 from __future__ import annotations
@@ -23,6 +23,28 @@ RIGHT_WORDS = {"RW": "read/write", "RO": "read-only", "Deny": "no access", None:
 EFFECTIVE_WORDS = {"RW": "read/write", "RO": "read-only", "Deny": "no access",
                    None: "nothing"}
 SHARE_PERMISSIONS = "Control Panel > Privilege > Shared Folders > Edit Shared Folder Permissions"
+
+
+@dataclass(frozen=True)
+class Change:
+    """One difference, in words (plan, drift) and as what apply does about it.
+
+    action: create_person, enable_person, disable_person, create_group, add_member,
+    remove_member, create_share, rename_share, set_right, or refused (apply stops).
+    subject: the login, group or share (as the spec names it; as the NAS spells it for a
+    member to remove); target: the group (membership), the share (a right) or the name
+    before (a rename); right: RW, RO or None (no entry) for set_right.
+    """
+
+    words: str
+    action: str
+    subject: str = ""
+    target: str = ""
+    right: str | None = None
+    members: tuple[str, ...] = ()
+    """create_group: the members it is created with."""
+    enabled: bool = True
+    """create_person: whether the person is created enabled."""
 
 
 @dataclass(frozen=True)
@@ -58,58 +80,67 @@ def _by_name(accounts: list[Account]) -> dict[str, Account]:
     return {account.name.casefold(): account for account in accounts}
 
 
-def _people(desired: Desired, facts: QtsFacts) -> list[str]:
+def _people(desired: Desired, facts: QtsFacts) -> list[Change]:
     present = _by_name(facts.users)
-    lines = []
+    changes = []
     for login, enabled in desired.people.items():
         found = present.get(login.casefold())
         if found is None:
-            lines.append(f"create person {login}" + ("" if enabled else " (disabled)"))
+            changes.append(Change(f"create person {login}" + ("" if enabled else
+                                                              " (disabled)"),
+                                  "create_person", login, enabled=enabled))
         elif found.enabled != enabled:
-            lines.append(f"{'enable' if enabled else 'disable'} person {login}")
-    return lines
+            action = "enable_person" if enabled else "disable_person"
+            changes.append(Change(f"{'enable' if enabled else 'disable'} person {login}",
+                                  action, login))
+    return changes
 
 
-def _groups(desired: Desired, facts: QtsFacts) -> list[str]:
+def _groups(desired: Desired, facts: QtsFacts) -> list[Change]:
     present = _by_name(facts.groups)
-    lines = []
+    changes = []
     for group, wanted in desired.groups.items():
         found = present.get(group.casefold())
         if found is None:
-            lines.append(f"create group {group}"
-                         + (f" with {', '.join(wanted)}" if wanted else ""))
+            changes.append(Change(f"create group {group}"
+                                  + (f" with {', '.join(wanted)}" if wanted else ""),
+                                  "create_group", group, members=tuple(wanted)))
             continue
         members = {member.casefold() for member in facts.members.get(found.name, [])}
         wanted_folded = {member.casefold() for member in wanted}
-        lines += [f"add {member} to group {group}" for member in wanted
-                  if member.casefold() not in members]
-        lines += [f"remove {visible(member)} from group {group}"
-                  for member in sorted(facts.members.get(found.name, []))
-                  if member.casefold() not in wanted_folded]
-    return lines
+        changes += [Change(f"add {member} to group {group}", "add_member", member, group)
+                    for member in wanted if member.casefold() not in members]
+        changes += [Change(f"remove {visible(member)} from group {group}", "remove_member",
+                           member, group)
+                    for member in sorted(facts.members.get(found.name, []))
+                    if member.casefold() not in wanted_folded]
+    return changes
 
 
-def _shares(desired: Desired, facts: QtsFacts) -> list[str]:
+def _shares(desired: Desired, facts: QtsFacts) -> list[Change]:
     present = {share.name.casefold() for share in facts.shares.shares}
-    lines = []
+    changes = []
     for share, before in desired.shares.items():
         if share.casefold() in present:
             if before and before.casefold() in present:
-                lines.append(f"refused: shares {share} and {before} (renamed_from) both exist "
-                             "on the NAS; nasops never merges or deletes a share: settle it "
-                             "by hand first")
+                changes.append(Change(
+                    f"shares {share} and {before} (renamed_from) both exist on the NAS; "
+                    "nasops never merges or deletes a share: settle it by hand first",
+                    REFUSED_ACTION))
             continue
         if before and before.casefold() in present:
-            lines.append(f"rename share {before} to {share} (in place, files kept)")
+            changes.append(Change(f"rename share {before} to {share} (in place, files kept)",
+                                  "rename_share", share, before))
         else:
-            lines.append(f"create share {share} (closed: only the rights below)")
-    return lines
+            changes.append(Change(f"create share {share} (closed: only the rights below)",
+                                  "create_share", share))
+    return changes
 
 
-def _rights(desired: Desired, facts: QtsFacts) -> list[str]:
+def _rights(desired: Desired, facts: QtsFacts) -> list[Change]:
     present_shares = {share.name.casefold() for share in facts.shares.shares}
     rights_of = {login.casefold(): rows for login, rows in facts.rights.items()}
-    lines = []
+    changes = []
     for share, wanted in desired.rights.items():
         # A share to be renamed is compared under the name the NAS still gives it.
         before = desired.shares.get(share)
@@ -120,33 +151,43 @@ def _rights(desired: Desired, facts: QtsFacts) -> list[str]:
             rows = rights_of.get(login.casefold())
             if rows is None or on_nas is None:
                 if target is not None:  # created by this plan: given its right then
-                    lines.append(f"give {login} {RIGHT_WORDS[target]} on {share}")
+                    changes.append(Change(f"give {login} {RIGHT_WORDS[target]} on {share}",
+                                          "set_right", login, share, target))
                 continue
             row = next((row for row in rows if row.share.casefold() == on_nas.casefold()),
                        None)
             own, effective = (row.own, row.effective) if row else (None, None)
             if own != target:
-                lines.append(f"set {login} to {RIGHT_WORDS[target]} on {share} (now "
-                             f"{RIGHT_WORDS[own]})")
+                changes.append(Change(f"set {login} to {RIGHT_WORDS[target]} on {share} (now "
+                                      f"{RIGHT_WORDS[own]})", "set_right", login, share,
+                                      target))
             elif effective != target and desired.people[login]:
-                lines.append(
-                    f"refused: QTS gives {login} {EFFECTIVE_WORDS[effective]} on {share} "
+                changes.append(Change(
+                    f"QTS gives {login} {EFFECTIVE_WORDS[effective]} on {share} "
                     f"where the spec says {RIGHT_WORDS[target]}: a group's entry (QTS merges "
                     "no access > read/write > read-only) overrides the person's own; "
-                    f"nasops gives no group a share right: remove it ({SHARE_PERMISSIONS})")
-    return lines
+                    f"nasops gives no group a share right: remove it ({SHARE_PERMISSIONS})",
+                    REFUSED_ACTION))
+    return changes
 
 
-REFUSED = "refused: "
+REFUSED_ACTION = "refused"
+
+
+def changes_of(desired: Desired, facts: QtsFacts) -> list[Change]:
+    """Given the desired control plane and what was read, return every difference in the
+    order apply makes them (people, groups and members, shares, rights), refusals among
+    them."""
+    return [*_people(desired, facts), *_groups(desired, facts), *_shares(desired, facts),
+            *_rights(desired, facts)]
 
 
 def differences(desired: Desired, facts: QtsFacts) -> tuple[list[str], list[str]]:
     """Given the desired control plane and what was read, return the changes apply would
-    make, in the order it would make them, and what it would refuse (without "refused: ")."""
-    lines = [*_people(desired, facts), *_groups(desired, facts), *_shares(desired, facts),
-             *_rights(desired, facts)]
-    return ([line for line in lines if not line.startswith(REFUSED)],
-            [line.removeprefix(REFUSED) for line in lines if line.startswith(REFUSED)])
+    make, in the order it would make them, and what it would refuse, in words."""
+    changes = changes_of(desired, facts)
+    return ([change.words for change in changes if change.action != REFUSED_ACTION],
+            [change.words for change in changes if change.action == REFUSED_ACTION])
 
 
 def to_read(desired: Desired, facts: QtsFacts) -> tuple[list[str], list[str]]:

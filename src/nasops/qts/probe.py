@@ -36,8 +36,8 @@ def profile_status(firmware: Firmware | None) -> str:
     key = f"{firmware.version}.{firmware.number}"
     if key in VERIFIED_LIVE:
         return f"verified live ({VERIFIED_LIVE[key]})"
-    return (f"no verified profile for QTS {visible(key)}: reading is safe; writing (not "
-            "built yet) will need an explicit override, written to the run record")
+    return (f"no verified profile for QTS {visible(key)}: reading is safe; apply writes "
+            "only with --accept-unverified-firmware, kept in the run record")
 
 
 def _state(value: bool | None) -> str:

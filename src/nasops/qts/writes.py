@@ -1,0 +1,263 @@
+"""Writing the control plane to QTS (issue 15, docs/qts.md): what `nasops apply` does on a
+QTS host, one change after the other, each read back before the next.
+
+QTS answers many writes with authPassed alone, also writes it did not make: after each
+write nasops reads the thing again (the list, the members, the person's share rights) and
+stops at the first write the NAS does not show, saying what was made before it. A re-run
+plans again from what the NAS then holds. Forms are our reading of what the web UI sends
+(design notes §1.2, QTS 5.1.9); only simulated so far.
+
+Nothing is ever deleted: a person the spec disables is disabled, people, groups and shares
+the spec does not name are left alone, a share is renamed in place. A person's password is
+sent at creation only (base64 in a POST body, masked everywhere) and confirmed by QTS's
+password answer, the one word QTS gives on a password (it cannot be read back).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from xml.etree import ElementTree
+
+from nasops.errors import NasopsError
+from nasops.execute import MASKER
+from nasops.qts import answers
+from nasops.qts.facts import (
+    WIZARD,
+    read_groups,
+    read_members,
+    read_rights,
+    read_share_names,
+    read_users,
+)
+from nasops.qts.plan import REFUSED_ACTION, Change
+from nasops.qts.session import QtsSession
+
+CREATE = "/cgi-bin/wizReq.cgi"
+# What a person's detail must hold for account_edit to change only a_enable.
+USER_FIELDS = ("uid", "description", "email", "tel", "tel_country_code", "year", "month",
+               "day")
+# What a share's detail must hold for share_property to change only its name.
+SHARE_FIELDS = ("comment", "path", "selectedVol", "hidden", "oplocks", "recyclePerShare",
+                "qsync", "hide_unreadable", "share_enumeration")
+RIGHT_LISTS = {"RO": "rd_share", "RW": "rw_share", None: "empty_share"}
+
+
+class WriteNotMadeError(NasopsError):
+    """QTS answered a write that reading back shows it did not make."""
+
+
+@dataclass
+class WriteOutcome:
+    """What apply made on one NAS, in plan's words, and the write it stopped at, if any."""
+
+    made: list[str] = field(default_factory=list)
+
+
+def _indexed(name: str, values: list[str]) -> dict[str, str]:
+    """QTS's list fields: name0, name1, … and name_len."""
+    return {**{f"{name}{index}": value for index, value in enumerate(values)},
+            f"{name}_len": str(len(values))}
+
+
+def _folded(names: list[str]) -> set[str]:
+    return {name.casefold() for name in names}
+
+
+class QtsWriter:
+    """Makes plan's changes on a logged-in session, reading each back."""
+
+    def __init__(self, session: QtsSession, passwords: Mapping[str, str], volume: int,
+                 descriptions: Mapping[str, str], say: Callable[[str], None]) -> None:
+        self.session = session
+        self.passwords = passwords
+        self.volume = volume
+        self.descriptions = descriptions
+        self.say = say
+        self.outcome = WriteOutcome()
+
+    def apply(self, changes: list[Change]) -> WriteOutcome:
+        """Make every change (none may be a refusal), in plan's order: people, groups, each
+        group's members in one write per group, shares, then each person's share rights in
+        one write per person."""
+        if any(change.action == REFUSED_ACTION for change in changes):
+            raise NasopsError("apply was asked to make a refused change")  # callers check
+        members: dict[str, list[Change]] = {}
+        rights: dict[str, list[Change]] = {}
+        for change in changes:
+            if change.action in ("add_member", "remove_member"):
+                members.setdefault(change.target, []).append(change)
+            elif change.action == "set_right":
+                rights.setdefault(change.subject, []).append(change)
+            elif change.action in ("create_share", "rename_share") and members:
+                self._members_of(members)  # groups are done before shares
+                members = {}
+                getattr(self, f"_{change.action}")(change)
+                self._made(change.words)
+            else:
+                getattr(self, f"_{change.action}")(change)
+                self._made(change.words)
+        self._members_of(members)
+        for login, given in rights.items():
+            self._set_rights(login, given)
+            for change in given:
+                self._made(change.words)
+        return self.outcome
+
+    def _members_of(self, members: dict[str, list[Change]]) -> None:
+        for group, given in members.items():
+            self._members(group, [change.subject for change in given
+                                  if change.action == "add_member"],
+                          [change.subject for change in given
+                           if change.action == "remove_member"])
+            for change in given:
+                self._made(change.words)
+
+    def _made(self, words: str) -> None:
+        self.outcome.made.append(words)
+        self.say(words)
+
+    def _send(self, path: str, form: dict[str, str], what: str) -> ElementTree.Element:
+        # The same call as a read: QTS's answer to a write says little beyond authPassed.
+        return self.session.read(path, form, what)
+
+    def _not_made(self, what: str, seen: str) -> WriteNotMadeError:
+        return WriteNotMadeError(
+            f"{self.session.endpoint.place}: QTS answered {what}, but reading it back shows "
+            f"{seen}: the NAS did not make it. nasops stopped there; made before it: "
+            f"{len(self.outcome.made)} change(s) (listed above). Nothing was undone: check "
+            "the NAS (its Control Panel, or `nasops qts probe`), then run apply again")
+
+    # -- people ---------------------------------------------------------------------------
+
+    def _users(self) -> dict[str, answers.Account]:
+        return {user.name.casefold(): user for user in read_users(self.session)}
+
+    def _create_person(self, change: Change) -> None:
+        login = change.subject
+        password = self.passwords[login]
+        encoded = base64.b64encode(password.encode()).decode()
+        MASKER.add(password, encoded)
+        self._send(CREATE, {"wiz_func": "user_create", "action": "add_user",
+                            "a_username": login, "a_passwd": encoded,
+                            "a_description": self.descriptions.get(login, ""),
+                            **_indexed("gp", ["everyone"])}, f"the creation of {login}")
+        if login.casefold() not in self._users():
+            raise self._not_made(f"the creation of person {login}", f"no {login}")
+        answer = self._send(WIZARD, {"wiz_func": "user_password_edit",
+                                     "action": "user_password_edit", "username": login,
+                                     "password": encoded, "old_password": "",
+                                     "need_check": "no"}, f"the password of {login}")
+        if not answers.password_changed(answer):
+            raise self._not_made(f"the password of {login}",
+                                 "no password change confirmed (passwordCheck and "
+                                 "passwordChange not both 0)")
+        if not change.enabled:
+            self._set_enabled(login, enabled=False)
+
+    def _enable_person(self, change: Change) -> None:
+        self._set_enabled(change.subject, enabled=True)
+
+    def _disable_person(self, change: Change) -> None:
+        self._set_enabled(change.subject, enabled=False)
+
+    def _set_enabled(self, login: str, *, enabled: bool) -> None:
+        what = f"{'enabling' if enabled else 'disabling'} {login}"
+        detail = answers.detail(
+            self._send(WIZARD, {"wiz_func": "user_edit", "username": login}, what),
+            "userInfo", USER_FIELDS, f"{self.session.endpoint.place}: {login}'s detail")
+        self._send(WIZARD, {"wiz_func": "user_edit", "action": "account_edit",
+                            "username": login, "a_enable": "1" if enabled else "0",
+                            "a_expire": "0", "a_uid": detail["uid"],
+                            **{f"a_{name}": detail[name] for name in
+                               ("description", "email", "tel", "tel_country_code")},
+                            **{name: detail[name] for name in ("year", "month", "day")}},
+                   what)
+        found = self._users().get(login.casefold())
+        if found is None or found.enabled != enabled:
+            raise self._not_made(what, f"{login} {'disabled' if enabled else 'enabled'}")
+
+    # -- groups ---------------------------------------------------------------------------
+
+    def _create_group(self, change: Change) -> None:
+        group = change.subject
+        self._send(CREATE, {"wiz_func": "user_group_create", "action": "add_group",
+                            "new_groupname": group,
+                            "a_description": self.descriptions.get(f"group:{group}", "")},
+                   f"the creation of group {group}")
+        if group.casefold() not in _folded([found.name for found in
+                                            read_groups(self.session)]):
+            raise self._not_made(f"the creation of group {group}", f"no group {group}")
+        if change.members:
+            self._members(group, list(change.members), [])
+
+    def _members(self, group: str, add: list[str], remove: list[str]) -> None:
+        what = f"the members of group {group}"
+        self._send(WIZARD, {"wiz_func": "group_user_edit", "action": "group_user_edit",
+                            "groupname": group, **_indexed("select_user", add),
+                            **_indexed("unselect_user", remove)}, what)
+        members = _folded(read_members(self.session, [group])[group])
+        if not _folded(add) <= members or _folded(remove) & members:
+            raise self._not_made(what, f"members {', '.join(sorted(members)) or 'none'}")
+
+    # -- shares ---------------------------------------------------------------------------
+
+    def _shares(self) -> set[str]:
+        return _folded(read_share_names(self.session))
+
+    def _create_share(self, change: Change) -> None:
+        share = change.subject
+        # Closed: only administrators until the people's own rights are written below.
+        self._send(CREATE, {"wiz_func": "share_create", "action": "add_share",
+                            "share_name": share,
+                            "comment": self.descriptions.get(f"share:{share}", ""),
+                            "vol_no": str(self.volume), "path_type": "auto",
+                            "access_r": "admin_only", "guest": "deny", "qsync": "0",
+                            "quotaRadio": "0", "quota_size": ""},
+                   f"the creation of share {share}")
+        if share.casefold() not in self._shares():
+            raise self._not_made(f"the creation of share {share}", f"no share {share}")
+
+    def _rename_share(self, change: Change) -> None:
+        new, old = change.subject, change.target
+        what = f"the rename of share {old} to {new}"
+        detail = answers.detail(
+            self._send(WIZARD, {"wiz_func": "share_property", "sharename": old}, what),
+            "shareProperty", SHARE_FIELDS, f"{self.session.endpoint.place}: share {old}")
+        self._send(WIZARD, {"wiz_func": "share_property", "action": "share_property",
+                            "old_sname": old, "new_sname": new,
+                            "share_comment": detail["comment"],
+                            "manual_path": detail["path"], "vol_no": detail["selectedVol"],
+                            "share_hidden": detail["hidden"], "oplocks": detail["oplocks"],
+                            "recycle_bin": detail["recyclePerShare"],
+                            "qsync": detail["qsync"],
+                            "hide_unreadable": str(int(detail["hide_unreadable"] == "yes")),
+                            "share_enumeration": str(int(detail["share_enumeration"]
+                                                         == "yes"))}, what)
+        shares = self._shares()
+        if new.casefold() not in shares or old.casefold() in shares:
+            found = [name for name in (old, new) if name.casefold() in shares]
+            raise self._not_made(what, f"shares {', '.join(found) or 'neither'} there")
+
+    # -- rights ---------------------------------------------------------------------------
+
+    def _set_rights(self, login: str, given: list[Change]) -> None:
+        what = f"the share rights of {login}"
+        lists: dict[str, list[str]] = {name: [] for name in (*RIGHT_LISTS.values(),
+                                                             "no_share")}
+        for change in given:
+            lists[RIGHT_LISTS[change.right]].append(change.target)
+        form = {"wiz_func": "user_share_edit", "action": "user_share_edit", "type": "0",
+                "userName": login, "recursive": "0"}
+        for name, shares in lists.items():
+            form.update(_indexed(name, shares))
+        self._send(WIZARD, form, what)
+        rows = {row.share.casefold(): row for row in read_rights(self.session, [login])[login]}
+        for change in given:
+            row = rows.get(change.target.casefold())
+            own, effective = (row.own, row.effective) if row else (None, None)
+            if own != change.right or effective != change.right:
+                raise self._not_made(f"{what} on {change.target}",
+                                     f"own entry {own or 'none'}, in effect "
+                                     f"{effective or 'nothing'}")

@@ -1,0 +1,185 @@
+"""Simulated QTS (our reading): `nasops apply` writes people, groups, members, shares and
+share rights through the loopback service of simulated_service.py, reading each write back
+(issue 15, docs/qts.md).
+
+What these prove: the driver's order, its read-back after every write (a write QTS answers
+without making stops the run, naming it), the firmware gate and its record, refusals before
+any write, passwords sent only in POST bodies and never shown, and that a second apply and
+drift find nothing. What they cannot prove: that a real QNAP takes these forms (the
+recorded and live tiers), nor anything of Samba or the folder tree (not built on QTS).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from qts_hosts import PASSWORD, SimulatedHost
+from ruamel.yaml import YAML
+
+from nasops.cli.main import main
+from nasops.qts.plan import desired_state
+from nasops.spec.load import load_spec
+
+pytestmark = pytest.mark.qts_simulated
+WRITES = ("/cgi-bin/wizReq.cgi",)
+ACCEPT = "--accept-unverified-firmware"
+
+
+def _ready(host: SimulatedHost) -> dict[str, str]:
+    """Advanced Folder Permissions on, the people's passwords made; return them."""
+    host.nas.advanced_folder_permissions = True
+    assert main(["secrets", "init", "-i", str(host.inventory)]) == 0
+    secrets = YAML(typ="safe").load((host.inventory.parent / "secrets.yml").read_text(
+        encoding="utf-8"))
+    assert secrets["nasops_qts_password"] == PASSWORD  # kept as the provider wrote it
+    return dict(secrets["nasops_user_passwords"])
+
+
+def _writes(host: SimulatedHost) -> list[tuple[str, tuple[str, ...]]]:
+    return [(path, fields) for path, fields in host.nas.requests
+            if path in WRITES or "action" in fields]
+
+
+def _record(out: str) -> dict:
+    log = Path(next(line for line in out.splitlines()
+                    if line.startswith("full log: ")).removeprefix("full log: "))
+    return json.loads((log.parent / "result.json").read_text(encoding="utf-8"))
+
+
+def test_simulated_qts_apply_converges_reading_each_write_back_then_changes_nothing(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    passwords = _ready(simulated_qts)
+    nas = simulated_qts.nas
+    existing = set(nas.users)
+    inventory = str(simulated_qts.inventory)
+    capsys.readouterr()
+    # No verified profile of this firmware: refused before any write, unless accepted.
+    assert main(["apply", "-i", inventory]) == 2
+    err = capsys.readouterr().err
+    assert "nasops has no verified profile of QTS 5.1.9 build 2954" in err, err
+    assert ACCEPT in err and "nothing was changed" in err
+    assert _writes(simulated_qts) == []
+
+    assert main(["apply", "-i", inventory, ACCEPT]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    for line in ("wsm-qnap: create person pvandamme", "wsm-qnap: enable person adiallo",
+                 "wsm-qnap: create person ojanssens (disabled)",
+                 "wsm-qnap: remove comptable.ancien from group direction",
+                 "wsm-qnap: create share Asie (closed: only the rights below)",
+                 "wsm-qnap: give pvandamme read/write on Afrique"):
+        assert line in out, line
+    record = _record(out)
+    host = record["hosts"]["wsm-qnap"]
+    assert (record["platform"], record["exit_code"], host["status"]) == ("qts", 0, "changed")
+    assert host["unverified_firmware_accepted"] is True
+    assert f"wsm-qnap: {len(host['made'])} changes made, each read back" in out
+
+    # The NAS as the spec says: people (ojanssens disabled), groups, members, shares, rights;
+    # a person created has the secrets file's password, one already there keeps hers.
+    desired = desired_state(load_spec(simulated_qts.inventory.parent / "wsm.yml"))
+    for login, enabled in desired.people.items():
+        assert nas.users[login][1] is enabled, login
+        assert nas.passwords.get(login) == (None if login in existing else passwords[login])
+    for group, members in desired.groups.items():
+        assert sorted(nas.members[group]) == sorted(members), group
+    assert {share: nas.share_volumes.get(share, "1") for share in desired.shares} == dict.fromkeys(
+        desired.shares, "1")
+    assert {key: right for key, right in nas.rights.items()} == {
+        (login, share): right for share, entries in desired.rights.items()
+        for login, right in entries.items()}
+    # What the spec does not name is left alone: QTS's own, and the organisation's by hand.
+    assert {"admin", "guest", "comptable.ancien"} <= set(nas.users)
+    assert {"Public", "Web", "Archives 2019"} <= set(nas.shares)
+    # Passwords: only in POST bodies, never shown or kept in the log.
+    log = Path(record["log"]).read_text(encoding="utf-8")
+    for secret in (PASSWORD, *passwords.values()):
+        assert secret not in captured.out + captured.err + log
+    assert nas.logins == 2 and nas.sessions == set()  # one login per run, logged out
+
+    assert main(["apply", "-i", inventory, ACCEPT]) == 0
+    again = capsys.readouterr().out
+    assert ("wsm-qnap: no changes: people, groups, shares and share rights match the spec"
+            in again)
+    assert _record(again)["hosts"]["wsm-qnap"]["unverified_firmware_accepted"] is False
+    writes = len(_writes(simulated_qts))
+    assert main(["drift", "-i", inventory]) == 0
+    assert main(["apply", "-i", inventory]) == 0  # nothing to write: no override needed
+    assert len(_writes(simulated_qts)) == writes
+
+
+def test_simulated_qts_a_write_the_nas_does_not_make_stops_apply_naming_it(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    _ready(simulated_qts)
+    nas = simulated_qts.nas
+    nas.ignored_writes = {"group_user_edit"}  # "ok", and the members stay as they were
+    inventory = str(simulated_qts.inventory)
+    capsys.readouterr()
+    assert main(["apply", "-i", inventory, ACCEPT]) == 1
+    captured = capsys.readouterr()
+    # The first group created with its members (Cellule Afrique, in the spec's order).
+    assert ("QTS answered the members of group cellule-afrique, but reading it back shows "
+            "members none: the NAS did not make it") in captured.err
+    assert "full log: " in captured.err
+    made = captured.out.count("wsm-qnap: ")
+    assert made > 0 and "create person pvandamme" in captured.out  # people came first
+    assert "create share" not in captured.out  # stopped there
+    # The NAS fixed (or QTS's hiccup gone), the same apply finishes from where the NAS is.
+    nas.ignored_writes = set()
+    assert main(["apply", "-i", inventory, ACCEPT]) == 0
+    out = capsys.readouterr().out
+    assert "create person pvandamme" not in out and "create group cellule-afrique" not in out
+    assert "remove comptable.ancien from group direction" in out
+    assert "add adiallo to group cellule-afrique" in out
+    assert main(["drift", "-i", inventory]) == 0
+
+
+@pytest.mark.parametrize("ignored", ["user_create", "user_password_edit", "user_edit",
+                                     "share_create", "user_share_edit"])
+def test_simulated_qts_each_kind_of_write_is_read_back(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str], ignored: str) -> None:
+    _ready(simulated_qts)
+    simulated_qts.nas.ignored_writes = {ignored}
+    assert main(["apply", "-i", str(simulated_qts.inventory), ACCEPT]) == 1
+    assert "the NAS did not make it" in capsys.readouterr().err
+
+
+def test_simulated_qts_a_share_renamed_in_place_keeps_its_rights(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    _ready(simulated_qts)
+    inventory = str(simulated_qts.inventory)
+    assert main(["apply", "-i", inventory, ACCEPT]) == 0
+    spec = simulated_qts.inventory.parent / "wsm.yml"
+    spec.write_text(spec.read_text(encoding="utf-8").replace(
+        "  - name: Afrique\n", "  - name: Afrika\n    renamed_from: Afrique\n", 1),
+        encoding="utf-8")
+    capsys.readouterr()
+    assert main(["apply", "-i", inventory, ACCEPT]) == 0
+    out = capsys.readouterr().out
+    assert "rename share Afrique to Afrika (in place, files kept)" in out
+    nas = simulated_qts.nas
+    assert "Afrika" in nas.shares and "Afrique" not in nas.shares
+    assert not any(share == "Afrique" for _, share in nas.rights)
+    assert main(["drift", "-i", inventory]) == 0
+
+
+def test_simulated_qts_apply_refuses_before_any_write(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    inventory = str(simulated_qts.inventory)
+    # No people's passwords yet: stopped before the NAS is asked anything.
+    assert main(["apply", "-i", inventory, ACCEPT]) == 2
+    assert "no password for mlsimon, adiallo" in capsys.readouterr().err
+    assert simulated_qts.nas.requests == []
+    _ready(simulated_qts)
+    # Advanced Folder Permissions off: refused after reading, before writing.
+    simulated_qts.nas.advanced_folder_permissions = False
+    capsys.readouterr()
+    assert main(["apply", "-i", inventory, ACCEPT]) == 2
+    err = capsys.readouterr().err
+    assert "refused on wsm-qnap: Advanced Folder Permissions must be on" in err
+    assert "nothing was changed" in err
+    assert _writes(simulated_qts) == []
+    assert main(["apply", "-i", inventory, ACCEPT, "--json"]) == 2
+    assert "--json and --tags are not built for QTS" in capsys.readouterr().err
