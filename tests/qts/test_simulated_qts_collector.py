@@ -4,13 +4,14 @@ check metrics), not what a real QNAP reports."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 from prometheus_client import generate_latest
-from qts_hosts import PASSWORD, SimulatedHost
+from qts_hosts import PASSWORD, REPOSITORY, SimulatedHost
 
 from nasops.exporter.collectors.qts import QtsCollector
 from nasops.exporter.config import ExporterConfig
@@ -54,6 +55,11 @@ def test_simulated_qts_collector_exports_usage_health_and_firmware(
                  'nasops_qts_share_used_bytes{nas="wsm-qnap",share="Archives 2019"} 42.0'):
         assert line in text, line
     assert "volume=\"volume 2\"" not in text  # QTS's own volume is left out
+    # Every QTS family the alert rules read is one this collector exports.
+    rules = (REPOSITORY / "monitoring" / "nasops.rules.yml").read_text(encoding="utf-8")
+    used = set(re.findall(r"\bnasops_qts_[a-z_]+\b", rules))
+    exported = set(re.findall(r"^(nasops_qts_[a-z_]+)[{ ]", text, re.MULTILINE))
+    assert used and used <= exported, used - exported
     assert PASSWORD not in text
     # One session per refresh, closed after.
     assert simulated_qts.nas.logins == 1 and simulated_qts.nas.sessions == set()
