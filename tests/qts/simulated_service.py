@@ -57,7 +57,9 @@ class SimulatedNas:
     model: str = SIMULATED_MODEL
     # Misbehaviours a test may ask for: "doctype", "paged" (says more than it lists), "html",
     # "ignores-pages" (always the whole list), "no-count" (lists without their count),
-    # "encoding" (an encoding Python lacks), "deep" (nested thousands of levels).
+    # "encoding" (an encoding Python lacks), "deep" (nested thousands of levels),
+    # "opens-new-shares" (a new share gets everyone read/write whatever was asked),
+    # "password-refused" (user_password_edit answers passwordCheck 1).
     misbehave: str | None = None
     ignored_writes: set[str] = field(default_factory=set)
     """wiz_func values whose writes answer authPassed and change nothing (QTS does that)."""
@@ -123,18 +125,26 @@ CODES = {"RO": "R", "RW": "W", "Deny": "I", None: ""}
 
 def effective(nas: SimulatedNas, login: str, share: str) -> str | None:
     """QTS's merge as its guide states it: No access > Read/Write > Read only, the person's
-    own entry and their groups' alike."""
+    own entry and their groups' alike (everyone holds every local user)."""
+    groups = {group for group, members in nas.members.items() if login in members}
     found = {nas.rights.get((login, share))} | {
-        nas.group_rights.get((group, share)) for group, members in nas.members.items()
-        if login in members}
+        right for (group, shared), right in nas.group_rights.items()
+        if shared == share and (group in groups or group == "everyone")}
     return next((right for right in ("Deny", "RW", "RO") if right in found), None)
 
 
 def _user_rights(nas: SimulatedNas, form: dict[str, str]) -> str:
-    login = form.get("userName", "")
+    if "groupName" in form:  # type=2: a group's entries (its preview is its own here)
+        group = form["groupName"]
+        rights = {share: nas.group_rights.get((group, share)) for share in nas.shares}
+        previews = rights
+    else:
+        login = form.get("userName", "")
+        rights = {share: nas.rights.get((login, share)) for share in nas.shares}
+        previews = {share: effective(nas, login, share) for share in nas.shares}
     rows = _page([f"<share><sharename>{escape(share)}</sharename>"
-                  f"<type>{CODES[nas.rights.get((login, share))]}</type>"
-                  f"<preview>{CODES[effective(nas, login, share)] or 'N'}</preview></share>"
+                  f"<type>{CODES[rights[share]]}</type>"
+                  f"<preview>{CODES[previews[share]] or 'N'}</preview></share>"
                   for share in nas.shares], form)
     return (f"<func><ownContent><shareroot><data><count>{len(nas.shares)}</count>{rows}"
             "</data></shareroot></ownContent></func>")
@@ -187,9 +197,10 @@ def _create(nas: SimulatedNas, form: dict[str, str]) -> str:
     elif kind == "user_group_create" and form.get("action") == "add_group":
         nas.groups[form["new_groupname"]] = max(nas.groups.values(), default=999) + 1
     elif kind == "share_create" and form.get("action") == "add_share":
-        assert form.get("access_r") == "admin_only"  # created closed
         nas.shares[form["share_name"]] = False
         nas.share_volumes[form["share_name"]] = form["vol_no"]
+        if form.get("access_r") != "admin_only" or nas.misbehave == "opens-new-shares":
+            nas.group_rights[("everyone", form["share_name"])] = "RW"  # QTS's default
     return "<authPassed>1</authPassed>"  # QTS's answer to a create: nothing more
 
 
@@ -204,9 +215,7 @@ def _edit(nas: SimulatedNas, form: dict[str, str]) -> str:
         if form.get("a_uid") == str(uid) and form.get("a_expire") == "0":
             nas.users[login] = (uid, form["a_enable"] == "1")
     elif kind == "user_password_edit":
-        nas.passwords[form["username"]] = base64.b64decode(form["password"]).decode()
-        return ("<func><userPasswordEdit><passwordCheck>0</passwordCheck><passwordChange>0"
-                "</passwordChange></userPasswordEdit></func>")
+        return _password(nas, form)
     elif kind == "group_user_edit":
         members = nas.members.setdefault(form["groupname"], [])
         members += [user for user in _listed(form, "select_user") if user not in members]
@@ -219,15 +228,28 @@ def _edit(nas: SimulatedNas, form: dict[str, str]) -> str:
         nas.rights = {(login, new if share == old else share): right
                       for (login, share), right in nas.rights.items()}
     elif kind == "user_share_edit":
-        login = form["userName"]
-        for name, right in (("rd_share", "RO"), ("rw_share", "RW"), ("no_share", "Deny"),
-                            ("empty_share", None)):
-            for share in _listed(form, name):
-                if right is None:
-                    nas.rights.pop((login, share), None)
-                else:
-                    nas.rights[(login, share)] = right
+        _set_rights(nas, form)
     return "<authPassed>1</authPassed>"
+
+
+def _password(nas: SimulatedNas, form: dict[str, str]) -> str:
+    if nas.misbehave == "password-refused":  # e.g. QTS's password policy
+        return ("<func><userPasswordEdit><passwordCheck>1</passwordCheck><passwordChange>"
+                "0</passwordChange></userPasswordEdit></func>")
+    nas.passwords[form["username"]] = base64.b64decode(form["password"]).decode()
+    return ("<func><userPasswordEdit><passwordCheck>0</passwordCheck><passwordChange>0"
+            "</passwordChange></userPasswordEdit></func>")
+
+
+def _set_rights(nas: SimulatedNas, form: dict[str, str]) -> None:
+    login = form["userName"]
+    for name, right in (("rd_share", "RO"), ("rw_share", "RW"), ("no_share", "Deny"),
+                        ("empty_share", None)):
+        for share in _listed(form, name):
+            if right is None:
+                nas.rights.pop((login, share), None)
+            else:
+                nas.rights[(login, share)] = right
 
 
 def _wizard(nas: SimulatedNas, form: dict[str, str]) -> str:

@@ -23,7 +23,8 @@ pytestmark = pytest.mark.qts_recorded
 RECORDED = Path(__file__).parent / "recorded"
 RECORDINGS = sorted(path.parent for path in RECORDED.glob("*/meta.json"))
 PARSERS = {"users": answers.users, "groups": answers.groups, "shares": answers.shares,
-           "members": answers.members, "share_rights": answers.share_rights}
+           "members": answers.members, "share_rights": answers.share_rights,
+           "group_share_rights": answers.share_rights}
 
 
 def check_recording(directory: Path) -> dict[str, object]:
@@ -80,6 +81,9 @@ def test_recorded_qts_synthetic_answers_read_as_written() -> None:
     assert parsed["share_rights"] == [answers.ShareRight("Public", "RW", "RW"),
                                       answers.ShareRight("share-1", None, "RO"),
                                       answers.ShareRight("share-2", "Deny", None)]
+    assert parsed["group_share_rights"] == [answers.ShareRight("Public", "RW", "RW"),
+                                            answers.ShareRight("share-1", None, None),
+                                            answers.ShareRight("share-2", "RO", "RO")]
     login = parsed["login"]
     assert isinstance(login, answers.Login)
     assert login.sid == "REDACTED"  # read through CDATA, as QTS sends it
@@ -107,7 +111,7 @@ def test_recorded_qts_a_capture_passes_the_same_checks(tmp_path: Path) -> None:
         recorded[name] = text.encode()
     firmware = answers.firmware_of(answers.parse(recorded["login"], "login"))
     written = write_capture(tmp_path / "capture", recorded, firmware, "tester")
-    assert len(written) == 7
+    assert len(written) == 8
     texts = "".join(path.read_text() for path in written)
     for real in ("mlsimon", "Afrique", "direction", "Marie-Line Simon"):
         assert real not in texts, real

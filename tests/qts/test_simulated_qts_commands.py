@@ -176,8 +176,9 @@ def test_simulated_qts_capture_is_redacted_hashed_and_parses_back(
     assert meta["model"] == "nasops-simulated"
     assert meta["firmware"] == {"version": "5.1.9", "number": "2954", "build": "20241120"}
     assert meta["operator"] == "provider"
-    assert sorted(meta["answers"]) == ["groups.xml", "login.xml", "members.xml", "share_rights.xml",
-                                       "shares.xml", "users.xml"]
+    assert sorted(meta["answers"]) == ["group_share_rights.xml", "groups.xml", "login.xml",
+                                       "members.xml", "share_rights.xml", "shares.xml",
+                                       "users.xml"]
     texts = ""
     for name, entry in meta["answers"].items():
         content = (directory / name).read_bytes()

@@ -4,15 +4,19 @@ in the run's record, with the firmware override when the operator gave it."""
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from nasops.ansible.inventory import TargetHost
 from nasops.ansible.run_log import RunLog
-from nasops.cli.run_report import RunReport
+from nasops.ansible.runner import interruptible
+from nasops.cli.run_report import RunReport, masked
 from nasops.errors import BadInputError, CommandFailedError, NasopsError
 from nasops.provision.targets import Hostvars
+
+if TYPE_CHECKING:
+    from nasops.qts.commands import QtsHost
 
 RECORD_VERSION = 1
 
@@ -50,17 +54,21 @@ class QtsRunRecord:
         self.log.write(f"{name}: stopped: {message}\n")
 
     def close(self, exit_code: int) -> None:
-        self.log.write_result({"version": RECORD_VERSION, "command": "apply",
-                               "platform": "qts", "exit_code": exit_code,
-                               "log": str(self.log.path), "hosts": self.hosts})
+        """Write result.json; a host still "started" was cut off (exit_code says how)."""
+        for host in self.hosts.values():
+            if host["status"] == "started":
+                host.update(status="interrupted")
+        # Masked value by value, before JSON escapes a secret's quotes (run_report.masked).
+        self.log.write_result(masked({"version": RECORD_VERSION, "command": "apply",
+                                      "platform": "qts", "exit_code": exit_code,
+                                      "log": str(self.log.path), "hosts": self.hosts}))
 
 
 def apply_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
               vault_password_file: str | None, *, accept_unverified_firmware: bool) -> None:
     """apply on QTS hosts (nasops.qts.commands.apply_host), one after the other; the first
     refusal or failure stops the run (exit 2 or 1) naming the kept log."""
-    from nasops.qts.commands import apply_host, endpoints, prepared_hosts  # noqa: PLC0415
-    from nasops.qts.writes import WriteNotMadeError  # noqa: PLC0415
+    from nasops.qts.commands import endpoints, prepared_hosts  # noqa: PLC0415
 
     if report.as_json or report.tags:
         raise BadInputError("--json and --tags are not built for QTS hosts yet (docs/qts.md)")
@@ -69,28 +77,39 @@ def apply_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
     record = QtsRunRecord(report.inventory)
     exit_code = 0
     try:
-        for host in hosts:
-            name = host.target.name
-            record.start(name)
-            try:
-                done = apply_host(host, accept_unverified_firmware=accept_unverified_firmware,
-                                  say=functools.partial(record.made, name))
-            except WriteNotMadeError as error:
-                record.failed(name, str(error))
-                raise CommandFailedError(str(error)) from None
-            except NasopsError as error:
-                record.failed(name, str(error))
-                raise
-            record.finished(name, done.firmware, done.profile,
-                            done.unverified_firmware_accepted)
-            made = len(done.outcome.made)
-            click.echo(f"{name}: {made} change{'s' * (made != 1)} made, each read back"
-                       if made else f"{name}: no changes: people, groups, shares and share "
-                       "rights match the spec")
-    except NasopsError as error:
+        # SIGTERM and SIGHUP as Ctrl-C: the session logs out, the record says where it stopped.
+        with interruptible():
+            for host in hosts:
+                _apply_one(host, record, accept_unverified_firmware=accept_unverified_firmware)
+    except NasopsError as error:  # an interruption too (RunInterrupted: 128 + signal)
         exit_code = error.exit_code
         error.args = (f"{error}\nfull log: {record.log.path}",)
+        raise
+    except BaseException:
+        exit_code = 1
         raise
     finally:
         record.close(exit_code)
     click.echo(f"full log: {record.log.path}")
+
+
+def _apply_one(host: QtsHost, record: QtsRunRecord, *,
+               accept_unverified_firmware: bool) -> None:
+    from nasops.qts.commands import apply_host  # noqa: PLC0415
+    from nasops.qts.writes import WriteNotMadeError  # noqa: PLC0415
+
+    name = host.target.name
+    record.start(name)
+    try:
+        done = apply_host(host, accept_unverified_firmware=accept_unverified_firmware,
+                          say=functools.partial(record.made, name))
+    except WriteNotMadeError as error:
+        record.failed(name, str(error))
+        raise CommandFailedError(str(error)) from None
+    except NasopsError as error:
+        record.failed(name, str(error))
+        raise
+    record.finished(name, done.firmware, done.profile, done.unverified_firmware_accepted)
+    made = len(done.outcome.made)
+    click.echo(f"{name}: {made} change{'s' * (made != 1)} made, each read back" if made else
+               f"{name}: no changes: people, groups, shares and share rights match the spec")

@@ -136,7 +136,7 @@ class RunReport:
         """Keep the document next to the log, print it (--json) or name the log."""
         # Every text masked before it is encoded: a secret holding a quote or a backslash
         # would no longer match once JSON escaped it.
-        document = _masked(self.document(error))
+        document = masked(self.document(error))
         if self.log is not None:
             self.log.write_result(document)
         if self.as_json:
@@ -150,14 +150,14 @@ class RunReport:
             click.echo(f"full log: {self.log.path}")
 
 
-def _masked(value: Any) -> Any:
+def masked(value: Any) -> Any:
     """Given a JSON document, return it with every registered secret masked in its texts."""
     if isinstance(value, str):
         return MASKER.mask(value)
     if isinstance(value, dict):
-        return {MASKER.mask(str(key)): _masked(item) for key, item in value.items()}
+        return {MASKER.mask(str(key)): masked(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [_masked(item) for item in value]
+        return [masked(item) for item in value]
     return value
 
 

@@ -20,9 +20,15 @@ from nasops.qts.answers import Firmware
 from nasops.qts.connection import endpoint_of, qts_password, qts_secrets, user_passwords
 from nasops.qts.facts import QtsFacts, read_facts, read_members, read_rights
 from nasops.qts.plan import REFUSED_ACTION, Change, Desired, changes_of, desired_state, to_read
-from nasops.qts.probe import PERMISSIONS_PAGE, VERIFIED_LIVE, profile_status, switch_problems
+from nasops.qts.probe import (
+    PERMISSIONS_PAGE,
+    SHOWN,
+    VERIFIED_LIVE,
+    profile_status,
+    switch_problems,
+)
 from nasops.qts.session import Endpoint, QtsSession
-from nasops.qts.writes import QtsWriter, WriteOutcome
+from nasops.qts.writes import QtsWriter, WriteNotMadeError, WriteOutcome
 from nasops.spec.load import LoadedSpec, load_spec
 from nasops.spec.names import visible
 from nasops.spec.rights import resolve_rights
@@ -160,6 +166,17 @@ def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
         writer = QtsWriter(session, host.user_passwords, _volume_number(spec.volume.path),
                            _descriptions(host.loaded), say)
         outcome = writer.apply(changes)
+        if changes:
+            # Read the whole control plane again, as plan would: what one write's read-back
+            # cannot see (a group's right reaching a person just created) shows here.
+            _facts, left, refused = _read(session, desired)
+            if left or refused:
+                found = [*refused, *(change.words for change in left)]
+                raise WriteNotMadeError(
+                    f"{host.endpoint.place}: after {len(outcome.made)} change(s), each read "
+                    f"back, reading the NAS again still finds: {'; '.join(found[:SHOWN])}"
+                    + (f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else "")
+                    + " (nothing was undone: settle it, then run apply again)")
     return HostApplied(firmware_words(firmware), profile,
                        accept_unverified_firmware and not verified and bool(changes), outcome)
 

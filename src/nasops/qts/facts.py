@@ -49,6 +49,9 @@ READS = {
     "share_rights": Read("a person's share rights", WIZARD,
                          {"wiz_func": "user_share_edit", "type": "0"},
                          "func/ownContent/shareroot/data", "count"),
+    "group_share_rights": Read("a group's share rights", WIZARD,
+                               {"wiz_func": "user_share_edit", "type": "2"},
+                               "func/ownContent/shareroot/data", "count"),
 }
 
 
@@ -157,3 +160,10 @@ def read_rights(session: QtsSession, logins: Iterable[str]) -> dict[str, list[Sh
     return {login: _paged(session, READS["share_rights"], {"userName": login},
                           answers.share_rights, _right_share)[0]
             for login in logins}
+
+
+def read_group_rights(session: QtsSession, group: str) -> list[ShareRight]:
+    """Given a session and a group QTS has, return its share rights (own: the group's
+    entry)."""
+    return _paged(session, READS["group_share_rights"], {"groupName": group},
+                  answers.share_rights, _right_share)[0]

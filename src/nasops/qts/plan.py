@@ -31,9 +31,10 @@ class Change:
 
     action: create_person, enable_person, disable_person, create_group, add_member,
     remove_member, create_share, rename_share, set_right, or refused (apply stops).
-    subject: the login, group or share (as the spec names it; as the NAS spells it for a
-    member to remove); target: the group (membership), the share (a right) or the name
-    before (a rename); right: RW, RO or None (no entry) for set_right.
+    subject: the login, group or share; target: the group (membership), the share (a right)
+    or the name before (a rename); right: RW, RO or None (no entry) for set_right. Names are
+    spelled as the NAS spells them where it has them (QTS may compare names with their
+    case), as the spec does for what this run creates. words use the spec's names.
     """
 
     words: str
@@ -44,7 +45,7 @@ class Change:
     members: tuple[str, ...] = ()
     """create_group: the members it is created with."""
     enabled: bool = True
-    """create_person: whether the person is created enabled."""
+    """create_person and set_right: whether the person is (to be) enabled."""
 
 
 @dataclass(frozen=True)
@@ -92,12 +93,19 @@ def _people(desired: Desired, facts: QtsFacts) -> list[Change]:
         elif found.enabled != enabled:
             action = "enable_person" if enabled else "disable_person"
             changes.append(Change(f"{'enable' if enabled else 'disable'} person {login}",
-                                  action, login))
+                                  action, found.name))
     return changes
+
+
+def _spelled(name: str, present: dict[str, Account]) -> str:
+    """The name as the NAS spells it, if it has it; else as given (created by this run)."""
+    found = present.get(name.casefold())
+    return found.name if found is not None else name
 
 
 def _groups(desired: Desired, facts: QtsFacts) -> list[Change]:
     present = _by_name(facts.groups)
+    people = _by_name(facts.users)
     changes = []
     for group, wanted in desired.groups.items():
         found = present.get(group.casefold())
@@ -108,17 +116,19 @@ def _groups(desired: Desired, facts: QtsFacts) -> list[Change]:
             continue
         members = {member.casefold() for member in facts.members.get(found.name, [])}
         wanted_folded = {member.casefold() for member in wanted}
-        changes += [Change(f"add {member} to group {group}", "add_member", member, group)
+        changes += [Change(f"add {member} to group {group}", "add_member",
+                           _spelled(member, people), found.name)
                     for member in wanted if member.casefold() not in members]
         changes += [Change(f"remove {visible(member)} from group {group}", "remove_member",
-                           member, group)
+                           member, found.name)
                     for member in sorted(facts.members.get(found.name, []))
                     if member.casefold() not in wanted_folded]
     return changes
 
 
 def _shares(desired: Desired, facts: QtsFacts) -> list[Change]:
-    present = {share.name.casefold() for share in facts.shares.shares}
+    spelled = {share.name.casefold(): share.name for share in facts.shares.shares}
+    present = set(spelled)
     changes = []
     for share, before in desired.shares.items():
         if share.casefold() in present:
@@ -130,7 +140,7 @@ def _shares(desired: Desired, facts: QtsFacts) -> list[Change]:
             continue
         if before and before.casefold() in present:
             changes.append(Change(f"rename share {before} to {share} (in place, files kept)",
-                                  "rename_share", share, before))
+                                  "rename_share", share, spelled[before.casefold()]))
         else:
             changes.append(Change(f"create share {share} (closed: only the rights below)",
                                   "create_share", share))
@@ -138,40 +148,51 @@ def _shares(desired: Desired, facts: QtsFacts) -> list[Change]:
 
 
 def _rights(desired: Desired, facts: QtsFacts) -> list[Change]:
-    present_shares = {share.name.casefold() for share in facts.shares.shares}
+    spelled = {share.name.casefold(): share.name for share in facts.shares.shares}
+    present_shares = set(spelled)
+    people = _by_name(facts.users)
     rights_of = {login.casefold(): rows for login, rows in facts.rights.items()}
     changes = []
     for share, wanted in desired.rights.items():
-        # A share to be renamed is compared under the name the NAS still gives it.
+        # A share to be renamed is compared under the name the NAS still gives it, and
+        # written under its new one (the rename comes first).
         before = desired.shares.get(share)
         on_nas = share if share.casefold() in present_shares else (
             before if before and before.casefold() in present_shares else None)
+        written = spelled.get(share.casefold(), share)
         for login in desired.people:
             target = wanted.get(login)
             rows = rights_of.get(login.casefold())
+            person = _spelled(login, people)
+            enabled = desired.people[login]
             if rows is None or on_nas is None:
                 if target is not None:  # created by this plan: given its right then
                     changes.append(Change(f"give {login} {RIGHT_WORDS[target]} on {share}",
-                                          "set_right", login, share, target))
+                                          "set_right", person, written, target,
+                                          enabled=enabled))
                 continue
             row = next((row for row in rows if row.share.casefold() == on_nas.casefold()),
                        None)
             own, effective = (row.own, row.effective) if row else (None, None)
             if own != target:
                 changes.append(Change(f"set {login} to {RIGHT_WORDS[target]} on {share} (now "
-                                      f"{RIGHT_WORDS[own]})", "set_right", login, share,
-                                      target))
-            elif effective != target and desired.people[login]:
-                changes.append(Change(
-                    f"QTS gives {login} {EFFECTIVE_WORDS[effective]} on {share} "
-                    f"where the spec says {RIGHT_WORDS[target]}: a group's entry (QTS merges "
-                    "no access > read/write > read-only) overrides the person's own; "
-                    f"nasops gives no group a share right: remove it ({SHARE_PERMISSIONS})",
-                    REFUSED_ACTION))
+                                      f"{RIGHT_WORDS[own]})", "set_right", person, written,
+                                      target, enabled=enabled))
+            elif effective != target and enabled:
+                changes.append(Change(group_override(login, share, effective, target),
+                                      REFUSED_ACTION))
     return changes
 
 
 REFUSED_ACTION = "refused"
+
+
+def group_override(login: str, share: str, effective: str | None, target: str | None) -> str:
+    """Say why a right QTS gives in effect, other than the person's own, stops apply."""
+    return (f"QTS gives {login} {EFFECTIVE_WORDS[effective]} on {share} where the spec says "
+            f"{RIGHT_WORDS[target]}: a group's entry (QTS merges no access > read/write > "
+            "read-only) overrides the person's own; nasops gives no group a share right: "
+            f"remove it ({SHARE_PERMISSIONS})")
 
 
 def changes_of(desired: Desired, facts: QtsFacts) -> list[Change]:

@@ -16,6 +16,7 @@ password answer, the one word QTS gives on a password (it cannot be read back).
 from __future__ import annotations
 
 import base64
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
@@ -25,13 +26,14 @@ from nasops.execute import MASKER
 from nasops.qts import answers
 from nasops.qts.facts import (
     WIZARD,
+    read_group_rights,
     read_groups,
     read_members,
     read_rights,
     read_share_names,
     read_users,
 )
-from nasops.qts.plan import REFUSED_ACTION, Change
+from nasops.qts.plan import REFUSED_ACTION, SHARE_PERMISSIONS, Change, group_override
 from nasops.qts.session import QtsSession
 
 CREATE = "/cgi-bin/wizReq.cgi"
@@ -42,15 +44,16 @@ USER_FIELDS = ("uid", "description", "email", "tel", "tel_country_code", "year",
 SHARE_FIELDS = ("comment", "path", "selectedVol", "hidden", "oplocks", "recyclePerShare",
                 "qsync", "hide_unreadable", "share_enumeration")
 RIGHT_LISTS = {"RO": "rd_share", "RW": "rw_share", None: "empty_share"}
+EVERYONE = "everyone"  # QTS's group of every local user
 
 
 class WriteNotMadeError(NasopsError):
-    """QTS answered a write that reading back shows it did not make."""
+    """QTS answered a write that reading back shows it did not make (or not as asked)."""
 
 
 @dataclass
 class WriteOutcome:
-    """What apply made on one NAS, in plan's words, and the write it stopped at, if any."""
+    """What apply made on one NAS, in plan's words, each read back."""
 
     made: list[str] = field(default_factory=list)
 
@@ -122,12 +125,16 @@ class QtsWriter:
         # The same call as a read: QTS's answer to a write says little beyond authPassed.
         return self.session.read(path, form, what)
 
-    def _not_made(self, what: str, seen: str) -> WriteNotMadeError:
+    def _not_made(self, what: str, seen: str, *, done: str = "") -> WriteNotMadeError:
+        return self._stopped(f"QTS answered {what}, but reading it back shows {seen}: the NAS "
+                             "did not make it", done=done)
+
+    def _stopped(self, why: str, *, done: str = "") -> WriteNotMadeError:
+        # done: what the change that stopped had made already (a person created, say).
         return WriteNotMadeError(
-            f"{self.session.endpoint.place}: QTS answered {what}, but reading it back shows "
-            f"{seen}: the NAS did not make it. nasops stopped there; made before it: "
-            f"{len(self.outcome.made)} change(s) (listed above). Nothing was undone: check "
-            "the NAS (its Control Panel, or `nasops qts probe`), then run apply again")
+            f"{self.session.endpoint.place}: {why}. nasops stopped there; made before it: "
+            f"{len(self.outcome.made)} change(s) (listed above){done}. Nothing was undone: "
+            "check the NAS (its Control Panel, or `nasops qts probe`), then run apply again")
 
     # -- people ---------------------------------------------------------------------------
 
@@ -138,23 +145,31 @@ class QtsWriter:
         login = change.subject
         password = self.passwords[login]
         encoded = base64.b64encode(password.encode()).decode()
-        MASKER.add(password, encoded)
+        MASKER.add(password, encoded, urllib.parse.quote_plus(encoded))
         self._send(CREATE, {"wiz_func": "user_create", "action": "add_user",
                             "a_username": login, "a_passwd": encoded,
                             "a_description": self.descriptions.get(login, ""),
                             **_indexed("gp", ["everyone"])}, f"the creation of {login}")
         if login.casefold() not in self._users():
             raise self._not_made(f"the creation of person {login}", f"no {login}")
+        created = f"; person {login} was created"
+        # Disabled first (QTS's create form has no "disabled"), then the password: a
+        # person the spec disables is never left enabled by a write that stops later.
+        if not change.enabled:
+            self._set_enabled(login, enabled=False, done=created)
+            created += " and disabled"
         answer = self._send(WIZARD, {"wiz_func": "user_password_edit",
                                      "action": "user_password_edit", "username": login,
                                      "password": encoded, "old_password": "",
                                      "need_check": "no"}, f"the password of {login}")
         if not answers.password_changed(answer):
-            raise self._not_made(f"the password of {login}",
-                                 "no password change confirmed (passwordCheck and "
-                                 "passwordChange not both 0)")
-        if not change.enabled:
-            self._set_enabled(login, enabled=False)
+            raise self._stopped(
+                f"QTS did not confirm the password of {login} (passwordCheck and "
+                "passwordChange not both 0: its password policy?)",
+                done=f"{created}, with the password it was created with unconfirmed: apply "
+                     "does not set the password of a person already on the NAS, so set it "
+                     "in QTS (Control Panel > Privilege > Users > Change Password) to the "
+                     "secrets file's")
 
     def _enable_person(self, change: Change) -> None:
         self._set_enabled(change.subject, enabled=True)
@@ -162,7 +177,7 @@ class QtsWriter:
     def _disable_person(self, change: Change) -> None:
         self._set_enabled(change.subject, enabled=False)
 
-    def _set_enabled(self, login: str, *, enabled: bool) -> None:
+    def _set_enabled(self, login: str, *, enabled: bool, done: str = "") -> None:
         what = f"{'enabling' if enabled else 'disabling'} {login}"
         detail = answers.detail(
             self._send(WIZARD, {"wiz_func": "user_edit", "username": login}, what),
@@ -176,7 +191,8 @@ class QtsWriter:
                    what)
         found = self._users().get(login.casefold())
         if found is None or found.enabled != enabled:
-            raise self._not_made(what, f"{login} {'disabled' if enabled else 'enabled'}")
+            raise self._not_made(what, f"{login} {'disabled' if enabled else 'enabled'}",
+                                 done=done)
 
     # -- groups ---------------------------------------------------------------------------
 
@@ -190,16 +206,19 @@ class QtsWriter:
                                             read_groups(self.session)]):
             raise self._not_made(f"the creation of group {group}", f"no group {group}")
         if change.members:
-            self._members(group, list(change.members), [])
+            self._members(group, list(change.members), [],
+                          done=f"; group {group} was created, without its members")
 
-    def _members(self, group: str, add: list[str], remove: list[str]) -> None:
+    def _members(self, group: str, add: list[str], remove: list[str], *,
+                 done: str = "") -> None:
         what = f"the members of group {group}"
         self._send(WIZARD, {"wiz_func": "group_user_edit", "action": "group_user_edit",
                             "groupname": group, **_indexed("select_user", add),
                             **_indexed("unselect_user", remove)}, what)
         members = _folded(read_members(self.session, [group])[group])
         if not _folded(add) <= members or _folded(remove) & members:
-            raise self._not_made(what, f"members {', '.join(sorted(members)) or 'none'}")
+            raise self._not_made(what, f"members {', '.join(sorted(members)) or 'none'}",
+                                 done=done)
 
     # -- shares ---------------------------------------------------------------------------
 
@@ -218,6 +237,16 @@ class QtsWriter:
                    f"the creation of share {share}")
         if share.casefold() not in self._shares():
             raise self._not_made(f"the creation of share {share}", f"no share {share}")
+        # Closed means closed: QTS's default for a new share is everyone read/write.
+        everyone = {row.share.casefold(): row.own
+                    for row in read_group_rights(self.session, EVERYONE)}
+        if everyone.get(share.casefold()) is not None:
+            raise self._stopped(
+                f"QTS created share {share} open to group {EVERYONE} "
+                f"({everyone[share.casefold()]}) although nasops asked for it closed "
+                "(access_r=admin_only)", done=f"; share {share} was created: remove "
+                f"{EVERYONE}'s right on it ({SHARE_PERMISSIONS}) before anything is saved "
+                "there")
 
     def _rename_share(self, change: Change) -> None:
         new, old = change.subject, change.target
@@ -257,7 +286,14 @@ class QtsWriter:
         for change in given:
             row = rows.get(change.target.casefold())
             own, effective = (row.own, row.effective) if row else (None, None)
-            if own != change.right or effective != change.right:
+            if own != change.right:
                 raise self._not_made(f"{what} on {change.target}",
-                                     f"own entry {own or 'none'}, in effect "
-                                     f"{effective or 'nothing'}")
+                                     f"own entry {own or 'none'}")
+        for change in given:
+            row = rows.get(change.target.casefold())
+            effective = row.effective if row else None
+            # A group's entry (QTS's own everyone, say) can give more than the person's own:
+            # what plan refuses for people already there, found here for those just made.
+            if effective != change.right and change.enabled:
+                raise self._stopped(group_override(login, change.target, effective,
+                                                   change.right))
