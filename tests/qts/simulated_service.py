@@ -156,7 +156,9 @@ def _in_session(nas: SimulatedNas, path: str, form: dict[str, str]) -> str:
         return "<authPassed>1</authPassed>"
     lists = {"user": _user_list, "group": _group_list, "share": _share_list}
     if path == "/cgi-bin/priv/privRequest.cgi" and form.get("subfunc") in lists:
-        return nas.header() + lists[form["subfunc"]](nas, form)
+        # apply=1: a delete (only the live check's clean-up sends one), answered bare.
+        return (_delete(nas, form) if form.get("apply") == "1"
+                else nas.header() + lists[form["subfunc"]](nas, form))
     if path in ("/cgi-bin/priv/privWizard.cgi", "/cgi-bin/wizReq.cgi"):
         answer = _wizard if path.endswith("privWizard.cgi") else _create
         return nas.header() + answer(nas, form)
@@ -229,6 +231,24 @@ def _edit(nas: SimulatedNas, form: dict[str, str]) -> str:
                       for (login, share), right in nas.rights.items()}
     elif kind == "user_share_edit":
         _set_rights(nas, form)
+    return "<authPassed>1</authPassed>"
+
+
+def _delete(nas: SimulatedNas, form: dict[str, str]) -> str:
+    """privRequest.cgi's deletes: a user (home kept), a group, a share (its data kept)."""
+    kind = form.get("subfunc")
+    if kind == "user" and form.get("delete_userhome") == "0":
+        nas.users.pop(form["user_list"], None)
+        for members in nas.members.values():
+            if form["user_list"] in members:
+                members.remove(form["user_list"])
+        nas.rights = {key: right for key, right in nas.rights.items()
+                      if key[0] != form["user_list"]}
+    elif kind == "group":
+        nas.groups.pop(form["group_list"], None)
+        nas.members.pop(form["group_list"], None)
+    elif kind == "share" and form.get("delsymboliconly") == "1":
+        nas.shares.pop(form["share_list"], None)
     return "<authPassed>1</authPassed>"
 
 
