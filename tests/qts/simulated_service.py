@@ -67,6 +67,8 @@ class SimulatedNas:
     """login -> the password QTS was given (created here or changed)."""
     share_volumes: dict[str, str] = field(default_factory=dict)
     """share -> the volume number it was created on."""
+    share_flags: dict[str, dict[str, bool]] = field(default_factory=dict)
+    """share -> qsync, hide_unreadable, share_enumeration (all off when not listed)."""
     sessions: set[str] = field(default_factory=set)
     requests: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     """Each request: its CGI path and the names (never the values) of its form fields."""
@@ -229,6 +231,9 @@ def _edit(nas: SimulatedNas, form: dict[str, str]) -> str:
                       for name, hidden in nas.shares.items()}
         nas.rights = {(login, new if share == old else share): right
                       for (login, share), right in nas.rights.items()}
+        nas.share_flags.pop(old, None)
+        nas.share_flags[new] = {name: form[name] == "1" for name in
+                                ("qsync", "hide_unreadable", "share_enumeration")}
     elif kind == "user_share_edit":
         _set_rights(nas, form)
     return "<authPassed>1</authPassed>"
@@ -283,10 +288,15 @@ def _wizard(nas: SimulatedNas, form: dict[str, str]) -> str:
                 "</tel_country_code><year>2026</year><month>1</month><day>1</day>"
                 f"<chk_disable>{int(not enabled)}</chk_disable></userInfo>")
     if form.get("wiz_func") == "share_property":
+        flags = nas.share_flags.get(form["sharename"], {})
+        yes = {True: "yes", False: "no"}
         return (f"<shareProperty><comment></comment><path>/{escape(form['sharename'])}</path>"
                 "<selectedVol>1</selectedVol><hidden>0</hidden><oplocks>1</oplocks>"
-                "<recyclePerShare>1</recyclePerShare><qsync>0</qsync><hide_unreadable>yes"
-                "</hide_unreadable><share_enumeration>yes</share_enumeration></shareProperty>")
+                f"<recyclePerShare>1</recyclePerShare><qsync>{int(flags.get('qsync', False))}"
+                f"</qsync><hide_unreadable>{yes[flags.get('hide_unreadable', False)]}"
+                "</hide_unreadable><share_enumeration>"
+                f"{yes[flags.get('share_enumeration', False)]}</share_enumeration>"
+                "</shareProperty>")
     if form.get("wiz_func") == "group_user_edit":
         members = ", ".join(nas.members.get(form.get("groupname", ""), []))
         return f"<func><ownContent><ownUser>{escape(members)}</ownUser></ownContent></func>"

@@ -17,14 +17,16 @@ from pathlib import Path
 import pytest
 
 from nasops.qts import answers
-from nasops.qts.facts import READS
+from nasops.qts.facts import READS, SHARE_FIELDS
 
 pytestmark = pytest.mark.qts_recorded
 RECORDED = Path(__file__).parent / "recorded"
 RECORDINGS = sorted(path.parent for path in RECORDED.glob("*/meta.json"))
 PARSERS = {"users": answers.users, "groups": answers.groups, "shares": answers.shares,
            "members": answers.members, "share_rights": answers.share_rights,
-           "group_share_rights": answers.share_rights}
+           "group_share_rights": answers.share_rights,
+           "share_property": lambda root: answers.share_flags(
+               answers.detail(root, "shareProperty", SHARE_FIELDS, "share_property"))}
 
 
 def check_recording(directory: Path) -> dict[str, object]:
@@ -81,6 +83,8 @@ def test_recorded_qts_synthetic_answers_read_as_written() -> None:
     assert parsed["share_rights"] == [answers.ShareRight("Public", "RW", "RW"),
                                       answers.ShareRight("share-1", None, "RO"),
                                       answers.ShareRight("share-2", "Deny", None)]
+    assert parsed["share_property"] == {"qsync": True, "hide_unreadable": True,
+                                        "share_enumeration": False}
     assert parsed["group_share_rights"] == [answers.ShareRight("Public", "RW", "RW"),
                                             answers.ShareRight("share-1", None, None),
                                             answers.ShareRight("share-2", "RO", "RO")]
@@ -111,7 +115,7 @@ def test_recorded_qts_a_capture_passes_the_same_checks(tmp_path: Path) -> None:
         recorded[name] = text.encode()
     firmware = answers.firmware_of(answers.parse(recorded["login"], "login"))
     written = write_capture(tmp_path / "capture", recorded, firmware, "tester")
-    assert len(written) == 8
+    assert len(written) == len(READS) + 2  # and the login, and meta.json
     texts = "".join(path.read_text() for path in written)
     for real in ("mlsimon", "Afrique", "direction", "Marie-Line Simon"):
         assert real not in texts, real

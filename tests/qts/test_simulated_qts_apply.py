@@ -72,6 +72,10 @@ def test_simulated_qts_apply_converges_reading_each_write_back_then_changes_noth
                  "wsm-qnap: create person ojanssens (disabled)",
                  "wsm-qnap: remove comptable.ancien from group direction",
                  "wsm-qnap: create share Asie (closed: only the rights below)",
+                 "wsm-qnap: set share Asie: Qsync on, hide what a person cannot open on, "
+                 "hide the share from who cannot open it on",
+                 "wsm-qnap: set share Afrique: Qsync on (now off), hide what a person cannot "
+                 "open on (now off), hide the share from who cannot open it on (now off)",
                  "wsm-qnap: give pvandamme read/write on Afrique"):
         assert line in out, line
     record = _record(out)
@@ -90,6 +94,10 @@ def test_simulated_qts_apply_converges_reading_each_write_back_then_changes_noth
         assert sorted(nas.members[group]) == sorted(members), group
     assert {share: nas.share_volumes.get(share, "1") for share in desired.shares} == dict.fromkeys(
         desired.shares, "1")
+    # Qsync where the spec syncs; access-based enumeration on every share, as on Debian.
+    assert {share: nas.share_flags.get(share) for share in desired.shares} == desired.flags
+    assert any(flags["qsync"] for flags in desired.flags.values())
+    assert not all(flags["qsync"] for flags in desired.flags.values())
     assert {key: right for key, right in nas.rights.items()} == {
         (login, share): right for share, entries in desired.rights.items()
         for login, right in entries.items()}
@@ -150,6 +158,8 @@ def test_simulated_qts_a_write_the_nas_does_not_make_stops_apply_naming_it(
                         "back shows members none"),
     ("share_create", "QTS answered the creation of share Amérique latine, but reading it "
                      "back shows no share Amérique latine"),
+    ("share_property", "QTS answered the flags of share Afrique, but reading it back shows "
+                       "qsync off, hide_unreadable off, share_enumeration off"),
     ("user_share_edit", "QTS answered the share rights of mlsimon on Afrique, but reading it "
                         "back shows own entry none"),
 ])

@@ -177,8 +177,8 @@ def test_simulated_qts_capture_is_redacted_hashed_and_parses_back(
     assert meta["firmware"] == {"version": "5.1.9", "number": "2954", "build": "20241120"}
     assert meta["operator"] == "provider"
     assert sorted(meta["answers"]) == ["group_share_rights.xml", "groups.xml", "login.xml",
-                                       "members.xml", "share_rights.xml", "shares.xml",
-                                       "users.xml"]
+                                       "members.xml", "share_property.xml", "share_rights.xml",
+                                       "shares.xml", "users.xml"]
     texts = ""
     for name, entry in meta["answers"].items():
         content = (directory / name).read_bytes()
@@ -216,12 +216,13 @@ def _as_the_spec_says(host: SimulatedHost) -> None:
     nas.shares.update(dict.fromkeys(desired.shares, False))
     nas.rights = {(login, share): right for share, entries in desired.rights.items()
                   for login, right in entries.items()}
+    nas.share_flags = {share: dict(flags) for share, flags in desired.flags.items()}
     nas.advanced_folder_permissions = True
 
 
 # The form fields a read may carry: anything else (apply, action, rd_share…) would be a write.
 READ_FIELDS = {"subfunc", "getdata", "lower", "upper", "sid", "wiz_func", "groupname",
-               "userName", "type", "user", "pwd", "serviceKey", "logout"}
+               "userName", "type", "user", "pwd", "serviceKey", "logout", "sharename"}
 
 
 def test_simulated_qts_plan_lists_what_apply_would_do_reading_only(
@@ -244,10 +245,11 @@ def test_simulated_qts_plan_lists_what_apply_would_do_reading_only(
     paths = _paths(simulated_qts)
     assert paths[0] == LOGIN and paths[-1] == LOGOUT and paths.count(LOGIN) == 1
     # Read-only: the lists, one members' read per existing group of the spec (direction),
-    # one rights' read per existing person of the spec (mlsimon, adiallo).
+    # one rights' read per existing person of the spec (mlsimon, adiallo), one properties'
+    # read per existing share of the spec (Afrique).
     wizard = [fields for path, fields in simulated_qts.nas.requests
               if path == "/cgi-bin/priv/privWizard.cgi"]
-    assert len(wizard) == 3
+    assert len(wizard) == 4
     sent = {field for _, fields in simulated_qts.nas.requests for field in fields}
     assert sent <= READ_FIELDS, sent - READ_FIELDS
     simulated_qts.nas.advanced_folder_permissions = True

@@ -12,7 +12,13 @@ from nasops.errors import BadInputError
 from nasops.qts.capture import Recording, capture_directory, write_capture
 from nasops.qts.commands import prepared_hosts
 from nasops.qts.connection import qts_hosts, qts_password, qts_secrets
-from nasops.qts.facts import read_facts, read_group_rights, read_members, read_rights
+from nasops.qts.facts import (
+    read_facts,
+    read_group_rights,
+    read_members,
+    read_rights,
+    read_share_detail,
+)
 from nasops.qts.probe import probe_lines
 from nasops.qts.session import QtsSession
 from nasops.spec.names import visible
@@ -68,7 +74,8 @@ def capture(inventory: str, limit: str | None, vault_password_file: str | None,
 
     Into OUTPUT/<model>-<firmware>/: the login answer, the lists of users, groups and
     shares (first page), the members of administrators, the share rights of the
-    account nasops logs in with and of the group everyone; session ids, the
+    account nasops logs in with and of the group everyone, the first share's properties;
+    session ids, the
     organisation's names and long hex strings replaced; and meta.json (model, firmware,
     date, operator, sha256 of each answer). Commit it to tests/qts/recorded/ so that the
     parsers are tested on what that firmware answers.
@@ -87,11 +94,13 @@ def capture(inventory: str, limit: str | None, vault_password_file: str | None,
             if directory.exists():
                 raise BadInputError(f"{directory}: a capture of this firmware exists; move it "
                                     "away or pass another -o directory")
-            read_facts(session)
+            facts = read_facts(session)
             # A group and a person every QTS has, so no organisation's name is asked for.
             read_members(session, ["administrators"])
             read_rights(session, [endpoint.user])
             read_group_rights(session, "everyone")
+            if facts.shares.shares:  # the first share listed (its name is redacted)
+                read_share_detail(session, facts.shares.shares[0].name)
         files = write_capture(directory, recording.answers, session.firmware,
                               operator or getpass.getuser())
         click.echo(f"{target.name}: {len(files)} files in {visible(str(directory))} "

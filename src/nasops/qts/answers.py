@@ -342,3 +342,15 @@ def password_changed(root: ElementTree.Element) -> bool:
     (passwordCheck and passwordChange both 0; authPassed alone says nothing)."""
     return (text_of(root, "func/userPasswordEdit/passwordCheck") == "0"
             and text_of(root, "func/userPasswordEdit/passwordChange") == "0")
+
+
+# The share flags nasops sets, as share_property's detail spells them.
+SHARE_FLAGS = ("qsync", "hide_unreadable", "share_enumeration")
+
+
+def share_flags(detail: dict[str, str]) -> dict[str, bool]:
+    """Given a share's detail (share_property), return its flags: qsync (1/0),
+    hide_unreadable and share_enumeration (yes/no)."""
+    return {"qsync": detail["qsync"] == "1",
+            "hide_unreadable": detail["hide_unreadable"] == "yes",
+            "share_enumeration": detail["share_enumeration"] == "yes"}

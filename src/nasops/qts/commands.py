@@ -18,8 +18,22 @@ from nasops.ansible.inventory import TargetHost
 from nasops.errors import BadInputError
 from nasops.qts.answers import Firmware
 from nasops.qts.connection import endpoint_of, qts_password, qts_secrets, user_passwords
-from nasops.qts.facts import QtsFacts, read_facts, read_members, read_rights
-from nasops.qts.plan import REFUSED_ACTION, Change, Desired, changes_of, desired_state, to_read
+from nasops.qts.facts import (
+    QtsFacts,
+    read_facts,
+    read_members,
+    read_rights,
+    read_share_flags,
+)
+from nasops.qts.plan import (
+    REFUSED_ACTION,
+    Change,
+    Desired,
+    changes_of,
+    desired_state,
+    shares_to_read,
+    to_read,
+)
 from nasops.qts.probe import (
     PERMISSIONS_PAGE,
     SHOWN,
@@ -84,7 +98,9 @@ def _read(session: QtsSession, desired: Desired) -> tuple[QtsFacts, list[Change]
     facts = read_facts(session)
     groups, people = to_read(desired, facts)
     facts = dataclasses.replace(facts, members=read_members(session, groups),
-                                rights=read_rights(session, people))
+                                rights=read_rights(session, people),
+                                flags=read_share_flags(session,
+                                                       shares_to_read(desired, facts)))
     found = changes_of(desired, facts)
     switches = [f"{problem} ({PERMISSIONS_PAGE})" for problem in switch_problems(facts)]
     return (facts, [change for change in found if change.action != REFUSED_ACTION],
@@ -118,7 +134,7 @@ def check_lines(host: QtsHost, reading: HostReading, *, drift: bool) -> list[str
     else:
         lines.append(f"  {len(changes)} change{'s' * (len(changes) != 1)} apply would make")
     lines += [f"    {change}" for change in changes]
-    lines.append("  not compared yet: the folder tree and its ACLs (SSH), share flags, "
+    lines.append("  not compared yet: the folder tree and its ACLs (SSH), "
                  "rights of people the spec does not name")
     return lines
 

@@ -49,6 +49,7 @@ READS = {
     "share_rights": Read("a person's share rights", WIZARD,
                          {"wiz_func": "user_share_edit", "type": "0"},
                          "func/ownContent/shareroot/data", "count"),
+    "share_property": Read("a share's properties", WIZARD, {"wiz_func": "share_property"}),
     "group_share_rights": Read("a group's share rights", WIZARD,
                                {"wiz_func": "user_share_edit", "type": "2"},
                                "func/ownContent/shareroot/data", "count"),
@@ -67,6 +68,8 @@ class QtsFacts:
     """Members of the groups asked about, by group name as QTS spells it."""
     rights: dict[str, list[ShareRight]] = field(default_factory=dict)
     """Share rights of the people asked about, by login as QTS spells it."""
+    flags: dict[str, dict[str, bool]] = field(default_factory=dict)
+    """Flags of the shares asked about (answers.SHARE_FLAGS), by name as QTS spells it."""
 
 
 def _paged(session: QtsSession, read: Read, extra: dict[str, str],
@@ -167,3 +170,22 @@ def read_group_rights(session: QtsSession, group: str) -> list[ShareRight]:
     entry)."""
     return _paged(session, READS["group_share_rights"], {"groupName": group},
                   answers.share_rights, _right_share)[0]
+
+
+# What share_property's edit takes back unchanged besides the name and the flags.
+SHARE_FIELDS = ("comment", "path", "selectedVol", "hidden", "oplocks", "recyclePerShare",
+                *answers.SHARE_FLAGS)
+
+
+def read_share_detail(session: QtsSession, share: str) -> dict[str, str]:
+    """Given a session and a share QTS has, return its detail (SHARE_FIELDS)."""
+    read = READS["share_property"]
+    return answers.detail(session.read(read.path, {**read.form, "sharename": share},
+                                       read.what),
+                          "shareProperty", SHARE_FIELDS,
+                          f"{session.endpoint.place}: share {share}")
+
+
+def read_share_flags(session: QtsSession, shares: Iterable[str]) -> dict[str, dict[str, bool]]:
+    """Given a session and shares QTS has, return each one's flags (one request each)."""
+    return {share: answers.share_flags(read_share_detail(session, share)) for share in shares}

@@ -30,7 +30,8 @@ class Change:
     """One difference, in words (plan, drift) and as what apply does about it.
 
     action: create_person, enable_person, disable_person, create_group, add_member,
-    remove_member, create_share, rename_share, set_right, or refused (apply stops).
+    remove_member, create_share, rename_share, set_share_flags, set_right, or refused
+    (apply stops).
     subject: the login, group or share; target: the group (membership), the share (a right)
     or the name before (a rename); right: RW, RO or None (no entry) for set_right. Names are
     spelled as the NAS spells them where it has them (QTS may compare names with their
@@ -46,6 +47,8 @@ class Change:
     """create_group: the members it is created with."""
     enabled: bool = True
     """create_person and set_right: whether the person is (to be) enabled."""
+    flags: tuple[tuple[str, bool], ...] = ()
+    """set_share_flags: every flag of answers.SHARE_FLAGS, as the share must have it."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,14 @@ class Desired:
     """share -> the name it had before (renamed_from), if any"""
     rights: dict[str, dict[str, str]]
     """share -> {login: RW or RO}; a person not listed has no entry"""
+    flags: dict[str, dict[str, bool]]
+    """share -> its flags (answers.SHARE_FLAGS)"""
+
+
+# As on Debian (Samba's access based share enum and hide unreadable): people see neither a
+# share nor a folder they cannot open. Qsync follows the spec's sync: true.
+FLAG_WORDS = {"qsync": "Qsync", "hide_unreadable": "hide what a person cannot open",
+              "share_enumeration": "hide the share from who cannot open it"}
 
 
 def desired_state(loaded: LoadedSpec) -> Desired:
@@ -73,7 +84,9 @@ def desired_state(loaded: LoadedSpec) -> Desired:
         people={user.system_name: user.enabled for user in directory.users.values()},
         groups=groups,
         shares={share.name: share.renamed_from for share in loaded.spec.shares},
-        rights=share_rights(table))
+        rights=share_rights(table),
+        flags={share.name: {"qsync": share.sync, "hide_unreadable": True,
+                            "share_enumeration": True} for share in loaded.spec.shares})
 
 
 def _by_name(accounts: list[Account]) -> dict[str, Account]:
@@ -129,22 +142,42 @@ def _groups(desired: Desired, facts: QtsFacts) -> list[Change]:
 def _shares(desired: Desired, facts: QtsFacts) -> list[Change]:
     spelled = {share.name.casefold(): share.name for share in facts.shares.shares}
     present = set(spelled)
+    flags_of = {name.casefold(): flags for name, flags in facts.flags.items()}
     changes = []
     for share, before in desired.shares.items():
+        wanted = desired.flags[share]
         if share.casefold() in present:
             if before and before.casefold() in present:
                 changes.append(Change(
                     f"shares {share} and {before} (renamed_from) both exist on the NAS; "
                     "nasops never merges or deletes a share: settle it by hand first",
                     REFUSED_ACTION))
+                continue
+            changes += _flags(share, spelled[share.casefold()], wanted,
+                              flags_of.get(share.casefold()))
             continue
         if before and before.casefold() in present:
             changes.append(Change(f"rename share {before} to {share} (in place, files kept)",
                                   "rename_share", share, spelled[before.casefold()]))
+            changes += _flags(share, share, wanted, flags_of.get(before.casefold()))
         else:
             changes.append(Change(f"create share {share} (closed: only the rights below)",
                                   "create_share", share))
+            changes += _flags(share, share, wanted, None)
     return changes
+
+
+def _flags(share: str, written: str, wanted: dict[str, bool],
+           found: dict[str, bool] | None) -> list[Change]:
+    """The flags change of one share, if any (found None: not read, a share to create)."""
+    if found == wanted:
+        return []
+    words = ", ".join(
+        f"{FLAG_WORDS[name]} {'on' if on else 'off'}"
+        + (f" (now {'on' if found[name] else 'off'})" if found is not None else "")
+        for name, on in wanted.items() if found is None or found.get(name) != on)
+    return [Change(f"set share {share}: {words}", "set_share_flags", written,
+                   flags=tuple(wanted.items()))]
 
 
 def _rights(desired: Desired, facts: QtsFacts) -> list[Change]:
@@ -209,6 +242,18 @@ def differences(desired: Desired, facts: QtsFacts) -> tuple[list[str], list[str]
     changes = changes_of(desired, facts)
     return ([change.words for change in changes if change.action != REFUSED_ACTION],
             [change.words for change in changes if change.action == REFUSED_ACTION])
+
+
+def shares_to_read(desired: Desired, facts: QtsFacts) -> list[str]:
+    """Given the desired state and the lists read, return the shares whose flags must be
+    read next (the spec's, under the name the NAS gives them now), as QTS spells them."""
+    spelled = {share.name.casefold(): share.name for share in facts.shares.shares}
+    found = []
+    for share, before in desired.shares.items():
+        name = share if share.casefold() in spelled else before
+        if name and name.casefold() in spelled:
+            found.append(spelled[name.casefold()])
+    return found
 
 
 def to_read(desired: Desired, facts: QtsFacts) -> tuple[list[str], list[str]]:

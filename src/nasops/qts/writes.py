@@ -30,6 +30,7 @@ from nasops.qts.facts import (
     read_groups,
     read_members,
     read_rights,
+    read_share_detail,
     read_share_names,
     read_users,
 )
@@ -40,9 +41,6 @@ CREATE = "/cgi-bin/wizReq.cgi"
 # What a person's detail must hold for account_edit to change only a_enable.
 USER_FIELDS = ("uid", "description", "email", "tel", "tel_country_code", "year", "month",
                "day")
-# What a share's detail must hold for share_property to change only its name.
-SHARE_FIELDS = ("comment", "path", "selectedVol", "hidden", "oplocks", "recyclePerShare",
-                "qsync", "hide_unreadable", "share_enumeration")
 RIGHT_LISTS = {"RO": "rd_share", "RW": "rw_share", None: "empty_share"}
 EVERYONE = "everyone"  # QTS's group of every local user
 
@@ -248,26 +246,38 @@ class QtsWriter:
                 f"{EVERYONE}'s right on it ({SHARE_PERMISSIONS}) before anything is saved "
                 "there")
 
-    def _rename_share(self, change: Change) -> None:
-        new, old = change.subject, change.target
-        what = f"the rename of share {old} to {new}"
-        detail = answers.detail(
-            self._send(WIZARD, {"wiz_func": "share_property", "sharename": old}, what),
-            "shareProperty", SHARE_FIELDS, f"{self.session.endpoint.place}: share {old}")
+    def _share_property(self, old: str, new: str, flags: dict[str, bool] | None,
+                        what: str) -> None:
+        """share_property's edit: the share's whole record sent back, with its new name
+        and, given flags, those flags; QTS's edit form takes the whole record."""
+        detail = read_share_detail(self.session, old)
+        current = answers.share_flags(detail)
+        wanted = {**current, **(flags or {})}
         self._send(WIZARD, {"wiz_func": "share_property", "action": "share_property",
                             "old_sname": old, "new_sname": new,
                             "share_comment": detail["comment"],
                             "manual_path": detail["path"], "vol_no": detail["selectedVol"],
                             "share_hidden": detail["hidden"], "oplocks": detail["oplocks"],
                             "recycle_bin": detail["recyclePerShare"],
-                            "qsync": detail["qsync"],
-                            "hide_unreadable": str(int(detail["hide_unreadable"] == "yes")),
-                            "share_enumeration": str(int(detail["share_enumeration"]
-                                                         == "yes"))}, what)
+                            **{name: str(int(on)) for name, on in wanted.items()}}, what)
+
+    def _rename_share(self, change: Change) -> None:
+        new, old = change.subject, change.target
+        what = f"the rename of share {old} to {new}"
+        self._share_property(old, new, None, what)
         shares = self._shares()
         if new.casefold() not in shares or old.casefold() in shares:
             found = [name for name in (old, new) if name.casefold() in shares]
             raise self._not_made(what, f"shares {', '.join(found) or 'neither'} there")
+
+    def _set_share_flags(self, change: Change) -> None:
+        share, wanted = change.subject, dict(change.flags)
+        what = f"the flags of share {share}"
+        self._share_property(share, share, wanted, what)
+        found = answers.share_flags(read_share_detail(self.session, share))
+        if found != wanted:
+            raise self._not_made(what, ", ".join(f"{name} {'on' if on else 'off'}"
+                                                 for name, on in found.items()))
 
     # -- rights ---------------------------------------------------------------------------
 
