@@ -55,9 +55,11 @@ def test_simulated_qts_collector_exports_usage_health_and_firmware(
                  'nasops_qts_share_used_bytes{nas="wsm-qnap",share="Archives 2019"} 42.0'):
         assert line in text, line
     assert "volume=\"volume 2\"" not in text  # QTS's own volume is left out
-    # Every QTS family the alert rules read is one this collector exports.
-    rules = (REPOSITORY / "monitoring" / "nasops.rules.yml").read_text(encoding="utf-8")
-    used = set(re.findall(r"\bnasops_qts_[a-z_]+\b", rules))
+    # Every QTS family the alert rules and the dashboard read is one this collector exports.
+    monitoring = REPOSITORY / "monitoring"
+    used = set(re.findall(r"\bnasops_qts_[a-z_]+\b", (monitoring / "nasops.rules.yml").read_text(
+        encoding="utf-8") + (monitoring / "grafana" / "nasops-dashboard.json").read_text(
+        encoding="utf-8")))
     exported = set(re.findall(r"^(nasops_qts_[a-z_]+)[{ ]", text, re.MULTILINE))
     assert used and used <= exported, used - exported
     assert PASSWORD not in text

@@ -20,17 +20,18 @@ def dashboard() -> dict[str, Any]:
     return document
 
 
-def test_the_variables_are_datasource_organisation_and_instance() -> None:
+def test_the_variables_are_datasource_organisation_instance_and_qnap() -> None:
     variables = {variable["name"]: variable for variable in dashboard()["templating"]["list"]}
-    assert list(variables) == ["datasource", "organization", "instance"]
+    assert list(variables) == ["datasource", "organization", "instance", "nas"]
     assert variables["datasource"]["type"] == "datasource"
     assert variables["datasource"]["query"] == "prometheus"
-    for name in ("organization", "instance"):
+    for name in ("organization", "instance", "nas"):
         assert variables[name]["type"] == "query"
         assert variables[name]["datasource"] == DATASOURCE
         assert variables[name]["definition"] == variables[name]["query"]["query"]
     assert variables["organization"]["includeAll"] and variables["organization"]["multi"]
     assert ORGANIZATION in variables["instance"]["definition"]
+    assert ORGANIZATION in variables["nas"]["definition"]
 
 
 def test_nothing_is_bound_to_one_grafana() -> None:
@@ -43,11 +44,13 @@ def test_nothing_is_bound_to_one_grafana() -> None:
 
 
 def test_every_panel_uses_the_datasource_variable_and_filters_on_the_variables() -> None:
-    in_nas_row = False
+    row_matcher = None
     checked = 0
     for panel in dashboard()["panels"]:
         if panel["type"] == "row":
-            in_nas_row = panel["title"].startswith("NAS")
+            # A QNAP's metrics (the off-NAS QTS collector) are labelled nas, not instance.
+            row_matcher = {"NAS": 'instance="$instance"',
+                           "QNAP": 'nas="$nas"'}.get(panel["title"].split()[0])
             continue
         assert panel["datasource"] == DATASOURCE, panel["title"]
         for target in panel["targets"]:
@@ -56,7 +59,7 @@ def test_every_panel_uses_the_datasource_variable_and_filters_on_the_variables()
             assert selectors, (panel["title"], target["expr"])
             for name, matchers in selectors:
                 assert ORGANIZATION in matchers, (panel["title"], name)
-                if in_nas_row:
-                    assert 'instance="$instance"' in matchers, (panel["title"], name)
+                if row_matcher:
+                    assert row_matcher in matchers, (panel["title"], name)
                 checked += 1
     assert checked > 40

@@ -122,21 +122,22 @@ def test_every_alert_is_tested_firing_and_quiet() -> None:
 def test_the_dashboard_has_a_fleet_row_and_a_per_nas_row() -> None:
     dashboard = json.loads(DASHBOARD.read_text(encoding="utf-8"))
     rows = [panel["title"] for panel in dashboard["panels"] if panel["type"] == "row"]
-    assert rows == ["Fleet overview", "NAS $instance"]
+    assert rows == ["Fleet overview", "NAS $instance", "QNAP $nas"]
     variables = {variable["name"] for variable in dashboard["templating"]["list"]}
-    assert {"datasource", "instance"} <= variables
+    assert {"datasource", "instance", "nas"} <= variables
     identifiers = [panel["id"] for panel in dashboard["panels"]]
     assert len(identifiers) == len(set(identifiers))
-    in_nas_row = False
+    # Each row's panels are about the NAS its variable picks ($instance, or $nas: a QNAP).
+    variable = None
     for panel in dashboard["panels"]:
         if panel["type"] == "row":
-            in_nas_row = panel["title"].startswith("NAS")
+            variable = {"NAS": "$instance", "QNAP": "$nas"}.get(panel["title"].split()[0])
             continue
         position = panel["gridPos"]
         assert position["x"] + position["w"] <= 24, panel["title"]
         assert panel["targets"], panel["title"]
-        if in_nas_row:
-            assert all("$instance" in target["expr"] for target in panel["targets"]), \
+        if variable:
+            assert all(variable in target["expr"] for target in panel["targets"]), \
                 panel["title"]
 
 
