@@ -37,6 +37,12 @@ def _ready(host: SimulatedHost) -> dict[str, str]:
     return dict(secrets["nasops_user_passwords"])
 
 
+def _secrets(host: SimulatedHost) -> dict[str, str]:
+    secrets = YAML(typ="safe").load((host.inventory.parent / "secrets.yml").read_text(
+        encoding="utf-8"))
+    return dict(secrets["nasops_user_passwords"])
+
+
 def _writes(host: SimulatedHost) -> list[tuple[str, tuple[str, ...]]]:
     return [(path, fields) for path, fields in host.nas.requests
             if path in WRITES or "action" in fields]
@@ -183,8 +189,9 @@ def test_simulated_qts_a_refused_password_or_an_opened_share_stops_saying_what_w
     assert main(["apply", "-i", inventory, ACCEPT]) == 1
     err = capsys.readouterr().err
     assert "QTS did not confirm the password of pvandamme" in err
-    assert "person pvandamme was created, with the password it was created with " \
-           "unconfirmed" in err and "set it in QTS" in err
+    assert "person pvandamme was created with a password nobody knows: set theirs in QTS" \
+        in err
+    assert nas.passwords["pvandamme"] != _secrets(simulated_qts)["pvandamme"]
     nas.misbehave = "opens-new-shares"
     assert main(["apply", "-i", inventory, ACCEPT]) == 1
     captured = capsys.readouterr()
@@ -267,3 +274,81 @@ def test_simulated_qts_apply_refuses_before_any_write(
     assert _writes(simulated_qts) == []
     assert main(["apply", "-i", inventory, ACCEPT, "--json"]) == 2
     assert "--json and --tags are not built for QTS" in capsys.readouterr().err
+
+
+def test_simulated_qts_a_disabled_person_cut_off_mid_creation_keeps_no_known_password(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    _ready(simulated_qts)
+    nas = simulated_qts.nas
+    import simulated_service  # noqa: PLC0415 - the service's detail answer, cut short
+
+    full = simulated_service._wizard
+
+    def without_tel(nas_: simulated_service.SimulatedNas, form: dict[str, str]) -> str:
+        answer = full(nas_, form)
+        return answer.replace("<tel></tel>", "") if form.get("username") == "ojanssens" \
+            else answer
+
+    monkeypatch.setattr(simulated_service, "_wizard", without_tel)
+    assert main(["apply", "-i", str(simulated_qts.inventory), ACCEPT]) == 1
+    err = capsys.readouterr().err
+    assert "ojanssens's detail: the NAS's answer has no <tel>" in err
+    assert "person ojanssens was created with a password nobody knows" in err
+    assert nas.passwords["ojanssens"] != _secrets(simulated_qts)["ojanssens"]
+
+
+def test_simulated_qts_secrets_that_are_no_text_stop_before_the_nas_is_asked(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    _ready(simulated_qts)
+    path = simulated_qts.inventory.parent / "secrets.yml"
+    text = path.read_text(encoding="utf-8")
+    requests = len(simulated_qts.nas.requests)
+    login = "pvandamme"
+    password = _secrets(simulated_qts)[login]
+    for value, words in (("123456", "must be text: put them in quotes"),
+                         ('"x\\udc80y"', "holds a character that is not text")):
+        path.write_text(text.replace(password, value.replace("\\\\", "\\")),
+                        encoding="utf-8")
+        assert main(["apply", "-i", str(simulated_qts.inventory), ACCEPT]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, err
+    assert len(simulated_qts.nas.requests) == requests  # nothing was asked
+
+
+def test_simulated_qts_names_written_apart_only_by_case_or_accents(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    import unicodedata  # noqa: PLC0415
+
+    _ready(simulated_qts)
+    nas = simulated_qts.nas
+    # A share QTS keeps decomposed (É as E + accent) is the spec's Éducation: not re-created.
+    decomposed = unicodedata.normalize("NFD", "Éducation")
+    nas.shares[decomposed] = False
+    inventory = str(simulated_qts.inventory)
+    assert main(["apply", "-i", inventory, ACCEPT]) == 0, capsys.readouterr().err
+    assert "Éducation" not in nas.shares and decomposed in nas.shares
+    # Two people nasops cannot tell apart: refused, named with their hidden differences.
+    nas.users["ADiallo"] = (5000, True)
+    capsys.readouterr()
+    assert main(["apply", "-i", inventory, ACCEPT]) == 2
+    err = capsys.readouterr().err
+    assert ("the NAS has people adiallo and ADiallo, written apart only by capitals or "
+            "accents: nasops cannot tell which is adiallo") in err, err
+
+
+def test_simulated_qts_names_the_nas_sends_are_shown_with_hidden_characters_escaped(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
+    _ready(simulated_qts)
+    nas = simulated_qts.nas
+    # Every group already as the spec says, but direction: its members' write is the one.
+    desired = desired_state(load_spec(simulated_qts.inventory.parent / "wsm.yml"))
+    for group, members in desired.groups.items():
+        if group != "direction":
+            nas.groups[group] = 3000 + len(nas.groups)
+            nas.members[group] = list(members)
+    nas.members["direction"].append("evil\u202eRED")
+    nas.ignored_writes = {"group_user_edit"}
+    assert main(["apply", "-i", str(simulated_qts.inventory), ACCEPT]) == 1
+    err = capsys.readouterr().err
+    assert "\u202e" not in err and "evil\\u202eRED" in err, err

@@ -113,11 +113,15 @@ def test_a_record_nasops_did_not_write_is_a_line_not_a_failure(
     # A kept spec this nasops cannot read any more, and an organisation that left.
     (tmp_path / "applied-specs.json").write_text(json.dumps({"applied_at": "then", "specs": [
         {"file": "old.yml", "text": "version: 99\n"},
+        # Half a character (JSON lets a lone surrogate through): a note, not a traceback.
+        {"file": "half.yml", "text": "version: 1 # \udc80\n"},
         {"file": "gone.yml", "text": SPEC.read_text(encoding="utf-8").replace(
             "id: tiny", "id: gone")}]}), encoding="utf-8")
     lines = access_section(read_applied("local-nas", variables), [SPEC])
     assert "  the spec old.yml last applied no longer reads with this nasops version: " \
            "`nasops access-diff OLD NEW` compares two files" in lines
+    assert any(line.startswith("  the spec half.yml last applied no longer reads")
+               for line in lines)
     assert f"    not applied to this NAS before: `nasops access-report {SPEC}` shows who " \
            "will reach what" in lines
     assert lines[-1] == ("  gone: no longer in this NAS's specs: its people can no longer "

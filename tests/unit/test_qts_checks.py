@@ -1,5 +1,5 @@
 """A spec checked against what QTS can do (issue 15, docs/qts.md): every refusal at its
-line, in plain words; nothing is ever applied to a QTS host (writing is not built)."""
+line, in plain words, before anything reaches the NAS."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ groups:
 users:
   - {{login: {login}, name: Zoé, groups: [Équipe]}}
 shares:
-  - {{name: "{share}", access: {{Équipe: write}}}}
+  - {{name: "{share}", access: {{Équipe: write}}{renamed}}}
 """
 
 
@@ -65,13 +65,19 @@ shares:
     # The other characters QTS refuses (: / \\ * ? " < > | [ ] = ; ,) the spec refuses on
     # every platform.
     ({"share": "Projets `Sud`"}, "9:6: shares[0].name: QTS share names cannot hold `"),
+    # A rename in place from one of QTS's own shares would take it over.
+    ({"renamed": ", renamed_from: Web"}, "9:48: shares[0].renamed_from: 'Web' is a share QTS "
+                                         "creates itself: nasops never renames it"),
+    ({"renamed": ", renamed_from: Old+One"}, "9:48: shares[0].renamed_from: QTS share names "
+                                             "cannot hold +"),
 ])
 def test_names_qts_rejects_are_refused_at_their_line(values: dict[str, str],
                                                      expected: str) -> None:
     text = SPEC.format(**{"prefix": "''", "group": "equipe", "login": "zoe",
-                          "share": "Projets", **values})
+                          "share": "Projets", "renamed": "", **values})
     assert refusals(SPEC.format(prefix="''", group="equipe-sud", login="zoe",
-                                share="Projets (2026) & co")) == []
+                                share="Projets (2026) & co",
+                                renamed=", renamed_from: Projets 2025")) == []
     found = refusals(text)
     assert len(found) == 1 and found[0].startswith(f"s.yml:{expected}"), found
 
@@ -132,7 +138,7 @@ def test_an_unknown_platform_or_a_shared_qts_nas_is_refused(
 ])
 def test_volumes_qts_does_not_use_and_syncthing_settings_are_refused(
         volume: str, extra: str, expected: str) -> None:
-    text = SPEC.format(prefix="''", group="equipe", login="zoe", share="Projets")
+    text = SPEC.format(prefix="''", group="equipe", login="zoe", share="Projets", renamed="")
     found = refusals(text.replace("/share/CACHEDEV1_DATA", volume) + extra)
     assert len(found) == 1 and expected in found[0], found
     assert refusals(text.replace("CACHEDEV1", "ZFS530")) == []  # QuTS hero

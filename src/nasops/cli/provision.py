@@ -157,8 +157,8 @@ def _check_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
         raise BadInputError(f"refused on {', '.join(refused)}: settle what is refused above "
                             "first (docs/qts.md)")
     if drift and drifted:
-        raise DriftFoundError(f"drift found on {', '.join(drifted)}; applying to QTS is not "
-                              "built yet: settle it in QTS's Control Panel (docs/qts.md)")
+        raise DriftFoundError(f"drift found on {', '.join(drifted)}: `nasops apply` settles "
+                              "it (docs/qts.md)")
 
 
 def _applied(targets: list[TargetHost]) -> dict[str, dict[str, Any]]:

@@ -10,7 +10,7 @@ import click
 
 from nasops.ansible.inventory import TargetHost
 from nasops.ansible.run_log import RunLog
-from nasops.ansible.runner import interruptible
+from nasops.ansible.runner import RunInterrupted, interruptible
 from nasops.cli.run_report import RunReport, masked
 from nasops.errors import BadInputError, CommandFailedError, NasopsError
 from nasops.provision.targets import Hostvars
@@ -49,8 +49,8 @@ class QtsRunRecord:
             self.log.write(f"{name}: written to {firmware} without a verified profile: "
                            "--accept-unverified-firmware given\n")
 
-    def failed(self, name: str, message: str) -> None:
-        self.hosts[name].update(status="failed", error=message)
+    def failed(self, name: str, message: str, *, status: str = "failed") -> None:
+        self.hosts[name].update(status=status, error=message)
         self.log.write(f"{name}: stopped: {message}\n")
 
     def close(self, exit_code: int) -> None:
@@ -106,6 +106,9 @@ def _apply_one(host: QtsHost, record: QtsRunRecord, *,
     except WriteNotMadeError as error:
         record.failed(name, str(error))
         raise CommandFailedError(str(error)) from None
+    except RunInterrupted as error:
+        record.failed(name, str(error), status="interrupted")
+        raise
     except NasopsError as error:
         record.failed(name, str(error))
         raise

@@ -117,7 +117,7 @@ def _validate_inventory(inventory: str, limit: str | None, as_json: bool) -> Non
     # The warnings were printed above, each with its place.
     for host, organisations in found.hosts.items():
         together = " (checked together)" if len(organisations) > 1 else ""
-        qts = (" (checked against what QTS can do; writing to QTS is not built: docs/qts.md)"
+        qts = (" (checked against what QTS can do: docs/qts.md)"
                if found.platforms.get(host) == "qts" else "")
         click.echo(f"{host}: valid — {plural(len(organisations), 'organisation')}: "
                    f"{', '.join(organisations)}{together}{qts}")

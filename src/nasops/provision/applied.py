@@ -211,7 +211,7 @@ def compare_applied(reading: AppliedSpecs, paths: Sequence[Path]) -> AccessCompa
             continue
         try:
             spec = load_spec_text(text, f"{host}:{name} (as last applied)").spec
-        except SpecError:
+        except (SpecError, UnicodeError):  # a NAS-kept text may hold anything
             comparison.notes.append(f"the spec {name} last applied no longer reads with this "
                                     "nasops version: `nasops access-diff OLD NEW` compares "
                                     "two files")

@@ -151,8 +151,18 @@ def qts_password(target: TargetHost, data: Mapping[str, Any]) -> str:
     if not value:
         raise BadInputError(f"{path}: no {PASSWORD_KEY} (the password of the QTS account "
                             f"nasops logs in with, for host {target.name})")
+    _check_text(path, PASSWORD_KEY, value)
     MASKER.add(value)
     return value
+
+
+def _check_text(path: Path | None, key: str, value: str) -> None:
+    """Refuse a value that is no text QTS can be sent (a lone surrogate YAML lets through)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadInputError(f"{path}: {key} holds a character that is not text (a broken "
+                            "\\u escape?); write it again; nothing was sent") from None
 
 
 def user_passwords(target: TargetHost, data: Mapping[str, Any],
@@ -161,12 +171,19 @@ def user_passwords(target: TargetHost, data: Mapping[str, Any],
     (registered with the masker); raise BadInputError naming every login without one."""
     given = data.get(USER_PASSWORDS)
     given = given if isinstance(given, dict) else {}
-    missing = [login for login in logins
-               if not isinstance(given.get(login), str) or not given[login]]
+    numbers = [login for login in logins
+               if given.get(login) is not None and not isinstance(given[login], str)]
+    if numbers:
+        raise BadInputError(f"{target.secrets_path}: {USER_PASSWORDS}: the passwords of "
+                            f"{', '.join(numbers)} must be text: put them in quotes (a "
+                            "password of digits alone is read as a number); nothing was sent")
+    missing = [login for login in logins if not given.get(login)]
     if missing:
         raise BadInputError(f"{target.secrets_path}: no password for {', '.join(missing)} in "
                             f"{USER_PASSWORDS}: run `nasops secrets init -i INVENTORY` "
                             "(it adds only what is missing); nothing was sent to the NAS")
     passwords = {login: str(given[login]) for login in logins}
+    for login, password in passwords.items():
+        _check_text(target.secrets_path, f"{USER_PASSWORDS}.{login}", password)
     MASKER.add(*passwords.values())
     return passwords

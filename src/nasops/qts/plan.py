@@ -10,6 +10,7 @@ does not name. Each change is kept with what apply needs to make it (nasops.qts.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from nasops.qts.answers import Account
@@ -89,16 +90,21 @@ def desired_state(loaded: LoadedSpec) -> Desired:
                             "share_enumeration": True} for share in loaded.spec.shares})
 
 
+def name_key(name: str) -> str:
+    """What two names that are the same to people share: QTS compares names without case,
+    and an accent may come composed or not (NFC)."""
+    return unicodedata.normalize("NFC", name).casefold()
+
+
 def _by_name(accounts: list[Account]) -> dict[str, Account]:
-    # QTS compares account and share names without case.
-    return {account.name.casefold(): account for account in accounts}
+    return {name_key(account.name): account for account in accounts}
 
 
 def _people(desired: Desired, facts: QtsFacts) -> list[Change]:
     present = _by_name(facts.users)
     changes = []
     for login, enabled in desired.people.items():
-        found = present.get(login.casefold())
+        found = present.get(name_key(login))
         if found is None:
             changes.append(Change(f"create person {login}" + ("" if enabled else
                                                               " (disabled)"),
@@ -112,7 +118,7 @@ def _people(desired: Desired, facts: QtsFacts) -> list[Change]:
 
 def _spelled(name: str, present: dict[str, Account]) -> str:
     """The name as the NAS spells it, if it has it; else as given (created by this run)."""
-    found = present.get(name.casefold())
+    found = present.get(name_key(name))
     return found.name if found is not None else name
 
 
@@ -121,45 +127,45 @@ def _groups(desired: Desired, facts: QtsFacts) -> list[Change]:
     people = _by_name(facts.users)
     changes = []
     for group, wanted in desired.groups.items():
-        found = present.get(group.casefold())
+        found = present.get(name_key(group))
         if found is None:
             changes.append(Change(f"create group {group}"
                                   + (f" with {', '.join(wanted)}" if wanted else ""),
                                   "create_group", group, members=tuple(wanted)))
             continue
-        members = {member.casefold() for member in facts.members.get(found.name, [])}
-        wanted_folded = {member.casefold() for member in wanted}
+        members = {name_key(member) for member in facts.members.get(found.name, [])}
+        wanted_folded = {name_key(member) for member in wanted}
         changes += [Change(f"add {member} to group {group}", "add_member",
                            _spelled(member, people), found.name)
-                    for member in wanted if member.casefold() not in members]
+                    for member in wanted if name_key(member) not in members]
         changes += [Change(f"remove {visible(member)} from group {group}", "remove_member",
                            member, found.name)
                     for member in sorted(facts.members.get(found.name, []))
-                    if member.casefold() not in wanted_folded]
+                    if name_key(member) not in wanted_folded]
     return changes
 
 
 def _shares(desired: Desired, facts: QtsFacts) -> list[Change]:
-    spelled = {share.name.casefold(): share.name for share in facts.shares.shares}
+    spelled = {name_key(share.name): share.name for share in facts.shares.shares}
     present = set(spelled)
-    flags_of = {name.casefold(): flags for name, flags in facts.flags.items()}
+    flags_of = {name_key(name): flags for name, flags in facts.flags.items()}
     changes = []
     for share, before in desired.shares.items():
         wanted = desired.flags[share]
-        if share.casefold() in present:
-            if before and before.casefold() in present:
+        if name_key(share) in present:
+            if before and name_key(before) in present:
                 changes.append(Change(
                     f"shares {share} and {before} (renamed_from) both exist on the NAS; "
                     "nasops never merges or deletes a share: settle it by hand first",
                     REFUSED_ACTION))
                 continue
-            changes += _flags(share, spelled[share.casefold()], wanted,
-                              flags_of.get(share.casefold()))
+            changes += _flags(share, spelled[name_key(share)], wanted,
+                              flags_of.get(name_key(share)))
             continue
-        if before and before.casefold() in present:
+        if before and name_key(before) in present:
             changes.append(Change(f"rename share {before} to {share} (in place, files kept)",
-                                  "rename_share", share, spelled[before.casefold()]))
-            changes += _flags(share, share, wanted, flags_of.get(before.casefold()))
+                                  "rename_share", share, spelled[name_key(before)]))
+            changes += _flags(share, share, wanted, flags_of.get(name_key(before)))
         else:
             changes.append(Change(f"create share {share} (closed: only the rights below)",
                                   "create_share", share))
@@ -181,21 +187,21 @@ def _flags(share: str, written: str, wanted: dict[str, bool],
 
 
 def _rights(desired: Desired, facts: QtsFacts) -> list[Change]:
-    spelled = {share.name.casefold(): share.name for share in facts.shares.shares}
+    spelled = {name_key(share.name): share.name for share in facts.shares.shares}
     present_shares = set(spelled)
     people = _by_name(facts.users)
-    rights_of = {login.casefold(): rows for login, rows in facts.rights.items()}
+    rights_of = {name_key(login): rows for login, rows in facts.rights.items()}
     changes = []
     for share, wanted in desired.rights.items():
         # A share to be renamed is compared under the name the NAS still gives it, and
         # written under its new one (the rename comes first).
         before = desired.shares.get(share)
-        on_nas = share if share.casefold() in present_shares else (
-            before if before and before.casefold() in present_shares else None)
-        written = spelled.get(share.casefold(), share)
+        on_nas = share if name_key(share) in present_shares else (
+            before if before and name_key(before) in present_shares else None)
+        written = spelled.get(name_key(share), share)
         for login in desired.people:
             target = wanted.get(login)
-            rows = rights_of.get(login.casefold())
+            rows = rights_of.get(name_key(login))
             person = _spelled(login, people)
             enabled = desired.people[login]
             if rows is None or on_nas is None:
@@ -204,7 +210,7 @@ def _rights(desired: Desired, facts: QtsFacts) -> list[Change]:
                                           "set_right", person, written, target,
                                           enabled=enabled))
                 continue
-            row = next((row for row in rows if row.share.casefold() == on_nas.casefold()),
+            row = next((row for row in rows if name_key(row.share) == name_key(on_nas)),
                        None)
             own, effective = (row.own, row.effective) if row else (None, None)
             if own != target:
@@ -228,12 +234,34 @@ def group_override(login: str, share: str, effective: str | None, target: str | 
             f"remove it ({SHARE_PERMISSIONS})")
 
 
+def _collisions(desired: Desired, facts: QtsFacts) -> list[Change]:
+    """Refusals for names of the spec the NAS holds twice, spelled apart only by case or
+    accents: nasops cannot tell which one is meant."""
+    found = []
+    for kind, names, wanted in (
+            ("people", [user.name for user in facts.users], desired.people),
+            ("groups", [group.name for group in facts.groups], desired.groups),
+            ("shares", [share.name for share in facts.shares.shares],
+             [*desired.shares, *(before for before in desired.shares.values() if before)])):
+        by_key: dict[str, list[str]] = {}
+        for name in names:
+            by_key.setdefault(name_key(name), []).append(name)
+        for name in wanted:
+            twins = by_key.get(name_key(name), [])
+            if len(twins) > 1:
+                found.append(Change(
+                    f"the NAS has {kind} {' and '.join(visible(twin) for twin in twins)}, "
+                    "written apart only by capitals or accents: nasops cannot tell which is "
+                    f"{name}; rename or remove the other in QTS first", REFUSED_ACTION))
+    return found
+
+
 def changes_of(desired: Desired, facts: QtsFacts) -> list[Change]:
     """Given the desired control plane and what was read, return every difference in the
     order apply makes them (people, groups and members, shares, rights), refusals among
     them."""
-    return [*_people(desired, facts), *_groups(desired, facts), *_shares(desired, facts),
-            *_rights(desired, facts)]
+    return [*_collisions(desired, facts), *_people(desired, facts), *_groups(desired, facts),
+            *_shares(desired, facts), *_rights(desired, facts)]
 
 
 def differences(desired: Desired, facts: QtsFacts) -> tuple[list[str], list[str]]:
@@ -247,12 +275,12 @@ def differences(desired: Desired, facts: QtsFacts) -> tuple[list[str], list[str]
 def shares_to_read(desired: Desired, facts: QtsFacts) -> list[str]:
     """Given the desired state and the lists read, return the shares whose flags must be
     read next (the spec's, under the name the NAS gives them now), as QTS spells them."""
-    spelled = {share.name.casefold(): share.name for share in facts.shares.shares}
+    spelled = {name_key(share.name): share.name for share in facts.shares.shares}
     found = []
     for share, before in desired.shares.items():
-        name = share if share.casefold() in spelled else before
-        if name and name.casefold() in spelled:
-            found.append(spelled[name.casefold()])
+        name = share if name_key(share) in spelled else before
+        if name and name_key(name) in spelled:
+            found.append(spelled[name_key(name)])
     return found
 
 
@@ -260,7 +288,7 @@ def to_read(desired: Desired, facts: QtsFacts) -> tuple[list[str], list[str]]:
     """Given the desired state and the lists read, return the groups whose members and the
     people whose share rights must be read next (those the NAS has), as QTS spells them."""
     groups, people = _by_name(facts.groups), _by_name(facts.users)
-    return ([groups[name.casefold()].name for name in desired.groups
-             if name.casefold() in groups],
-            [people[login.casefold()].name for login in desired.people
-             if login.casefold() in people])
+    return ([groups[name_key(name)].name for name in desired.groups
+             if name_key(name) in groups],
+            [people[name_key(login)].name for login in desired.people
+             if name_key(login) in people])

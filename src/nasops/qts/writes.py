@@ -16,6 +16,7 @@ password answer, the one word QTS gives on a password (it cannot be read back).
 from __future__ import annotations
 
 import base64
+import secrets
 import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -34,8 +35,15 @@ from nasops.qts.facts import (
     read_share_names,
     read_users,
 )
-from nasops.qts.plan import REFUSED_ACTION, SHARE_PERMISSIONS, Change, group_override
-from nasops.qts.session import QtsSession
+from nasops.qts.plan import (
+    REFUSED_ACTION,
+    SHARE_PERMISSIONS,
+    Change,
+    group_override,
+    name_key,
+)
+from nasops.qts.session import QtsConnectionError, QtsSession
+from nasops.spec.names import visible
 
 CREATE = "/cgi-bin/wizReq.cgi"
 # What a person's detail must hold for account_edit to change only a_enable.
@@ -62,8 +70,15 @@ def _indexed(name: str, values: list[str]) -> dict[str, str]:
             f"{name}_len": str(len(values))}
 
 
+def _base64(password: str) -> str:
+    """A password as QTS's forms take it, registered with the masker in every form."""
+    encoded = base64.b64encode(password.encode()).decode()
+    MASKER.add(password, encoded, urllib.parse.quote_plus(encoded))
+    return encoded
+
+
 def _folded(names: list[str]) -> set[str]:
-    return {name.casefold() for name in names}
+    return {name_key(name) for name in names}
 
 
 class QtsWriter:
@@ -81,7 +96,15 @@ class QtsWriter:
     def apply(self, changes: list[Change]) -> WriteOutcome:
         """Make every change (none may be a refusal), in plan's order: people, groups, each
         group's members in one write per group, shares, then each person's share rights in
-        one write per person."""
+        one write per person. A connection cut on the way stops it, saying what was made."""
+        try:
+            self._apply(changes)
+        except QtsConnectionError as error:
+            raise self._stopped(f"{error}; whether QTS made that last change is not known"
+                                ) from None
+        return self.outcome
+
+    def _apply(self, changes: list[Change]) -> None:
         if any(change.action == REFUSED_ACTION for change in changes):
             raise NasopsError("apply was asked to make a refused change")  # callers check
         members: dict[str, list[Change]] = {}
@@ -104,7 +127,6 @@ class QtsWriter:
             self._set_rights(login, given)
             for change in given:
                 self._made(change.words)
-        return self.outcome
 
     def _members_of(self, members: dict[str, list[Change]]) -> None:
         for group, given in members.items():
@@ -129,45 +151,50 @@ class QtsWriter:
 
     def _stopped(self, why: str, *, done: str = "") -> WriteNotMadeError:
         # done: what the change that stopped had made already (a person created, say).
+        place = f"{self.session.endpoint.place}: "
         return WriteNotMadeError(
-            f"{self.session.endpoint.place}: {why}. nasops stopped there; made before it: "
+            f"{place}{why.removeprefix(place)}. nasops stopped there; made before it: "
             f"{len(self.outcome.made)} change(s) (listed above){done}. Nothing was undone: "
             "check the NAS (its Control Panel, or `nasops qts probe`), then run apply again")
 
     # -- people ---------------------------------------------------------------------------
 
     def _users(self) -> dict[str, answers.Account]:
-        return {user.name.casefold(): user for user in read_users(self.session)}
+        return {name_key(user.name): user for user in read_users(self.session)}
 
     def _create_person(self, change: Change) -> None:
         login = change.subject
         password = self.passwords[login]
-        encoded = base64.b64encode(password.encode()).decode()
-        MASKER.add(password, encoded, urllib.parse.quote_plus(encoded))
+        encoded = _base64(password)
+        # Created with a throwaway password no one knows: a run cut off before the
+        # person's own one is confirmed below leaves an account nobody can log in to
+        # (never a disabled colleague's account open with a known password).
         self._send(CREATE, {"wiz_func": "user_create", "action": "add_user",
-                            "a_username": login, "a_passwd": encoded,
+                            "a_username": login, "a_passwd": _base64(secrets.token_urlsafe(24)),
                             "a_description": self.descriptions.get(login, ""),
                             **_indexed("gp", ["everyone"])}, f"the creation of {login}")
-        if login.casefold() not in self._users():
+        if name_key(login) not in self._users():
             raise self._not_made(f"the creation of person {login}", f"no {login}")
-        created = f"; person {login} was created"
-        # Disabled first (QTS's create form has no "disabled"), then the password: a
-        # person the spec disables is never left enabled by a write that stops later.
-        if not change.enabled:
-            self._set_enabled(login, enabled=False, done=created)
-            created += " and disabled"
-        answer = self._send(WIZARD, {"wiz_func": "user_password_edit",
-                                     "action": "user_password_edit", "username": login,
-                                     "password": encoded, "old_password": "",
-                                     "need_check": "no"}, f"the password of {login}")
+        created = (f"; person {login} was created with a password nobody knows: set theirs "
+                   "in QTS (Control Panel > Privilege > Users > Change Password) to the "
+                   "secrets file's, as apply does not set the password of a person already "
+                   "on the NAS")
+        try:
+            # Disabled first (QTS's create form has no "disabled"), then the password.
+            if not change.enabled:
+                self._set_enabled(login, enabled=False, done=created)
+            answer = self._send(WIZARD, {"wiz_func": "user_password_edit",
+                                         "action": "user_password_edit", "username": login,
+                                         "password": encoded, "old_password": "",
+                                         "need_check": "no"}, f"the password of {login}")
+        except WriteNotMadeError:
+            raise
+        except NasopsError as error:  # a detail QTS did not give, a connection cut
+            raise self._stopped(str(error), done=created) from None
         if not answers.password_changed(answer):
-            raise self._stopped(
-                f"QTS did not confirm the password of {login} (passwordCheck and "
-                "passwordChange not both 0: its password policy?)",
-                done=f"{created}, with the password it was created with unconfirmed: apply "
-                     "does not set the password of a person already on the NAS, so set it "
-                     "in QTS (Control Panel > Privilege > Users > Change Password) to the "
-                     "secrets file's")
+            raise self._stopped(f"QTS did not confirm the password of {login} (passwordCheck "
+                                "and passwordChange not both 0: its password policy?)",
+                                done=created)
 
     def _enable_person(self, change: Change) -> None:
         self._set_enabled(change.subject, enabled=True)
@@ -187,7 +214,7 @@ class QtsWriter:
                                ("description", "email", "tel", "tel_country_code")},
                             **{name: detail[name] for name in ("year", "month", "day")}},
                    what)
-        found = self._users().get(login.casefold())
+        found = self._users().get(name_key(login))
         if found is None or found.enabled != enabled:
             raise self._not_made(what, f"{login} {'disabled' if enabled else 'enabled'}",
                                  done=done)
@@ -200,7 +227,7 @@ class QtsWriter:
                             "new_groupname": group,
                             "a_description": self.descriptions.get(f"group:{group}", "")},
                    f"the creation of group {group}")
-        if group.casefold() not in _folded([found.name for found in
+        if name_key(group) not in _folded([found.name for found in
                                             read_groups(self.session)]):
             raise self._not_made(f"the creation of group {group}", f"no group {group}")
         if change.members:
@@ -213,10 +240,12 @@ class QtsWriter:
         self._send(WIZARD, {"wiz_func": "group_user_edit", "action": "group_user_edit",
                             "groupname": group, **_indexed("select_user", add),
                             **_indexed("unselect_user", remove)}, what)
-        members = _folded(read_members(self.session, [group])[group])
+        found = read_members(self.session, [group])[group]
+        members = _folded(found)
         if not _folded(add) <= members or _folded(remove) & members:
-            raise self._not_made(what, f"members {', '.join(sorted(members)) or 'none'}",
-                                 done=done)
+            # As the NAS spells them, invisible characters shown: they came from the NAS.
+            shown = ", ".join(visible(member) for member in sorted(found)) or "none"
+            raise self._not_made(what, f"members {shown}", done=done)
 
     # -- shares ---------------------------------------------------------------------------
 
@@ -233,15 +262,15 @@ class QtsWriter:
                             "access_r": "admin_only", "guest": "deny", "qsync": "0",
                             "quotaRadio": "0", "quota_size": ""},
                    f"the creation of share {share}")
-        if share.casefold() not in self._shares():
+        if name_key(share) not in self._shares():
             raise self._not_made(f"the creation of share {share}", f"no share {share}")
         # Closed means closed: QTS's default for a new share is everyone read/write.
-        everyone = {row.share.casefold(): row.own
+        everyone = {name_key(row.share): row.own
                     for row in read_group_rights(self.session, EVERYONE)}
-        if everyone.get(share.casefold()) is not None:
+        if everyone.get(name_key(share)) is not None:
             raise self._stopped(
                 f"QTS created share {share} open to group {EVERYONE} "
-                f"({everyone[share.casefold()]}) although nasops asked for it closed "
+                f"({everyone[name_key(share)]}) although nasops asked for it closed "
                 "(access_r=admin_only)", done=f"; share {share} was created: remove "
                 f"{EVERYONE}'s right on it ({SHARE_PERMISSIONS}) before anything is saved "
                 "there")
@@ -266,8 +295,8 @@ class QtsWriter:
         what = f"the rename of share {old} to {new}"
         self._share_property(old, new, None, what)
         shares = self._shares()
-        if new.casefold() not in shares or old.casefold() in shares:
-            found = [name for name in (old, new) if name.casefold() in shares]
+        if name_key(new) not in shares or name_key(old) in shares:
+            found = [name for name in (old, new) if name_key(name) in shares]
             raise self._not_made(what, f"shares {', '.join(found) or 'neither'} there")
 
     def _set_share_flags(self, change: Change) -> None:
@@ -292,15 +321,15 @@ class QtsWriter:
         for name, shares in lists.items():
             form.update(_indexed(name, shares))
         self._send(WIZARD, form, what)
-        rows = {row.share.casefold(): row for row in read_rights(self.session, [login])[login]}
+        rows = {name_key(row.share): row for row in read_rights(self.session, [login])[login]}
         for change in given:
-            row = rows.get(change.target.casefold())
+            row = rows.get(name_key(change.target))
             own, effective = (row.own, row.effective) if row else (None, None)
             if own != change.right:
                 raise self._not_made(f"{what} on {change.target}",
                                      f"own entry {own or 'none'}")
         for change in given:
-            row = rows.get(change.target.casefold())
+            row = rows.get(name_key(change.target))
             effective = row.effective if row else None
             # A group's entry (QTS's own everyone, say) can give more than the person's own:
             # what plan refuses for people already there, found here for those just made.

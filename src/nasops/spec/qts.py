@@ -3,9 +3,8 @@
 
 Checked offline, before any driver exists, from QNAP's own documentation (the sources are
 in docs/qts.md and ../shared/design/qnap-qts.md): a spec that passes here says nothing QTS
-cannot express; one that fails is told why in plain words and where. `plan` and `drift` on a
-QTS host then read its control plane (nasops.qts); writing to QTS is not built, so `apply`
-stops after these checks (nasops.provision.specs).
+cannot express; one that fails is told why in plain words and where. `plan`, `drift` and
+`apply` on a QTS host then read and write its control plane (nasops.qts).
 """
 
 from __future__ import annotations
@@ -96,6 +95,15 @@ def _name_refusals(spec: Spec) -> list[Refusal]:
         if forbidden:
             refusals.append((("shares", index, "name"), (
                 f"QTS share names cannot hold {' '.join(forbidden)}: rename the share")))
+        before = share.renamed_from
+        if before and before.casefold() in QTS_SHARES:
+            refusals.append((("shares", index, "renamed_from"), (
+                f"'{before}' is a share QTS creates itself: nasops never renames it; remove "
+                "renamed_from")))
+        if before and set(before) & QTS_SHARE_FORBIDDEN:
+            refusals.append((("shares", index, "renamed_from"), (
+                f"QTS share names cannot hold {' '.join(sorted(set(before) & QTS_SHARE_FORBIDDEN))}"
+                ": no such share can exist on QTS; remove renamed_from")))
         if share.quota:
             refusals.append((("shares", index, "quota"), (
                 "QTS has no quota per share: its quotas are per user, per volume (a share of "
