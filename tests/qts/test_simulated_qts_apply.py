@@ -116,6 +116,11 @@ def test_simulated_qts_apply_converges_reading_each_write_back_then_changes_noth
         assert secret not in captured.out + captured.err + log
     assert nas.logins == 2 and nas.sessions == set()  # one login per run, logged out
 
+    assert main(["apply", "-i", inventory, ACCEPT, "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)  # the document alone on stdout
+    assert (document["platform"], document["check_mode"], document["change_count"]) == (
+        "qts", False, 0)
+    assert document["hosts"]["wsm-qnap"]["status"] == "ok" and document["errors"] == []
     assert main(["apply", "-i", inventory, ACCEPT]) == 0
     again = capsys.readouterr().out
     assert ("wsm-qnap: no changes: people, groups, shares and share rights match the spec"
@@ -272,8 +277,15 @@ def test_simulated_qts_apply_refuses_before_any_write(
     assert "refused on wsm-qnap: Advanced Folder Permissions must be on" in err
     assert "nothing was changed" in err
     assert _writes(simulated_qts) == []
+    # --json: stdout holds the run document alone, the refusal among its errors.
     assert main(["apply", "-i", inventory, ACCEPT, "--json"]) == 2
-    assert "--json and --tags are not built for QTS" in capsys.readouterr().err
+    document = json.loads(capsys.readouterr().out)
+    assert (document["platform"], document["exit_code"], document["change_count"]) == (
+        "qts", 2, 0)
+    assert document["hosts"]["wsm-qnap"]["status"] == "failed"
+    assert "Advanced Folder Permissions must be on" in document["errors"][0]["message"]
+    assert main(["apply", "-i", inventory, ACCEPT, "--tags", "nas_shares"]) == 2
+    assert "--tags are not built for QTS" in capsys.readouterr().err
 
 
 def test_simulated_qts_a_disabled_person_cut_off_mid_creation_keeps_no_known_password(

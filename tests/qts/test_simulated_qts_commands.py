@@ -257,6 +257,15 @@ def test_simulated_qts_plan_lists_what_apply_would_do_reading_only(
     assert "refused" not in capsys.readouterr().out
     assert main(["plan", "-i", str(simulated_qts.inventory), "--tags", "nas_shares"]) == 2
     assert "--tags are not built for QTS" in capsys.readouterr().err
+    # --json: the same report as one document, each change in plan's words.
+    assert main(["plan", "-i", str(simulated_qts.inventory), "--json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    host = document["hosts"]["wsm-qnap"]
+    assert (document["platform"], document["check_mode"], document["drift"]) == (
+        "qts", True, True)
+    assert host["status"] == "changed" and host["refused"] == []
+    assert "create person pvandamme" in host["changes"]
+    assert document["change_count"] == host["change_count"] == len(host["changes"])
 
 
 def test_simulated_qts_drift_is_clean_on_a_nas_as_the_spec_says_and_names_each_difference(

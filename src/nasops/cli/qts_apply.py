@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from nasops.ansible.inventory import TargetHost
-from nasops.ansible.run_log import RunLog
+from nasops.ansible.run_log import RUNS_DIRECTORY_VARIABLE, RunLog, runs_root
 from nasops.ansible.runner import RunInterrupted, interruptible
 from nasops.cli.run_report import RunReport, masked
-from nasops.errors import BadInputError, CommandFailedError, NasopsError
+from nasops.errors import BadInputError, CommandFailedError, NasopsError, os_error_words
 from nasops.provision.targets import Hostvars
 
 if TYPE_CHECKING:
@@ -26,9 +26,16 @@ class QtsRunRecord:
     (version, command, platform, exit_code, log, hosts {name: status, firmware, profile,
     unverified_firmware_accepted, made, error})."""
 
-    def __init__(self, inventory: str) -> None:
-        self.log = RunLog.create("apply", inventory)
+    def __init__(self, inventory: str, *, quiet: bool) -> None:
+        try:
+            self.log = RunLog.create("apply", inventory)
+        except OSError as error:  # before the NAS is asked: say where and how to fix it
+            raise BadInputError(
+                f"{error.filename or runs_root()}: cannot keep the run's log there: "
+                f"{os_error_words(error)}; set {RUNS_DIRECTORY_VARIABLE} to a folder you "
+                "can write") from None
         self.hosts: dict[str, dict[str, Any]] = {}
+        self.quiet = quiet  # --json: stdout holds the document alone
 
     def start(self, name: str) -> None:
         self.hosts[name] = {"status": "started", "firmware": None, "profile": None,
@@ -39,7 +46,8 @@ class QtsRunRecord:
         """Keep and say one change as soon as it was made and read back."""
         self.hosts[name]["made"].append(words)
         self.log.write(f"{name}: made: {words}\n")
-        click.echo(f"{name}: {words}")
+        if not self.quiet:
+            click.echo(f"{name}: {words}")
 
     def finished(self, name: str, firmware: str, profile: str, accepted: bool) -> None:
         host = self.hosts[name]
@@ -70,11 +78,12 @@ def apply_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
     refusal or failure stops the run (exit 2 or 1) naming the kept log."""
     from nasops.qts.commands import endpoints, prepared_hosts  # noqa: PLC0415
 
-    if report.as_json or report.tags:
-        raise BadInputError("--json and --tags are not built for QTS hosts yet (docs/qts.md)")
+    if report.tags:
+        raise BadInputError("--tags are not built for QTS hosts (docs/qts.md)")
     # Every host's passwords first: a missing one stops the run before any NAS is asked.
     hosts = prepared_hosts(endpoints(targets, hostvars), vault_password_file, people=True)
-    record = QtsRunRecord(report.inventory)
+    record = QtsRunRecord(report.inventory, quiet=report.as_json)
+    report.qts_log = str(record.log.path)
     exit_code = 0
     try:
         # SIGTERM and SIGHUP as Ctrl-C: the session logs out, the record says where it stopped.
@@ -90,7 +99,11 @@ def apply_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
         raise
     finally:
         record.close(exit_code)
-    click.echo(f"full log: {record.log.path}")
+        # --json: the same hosts as the record, in the run document.
+        report.qts_hosts.update({name: {**host, "change_count": len(host["made"])}
+                                 for name, host in record.hosts.items()})
+    if not report.as_json:
+        click.echo(f"full log: {record.log.path}")
 
 
 def _apply_one(host: QtsHost, record: QtsRunRecord, *,
@@ -114,5 +127,7 @@ def _apply_one(host: QtsHost, record: QtsRunRecord, *,
         raise
     record.finished(name, done.firmware, done.profile, done.unverified_firmware_accepted)
     made = len(done.outcome.made)
+    if record.quiet:
+        return
     click.echo(f"{name}: {made} change{'s' * (made != 1)} made, each read back" if made else
                f"{name}: no changes: people, groups, shares and share rights match the spec")

@@ -84,6 +84,9 @@ class RunReport:
     warnings: list[Problem] = field(default_factory=list)
     # plan's who gains and who loses access, per host (nasops.provision.applied).
     access: dict[str, Any] = field(default_factory=dict)
+    # QTS hosts (nasops.qts.commands), which the QTS driver reads and writes, not Ansible.
+    qts_hosts: dict[str, Any] = field(default_factory=dict)
+    qts_log: str | None = None
 
     @property
     def quiet_progress(self) -> bool:
@@ -128,7 +131,13 @@ class RunReport:
                                 exit_code=error.exit_code if error is not None else 0,
                                 log=str(self.log.path) if self.log else None, error=error,
                                 warnings=self.warnings)
-        if self.command == "plan":
+        if self.qts_hosts or self.qts_log:
+            check = self.command != "apply"
+            counted = [host["change_count"] for host in self.qts_hosts.values()]
+            document.update(platform="qts", check_mode=check, log=self.qts_log,
+                            hosts=self.qts_hosts, change_count=sum(counted),
+                            drift=any(counted) if check and self.qts_hosts else None)
+        elif self.command == "plan":
             document["access"] = self.access
         return document
 

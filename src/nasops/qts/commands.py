@@ -117,6 +117,17 @@ def read_host(host: QtsHost) -> HostReading:
     return HostReading(facts, [change.words for change in changes], refused)
 
 
+def reading_document(reading: HostReading) -> dict[str, Any]:
+    """Given what was read of a host, return its entry of the `--json` document's hosts:
+    status (ok, changed or refused), firmware, profile, change_count, changes and refused
+    (plan's sentences)."""
+    firmware = reading.facts.firmware
+    return {"status": "refused" if reading.refused else "changed" if reading.changes else "ok",
+            "firmware": firmware_words(firmware), "profile": profile_status(firmware),
+            "change_count": len(reading.changes), "changes": reading.changes,
+            "refused": reading.refused}
+
+
 def check_lines(host: QtsHost, reading: HostReading, *, drift: bool) -> list[str]:
     """Given a host and what was read, return the plan or drift report."""
     firmware = reading.facts.firmware
