@@ -364,3 +364,25 @@ def test_simulated_qts_names_the_nas_sends_are_shown_with_hidden_characters_esca
     assert main(["apply", "-i", str(simulated_qts.inventory), ACCEPT]) == 1
     err = capsys.readouterr().err
     assert "\u202e" not in err and "evil\\u202eRED" in err, err
+
+
+def test_simulated_qts_an_interrupted_apply_is_recorded_as_interrupted(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from nasops.ansible.runner import RunInterrupted  # noqa: PLC0415
+    from nasops.qts import writes  # noqa: PLC0415
+
+    _ready(simulated_qts)
+    send = writes.QtsWriter._send
+
+    def cut(self: writes.QtsWriter, path: str, form: dict[str, str], what: str) -> object:
+        if form.get("wiz_func") == "user_password_edit":  # SIGTERM mid-creation
+            raise RunInterrupted(15)
+        return send(self, path, form, what)
+
+    monkeypatch.setattr(writes.QtsWriter, "_send", cut)
+    assert main(["apply", "-i", str(simulated_qts.inventory), ACCEPT]) == 143
+    err = capsys.readouterr().err
+    assert "interrupted by SIGTERM" in err
+    assert _record_of(err)["hosts"]["wsm-qnap"]["status"] == "interrupted"
+    assert simulated_qts.nas.sessions == set()  # logged out all the same

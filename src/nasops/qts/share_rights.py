@@ -7,7 +7,7 @@ and no Deny entry at share level, only each person's own: RW where the person ma
 something in the share, RO where they may only read or pass through (the folder ACLs, as on
 Debian, then say exactly where), none otherwise. Computed from the same rights table as the
 ACLs, so it cannot disagree with them. `nasops plan` and `drift` compare QTS with it
-(nasops.qts.plan); nothing writes it yet.
+(nasops.qts.plan) and `apply` writes it (nasops.qts.writes).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from xml.etree import ElementTree
 
+from nasops.ansible.runner import RunInterrupted
 from nasops.errors import NasopsError
 from nasops.execute import MASKER
 from nasops.qts import answers
@@ -187,7 +188,7 @@ class QtsWriter:
                                          "action": "user_password_edit", "username": login,
                                          "password": encoded, "old_password": "",
                                          "need_check": "no"}, f"the password of {login}")
-        except WriteNotMadeError:
+        except (WriteNotMadeError, RunInterrupted):  # an interruption stays one (exit 130…)
             raise
         except NasopsError as error:  # a detail QTS did not give, a connection cut
             raise self._stopped(str(error), done=created) from None

@@ -1,7 +1,7 @@
 """What a QNAP NAS running QTS can do with a spec: the rest is refused at the spec's line
 (issue 15; docs/qts.md).
 
-Checked offline, before any driver exists, from QNAP's own documentation (the sources are
+Checked offline, before the NAS is asked anything, from QNAP's own documentation (the sources are
 in docs/qts.md and ../shared/design/qnap-qts.md): a spec that passes here says nothing QTS
 cannot express; one that fails is told why in plain words and where. `plan`, `drift` and
 `apply` on a QTS host then read and write its control plane (nasops.qts).
