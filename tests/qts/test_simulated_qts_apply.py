@@ -54,8 +54,6 @@ def _record(out: str) -> dict:
     return json.loads((log.parent / "result.json").read_text(encoding="utf-8"))
 
 
-_record_of = _record  # an error's text names the log the same way
-
 
 def test_simulated_qts_apply_converges_reading_each_write_back_then_changes_nothing(
         simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str]) -> None:
@@ -182,7 +180,7 @@ def test_simulated_qts_each_kind_of_write_is_read_back(
     assert main(["apply", "-i", str(simulated_qts.inventory), ACCEPT]) == 1
     err = capsys.readouterr().err
     assert named in err, err
-    assert _record_of(err)["hosts"]["wsm-qnap"]["status"] == "failed"
+    assert _record(err)["hosts"]["wsm-qnap"]["status"] == "failed"
 
 
 def test_simulated_qts_a_refused_password_or_an_opened_share_stops_saying_what_was_made(
@@ -302,6 +300,8 @@ def test_simulated_qts_a_disabled_person_cut_off_mid_creation_keeps_no_known_pas
         return answer.replace("<tel></tel>", "") if form.get("username") == "ojanssens" \
             else answer
 
+    # Patched in the simulated service (the NAS side), not in nasops: nasops' own code runs
+    # unchanged against a NAS whose answer lacks a field.
     monkeypatch.setattr(simulated_service, "_wizard", without_tel)
     assert main(["apply", "-i", str(simulated_qts.inventory), ACCEPT]) == 1
     err = capsys.readouterr().err
@@ -380,9 +380,11 @@ def test_simulated_qts_an_interrupted_apply_is_recorded_as_interrupted(
             raise RunInterrupted(15)
         return send(self, path, form, what)
 
+    # The signal is raised where interruptible() would raise it (inside a write); the
+    # writer, the record and the logout around it are nasops' real code.
     monkeypatch.setattr(writes.QtsWriter, "_send", cut)
     assert main(["apply", "-i", str(simulated_qts.inventory), ACCEPT]) == 143
     err = capsys.readouterr().err
     assert "interrupted by SIGTERM" in err
-    assert _record_of(err)["hosts"]["wsm-qnap"]["status"] == "interrupted"
+    assert _record(err)["hosts"]["wsm-qnap"]["status"] == "interrupted"
     assert simulated_qts.nas.sessions == set()  # logged out all the same

@@ -45,6 +45,7 @@ from nasops.qts.session import Endpoint, QtsSession
 from nasops.qts.writes import QtsWriter, WriteNotMadeError, WriteOutcome
 from nasops.spec.load import LoadedSpec, load_spec
 from nasops.spec.names import visible
+from nasops.spec.qts import QTS_VOLUME
 from nasops.spec.rights import resolve_rights
 
 
@@ -209,10 +210,11 @@ def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
 
 
 def _volume_number(path: str) -> int:
-    # /share/CACHEDEV1_DATA (or ZFS1_DATA on QuTS hero): the spec check allows only these.
-    digits = path.rstrip("/").rsplit("/", 1)[-1].removesuffix("_DATA")
-    number = "".join(character for character in digits if character.isdigit())
-    return int(number or "1")
+    # The grammar the spec check validated the path with (nasops.spec.qts), read here.
+    found = QTS_VOLUME.match(path)
+    if found is None:  # validate refused it already; never guess a volume
+        raise BadInputError(f"volume.path {path!r} is not a QTS data volume")
+    return int(found["number"])
 
 
 def _descriptions(loaded: LoadedSpec) -> dict[str, str]:
