@@ -24,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from nasops.ansible import module_cache
 from nasops.ansible.events import RunResult, fold_events, read_events
 from nasops.ansible.run_log import LogFollower, RunLog
 from nasops.ansible.tools import ansible_tool
@@ -100,6 +101,11 @@ def ansible_environment(root: Path, events_path: Path | None = None) -> dict[str
             "ANSIBLE_CALLBACK_PLUGINS": str(CALLBACK_DIRECTORY),
             "ANSIBLE_CALLBACKS_ENABLED": CALLBACK_NAME,
             "NASOPS_EVENTS_FILE": str(events_path),
+            # Ansible's own temporary files in the run's directory, which goes with the run
+            # even when a SIGKILL leaves Ansible no time to remove them (the guardian).
+            "ANSIBLE_LOCAL_TEMP": str(events_path.parent / "ansible-local"),
+            # The callback links the run's module payloads to a cache kept between runs.
+            **module_cache.environment(root),
         })
     return environment
 

@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from ansible import context  # type: ignore[import-untyped]
+from ansible import constants, context  # type: ignore[import-untyped]
 from ansible.playbook.handler import Handler  # type: ignore[import-untyped]
 from ansible.plugins.callback import CallbackBase  # type: ignore[import-untyped]
 
@@ -37,6 +37,14 @@ DOCUMENTATION = """
         description: File the events are appended to; the plugin does nothing when unset.
         env:
           - name: NASOPS_EVENTS_FILE
+        type: path
+      module_cache:
+        description:
+          - Directory kept between runs for the module payloads Ansible builds (AnsiballZ);
+            the run's own payload cache is linked there (nasops.ansible.module_cache names it
+            after everything a payload is built from).
+        env:
+          - name: NASOPS_MODULE_CACHE
         type: path
 """
 
@@ -94,6 +102,22 @@ def _message(result: Mapping[str, Any]) -> str:
     return _text(result.get("stderr") or result.get("stdout") or "")
 
 
+def _link_payload_cache(directory: str) -> None:
+    """Link the run's module payload cache (`ansiballz_cache` in the run's temporary
+    directory, where ansible-core 2.19 builds payloads) to a directory kept between runs.
+
+    Called before the first task. If the link cannot be made, or a later ansible-core looks
+    elsewhere, the run builds its payloads itself, as Ansible always does. The run's cleanup
+    removes the link, not what it points to (shutil.rmtree does not follow links).
+    """
+    link = os.path.join(constants.DEFAULT_LOCAL_TMP, "ansiballz_cache")
+    try:
+        if os.path.isdir(directory) and not os.path.lexists(link):
+            os.symlink(directory, link)
+    except OSError:
+        pass
+
+
 class CallbackModule(CallbackBase):  # type: ignore[misc]
     """Append one JSON object per event to the file named by NASOPS_EVENTS_FILE."""
 
@@ -116,6 +140,9 @@ class CallbackModule(CallbackBase):  # type: ignore[misc]
             # Line-buffered so the reader sees each event as soon as it happens.
             self._stream = open(path, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
             os.chmod(path, 0o600)
+        cache = self.get_option("module_cache")
+        if cache:
+            _link_payload_cache(cache)
 
     def _write(self, event: str, **fields: Any) -> None:
         if self._stream is None:

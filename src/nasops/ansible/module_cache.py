@@ -1,0 +1,101 @@
+"""Ansible's module payloads kept from one run to the next, named after what they are built from.
+
+Why: before a module's first use in a run, ansible-playbook builds its payload (AnsiballZ: the
+module and every module_utils file it imports, found by parsing them all) into a cache inside
+the run's own temporary directory, which goes with the run. Every plan, apply and drift built
+the same dozen payloads again: about a second of controller CPU per pass, a fifth of a pass
+that changes nothing. nasops keeps them in `~/.cache/nasops/module-payloads/<fingerprint>`;
+the events callback links the run's cache there (Ansible has no setting for it). The
+fingerprint names everything a payload is built from: ansible-core's version and module files,
+the project's modules and module_utils (the nasops.nas collection, or the roles' `library/`),
+and the controller's Python (Ansible pickles payloads). An edited file is a new directory, so a
+stale payload is never sent; directories unused for a week are removed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import shutil
+import stat
+import sys
+import time
+from collections.abc import Iterator
+from importlib import metadata
+from pathlib import Path
+
+# The variable the events callback reads (nasops/ansible/callback/nasops_events.py).
+CACHE_VARIABLE = "NASOPS_MODULE_CACHE"
+UNUSED_SECONDS = 7 * 24 * 3600
+# ansible-core's directories whose files go into payloads (or build them).
+ANSIBLE_SOURCES = ("modules", "module_utils", "executor", "_internal")
+# The project's directories that hold modules and module_utils.
+PROJECT_SOURCES = ("plugins", "library", "module_utils", "roles/*/library",
+                   "roles/*/module_utils")
+
+
+def default_base() -> Path:
+    """Return the directory the payload caches live under (XDG cache)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nasops" / "module-payloads"
+
+
+def _files(directories: Iterator[Path]) -> Iterator[Path]:
+    for directory in directories:
+        yield from sorted(path for path in directory.rglob("*") if path.is_file())
+
+
+def fingerprint(root: Path) -> str:
+    """Given the project root (ansible.cfg, playbooks, roles), return a digest of what
+    Ansible builds its payloads from. Sizes and modification times stand for contents, as
+    for the release archive (nasops.release.bundle): a few milliseconds, not seconds."""
+    spec = importlib.util.find_spec("ansible")
+    if spec is None or spec.origin is None:
+        raise OSError("ansible-core is not importable")
+    version = metadata.version("ansible-core")
+    digest = hashlib.sha256(f"{version}\n{sys.version}\n{root.resolve()}\n".encode())
+    ansible_root = Path(spec.origin).resolve().parent
+    projects = (directory for pattern in PROJECT_SOURCES for directory in root.glob(pattern))
+    sources = [*(ansible_root / name for name in ANSIBLE_SOURCES), *projects]
+    for path in _files(directory for directory in sources if directory.is_dir()):
+        info = path.stat()
+        digest.update(f"{path}:{info.st_size}:{info.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def _private_directory(path: Path) -> bool:
+    """Create path 0700 if missing; return whether it is a directory only this user may
+    change (a payload read from it is run as root on the NAS)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.lstat()
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+            and not info.st_mode & 0o022)
+
+
+def payload_cache(root: Path, base: Path | None = None) -> Path | None:
+    """Given the project root, return this fingerprint's cache directory (created, marked
+    used now), removing the ones unused for a week; None when it cannot be used safely, and
+    Ansible then builds its payloads in the run, as it always does."""
+    base = base or default_base()
+    try:
+        directory = base / fingerprint(root)
+        if not (_private_directory(base) and _private_directory(directory)):
+            return None
+        now = time.time()
+        os.utime(directory, (now, now))
+        for other in base.iterdir():
+            # Another fingerprint's runs may be going on: only long-unused ones go.
+            if other != directory and other.is_dir() and not other.is_symlink() \
+                    and now - other.stat().st_mtime > UNUSED_SECONDS:
+                shutil.rmtree(other, ignore_errors=True)
+    except (OSError, metadata.PackageNotFoundError):
+        return None
+    return directory
+
+
+def environment(root: Path) -> dict[str, str]:
+    """Given the project root, return the variable that hands the cache to the callback
+    (nothing when there is none)."""
+    directory = payload_cache(root)
+    return {} if directory is None else {CACHE_VARIABLE: str(directory)}
