@@ -59,7 +59,8 @@ class SimulatedNas:
     # "ignores-pages" (always the whole list), "no-count" (lists without their count),
     # "encoding" (an encoding Python lacks), "deep" (nested thousands of levels),
     # "opens-new-shares" (a new share gets everyone read/write whatever was asked),
-    # "password-refused" (user_password_edit answers passwordCheck 1).
+    # "password-refused" (user_password_edit answers passwordCheck 1),
+    # "closes-connections" (every answer says Connection: close, as HTTP/1.0 servers do).
     misbehave: str | None = None
     ignored_writes: set[str] = field(default_factory=set)
     """wiz_func values whose writes answer authPassed and change nothing (QTS does that)."""
@@ -73,6 +74,8 @@ class SimulatedNas:
     requests: list[tuple[str, tuple[str, ...]]] = field(default_factory=list)
     """Each request: its CGI path and the names (never the values) of its form fields."""
     logins: int = 0
+    connections: int = 0
+    """TLS connections accepted (a client keeping one open makes one per run)."""
 
     def header(self) -> str:
         version, number, build = self.firmware
@@ -317,6 +320,15 @@ def _login(nas: SimulatedNas, form: dict[str, str]) -> bytes:
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Connections stay open between requests, as QTS's web server keeps them.
+    protocol_version = "HTTP/1.1"
+    # An answer's headers and body leave in two writes: without this, on a kept connection
+    # the body waits for the client's delayed acknowledgement (40 ms per answer).
+    disable_nagle_algorithm = True
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.nas.connections += 1
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the test asserts on SimulatedNas.requests instead."""
@@ -347,6 +359,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(200)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(content)))
+        if self.server.nas.misbehave == "closes-connections":
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(content)
 

@@ -13,12 +13,13 @@ import hashlib
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from qts_hosts import PASSWORD, SimulatedHost
 
 from nasops.cli.main import main
-from nasops.qts import answers, facts
+from nasops.qts import answers, facts, session
 from nasops.qts.plan import desired_state
 from nasops.spec.load import load_spec
 
@@ -59,6 +60,31 @@ def test_simulated_qts_probe_reports_firmware_switches_names_and_refusals(
     assert _paths(simulated_qts) == [LOGIN, *READS, LOGOUT]
     assert simulated_qts.nas.sessions == set()
     assert PASSWORD not in captured.out + captured.err
+    # Answers back to back: one TLS connection for the whole run.
+    assert simulated_qts.nas.connections == 1
+
+
+@pytest.mark.parametrize("how", ["the NAS closes each", "an idle one is not reused"])
+def test_simulated_qts_a_connection_not_kept_is_opened_again_and_pinned_again(
+        simulated_qts: SimulatedHost, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch, how: str) -> None:
+    if how == "the NAS closes each":
+        simulated_qts.nas.misbehave = "closes-connections"
+    else:
+        monkeypatch.setattr(session, "REUSE_SECONDS", 0.0)
+    pinned: list[str] = []
+    connect = session.QtsSession._connect
+
+    def counted(self: session.QtsSession) -> Any:
+        connection = connect(self)  # raises unless the NAS shows the pinned certificate
+        pinned.append(self.endpoint.place)
+        return connection
+
+    monkeypatch.setattr(session.QtsSession, "_connect", counted)
+    assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 0, \
+        capsys.readouterr().err
+    assert _paths(simulated_qts) == [LOGIN, *READS, LOGOUT]
+    assert simulated_qts.nas.connections == len(pinned) == 5
 
 
 def test_simulated_qts_probe_refuses_a_certificate_other_than_the_pinned_one(

@@ -6,6 +6,8 @@ the password. One login per run, tried once: QTS's Network Access Protection blo
 address after repeated failed logins, and a retry loop would lock the provider out. The
 password goes base64-encoded (what authLogin.cgi takes) in a POST body, never in a URL,
 argv or message; it and the session id are registered with the masker. Logout at the end.
+Answers come back to back over one kept connection (a NAS's CPU pays for every handshake);
+each new connection is checked against the pin again.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hashlib
 import http.client
 import socket
 import ssl
+import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +35,10 @@ LOGIN = "/cgi-bin/authLogin.cgi"
 LOGOUT = "/cgi-bin/authLogout.cgi"
 PRIVILEGES = "/cgi-bin/priv/privRequest.cgi"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# A connection the NAS kept open is used again only this soon after its last answer: web
+# servers close idle connections after a few seconds (Apache's default: 5), and a request
+# sent just as the NAS closes would be lost. Later requests open (and pin) a new one.
+REUSE_SECONDS = 2.0
 
 
 class QtsConnectionError(NasopsError):
@@ -76,6 +83,8 @@ class QtsSession:
         self._recorder = recorder
         self._sid: str | None = None
         self._login_tried = False
+        self._kept: http.client.HTTPSConnection | None = None
+        self._answered_at = 0.0
 
     def __enter__(self) -> QtsSession:
         return self
@@ -112,17 +121,31 @@ class QtsSession:
                 "pinning it (docs/qts.md)")
         return connection
 
+    def _connection(self) -> http.client.HTTPSConnection:
+        """Return the connection kept from the last answer if it is fresh, else a new one."""
+        kept, self._kept = self._kept, None
+        if kept is not None and time.monotonic() - self._answered_at < REUSE_SECONDS:
+            return kept
+        if kept is not None:
+            kept.close()
+        return self._connect()
+
     def _post(self, path: str, form: dict[str, str], what: str) -> bytes:
-        connection = self._connect()
+        connection = self._connection()
         try:
-            connection.request("POST", path, urllib.parse.urlencode(form), FORM)
+            # Bytes: http.client sends them with the headers, in one write.
+            connection.request("POST", path, urllib.parse.urlencode(form).encode(), FORM)
             response = connection.getresponse()
             content = response.read(answers.MAXIMUM_ANSWER_BYTES + 1)
         except (OSError, http.client.HTTPException) as error:
+            connection.close()
             raise QtsConnectionError(f"{self.endpoint.place}: {what}: the connection "
                                      f"failed ({_words(error)})") from None
-        finally:
+        if response.will_close or not response.isclosed():
+            # Closing, or an answer longer than nasops reads: the connection is not reused.
             connection.close()
+        else:
+            self._kept, self._answered_at = connection, time.monotonic()
         if response.status != 200:
             raise QtsConnectionError(f"{self.endpoint.place}: {what}: the NAS answered "
                                      f"HTTP {response.status}")
@@ -169,13 +192,17 @@ class QtsSession:
             raise answers.AnswerError(f"{self.endpoint.place}: {error}") from None
 
     def logout(self) -> None:
-        """End the session if one is open; a failure to log out is not an error of the run
-        (the session expires on the NAS), so it is swallowed."""
+        """End the session if one is open and close the kept connection; a failure to log
+        out is not an error of the run (the session expires on the NAS), so it is swallowed."""
         sid, self._sid = self._sid, None
-        if sid is None:
-            return
-        with contextlib.suppress(NasopsError):
-            self._post(LOGOUT, {"logout": "1", "sid": sid}, "logout")
+        try:
+            if sid is not None:
+                with contextlib.suppress(NasopsError):
+                    self._post(LOGOUT, {"logout": "1", "sid": sid}, "logout")
+        finally:
+            kept, self._kept = self._kept, None
+            if kept is not None:
+                kept.close()
 
 
 def _words(error: BaseException) -> str:
