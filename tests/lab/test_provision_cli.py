@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import tempfile
@@ -121,6 +122,29 @@ def nas_snapshot(host: LabHost) -> str:
     return "\n".join([acls, tree, *limit_lines, groups])
 
 
+PLAN_PICTURE = REPOSITORY / "docs" / "pictures" / "one-line-change-plan.txt"
+# Set to 1 to write the picture again from this NAS (scripts/guide-pictures --lab does).
+UPDATE_PICTURES = "NASOPS_UPDATE_PICTURES"
+
+
+def plan_picture(out: str, host: str) -> str:
+    """Given plan's output on the lab NAS, return it as the admin guide shows it: the NAS
+    named `wsm-nas`, the time of the last apply and the log's path left out (they differ
+    every run)."""
+    text = re.sub(r"applied \d{4}-\d\d-\d\dT[0-9:.]+Z?", "applied <time>", out)
+    text = re.sub(r"(?m)^full log: .*$", "full log: <the run's ansible.log>", text)
+    return re.sub(rf"\b{re.escape(host)}\b", "wsm-nas", text)
+
+
+def compare_or_write(path: Path, text: str) -> None:
+    """Given a picture's path and what the NAS gave, check the committed one is the same
+    (or write it when UPDATE_PICTURES is set)."""
+    if os.environ.get(UPDATE_PICTURES) == "1":
+        path.write_text(text, encoding="utf-8")
+    assert path.read_text(encoding="utf-8") == text, (
+        f"{path.name} is not what plan says on a real NAS: run scripts/guide-pictures --lab")
+
+
 def test_secrets_plan_apply_drift_cycle(
     provision_nas: LabHost, inventory: Path, capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
@@ -207,6 +231,8 @@ def test_secrets_plan_apply_drift_cycle(
                                "applied 20")
     assert lines[1:2 + len(expected.splitlines())] == [
         "  wsm:", *[f"    {line}" for line in expected.splitlines()]]
+    # The admin guide shows this very plan, drawn from this real NAS (docs/guide-admin.md).
+    compare_or_write(PLAN_PICTURE, plan_picture(out, host))
 
     # Someone grants the partners write access to the private finance folder by hand.
     run_in_host(provision_nas, ["setfacl", "-m", "g:partenaires-afrique:rwx", FINANCES])

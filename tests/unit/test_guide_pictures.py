@@ -36,8 +36,11 @@ def test_the_guide_shows_the_drawn_change_and_every_picture() -> None:
     guide = (REPOSITORY / "docs" / "guide-admin.md").read_text(encoding="utf-8")
     drawn = (PICTURES / "one-line-change.txt").read_text(encoding="utf-8")
     assert f"```\n{drawn}```" in guide
+    # The plan the lab NAS printed (tests/lab/test_provision_cli.py checks it is still so).
+    planned = (PICTURES / "one-line-change-plan.txt").read_text(encoding="utf-8")
+    assert f"```\n{planned}```" in guide
     for name in ("access-report.png", "inheritance.svg", "one-line-change.txt",
-                 "inheritance.yml"):
+                 "one-line-change-plan.txt", "inheritance.yml"):
         assert f"pictures/{name})" in guide
 
 
