@@ -4,6 +4,7 @@ are built from changes, never served stale once something does, kept private."""
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 import time
 from pathlib import Path
@@ -69,6 +70,42 @@ def test_the_cache_is_private_and_only_long_unused_ones_are_removed(
     # Nowhere to keep it is no error: Ansible builds the payloads in the run, as always.
     (tmp_path / "file").write_text("", encoding="utf-8")
     assert payload_cache(project, tmp_path / "file" / "payloads") is None
+
+
+def test_bytecode_leaves_the_fingerprint_alone_and_a_cut_payload_is_dropped(
+        project: Path, tmp_path: Path) -> None:
+    before = fingerprint(project)
+    cache = project / MODULE.parent / "__pycache__"
+    cache.mkdir()
+    (cache / "fake_nas.cpython-311.pyc").write_bytes(b"compiled")
+    assert fingerprint(project) == before
+    directory = payload_cache(project, tmp_path / "payloads")
+    assert directory is not None
+    whole = pickle.dumps({"zip_data": b"x" * 1000})
+    (directory / "whole-ZIP_DEFLATED-none").write_bytes(whole)
+    (directory / "cut-ZIP_DEFLATED-none").write_bytes(whole[:500])
+    (directory / "empty-ZIP_DEFLATED-none").write_bytes(b"")
+    (directory / "empty-ZIP_DEFLATED-none.lock").write_bytes(b"")
+    # A crash can leave a payload cut short: Ansible would fail to load it in every run.
+    payload_cache(project, tmp_path / "payloads")
+    assert sorted(path.name for path in directory.iterdir()) == [
+        "empty-ZIP_DEFLATED-none.lock", "whole-ZIP_DEFLATED-none"]
+
+
+def test_a_cache_under_a_directory_others_may_change_is_not_used(
+        project: Path, tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)  # someone else could swap the directories below for their own
+    assert payload_cache(project, shared / "nasops" / "payloads") is None
+    shared.chmod(0o700)
+    assert payload_cache(project, shared / "nasops" / "payloads") is not None
+    # Through a link, the directory it leads to is judged, and everything above it.
+    link = tmp_path / "link"
+    link.symlink_to(shared)
+    shared.chmod(0o777)
+    assert payload_cache(project, link / "nasops" / "payloads") is None
+    shared.chmod(0o700)
 
 
 def _converge(project: Path, inventory: Path) -> dict[str, Any]:

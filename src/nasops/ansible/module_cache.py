@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import pickletools
 import shutil
 import stat
 import sys
@@ -41,9 +42,22 @@ def default_base() -> Path:
     return Path(base) / "nasops" / "module-payloads"
 
 
+# Where else Ansible finds modules and module_utils (its defaults, and the variables that
+# add places): their files go into payloads too.
+SEARCH_DIRECTORIES = ("~/.ansible/plugins/modules", "~/.ansible/plugins/module_utils",
+                      "/usr/share/ansible/plugins/modules",
+                      "/usr/share/ansible/plugins/module_utils")
+SEARCH_VARIABLES = ("ANSIBLE_LIBRARY", "ANSIBLE_MODULE_UTILS")
+# Settings that change a payload without changing its name in Ansible's cache.
+PAYLOAD_VARIABLES = ("ANSIBLE_MODULE_COMPRESSION", "ANSIBLE_MODULE_STRICT_UTF8_RESPONSE",
+                     "_ANSIBLE_MODULE_METADATA")
+
+
 def _files(directories: Iterator[Path]) -> Iterator[Path]:
     for directory in directories:
-        yield from sorted(path for path in directory.rglob("*") if path.is_file())
+        # Bytecode is not sent; compiling the sources must not change the fingerprint.
+        yield from sorted(path for path in directory.rglob("*")
+                          if path.is_file() and "__pycache__" not in path.parts)
 
 
 def fingerprint(root: Path) -> str:
@@ -54,23 +68,58 @@ def fingerprint(root: Path) -> str:
     if spec is None or spec.origin is None:
         raise OSError("ansible-core is not importable")
     version = metadata.version("ansible-core")
-    digest = hashlib.sha256(f"{version}\n{sys.version}\n{root.resolve()}\n".encode())
+    settings = [f"{name}={os.environ.get(name)}" for name in
+                (*SEARCH_VARIABLES, *PAYLOAD_VARIABLES)]
+    digest = hashlib.sha256("\n".join([version, sys.version, str(root.resolve()),
+                                        *settings, ""]).encode())
     ansible_root = Path(spec.origin).resolve().parent
     projects = (directory for pattern in PROJECT_SOURCES for directory in root.glob(pattern))
-    sources = [*(ansible_root / name for name in ANSIBLE_SOURCES), *projects]
+    searched = [Path(place).expanduser() for place in SEARCH_DIRECTORIES] + [
+        Path(place).expanduser() for name in SEARCH_VARIABLES
+        for place in os.environ.get(name, "").split(os.pathsep) if place]
+    sources = [*(ansible_root / name for name in ANSIBLE_SOURCES), *projects, *searched]
     for path in _files(directory for directory in sources if directory.is_dir()):
         info = path.stat()
         digest.update(f"{path}:{info.st_size}:{info.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:32]
 
 
+def _only_trusted_change(path: Path) -> bool:
+    """Given a resolved directory, return whether only this user (or root) can change it
+    or any directory above it: a sticky directory of root's (/tmp) is no way in either."""
+    for directory in (path, *path.parents):
+        info = directory.stat()
+        writable_by_others = info.st_mode & 0o022
+        sticky_of_root = info.st_uid == 0 and info.st_mode & stat.S_ISVTX
+        if info.st_uid not in {0, os.getuid()} or (writable_by_others and not sticky_of_root):
+            return False
+    return True
+
+
 def _private_directory(path: Path) -> bool:
     """Create path 0700 if missing; return whether it is a directory only this user may
-    change (a payload read from it is run as root on the NAS)."""
+    change, nor anyone replace (a payload read from it is run as root on the NAS, and
+    Ansible unpickles what it finds there)."""
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     info = path.lstat()
     return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
-            and not info.st_mode & 0o022)
+            and not info.st_mode & 0o077 and _only_trusted_change(path.resolve()))
+
+
+def _drop_damaged(directory: Path) -> None:
+    """Remove payloads Ansible could not read back (a file cut short by a crash would fail
+    every later run until the fingerprint changes); Ansible builds them again."""
+    for entry in directory.iterdir():
+        if entry.name.endswith((".lock", "-part")) or not entry.is_file():
+            continue
+        # The pickle's opcodes are walked, nothing is built (that would import Ansible).
+        try:
+            opcodes = [opcode.name for opcode, _, _ in pickletools.genops(entry.read_bytes())]
+            whole = bool(opcodes) and opcodes[-1] == "STOP"
+        except (ValueError, EOFError, UnicodeDecodeError):
+            whole = False
+        if not whole:
+            entry.unlink(missing_ok=True)
 
 
 def payload_cache(root: Path, base: Path | None = None) -> Path | None:
@@ -82,6 +131,8 @@ def payload_cache(root: Path, base: Path | None = None) -> Path | None:
         directory = base / fingerprint(root)
         if not (_private_directory(base) and _private_directory(directory)):
             return None
+        directory = directory.resolve()
+        _drop_damaged(directory)
         now = time.time()
         os.utime(directory, (now, now))
         for other in base.iterdir():
@@ -97,5 +148,13 @@ def payload_cache(root: Path, base: Path | None = None) -> Path | None:
 def environment(root: Path) -> dict[str, str]:
     """Given the project root, return the variable that hands the cache to the callback
     (nothing when there is none)."""
+    # The fingerprint describes the ansible-core importable here: only the tools beside this
+    # Python are that one (nasops.ansible.tools falls back to PATH).
+    if not (Path(sys.executable).parent / "ansible-playbook").is_file():
+        return {}
+    # Ansible names role modules ansible.legacy.<name>: two of one name would share a payload.
+    names = [path.name for path in root.glob("roles/*/library/*")]
+    if len(names) != len(set(names)):
+        return {}
     directory = payload_cache(root)
     return {} if directory is None else {CACHE_VARIABLE: str(directory)}

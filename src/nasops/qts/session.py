@@ -37,8 +37,9 @@ PRIVILEGES = "/cgi-bin/priv/privRequest.cgi"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 # A connection the NAS kept open is used again only this soon after its last answer: web
 # servers close idle connections after a few seconds (Apache's default: 5), and a request
-# sent just as the NAS closes would be lost. Later requests open (and pin) a new one.
-REUSE_SECONDS = 2.0
+# sent just as the NAS closes fails the run (nothing is retried). Later requests open (and
+# pin) a new one. QTS's own idle limit is not verified on hardware.
+REUSE_SECONDS = 1.0
 
 
 class QtsConnectionError(NasopsError):
@@ -101,6 +102,8 @@ class QtsSession:
         connection = http.client.HTTPSConnection(self.endpoint.host, self.endpoint.port,
                                                  context=context,
                                                  timeout=self.endpoint.timeout)
+        # Never reconnect behind nasops' back: every connection is made here, and pinned.
+        connection.auto_open = 0
         try:
             connection.connect()
         except (OSError, ssl.SSLError, UnicodeError) as error:
@@ -132,20 +135,22 @@ class QtsSession:
 
     def _post(self, path: str, form: dict[str, str], what: str) -> bytes:
         connection = self._connection()
+        kept = False
         try:
-            # Bytes: http.client sends them with the headers, in one write.
             connection.request("POST", path, urllib.parse.urlencode(form).encode(), FORM)
             response = connection.getresponse()
             content = response.read(answers.MAXIMUM_ANSWER_BYTES + 1)
+            # Closing, or an answer longer than nasops reads: the connection is not reused.
+            kept = not response.will_close and response.isclosed()
         except (OSError, http.client.HTTPException) as error:
-            connection.close()
             raise QtsConnectionError(f"{self.endpoint.place}: {what}: the connection "
                                      f"failed ({_words(error)})") from None
-        if response.will_close or not response.isclosed():
-            # Closing, or an answer longer than nasops reads: the connection is not reused.
-            connection.close()
-        else:
-            self._kept, self._answered_at = connection, time.monotonic()
+        finally:
+            # Also on a signal (RunInterrupted) between the request and its answer.
+            if kept:
+                self._kept, self._answered_at = connection, time.monotonic()
+            else:
+                connection.close()
         if response.status != 200:
             raise QtsConnectionError(f"{self.endpoint.place}: {what}: the NAS answered "
                                      f"HTTP {response.status}")
