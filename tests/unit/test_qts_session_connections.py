@@ -40,6 +40,7 @@ def _cut() -> None:
 def test_a_request_stopped_before_its_answer_closes_its_connection(
         monkeypatch: pytest.MonkeyPatch, answer: Any, raised: type[Exception]) -> None:
     connection = FakeConnection(answer)
+    # No NAS: what is tested is the session's handling of its connection, whatever stops it.
     monkeypatch.setattr(QtsSession, "_connect", lambda self: connection)
     nas = QtsSession(Endpoint("127.0.0.1", 443, "0" * 64, "admin"))
     with pytest.raises(raised):

@@ -26,6 +26,8 @@ from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
+from nasops.cache import controller_cache
+
 # The variable the events callback reads (nasops/ansible/callback/nasops_events.py).
 CACHE_VARIABLE = "NASOPS_MODULE_CACHE"
 UNUSED_SECONDS = 7 * 24 * 3600
@@ -38,8 +40,7 @@ PROJECT_SOURCES = ("plugins", "library", "module_utils", "roles/*/library",
 
 def default_base() -> Path:
     """Return the directory the payload caches live under (XDG cache)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nasops" / "module-payloads"
+    return controller_cache("module-payloads")
 
 
 # Where else Ansible finds modules and module_utils (its defaults, and the variables that
@@ -137,7 +138,7 @@ def payload_cache(root: Path, base: Path | None = None) -> Path | None:
         os.utime(directory, (now, now))
         for other in base.iterdir():
             # Another fingerprint's runs may be going on: only long-unused ones go.
-            if other != directory and other.is_dir() and not other.is_symlink() \
+            if other.name != directory.name and other.is_dir() and not other.is_symlink() \
                     and now - other.stat().st_mtime > UNUSED_SECONDS:
                 shutil.rmtree(other, ignore_errors=True)
     except (OSError, metadata.PackageNotFoundError):

@@ -43,6 +43,7 @@ from pathlib import Path
 from packaging.requirements import Requirement  # a dependency of ansible-core
 
 import nasops
+from nasops.cache import controller_cache
 
 # What the NAS runs: the exporter's commands, the root helper, the drift check, and
 # `nasops-backup` (the nas_backup role installs its command on this same release) and the
@@ -227,8 +228,7 @@ def write_reproducible_archive(root: Path, archive: Path) -> str:
 
 def default_cache_directory() -> Path:
     """Return where archives are kept on the controller (XDG cache)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "nasops" / "exporter-bundles"
+    return controller_cache("exporter-bundles")
 
 
 def input_fingerprint(target: Target, method: str,
