@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from os import stat_result
 
 from ansible_collections.nasops.nas.plugins.module_utils.acl import (
+    GROUP,
     KIND_TAGS,
     LEVELS,
     UNDEFINED_ID,
@@ -104,17 +105,35 @@ class Principals:
     """Names ↔ ids, each resolved once; unknown names get placeholder ids above 32 bits, which
     compare as "different from anything on disk" and can never be written."""
 
-    def __init__(self) -> None:
+    def __init__(self, users: Mapping[str, int] | None = None,
+                 groups: Mapping[str, int] | None = None) -> None:
         self.ids: dict[tuple[int, str], int] = {}
         self.names: dict[tuple[int, int], str] = {}
         self.unknown: list[str] = []
+        # Tables read from another machine (a NAS nasops runs no Python on) replace this
+        # machine's account database: names resolve there, not on the controller.
+        self.tables = None if users is None or groups is None else {
+            USER: dict(users), GROUP: dict(groups)}
+        self.reverse = None if self.tables is None else {
+            tag: {number: name for name, number in sorted(table.items(), reverse=True)}
+            for tag, table in self.tables.items()}
+
+    def _lookup_id(self, tag: int, name: str) -> int:
+        if self.tables is not None:
+            return self.tables[tag][name]
+        return pwd.getpwnam(name).pw_uid if tag == USER else grp.getgrnam(name).gr_gid
+
+    def _lookup_name(self, tag: int, number: int) -> str:
+        if self.reverse is not None:
+            return self.reverse[USER if tag == USER else GROUP][number]
+        return pwd.getpwuid(number).pw_name if tag == USER else grp.getgrgid(number).gr_name
 
     def resolve(self, kind: str, name: str) -> int:
         """Given a kind (user|group) and a name, return its id (a placeholder if unknown)."""
         tag = KIND_TAGS[kind]
         if (tag, name) not in self.ids:
             try:
-                number = pwd.getpwnam(name).pw_uid if tag == USER else grp.getgrnam(name).gr_gid
+                number = self._lookup_id(tag, name)
             except KeyError:
                 number = UNDEFINED_ID + 1 + len(self.unknown)
                 self.unknown.append(f"{kind} {name}")
@@ -126,7 +145,7 @@ class Principals:
         """Given an ACL entry tag and id, return the user or group name (or the number)."""
         if (tag, number) not in self.names:
             try:
-                name = pwd.getpwuid(number).pw_name if tag == USER else grp.getgrgid(number).gr_name
+                name = self._lookup_name(tag, number)
             except (KeyError, OverflowError):
                 name = str(number)
             self.names[tag, number] = name

@@ -43,7 +43,7 @@ SHARED_HOSTS = frozenset({"example_nas", "lab_nas"})
 LAB_GROUP_ORDER = ("test_day_in_the_life", "example_nas", "test_apply_interrupted",
                    "test_provision_cli", "test_shared_nas", "test_backup", "test_roles_apply",
                    "test_monitoring", "test_sync", "test_wheel", "test_own_playbook",
-                   "lab_nas")
+                   "test_simulated_qts_folders", "lab_nas")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (--dist loadgroup)

@@ -16,7 +16,7 @@ import secrets
 import ssl
 import threading
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +76,9 @@ class SimulatedNas:
     logins: int = 0
     connections: int = 0
     """TLS connections accepted (a client keeping one open makes one per run)."""
+    on_logout: Callable[[SimulatedNas], None] | None = None
+    """Called at each logout with the whole state: renders it into a lab host's accounts,
+    folders and Samba (simulated_rendering.py), as QTS would have all along."""
 
     def header(self) -> str:
         version, number, build = self.firmware
@@ -158,6 +161,8 @@ def _user_rights(nas: SimulatedNas, form: dict[str, str]) -> str:
 def _in_session(nas: SimulatedNas, path: str, form: dict[str, str]) -> str:
     if path == "/cgi-bin/authLogout.cgi":
         nas.sessions.discard(form["sid"])
+        if nas.on_logout is not None:
+            nas.on_logout(nas)
         return "<authPassed>1</authPassed>"
     lists = {"user": _user_list, "group": _group_list, "share": _share_list}
     if path == "/cgi-bin/priv/privRequest.cgi" and form.get("subfunc") in lists:
@@ -199,10 +204,12 @@ def _create(nas: SimulatedNas, form: dict[str, str]) -> str:
         return "<authPassed>1</authPassed>"
     if kind == "user_create" and form.get("action") == "add_user":
         login = form["a_username"]
-        nas.users[login] = (max((uid for uid, _ in nas.users.values()), default=999) + 1, True)
+        # From 1000, as QTS numbers people (guest's 65534 aside).
+        nas.users[login] = (max([999, *(uid for uid, _ in nas.users.values() if uid < 65534)])
+                            + 1, True)
         nas.passwords[login] = base64.b64decode(form["a_passwd"]).decode()
     elif kind == "user_group_create" and form.get("action") == "add_group":
-        nas.groups[form["new_groupname"]] = max(nas.groups.values(), default=999) + 1
+        nas.groups[form["new_groupname"]] = max([999, *nas.groups.values()]) + 1
     elif kind == "share_create" and form.get("action") == "add_share":
         nas.shares[form["share_name"]] = False
         nas.share_volumes[form["share_name"]] = form["vol_no"]
@@ -369,8 +376,8 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, nas: SimulatedNas) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
+    def __init__(self, nas: SimulatedNas, address: str) -> None:
+        super().__init__((address, 0), _Handler)
         self.nas = nas
 
 
@@ -394,13 +401,14 @@ def self_signed(directory: Path) -> tuple[Path, Path, bytes]:
 
 
 @contextmanager
-def serving(nas: SimulatedNas, directory: Path) -> Iterator[tuple[int, bytes]]:
-    """Serve the simulated NAS over TLS on 127.0.0.1; yield its port and certificate (DER).
-    The server thread is stopped and its socket closed on exit, even on failure."""
+def serving(nas: SimulatedNas, directory: Path, address: str = "127.0.0.1",
+            ) -> Iterator[tuple[int, bytes]]:
+    """Serve the simulated NAS over TLS on a loopback address; yield its port and certificate
+    (DER). The server thread is stopped and its socket closed on exit, even on failure."""
     certificate_path, key_path, der = self_signed(directory)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(certificate_path, key_path)
-    server = _Server(nas)
+    server = _Server(nas, address)
     server.socket = context.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -126,8 +126,9 @@ def _apply_one(host: QtsHost, record: QtsRunRecord, *,
         record.failed(name, str(error))
         raise
     record.finished(name, done.firmware, done.profile, done.unverified_firmware_accepted)
-    made = len(done.outcome.made)
+    made = len(done.outcome.made) + len(done.folders_made)
     if record.quiet:
         return
     click.echo(f"{name}: {made} change{'s' * (made != 1)} made, each read back" if made else
-               f"{name}: no changes: people, groups, shares and share rights match the spec")
+               f"{name}: no changes: people, groups, shares and share rights match the spec"
+               + ("" if host.endpoint.ssh is None else ", and so do the folders"))

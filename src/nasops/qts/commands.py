@@ -18,6 +18,12 @@ from nasops.ansible.inventory import TargetHost
 from nasops.errors import BadInputError
 from nasops.qts.answers import Firmware
 from nasops.qts.connection import endpoint_of, qts_password, qts_secrets, user_passwords
+from nasops.qts.data_plane import (
+    NOT_REACHED,
+    FolderReading,
+    apply_folder_changes,
+    read_folders,
+)
 from nasops.qts.facts import (
     QtsFacts,
     read_facts,
@@ -92,6 +98,9 @@ class HostReading:
     """What apply would change."""
     refused: list[str]
     """What apply would refuse to do, each with what to settle first."""
+    notes: list[str] = field(default_factory=list)
+    """What is left as it is and said (a folder with rights of its own)."""
+    folders_compared: bool = False
 
 
 def _read(session: QtsSession, desired: Desired) -> tuple[QtsFacts, list[Change], list[str]]:
@@ -115,7 +124,12 @@ def read_host(host: QtsHost) -> HostReading:
     with QtsSession(host.endpoint) as session:
         session.login(host.password)
         facts, changes, refused = _read(session, desired_state(host.loaded))
-    return HostReading(facts, [change.words for change in changes], refused)
+    if host.endpoint.ssh is None:
+        return HostReading(facts, [change.words for change in changes], refused)
+    # The folders, over SSH, once the web session is over.
+    folders = read_folders(host.endpoint.ssh, host.loaded, facts)
+    return HostReading(facts, [*(change.words for change in changes), *folders.changes],
+                       [*refused, *folders.refused], folders.notes, folders_compared=True)
 
 
 def reading_document(reading: HostReading) -> dict[str, Any]:
@@ -126,7 +140,8 @@ def reading_document(reading: HostReading) -> dict[str, Any]:
     return {"status": "refused" if reading.refused else "changed" if reading.changes else "ok",
             "firmware": firmware_words(firmware), "profile": profile_status(firmware),
             "change_count": len(reading.changes), "changes": reading.changes,
-            "refused": reading.refused}
+            "refused": reading.refused, "kept_as_is": reading.notes,
+            "folders_compared": reading.folders_compared}
 
 
 def check_lines(host: QtsHost, reading: HostReading, *, drift: bool) -> list[str]:
@@ -146,8 +161,10 @@ def check_lines(host: QtsHost, reading: HostReading, *, drift: bool) -> list[str
     else:
         lines.append(f"  {len(changes)} change{'s' * (len(changes) != 1)} apply would make")
     lines += [f"    {change}" for change in changes]
-    lines.append("  not compared yet: the folder tree and its ACLs (SSH), "
-                 "rights of people the spec does not name")
+    lines += [f"  kept as is: {note}" for note in reading.notes]
+    lines.append("  not compared yet: " + ("" if reading.folders_compared else
+                                           NOT_REACHED + "; ")
+                 + "rights of people the spec does not name")
     return lines
 
 
@@ -159,6 +176,7 @@ class HostApplied:
     profile: str
     unverified_firmware_accepted: bool
     outcome: WriteOutcome
+    folders_made: list[str] = field(default_factory=list)
 
 
 def firmware_words(firmware: Firmware | None) -> str:
@@ -176,8 +194,12 @@ def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
     spec = host.loaded.spec
     with QtsSession(host.endpoint) as session:
         session.login(host.password)
-        _facts, changes, refused = _read(session, desired)
+        facts, changes, refused = _read(session, desired)
         firmware = session.firmware
+        folders = FolderReading()
+        if host.endpoint.ssh is not None:  # refusals and the firmware gate cover folders too
+            folders = read_folders(host.endpoint.ssh, host.loaded, facts)
+            refused = [*refused, *folders.refused]
         key = f"{firmware.version}.{firmware.number}" if firmware else None
         profile = profile_status(firmware)
         if refused:
@@ -185,7 +207,8 @@ def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
                 f"refused on {host.target.name}: " + "; ".join(refused)
                 + "; nothing was changed (settle it, then run apply again)")
         verified = key is not None and key in VERIFIED_LIVE
-        if changes and not verified and not accept_unverified_firmware:
+        writes = bool(changes or folders.changes)
+        if writes and not verified and not accept_unverified_firmware:
             raise BadInputError(
                 f"{host.target.name}: nasops has no verified profile of "
                 f"{firmware_words(firmware)} ({profile}): it reads it, but writes to it only "
@@ -197,7 +220,7 @@ def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
         if changes:
             # Read the whole control plane again, as plan would: what one write's read-back
             # cannot see (a group's right reaching a person just created) shows here.
-            _facts, left, refused = _read(session, desired)
+            facts, left, refused = _read(session, desired)
             if left or refused:
                 found = [*refused, *(change.words for change in left)]
                 raise WriteNotMadeError(
@@ -205,8 +228,13 @@ def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
                     f"back, reading the NAS again still finds: {'; '.join(found[:SHOWN])}"
                     + (f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else "")
                     + " (nothing was undone: settle it, then run apply again)")
+    made_folders = []
+    if host.endpoint.ssh is not None and folders.changes:
+        # After the web API made the people, groups and shares the folders' rights name.
+        made_folders = apply_folder_changes(host.endpoint.ssh, host.loaded, facts, say)
     return HostApplied(firmware_words(firmware), profile,
-                       accept_unverified_firmware and not verified and bool(changes), outcome)
+                       accept_unverified_firmware and not verified and writes, outcome,
+                       made_folders)
 
 
 def _volume_number(path: str) -> int:

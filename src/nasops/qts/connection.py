@@ -2,7 +2,8 @@
 
 Inventory variables of a `nasops_platform: qts` host: `ansible_host` (else the host's name),
 `nasops_qts_port` (443), `nasops_qts_certificate_sha256` (required: the NAS's certificate
-pin), `nasops_qts_user` (admin). The password is the secrets file's `nasops_qts_password`
+pin), `nasops_qts_user` (admin), and for the folders `nasops_qts_ssh_*` (nasops.qts.ssh).
+The password is the secrets file's `nasops_qts_password`
 (the file may be ansible-vault encrypted), never an option or a variable in the inventory.
 Every value is checked to a strict grammar before anything connects.
 """
@@ -29,6 +30,7 @@ from nasops.errors import BadInputError
 from nasops.execute import MASKER
 from nasops.provision.secrets import USER_PASSWORDS, load_secrets_file
 from nasops.qts.session import Endpoint
+from nasops.qts.ssh import ssh_endpoint_of
 
 PORT_VARIABLE = "nasops_qts_port"
 CERTIFICATE_VARIABLE = "nasops_qts_certificate_sha256"
@@ -75,7 +77,8 @@ def endpoint_of(host: str, variables: Mapping[str, Any]) -> Endpoint:
         raise BadInputError("\n".join(f"inventory host {host}: {problem}"
                                       for problem in problems))
     pin = certificate_pin(variables.get(CERTIFICATE_VARIABLE), host)
-    return Endpoint(host=str(address), port=int(port), certificate_sha256=pin, user=str(user))
+    return Endpoint(host=str(address), port=int(port), certificate_sha256=pin, user=str(user),
+                    ssh=ssh_endpoint_of(host, str(address), variables))
 
 
 def qts_hosts(inventory: str, *, limit: str | None, vault_password_file: str | None,

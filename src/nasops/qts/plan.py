@@ -4,8 +4,9 @@ spec, read-only (issue 15, docs/qts.md).
 What is compared: people (present, enabled), groups and their members, shares (renames by
 `renamed_from`), and each person's own share right and the right QTS gives them in effect
 once their groups are merged (nasops.qts.share_rights says what each should be), and each
-share's flags. Not yet: the folder tree and its ACLs (the SSH data plane), rights of people
-the spec does not name. Each change is kept with what apply needs to make it (nasops.qts.writes).
+share's flags. The folders are compared by nasops.qts.data_plane (over SSH); not yet: rights
+of people the spec does not name. Each change is kept with what apply needs to make it
+(nasops.qts.writes).
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from nasops.errors import NasopsError
 from nasops.execute import MASKER
 from nasops.qts import answers
 from nasops.qts.answers import Firmware
+from nasops.qts.ssh import SshEndpoint
 from nasops.spec.names import visible
 
 LOGIN = "/cgi-bin/authLogin.cgi"
@@ -60,6 +61,8 @@ class Endpoint:
     """Lowercase hex, 64 characters (nasops_qts_certificate_sha256)."""
     user: str
     timeout: float = 30.0
+    ssh: SshEndpoint | None = None
+    """Where its folders are reached (nasops.qts.ssh); None: not reached."""
 
     @property
     def place(self) -> str:

@@ -1,0 +1,289 @@
+"""Folder trees read from ``getfacl`` dumps: parse them, plan a share, write ``setfacl`` input.
+
+For a NAS nasops runs no Python on (QTS): the controller reads each share as two dumps (its
+folders, its files), plans with the tree engine's mapping (acl.py, tree_plan.py: the same
+rights, inheritance and renames as on Debian) and writes one ``setfacl --restore`` text.
+Nothing here touches a file system.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from os import stat_result
+
+from ansible_collections.nasops.nas.plugins.module_utils.acl import (
+    EXECUTE,
+    GROUP,
+    GROUP_OBJ,
+    KIND_TAGS,
+    MASK,
+    OTHER,
+    READ,
+    UNDEFINED_ID,
+    USER,
+    USER_OBJ,
+    WRITE,
+    Acl,
+    acl_diff,
+    effective_acl,
+    file_acl,
+    inner_dir_acls,
+    managed_dir_acls,
+    owner_perm,
+)
+from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import (
+    Principals,
+    TreePlan,
+    plan_tree,
+)
+
+TAGS = {("user", False): USER_OBJ, ("user", True): USER, ("group", False): GROUP_OBJ,
+        ("group", True): GROUP, ("mask", False): MASK, ("other", False): OTHER}
+TAG_WORDS = {tag: word for (word, _named), tag in TAGS.items()}
+PERMS = re.compile(r"^[r-][w-][x-]$")
+ESCAPE = re.compile(rb"\\([0-7]{3}|\\)")  # getfacl: \ooo, and \\ for a backslash
+
+
+class DumpError(ValueError):
+    """A dump nasops cannot read: the message says where."""
+
+
+@dataclass(frozen=True)
+class Item:
+    """One folder or file of a dump: its path, owner and ACLs (``default`` None: a file)."""
+
+    path: str
+    owner: int
+    access: Acl
+    default: Acl | None
+
+
+def unescape(text: str) -> str:
+    """Given a name as getfacl prints it (``\\ooo`` for bytes it will not print, ``\\\\`` for
+    a backslash), return it (bytes that are not UTF-8 kept as surrogates, as os.fsdecode
+    does)."""
+    raw = ESCAPE.sub(
+        lambda match: b"\\" if match[1] == b"\\" else bytes([int(match[1], 8) & 0xFF]),
+        text.encode("utf-8", "surrogateescape"))
+    return raw.decode("utf-8", "surrogateescape")
+
+
+def escape(path: str) -> str:
+    """Given a path, return it as setfacl reads it back: every byte outside printable ASCII
+    and the backslash as ``\\ooo``, so no name can start a line of its own."""
+    return "".join(chr(byte) if 0x20 <= byte < 0x7F and byte != 0x5C else f"\\{byte:03o}"
+                   for byte in path.encode("utf-8", "surrogateescape"))
+
+
+def _perm(text: str, where: str) -> int:
+    if not PERMS.match(text):
+        raise DumpError(f"{where}: permissions {text!r} are not rwx")
+    return (READ if text[0] == "r" else 0) | (WRITE if text[1] == "w" else 0) | (
+        EXECUTE if text[2] == "x" else 0)
+
+
+def _entry(line: str, where: str) -> tuple[bool, tuple[int, int, int]]:
+    """Given one ACL line (``default:user:1000:rwx``, an ``#effective`` note after it), return
+    (is it a default entry, the entry)."""
+    fields = line.split("#", 1)[0].strip().split(":")
+    default = fields[0] == "default"
+    fields = fields[1:] if default else fields
+    if len(fields) != 3 or (fields[0], bool(fields[1])) not in TAGS:
+        raise DumpError(f"{where}: {line!r} is not an ACL entry")
+    tag = TAGS[fields[0], bool(fields[1])]
+    if fields[1] and not fields[1].isdigit():
+        raise DumpError(f"{where}: {line!r} names an account; nasops reads numeric dumps")
+    number = int(fields[1]) if fields[1] else UNDEFINED_ID
+    if number > UNDEFINED_ID:
+        raise DumpError(f"{where}: {line!r}: id out of range")
+    return default, (tag, number, _perm(fields[2], where))
+
+
+def parse_dump(text: str, folders: bool, label: str = "dump") -> list[Item]:
+    """Given ``getfacl -p -n`` output, return its items (folders carry their default ACL,
+    empty when there is none); ``label`` names the dump in errors."""
+    items: list[Item] = []
+    for number, block in enumerate(re.split(r"\n\s*\n", text.strip("\n"))):
+        if not block.strip():
+            continue
+        lines = block.splitlines()
+        where = f"{label}, block {number + 1}"
+        if not lines[0].startswith("# file: "):
+            raise DumpError(f"{where}: does not start with '# file:'")
+        path = unescape(lines[0][len("# file: "):])
+        owner, access, default = None, [], []
+        for line in lines[1:]:
+            if line.startswith("# owner: "):
+                value = line[len("# owner: "):]
+                owner = int(value) if value.isdigit() else None
+            elif not line.startswith("#"):
+                is_default, entry = _entry(line, f"{where} ({path!r})")
+                (default if is_default else access).append(entry)
+        if owner is None or not access or (default and not folders):
+            raise DumpError(f"{where} ({path!r}): no numeric owner, no ACL, or a file with a "
+                            "default ACL")
+        items.append(Item(posixpath.normpath(path), owner, tuple(sorted(access)),
+                          tuple(sorted(default)) if folders else None))
+    return items
+
+
+def restore_text(writes: Sequence[Item]) -> str:
+    """Given the items to write, return ``setfacl --restore`` input. A folder's default ACL is
+    always written whole: restore removes a default ACL it is not given."""
+    blocks = []
+    for item in writes:
+        lines = [f"# file: {escape(item.path)}"]
+        for prefix, acl in (("", item.access), ("default:", item.default or ())):
+            lines += [f"{prefix}{TAG_WORDS[tag]}:"
+                      f"{'' if number == UNDEFINED_ID else number}:"
+                      f"{'r' if perm & READ else '-'}{'w' if perm & WRITE else '-'}"
+                      f"{'x' if perm & EXECUTE else '-'}" for tag, number, perm in acl]
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+@dataclass
+class SharePlan:
+    """What one share needs: the tree plan (renames, missing folders, refusals), the changes in
+    plan's words, and the ACLs to write."""
+
+    tree: TreePlan
+    changes: list[dict[str, str]] = field(default_factory=list)
+    writes: list[Item] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
+        ("folders", "files", "managed", "own_rights", "acl_written"), 0))
+
+
+def _fake_stat(directory: bool) -> stat_result:
+    return stat_result(((stat.S_IFDIR if directory else stat.S_IFREG) | 0o700,
+                        0, 0, 1, 0, 0, 0, 0, 0, 0))
+
+
+def _depth_key(item: Item) -> tuple[str, ...]:
+    return tuple(item.path.split("/"))
+
+
+class _Planner:
+    """Walk a share's dumps in the tree engine's order and decide each item's ACLs."""
+
+    def __init__(self, root: str, folders: Sequence[Mapping[str, object]],
+                 principals: Principals, tree: TreePlan, plan: SharePlan) -> None:
+        self.root, self.principals, self.tree, self.plan = root, principals, tree, plan
+        self.managed: dict[str, tuple[Acl, Acl]] = {}
+        for folder in folders:
+            entries = folder["entries"]
+            resolved = [(KIND_TAGS[kind], principals.resolve(kind, name), level)
+                        for kind, name, level in (entries if isinstance(entries, list) else [])]
+            self.managed[str(folder["path"])] = managed_dir_acls(resolved)
+        self.prefixes = {""}
+        for rel in self.managed:
+            parent = posixpath.dirname(rel)
+            while parent and parent not in self.prefixes:
+                self.prefixes.add(parent)
+                parent = posixpath.dirname(parent)
+        # Where renamed folders are now → their name in the spec (walked as the new names).
+        self.logical_of = {where: rel for rel, where in tree.actual.items()}
+
+    def logical(self, path: str) -> str | None:
+        """Given a path of the dump, return its folder path in the spec's names (None: not in
+        the share)."""
+        top = self.tree.actual[""]
+        if path == top:
+            return ""
+        if not path.startswith(top.rstrip("/") + "/"):
+            return None
+        rel, where = "", top
+        for part in path[len(top.rstrip("/")) + 1:].split("/"):
+            where = posixpath.join(where, part)
+            rel = self.logical_of.get(where, posixpath.join(rel, part) if rel else part)
+        return rel
+
+    def compare(self, item: Item, rel: str, access: Acl, default: Acl | None) -> None:
+        before_default = item.default
+        access_differs = effective_acl(item.access) != effective_acl(access)
+        default_differs = default is not None and (
+            effective_acl(before_default or ()) != effective_acl(default))
+        if not access_differs and not default_differs:
+            return
+        self.plan.counts["acl_written"] += 1
+        self.plan.writes.append(Item(item.path, item.owner, access, default))
+        name_of = self.principals.name_of
+        lines = acl_diff(effective_acl(item.access), effective_acl(access), name_of)
+        lines += acl_diff(effective_acl(before_default or ()), effective_acl(default or ()),
+                          name_of, "default:")
+        self.plan.changes.append({"kind": "acl", "target": rel or ".",
+                                  "detail": ", ".join(lines)})
+
+    def folders(self, items: Sequence[Item]) -> dict[str, Acl | None]:
+        """Decide every folder; return the default ACL governing each walked folder's content."""
+        governing: dict[str, Acl | None] = {}
+        for item in sorted(items, key=_depth_key):
+            rel = self.logical(item.path)
+            if rel is None or (rel and posixpath.dirname(rel) not in governing):
+                continue  # outside the share, or below a folder the walk does not enter
+            above = governing.get(posixpath.dirname(rel)) if rel else None
+            self.plan.counts["folders"] += 1
+            if rel in self.managed:
+                self.plan.counts["managed"] += 1
+                access, default = self.managed[rel]
+                self.compare(item, rel, access, default)
+                governing[rel] = default
+            elif above is None:
+                if rel in self.prefixes:
+                    governing[rel] = None
+            elif item.default and effective_acl(item.default) != effective_acl(above):
+                # Rights of its own (a folder that left the spec, or set by hand): no marker
+                # says which, so it is never widened; its content is left as it is too.
+                self.plan.counts["own_rights"] += 1
+                self.plan.changes.append({"kind": "unmanaged", "target": rel, "detail":
+                                          "rights of its own, not in the spec: kept as is"})
+            else:
+                self.compare(item, rel, *inner_dir_acls(above))
+                governing[rel] = above
+        return governing
+
+    def files(self, items: Sequence[Item], governing: Mapping[str, Acl | None]) -> None:
+        for item in items:
+            rel = self.logical(item.path)
+            above = governing.get(posixpath.dirname(rel)) if rel else None
+            if above is None:
+                continue
+            self.plan.counts["files"] += 1
+            self.compare(item, rel, file_acl(above, owner_perm(item.access)), None)
+
+
+def plan_share(root: str, folders: Sequence[Mapping[str, object]], principals: Principals,
+               directories: Sequence[Item], files: Sequence[Item], *,
+               refuse_missing: bool = False) -> SharePlan:
+    """Given a share's root, its normalised folders (tree_plan.normalise_folders), principals
+    resolved on the NAS and the share's two dumps, return what converging it takes. The dumps
+    are read as the tree engine walks in check mode: renamed folders under their new names."""
+    kinds = {item.path: True for item in directories}
+    kinds.update({item.path: False for item in files})
+
+    def lstat(path: str) -> stat_result | None:
+        directory = kinds.get(posixpath.normpath(path))
+        return None if directory is None else _fake_stat(directory)
+
+    tree = plan_tree(root, None, folders, lstat, refuse_missing)
+    plan = SharePlan(tree)
+    for parent, old, new in tree.renames:
+        plan.changes.append({"kind": "rename", "target": posixpath.join(parent, new),
+                             "detail": f"from {posixpath.join(parent, old)}"})
+    planner = _Planner(root, folders, principals, tree, plan)
+    for rel in tree.missing:
+        access, _default = planner.managed[rel]
+        named = [f"{'user' if tag == USER else 'group'}:{principals.name_of(tag, number)}"
+                 for tag, number, _perm in access if tag in (USER, GROUP)]
+        plan.changes.append({"kind": "folder", "target": rel or ".",
+                             "detail": "create: " + (", ".join(named) or "no named entries")})
+    planner.files(files, planner.folders(directories))
+    return plan
+
+
+__all__ = ["DumpError", "Item", "SharePlan", "escape", "parse_dump", "plan_share",
+           "restore_text", "unescape"]
