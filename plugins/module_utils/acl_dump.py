@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from os import stat_result
 
 from ansible_collections.nasops.nas.plugins.module_utils.acl import (
+    ALL,
     EXECUTE,
     GROUP,
     GROUP_OBJ,
@@ -44,7 +45,15 @@ from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import (
 TAGS = {("user", False): USER_OBJ, ("user", True): USER, ("group", False): GROUP_OBJ,
         ("group", True): GROUP, ("mask", False): MASK, ("other", False): OTHER}
 TAG_WORDS = {tag: word for (word, _named), tag in TAGS.items()}
-PERMS = re.compile(r"^[r-][w-][x-]$")
+# Debian marks the folders nasops manages with an xattr; QTS's userland may have no xattr
+# tool, so there the mark is an ACL entry: a group id no account has, with no right. It
+# grants nothing, travels with the folder when people rename or move it (an ACL is the
+# folder's own), and is not inherited (default ACLs never hold it). A folder marked but no
+# longer in the spec is never widened, as on Debian.
+MARKER_ID = 0x7FFFFFFE
+MARKER = (GROUP, MARKER_ID, 0)
+MARKER_NAME = "nasops-managed-mark"
+PERMS = re.compile(r"^[r-][w-][x-]\Z")
 ESCAPE = re.compile(rb"\\([0-7]{3}|\\)")  # getfacl: \ooo, and \\ for a backslash
 
 
@@ -103,14 +112,23 @@ def _entry(line: str, where: str) -> tuple[bool, tuple[int, int, int]]:
     return default, (tag, number, _perm(fields[2], where))
 
 
+def _blocks(text: str) -> list[list[str]]:
+    """Given a dump, return its blocks of lines. Only "\n" ends a line: getfacl escapes it
+    in names, but not other characters Python's splitlines() would break on (U+2028, \x0b)."""
+    blocks: list[list[str]] = [[]]
+    for line in text.split("\n"):
+        if line.strip(" \t"):
+            blocks[-1].append(line)
+        elif blocks[-1]:
+            blocks.append([])
+    return [block for block in blocks if block]
+
+
 def parse_dump(text: str, folders: bool, label: str = "dump") -> list[Item]:
     """Given ``getfacl -p -n`` output, return its items (folders carry their default ACL,
     empty when there is none); ``label`` names the dump in errors."""
     items: list[Item] = []
-    for number, block in enumerate(re.split(r"\n\s*\n", text.strip("\n"))):
-        if not block.strip():
-            continue
-        lines = block.splitlines()
+    for number, lines in enumerate(_blocks(text)):
         where = f"{label}, block {number + 1}"
         if not lines[0].startswith("# file: "):
             raise DumpError(f"{where}: does not start with '# file:'")
@@ -131,19 +149,23 @@ def parse_dump(text: str, folders: bool, label: str = "dump") -> list[Item]:
     return items
 
 
-def restore_text(writes: Sequence[Item]) -> str:
-    """Given the items to write, return ``setfacl --restore`` input. A folder's default ACL is
-    always written whole: restore removes a default ACL it is not given."""
-    blocks = []
+def acl_option(access: Acl, default: Acl | None) -> str:
+    """Given an ACL (and a folder's default ACL), return ``setfacl --set`` text; --set
+    replaces both whole (a folder's default is always given: set without one removes it)."""
+    def entries(prefix: str, acl: Acl) -> list[str]:
+        return [f"{prefix}{TAG_WORDS[tag]}:{'' if number == UNDEFINED_ID else number}:"
+                f"{'r' if perm & READ else '-'}{'w' if perm & WRITE else '-'}"
+                f"{'x' if perm & EXECUTE else '-'}" for tag, number, perm in acl]
+    return ",".join(entries("", access) + entries("default:", default or ()))
+
+
+def set_groups(writes: Sequence[Item]) -> list[tuple[str, list[str]]]:
+    """Given the items to write, return (``--set`` text, paths) with every path sharing one
+    ACL in one group: a share has few distinct ACLs, so one setfacl call writes thousands."""
+    groups: dict[str, list[str]] = {}
     for item in writes:
-        lines = [f"# file: {escape(item.path)}"]
-        for prefix, acl in (("", item.access), ("default:", item.default or ())):
-            lines += [f"{prefix}{TAG_WORDS[tag]}:"
-                      f"{'' if number == UNDEFINED_ID else number}:"
-                      f"{'r' if perm & READ else '-'}{'w' if perm & WRITE else '-'}"
-                      f"{'x' if perm & EXECUTE else '-'}" for tag, number, perm in acl]
-        blocks.append("\n".join(lines) + "\n")
-    return "\n".join(blocks)
+        groups.setdefault(acl_option(item.access, item.default), []).append(item.path)
+    return list(groups.items())
 
 
 @dataclass
@@ -155,7 +177,7 @@ class SharePlan:
     changes: list[dict[str, str]] = field(default_factory=list)
     writes: list[Item] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("folders", "files", "managed", "own_rights", "acl_written"), 0))
+        ("folders", "files", "managed", "unmanaged", "acl_written"), 0))
 
 
 def _fake_stat(directory: bool) -> stat_result:
@@ -165,6 +187,19 @@ def _fake_stat(directory: bool) -> stat_result:
 
 def _depth_key(item: Item) -> tuple[str, ...]:
     return tuple(item.path.split("/"))
+
+
+def marked(access: Acl) -> Acl:
+    """Given a managed folder's access ACL, return it with nasops' mark (and a mask, which
+    named entries need)."""
+    entries = {*access, MARKER}
+    if not any(tag == MASK for tag, _number, _perm in entries):
+        entries.add((MASK, UNDEFINED_ID, ALL))
+    return tuple(sorted(entries))
+
+
+def is_marked(access: Acl) -> bool:
+    return any(tag == GROUP and number == MARKER_ID for tag, number, _perm in access)
 
 
 class _Planner:
@@ -178,7 +213,8 @@ class _Planner:
             entries = folder["entries"]
             resolved = [(KIND_TAGS[kind], principals.resolve(kind, name), level)
                         for kind, name, level in (entries if isinstance(entries, list) else [])]
-            self.managed[str(folder["path"])] = managed_dir_acls(resolved)
+            access, default = managed_dir_acls(resolved)
+            self.managed[str(folder["path"])] = (marked(access), default)
         self.prefixes = {""}
         for rel in self.managed:
             parent = posixpath.dirname(rel)
@@ -215,8 +251,9 @@ class _Planner:
         lines = acl_diff(effective_acl(item.access), effective_acl(access), name_of)
         lines += acl_diff(effective_acl(before_default or ()), effective_acl(default or ()),
                           name_of, "default:")
-        self.plan.changes.append({"kind": "acl", "target": rel or ".",
-                                  "detail": ", ".join(lines)})
+        shown = [line for line in lines if MARKER_NAME not in line]
+        self.plan.changes.append({"kind": "acl", "target": rel or ".", "detail": ", ".join(
+            shown or ["mark as managed"]), "what": "file" if default is None else "folder"})
 
     def folders(self, items: Sequence[Item]) -> dict[str, Acl | None]:
         """Decide every folder; return the default ACL governing each walked folder's content."""
@@ -232,15 +269,17 @@ class _Planner:
                 access, default = self.managed[rel]
                 self.compare(item, rel, access, default)
                 governing[rel] = default
+            elif is_marked(item.access):
+                # Left the spec (or renamed, moved by people): never widened, its content
+                # left alone too (tree_engine.Converger.visit_dir does the same).
+                self.plan.counts["unmanaged"] += 1
+                self.plan.changes.append({"kind": "unmanaged", "target": rel, "detail":
+                                          "marked managed but not in the spec: kept as is"})
+                if rel in self.prefixes:
+                    governing[rel] = None
             elif above is None:
                 if rel in self.prefixes:
                     governing[rel] = None
-            elif item.default and effective_acl(item.default) != effective_acl(above):
-                # Rights of its own (a folder that left the spec, or set by hand): no marker
-                # says which, so it is never widened; its content is left as it is too.
-                self.plan.counts["own_rights"] += 1
-                self.plan.changes.append({"kind": "unmanaged", "target": rel, "detail":
-                                          "rights of its own, not in the spec: kept as is"})
             else:
                 self.compare(item, rel, *inner_dir_acls(above))
                 governing[rel] = above
@@ -264,12 +303,16 @@ def plan_share(root: str, folders: Sequence[Mapping[str, object]], principals: P
     are read as the tree engine walks in check mode: renamed folders under their new names."""
     kinds = {item.path: True for item in directories}
     kinds.update({item.path: False for item in files})
+    twice = len(kinds) != len(directories) + len(files)
 
     def lstat(path: str) -> stat_result | None:
         directory = kinds.get(posixpath.normpath(path))
         return None if directory is None else _fake_stat(directory)
 
     tree = plan_tree(root, None, folders, lstat, refuse_missing)
+    if twice:  # a name the dump could not tell apart from another: nothing is guessed
+        tree.refusals.append(f"refused: the NAS listed a path of {root} twice")
+    principals.names.setdefault((GROUP, MARKER_ID), MARKER_NAME)
     plan = SharePlan(tree)
     for parent, old, new in tree.renames:
         plan.changes.append({"kind": "rename", "target": posixpath.join(parent, new),
@@ -278,12 +321,13 @@ def plan_share(root: str, folders: Sequence[Mapping[str, object]], principals: P
     for rel in tree.missing:
         access, _default = planner.managed[rel]
         named = [f"{'user' if tag == USER else 'group'}:{principals.name_of(tag, number)}"
-                 for tag, number, _perm in access if tag in (USER, GROUP)]
+                 for tag, number, _perm in access
+                 if tag in (USER, GROUP) and (tag, number, _perm) != MARKER]
         plan.changes.append({"kind": "folder", "target": rel or ".",
                              "detail": "create: " + (", ".join(named) or "no named entries")})
     planner.files(files, planner.folders(directories))
     return plan
 
 
-__all__ = ["DumpError", "Item", "SharePlan", "escape", "parse_dump", "plan_share",
-           "restore_text", "unescape"]
+__all__ = ["MARKER_ID", "DumpError", "Item", "SharePlan", "acl_option", "escape",
+           "parse_dump", "plan_share", "set_groups", "unescape"]

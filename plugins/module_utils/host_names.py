@@ -12,9 +12,9 @@ import re
 
 # Underscores too: ssh_config aliases (Host offsite_nas) are names ssh resolves.
 HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
-HOST_NAME = re.compile(rf"^{HOST_LABEL}(?:\.{HOST_LABEL})*$")
+HOST_NAME = re.compile(rf"^{HOST_LABEL}(?:\.{HOST_LABEL})*\Z")
 # A login on another machine (an SFTP repository's user, the QTS account nasops uses).
-REMOTE_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}$")
+REMOTE_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\Z")
 
 
 def is_host(host: str) -> bool:

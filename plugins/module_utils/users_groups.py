@@ -17,7 +17,7 @@ import re
 RECORD_PATH = "/var/lib/nasops/users-groups.json"
 RECORD_VERSION = 1
 # POSIX group names as nasops writes them (the spec's grammar); anything else is ignored.
-GROUP_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
+GROUP_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z")
 
 
 def read_users_groups(path: str = RECORD_PATH) -> list[str]:

@@ -182,6 +182,35 @@ def test_simulated_qts_a_hand_made_folder_right_is_reported_then_settled(
     assert code == 0, out
 
 
+
+def test_simulated_qts_a_new_person_with_a_right_on_an_existing_folder_in_one_apply(
+        qts_lab: QtsLab, capsys: pytest.CaptureFixture[str]) -> None:
+    """The folders name someone the web API has not made yet: plan lists it, apply makes
+    the person first, then the folders' rights (run last: it changes the module's spec)."""
+    spec = qts_lab.inventory.parent / "wsm.yml"
+    text = spec.read_text(encoding="utf-8")
+    assert "    access: {Direction: write}\n" in text and "  - {login: rsingh," in text
+    spec.write_text(text.replace("    access: {Direction: write}\n",
+                                 "    access: {Direction: write, evaneck: read}\n", 1)
+                    .replace("  - {login: rsingh,", "  - {login: evaneck, name: Eva Van Eck}\n"
+                             "  - {login: rsingh,", 1), encoding="utf-8")
+    inventory = str(qts_lab.inventory)
+    assert main(["secrets", "init", "-i", inventory]) == 0
+    capsys.readouterr()
+    code, out = nasops(capsys, "plan", "-i", inventory)
+    assert code == 0 and "rights of folder Direction: user:evaneck:absent -> r-x" in out, out
+    code, out = nasops(capsys, "apply", "-i", inventory, "--accept-unverified-firmware")
+    assert code == 0, out
+    code, out = nasops(capsys, "drift", "-i", inventory)
+    assert code == 0, out
+    secrets = YAML(typ="safe").load((qts_lab.inventory.parent / "secrets.yml").read_text(
+        encoding="utf-8"))
+    user = SmbUser(ADDRESS, "evaneck", secrets["nasops_user_passwords"]["evaneck"])
+    try:
+        assert user.probe("Direction", "").access() is Access.READ
+    finally:
+        user.close()
+
 def test_simulated_qts_a_wrong_ssh_host_key_stops_before_any_script_runs(
         qts_lab: QtsLab, capsys: pytest.CaptureFixture[str]) -> None:
     other = Ed25519PrivateKey.generate().public_key().public_bytes(

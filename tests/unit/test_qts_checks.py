@@ -118,6 +118,14 @@ def test_a_qts_host_is_checked_then_never_forgotten_nor_reached_without_its_pin(
      "nasops_platform must be one of debian, qts, got 'synology'"),
     (("nasops_spec: wsm.yml", "nasops_specs: [wsm.yml]\n          nasops_hosting: h.yml"),
      "a NAS several organisations share is not built on QTS"),
+    # How nasops reaches the NAS is checked offline too, each value written.
+    (("nasops_spec: wsm.yml", "nasops_spec: wsm.yml\n          nasops_qts_ssh_host_key: "
+      "'ssh-ed25519 AAAA\n127.0.0.1 ssh-rsa x'"),
+     "inventory host wsm-qnap: nasops_qts_ssh_host_key must be the NAS's SSH host key"),
+    (("nasops_spec: wsm.yml", "nasops_spec: wsm.yml\n          nasops_qts_certificate_sha256: "
+      "abc"), "nasops_qts_certificate_sha256 must be the sha256"),
+    (("nasops_spec: wsm.yml", "nasops_spec: wsm.yml\n          nasops_qts_port: 70000"),
+     "nasops_qts_port must be a port number"),
 ])
 def test_an_unknown_platform_or_a_shared_qts_nas_is_refused(
         qts_inventory: Path, capsys: pytest.CaptureFixture[str],

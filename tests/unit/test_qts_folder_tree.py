@@ -13,27 +13,34 @@ from pathlib import Path
 
 import pytest
 from ansible_collections.nasops.nas.plugins.module_utils.acl_dump import (
+    MARKER_ID,
     escape,
     parse_dump,
     unescape,
 )
 from ansible_collections.nasops.nas.plugins.module_utils.tree_engine import Converger
 
+from nasops.qts.answers import Account, Share, ShareList
+from nasops.qts.data_plane import spec_shares
+from nasops.qts.facts import QtsFacts
 from nasops.qts.folder_tree import (
     FolderTreeError,
     ShellResult,
     apply_folders,
     plan_folders,
 )
+from nasops.spec import load_spec
 
 USER = pwd.getpwuid(65534).pw_name  # nobody
 GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
 def local_shell(script: str) -> ShellResult:
-    done = subprocess.run(["sh", "-s"], input=script, capture_output=True, text=True,
-                          errors="surrogateescape", check=False)
-    return ShellResult(done.returncode, done.stdout, done.stderr)
+    """This machine's sh, fed and read as nasops.qts.ssh.SshShell feeds and reads ssh."""
+    done = subprocess.run(["sh", "-s"], input=script.encode("utf-8", "surrogateescape"),
+                          capture_output=True, check=False)
+    return ShellResult(done.returncode, done.stdout.decode("utf-8", "surrogateescape"),
+                       done.stderr.decode("utf-8", "surrogateescape"))
 
 
 def share(root: Path, renamed: str | None = None) -> dict[str, object]:
@@ -57,11 +64,13 @@ def named(acl_text: str) -> list[str]:
 
 
 def debian_engine_changes(root: Path, spec_share: dict[str, object]) -> list[dict[str, str]]:
-    """What Debian's tree engine, in check mode, would still change (its marker aside)."""
+    """What Debian's tree engine, in check mode, would still change (each platform's own
+    mark aside: Debian's xattr, QTS's ACL entry)."""
     folders = [{"path": folder["path"], "entries": folder["entries"]}
                for folder in spec_share["folders"]]  # type: ignore[attr-defined]
     result = Converger(str(root), folders, check_mode=True).run()
-    return [change for change in result["changes"] if change["detail"] != "mark as managed"]
+    return [change for change in result["changes"] if change["detail"] != "mark as managed"
+            and any(str(MARKER_ID) not in part for part in change["detail"].split(", "))]
 
 
 @pytest.fixture
@@ -103,39 +112,121 @@ def test_a_rename_moves_the_folder_with_its_files(root: Path) -> None:
     assert not (root / "Confidentiel").exists()
 
 
-def test_a_folder_with_rights_of_its_own_is_never_widened(root: Path) -> None:
+def test_a_folder_that_left_the_spec_is_never_widened_even_renamed_by_people(
+        root: Path) -> None:
     apply_folders(local_shell, [share(root)])
-    own = root / "Ancien privé"
-    own.mkdir()
-    subprocess.run(["setfacl", "-m", "d:u:65534:---", "-m", "u:65534:---", "-k", str(own)],
-                   check=True)
-    subprocess.run(["setfacl", "-m", "d:u::rwx,d:g::---,d:o::---", str(own)], check=True)
-    before = getfacl(own)
-    changes = plan_folders(local_shell, [share(root)]).changes()
-    assert [change["kind"] for _name, change in changes] == ["unmanaged"]
-    apply_folders(local_shell, [share(root)])
-    assert getfacl(own) == before
+    (root / "Privé" / "Budget 2026" / "comptes.ods").write_text("x")
+    narrower = share(root)
+    narrower["folders"] = narrower["folders"][:2]  # type: ignore[index]
+    (root / "Privé" / "Budget 2026").rename(root / "Privé" / "Budget (archive)")
+    before = getfacl(root / "Privé" / "Budget (archive)")
+    changes = plan_folders(local_shell, [narrower]).changes()
+    assert ("Projets", {"kind": "unmanaged", "target": "Privé/Budget (archive)", "detail":
+                        "marked managed but not in the spec: kept as is"}) in changes
+    apply_folders(local_shell, [narrower])
+    assert getfacl(root / "Privé" / "Budget (archive)") == before
+    assert plan_folders(local_shell, [narrower]).changes() == [
+        ("Projets", {"kind": "unmanaged", "target": "Privé/Budget (archive)",
+                     "detail": "marked managed but not in the spec: kept as is"})]
 
 
-def test_a_link_is_never_followed_and_one_appearing_mid_run_stops_the_write(
+def test_people_s_folders_follow_a_narrowed_right_and_a_move_into_a_private_folder(
+        root: Path) -> None:
+    apply_folders(local_shell, [share(root)])
+    (root / "Travail").mkdir()  # made by people: inherits the share's rights
+    (root / "Travail" / "plan.txt").write_text("x")
+    narrowed = share(root)
+    narrowed["folders"][0]["entries"] = [  # type: ignore[index]
+        {"kind": "group", "name": GROUP, "level": "read"},
+        {"kind": "user", "name": USER, "level": "traverse"}]
+    apply_folders(local_shell, [narrowed])
+    assert f"default:group:{os.getgid()}:r-x" in getfacl(root / "Travail")
+    assert f"group:{os.getgid()}:rw-" not in getfacl(root / "Travail" / "plan.txt")
+    # Moved over SMB into a private folder: it takes that folder's rights, as on Debian.
+    (root / "Travail").rename(root / "Privé" / "Travail")
+    apply_folders(local_shell, [narrowed])
+    assert "user:65534:r-x" in getfacl(root / "Privé" / "Travail")
+    assert f"group:{os.getgid()}:" not in getfacl(root / "Privé" / "Travail")
+    assert debian_engine_changes(root, narrowed) == []
+
+
+def test_links_are_never_followed_and_a_changed_link_set_stops_the_write(
         root: Path, tmp_path: Path) -> None:
-    outside = tmp_path / "outside.txt"
-    outside.write_text("not the share's\n")
-    outside.chmod(0o644)
-    (root / "lien").symlink_to(outside)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "victim.txt").write_text("not the share's\n")
+    (root / "lien").symlink_to(outside / "victim.txt")
+    (root / "Ancien").symlink_to(outside)
     apply_folders(local_shell, [share(root)])
-    assert oct(outside.stat().st_mode & 0o777) == "0o644" and not named(getfacl(outside))
+    assert not named(getfacl(outside)) and not named(getfacl(outside / "victim.txt"))
     (root / "Privé" / "nouveau.txt").write_text("z")  # gives the next run an ACL to write
     (root / "Privé" / "nouveau.txt").chmod(0o666)
+    (root / "Privé" / "Dossier").mkdir()
+    (root / "Privé" / "Dossier").chmod(0o777)
 
     def swapping_shell(script: str) -> ShellResult:
-        if "setfacl --restore" in script:
-            (root / "Privé" / "piège").symlink_to(outside)
+        # Between nasops' read and its write someone swaps a folder for a link, removing
+        # another link so that the number of links stays the same.
+        if "setfacl -P --set" in script and (root / "lien").is_symlink():
+            (root / "lien").unlink()
+            (root / "Privé" / "Dossier").rmdir()
+            (root / "Privé" / "Dossier").symlink_to(outside)
         return local_shell(script)
 
-    with pytest.raises(FolderTreeError, match="a link appeared"):
+    with pytest.raises(FolderTreeError, match=r"links in .* changed while nasops worked"):
         apply_folders(swapping_shell, [share(root)])
-    assert not named(getfacl(outside))
+    assert not named(getfacl(outside)) and not named(getfacl(outside / "victim.txt"))
+
+
+def test_a_file_named_to_pose_as_a_folder_changes_nothing_else(root: Path) -> None:
+    apply_folders(local_shell, [share(root)])
+    private = root / "Privé"
+    before = getfacl(private)
+    (root / "Privé\u2028#x").write_text("a line separator and a comment after it")
+    (root / "Rapport\u2028final\x0b.docx").write_text("x")
+    changes = [change for _name, change in plan_folders(local_shell, [share(root)]).changes()]
+    assert {change["target"] for change in changes} <= {
+        "Privé\u2028#x", "Rapport\u2028final\x0b.docx"}, changes
+    apply_folders(local_shell, [share(root)])
+    assert getfacl(private) == before
+    assert plan_folders(local_shell, [share(root)]).changes() == []
+
+
+def test_nested_renames_setgid_bits_and_hostile_names_in_scripts(root: Path,
+                                                                 tmp_path: Path) -> None:
+    (root / "Ancien").mkdir()
+    (root / "Ancien" / "Vieux budget").mkdir()
+    (root / "Ancien" / "Vieux budget" / "garde.txt").write_text("kept\n")
+    root.chmod(0o2770)
+    renamed = share(root, renamed="Ancien")
+    renamed["folders"][2]["renamed_from"] = "Vieux budget"  # type: ignore[index]
+    apply_folders(local_shell, [renamed])
+    assert (root / "Privé" / "Budget 2026" / "garde.txt").read_text() == "kept\n"
+    assert root.stat().st_mode & 0o2000, "setfacl --set keeps the setgid bit"
+    # A folder whose name is shell code, refused because its target appeared meanwhile.
+    hostile = share(root)
+    hostile["folders"].append(  # type: ignore[attr-defined]
+        {"path": "$(touch PWNED)`touch PWNED2`", "renamed_from": "x'y", "entries": []})
+    (root / "x'y").mkdir()
+
+    def appearing_shell(script: str) -> ShellResult:
+        if "mv --" in script:
+            (root / "$(touch PWNED)`touch PWNED2`").mkdir()
+        return local_shell(script)
+
+    with pytest.raises(FolderTreeError, match="appeared meanwhile"):
+        apply_folders(appearing_shell, [hostile])
+    assert not list(tmp_path.rglob("PWNED*")) and not Path("PWNED").exists()
+
+
+def test_a_refused_read_is_an_error_even_beside_a_file_people_removed(root: Path) -> None:
+    def refusing_shell(script: str) -> ShellResult:
+        done = local_shell(script)
+        return ShellResult(done.returncode, done.stdout, "getfacl: /x: Permission denied\n"
+                           "setfacl: /y: No such file or directory\n")
+
+    with pytest.raises(FolderTreeError, match="Permission denied"):
+        plan_folders(refusing_shell, [share(root)])
 
 
 def test_unknown_people_and_a_missing_share_are_refused_before_any_write(root: Path,
@@ -166,3 +257,17 @@ def test_names_round_trip_through_getfacl_escaping() -> None:
         parse_dump("# file: /s\n# owner: 0\nuser:bob:rwx\n", folders=True)
     with pytest.raises(ValueError, match="file with a default ACL"):
         parse_dump("# file: /s\n# owner: 0\nuser::rwx\ndefault:user::rwx\n", folders=False)
+
+
+def test_the_spec_s_shares_and_names_are_spelled_as_the_nas_spells_them() -> None:
+    loaded = load_spec(Path(__file__).parents[2] / "inventory/qts/wsm.yml")
+    decomposed = "E\u0301ducation"  # QTS may keep the accent decomposed
+    facts = QtsFacts(firmware=None, users=[Account("PVanDamme", 1000)],
+                     groups=[Account("Direction", 1001)],
+                     shares=ShareList([Share(decomposed, False)], True, False, True))
+    shares = {share["name"]: share for share in spec_shares(loaded, facts)}
+    assert shares[decomposed]["path"] == "/share/CACHEDEV1_DATA/" + decomposed
+    assert shares["Afrique"]["path"] == "/share/CACHEDEV1_DATA/Afrique"  # made by apply
+    names = {entry["name"] for share in shares.values() for folder in share["folders"]
+             for entry in folder["entries"]}
+    assert {"PVanDamme", "Direction"} <= names and not {"pvandamme", "direction"} & names

@@ -34,7 +34,7 @@ KEEP_RUNS = 20
 LOG_NAME = "ansible.log"
 RESULT_NAME = "result.json"
 # What a run directory's name looks like; anything else in an inventory's folder is left alone.
-RUN_NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[a-z]+(-\d+)?$")
+RUN_NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}Z-[a-z]+(-\d+)?\Z")
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9._-]+")
 
 

@@ -32,7 +32,7 @@ OTHER_SECTION = "other"
 ITEMS_PER_SECTION = 25
 RUN_DOCUMENT_VERSION = 2
 # Role names are lowercase identifiers, maybe a collection's FQCN; task names are sentences.
-ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*\Z")
 CHECK_STATUS_WORDS = {"changed": "would change"}
 # Preflight actions whose success says nothing to people; their failures are still shown.
 SILENT_WHEN_OK = frozenset({"validate_argument_spec", "assert"})

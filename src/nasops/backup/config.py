@@ -45,14 +45,14 @@ from nasops.backup.errors import BackupConfigError
 DEFAULT_CONFIG_PATH = "/etc/nasops/backup.json"
 DEFAULT_STATE_DIRECTORY = "/var/lib/nasops/backup"
 DEFAULT_SCRATCH_DIRECTORY = "/var/lib/nasops/drill"
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
 # The same forms the spec accepts (nasops.spec.units), checked without importing the spec.
-DURATION_PATTERN = re.compile(r"^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?$")
+DURATION_PATTERN = re.compile(r"^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?\Z")
 # restic 0.14's `--read-data-subset` grammar (checked against restic itself): `x%` with
 # 0 < x <= 100, `n/t` with 1 <= n <= t <= 256, or a whole size > 0 with a unit B, K, M, G or T.
-SUBSET_PERCENT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)%$")
-SUBSET_FRACTION = re.compile(r"^(\d+)/(\d+)$")
-SUBSET_SIZE = re.compile(r"^(\d+)[BKMGT]$", re.IGNORECASE)
+SUBSET_PERCENT = re.compile(r"^(\d+(?:\.\d*)?|\.\d+)%\Z")
+SUBSET_FRACTION = re.compile(r"^(\d+)/(\d+)\Z")
+SUBSET_SIZE = re.compile(r"^(\d+)[BKMGT]\Z", re.IGNORECASE)
 SUBSET_BUCKETS = 256
 KEEP_COUNTS = ("last", "hourly", "daily", "weekly", "monthly", "yearly")
 MAX_KEEP = 10000
@@ -60,7 +60,7 @@ MAX_SAMPLE = 100000
 MAX_LOCK_WAIT = 86400
 # The same SFTP form the spec accepts (nasops.spec.grammars): ssh gets the host and user as
 # arguments, so neither may start with '-' (`-oProxyCommand=…` would be an ssh option).
-SFTP_URL = re.compile(r"^sftp:([A-Za-z0-9_][A-Za-z0-9_.-]*)@([A-Za-z0-9][A-Za-z0-9.-]*):\S+$")
+SFTP_URL = re.compile(r"^sftp:([A-Za-z0-9_][A-Za-z0-9_.-]*)@([A-Za-z0-9][A-Za-z0-9.-]*):\S+\Z")
 Value = TypeVar("Value")
 
 

@@ -19,7 +19,7 @@ LOCK_AGE_PATTERN = re.compile(r"lock was created at .*?\((?P<age>[0-9.hmsµun]+)
 GO_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|µs|us|ns|m|s)")
 GO_DURATION_UNITS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "µs": 1e-6, "us": 1e-6,
                      "ns": 1e-9}
-RESTORE_ERROR_PATTERN = re.compile(r"^ignoring error for (?P<path>.+?): (?P<message>.*)$")
+RESTORE_ERROR_PATTERN = re.compile(r"^ignoring error for (?P<path>.+?): (?P<message>.*)\Z")
 TIMESTAMP_PATTERN = re.compile(
     r"^(?P<base>\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(?P<fraction>\d+))?(?P<zone>Z|[+-]\d\d:\d\d)$"
 )

@@ -18,7 +18,7 @@ from nasops.spec.load import load_spec_text
 
 # A git revision as people write one (HEAD~1, main, v1.2, a hash, HEAD@{2}): nothing that
 # could be read as an option or a path outside the revision.
-REVISION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/~^@{}-]{0,99}$")
+REVISION = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._/~^@{}-]{0,99}\Z")
 
 
 def spec_at_revision(path: Path, revision: str) -> LoadedSpec:

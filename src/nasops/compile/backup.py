@@ -21,7 +21,7 @@ from nasops.spec.models import Repository, Spec
 # convention: a repository there is refused while the disk is not mounted, so an unplugged
 # USB disk never gets a repository created on the root file system under the empty directory.
 REMOVABLE_MOUNT = re.compile(r"^(/(?:mnt|media)/[^/]+)(?:/|$)")
-SFTP_URL = re.compile(r"^sftp:(?P<user>[^@/\s]+)@(?P<host>[^:\s]+):(?P<path>.*)$")
+SFTP_URL = re.compile(r"^sftp:(?P<user>[^@/\s]+)@(?P<host>[^:\s]+):(?P<path>.*)\Z")
 
 
 def _repository(repository: Repository, default_schedule: str,

@@ -16,7 +16,7 @@ from nasops.guide.texts import TEXTS
 from nasops.spec.models import Spec
 from nasops.spec.rights import Access, RightsTable
 
-DEVICE_ID = re.compile(r"^([A-Z2-7]{7}-){7}[A-Z2-7]{7}$")
+DEVICE_ID = re.compile(r"^([A-Z2-7]{7}-){7}[A-Z2-7]{7}\Z")
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ RESERVED_ADDRESSES = frozenset(
         ipaddress.IPv4Address("127.255.255.255"),
     }
 )
-NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$|^[a-z]$")
-SIZE_PATTERN = re.compile(r"^(?P<number>[0-9]+)(?P<unit>[KMGT]?)$")
+NAME_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]\Z|^[a-z]\Z")
+SIZE_PATTERN = re.compile(r"^(?P<number>[0-9]+)(?P<unit>[KMGT]?)\Z")
 SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 # mkfs.btrfs refuses devices much smaller than this with its default (DUP) metadata.
 MINIMUM_VOLUME_BYTES = 256 << 20
@@ -35,7 +35,7 @@ def validate_name(name: str, what: str = "host name") -> str:
     return name
 
 
-ADMIN_USER_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+ADMIN_USER_PATTERN = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
 
 
 def validate_admin_user(login: str) -> str:

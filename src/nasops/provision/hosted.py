@@ -3,6 +3,7 @@ together (nasops.spec.hosting), all problems at once."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,24 @@ def platform_problems(name: str, platform: str, specs: list[Any], paths: list[Pa
     return [problem for loaded in specs for problem in qts_problems(loaded)], []
 
 
+def reach_problems(name: str, platform: str, data: Mapping[str, Any]) -> list[str]:
+    """Given a NAS host, its platform and the inventory data, return what is wrong with the
+    values saying how nasops reaches it (a QTS host's web and SSH settings); empty for
+    Debian hosts (Ansible's own variables)."""
+    if platform != "qts":
+        return []
+    from nasops.qts.connection import CERTIFICATE_VARIABLE, endpoint_of  # noqa: PLC0415
+
+    variables = data.get("_meta", {}).get("hostvars", {}).get(name, {})
+    # validate is offline: a pin not written yet is asked for when a command connects (an
+    # example inventory has none); a pin written wrong is refused here like every value.
+    try:
+        endpoint_of(name, {CERTIFICATE_VARIABLE: "0" * 64, **variables})
+    except BadInputError as error:
+        return [str(error)]
+    return []
+
+
 def validate_inventory(inventory: str, limit: str | None = None) -> HostedValidation:
     """Given an inventory (and --limit), load every spec its NAS hosts name and check the
     specs of each NAS together; raise SpecError with every problem (or BadInputError for an
@@ -104,7 +123,7 @@ def validate_inventory(inventory: str, limit: str | None = None) -> HostedValida
         refused, host_messages = platform_problems(name, platforms[name], specs, paths,
                                                    hosting_files.get(name))
         problems += refused
-        messages += host_messages
+        messages += host_messages + reach_problems(name, platforms[name], data)
         result.platforms[name] = platforms[name]
         if hosting is not None:
             result.shared[name] = hosting.shared

@@ -53,10 +53,12 @@ class SshEndpoint:
     def argv(self, known_hosts: Path) -> list[str]:
         """The ssh command running `sh -s` on the NAS (the script comes on stdin)."""
         key_type = self.host_key.split(" ", 1)[0]
+        # An RSA key is checked with SHA-2 signatures: OpenSSH 8.8 and later refuse SHA-1.
+        algorithms = "rsa-sha2-512,rsa-sha2-256" if key_type == "ssh-rsa" else key_type
         identity = ["-i", self.key_file, "-o", "IdentitiesOnly=yes"] if self.key_file else []
         return ["ssh", "-F", "/dev/null", *identity, "-o", "BatchMode=yes",
                 "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={known_hosts}",
-                "-o", "GlobalKnownHostsFile=/dev/null", "-o", f"HostKeyAlgorithms={key_type}",
+                "-o", "GlobalKnownHostsFile=/dev/null", "-o", f"HostKeyAlgorithms={algorithms}",
                 "-o", "ConnectTimeout=15", "-o", "LogLevel=ERROR", "-T", "-p", str(self.port),
                 "-l", self.user, "--", self.host, "sh -s"]
 
@@ -74,7 +76,7 @@ def ssh_endpoint_of(host: str, address: str, variables: Mapping[str, Any]
         problems.append(f"{HOST_KEY_VARIABLE} must be the NAS's SSH host key "
                         f"('ssh-ed25519 AAAA…'); {HOW_TO_PIN}")
     user = variables.get(USER_VARIABLE, "admin")
-    if not isinstance(user, str) or not REMOTE_USER.match(user):
+    if not isinstance(user, str) or not REMOTE_USER.fullmatch(user):
         problems.append(f"{USER_VARIABLE} must be a login (letters, digits, '.', '-', '_'), "
                         f"got {user!r}")
     port = variables.get(PORT_VARIABLE, 22)
@@ -117,14 +119,16 @@ class SshShell:
             raise RuntimeError("SshShell used outside its with block")
         argv = self.endpoint.argv(Path(self.directory.name) / "known_hosts")
         try:
-            done = subprocess.run(argv, input=script, capture_output=True, text=True,
-                                  errors="surrogateescape", timeout=TIMEOUT_SECONDS,
-                                  check=False)
+            # Bytes, decoded here: text mode would turn a "\r" the NAS prints into a line end.
+            done = subprocess.run(argv, input=script.encode("utf-8", "surrogateescape"),
+                                  capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise QtsSshError(f"{self.endpoint.host}: ssh: {error}") from None
+        stdout, stderr = (output.decode("utf-8", "surrogateescape")
+                          for output in (done.stdout, done.stderr))
         if done.returncode == SSH_FAILURE:
-            detail = done.stderr.strip().splitlines()[-1:] or ["no answer"]
+            detail = stderr.strip().split("\n")[-1:] or ["no answer"]
             raise QtsSshError(f"{self.endpoint.user}@{self.endpoint.host}:"
                               f"{self.endpoint.port}: ssh failed: {detail[0]} (the host "
                               f"key must match {HOST_KEY_VARIABLE}); nothing was run there")
-        return ShellResult(done.returncode, done.stdout, done.stderr)
+        return ShellResult(done.returncode, stdout, stderr)

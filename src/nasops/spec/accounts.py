@@ -17,8 +17,8 @@ from nasops.spec.names import login_problem, posix_group_problem, slugify
 from nasops.spec.yaml_source import DataPath, SourceMap
 
 MAXIMUM_ACCOUNT_LENGTH = 32
-ACCOUNT_PREFIX = re.compile(r"^([a-z][a-z0-9]{0,7}-)?$")
-ORGANIZATION_ID = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+ACCOUNT_PREFIX = re.compile(r"^([a-z][a-z0-9]{0,7}-)?\Z")
+ORGANIZATION_ID = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
 # Debian's base-passwd users and groups, those Debian 12 creates on a NAS (systemd, D-Bus,
 # ssh, Samba, cron, TPM, NFS), and nasops's own service accounts.
 SYSTEM_ACCOUNT_NAMES = """

@@ -34,10 +34,10 @@ WEEKDAY_NAMES = {day: day for day in WEEKDAYS} | {
 # systemd has no `*/N`: a repetition needs a start (`0/15`). Numbers are kept short so that
 # a 5,000-digit "hour" is an error message, not an int() overflow.
 NUMBER = r"0*\d{1,9}"
-COMPONENT = re.compile(rf"^({NUMBER})(?:\.\.({NUMBER}))?(?:/({NUMBER}))?$|^\*$")
+COMPONENT = re.compile(rf"^({NUMBER})(?:\.\.({NUMBER}))?(?:/({NUMBER}))?\Z|^\*\Z")
 SECONDS = re.compile(rf"^({NUMBER}(?:\.\d{{1,9}})?)(?:\.\.({NUMBER}(?:\.\d{{1,9}})?))?"
                      rf"(?:/({NUMBER}(?:\.\d{{1,9}})?))?$|^\*$")
-EPOCH = re.compile(r"^@(\d{1,12})$")
+EPOCH = re.compile(r"^@(\d{1,12})\Z")
 EXAMPLES = "examples: daily, weekly, '*-*-* 01:30', 'Mon..Fri 18:00', '*-*-1 03:00'"
 MICROSECONDS = 1_000_000
 # systemd's limits: years 1970..2199, and the last second it can represent.

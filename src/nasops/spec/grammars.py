@@ -24,8 +24,8 @@ from nasops.spec.names import invisible_character_problem
 
 # Absolute paths written into unit files, smb.conf and argv: plain characters only (no space,
 # quote, backslash, `%` specifier or Samba substitution, no control character).
-PLAIN_PATH = re.compile(r"^/(?:[A-Za-z0-9._+@-]+/?)*$")
-SFTP_URL = re.compile(r"^sftp:(?P<user>[^@]*)@(?P<host>[^:]*):(?P<path>.*)$", re.DOTALL)
+PLAIN_PATH = re.compile(r"^/(?:[A-Za-z0-9._+@-]+/?)*\Z")
+SFTP_URL = re.compile(r"^sftp:(?P<user>[^@]*)@(?P<host>[^:]*):(?P<path>.*)\Z", re.DOTALL)
 SYNC_SCHEMES = ("tcp", "tcp4", "tcp6", "quic", "quic4", "quic6")
 SYNC_ADDRESS = re.compile(r"^(?P<scheme>[a-z0-9]+)://(?P<host>\[[0-9A-Fa-f:.]+\]|[^:/\[\]]*)"
                           r"(?::(?P<port>\d{1,5}))?/?$")  # no port: Syncthing's 22000

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-POSIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}$")
-LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}$")
-IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+POSIX_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,31}\Z")
+LOGIN_NAME = re.compile(r"^[a-z_][a-z0-9_.-]{0,31}\Z")
+IDENTIFIER = re.compile(r"^[a-z][a-z0-9-]{0,30}\Z")
 WINDOWS_FORBIDDEN_CHARACTERS = set('\\/:*?"<>|')
 WINDOWS_RESERVED_NAMES = {
     "CON", "PRN", "AUX", "NUL",
@@ -116,18 +116,21 @@ def login_problem(login: str) -> str | None:
     """Given a login, return why it is not a portable POSIX user name, or None."""
     if LOGIN_NAME.match(login):
         return None
+    shown = f"'{visible(login)}'"
     if len(login) > MAXIMUM_LOGIN_LENGTH:
-        return f"'{login}' is longer than {MAXIMUM_LOGIN_LENGTH} characters; choose a shorter login"
+        return f"{shown} is longer than {MAXIMUM_LOGIN_LENGTH} characters; choose a shorter login"
     plain = re.sub(r"\s+", ".", unicodedata.normalize("NFKD", login).encode("ascii", "ignore")
-                   .decode().lower())
+                   .decode().lower().strip())
     hint = f" (try '{plain}')" if LOGIN_NAME.match(plain) else ""
     if login.lower() != login and LOGIN_NAME.match(login.lower()):
-        return f"'{login}' has capital letters; logins are lowercase{hint}"
-    if any(not char.isascii() for char in login):
-        return f"'{login}' has accents or letters outside a-z, which logins cannot have{hint}"
-    if any(char.isspace() for char in login):
-        return f"'{login}' contains a space, which logins cannot have{hint}"
-    return (f"'{login}' is not a valid login: use lowercase letters, digits, '.', '-' "
+        return f"{shown} has capital letters; logins are lowercase{hint}"
+    what = ("has accents or letters outside a-z" if any(not char.isascii() for char in login)
+            else "contains a line break or another control character"
+            if any(unicodedata.category(char) == "Cc" for char in login)
+            else "contains a space" if any(char.isspace() for char in login) else None)
+    if what:
+        return f"{shown} {what}, which logins cannot have{hint}"
+    return (f"{shown} is not a valid login: use lowercase letters, digits, '.', '-' "
             "or '_', starting with a letter")
 
 

@@ -18,9 +18,9 @@ from nasops.spec.models import Spec
 from nasops.spec.yaml_source import DataPath
 
 # A QTS data volume: `/share/CACHEDEV<n>_DATA` (QTS), `/share/ZFS<n>_DATA` (QuTS hero).
-QTS_VOLUME = re.compile(r"^/share/(?:CACHEDEV|ZFS)(?P<number>[1-9][0-9]*)_DATA$")
+QTS_VOLUME = re.compile(r"^/share/(?:CACHEDEV|ZFS)(?P<number>[1-9][0-9]*)_DATA\Z")
 # QTS 5.0 "Creating a User Group": 1 to 128 letters, digits, multi-byte characters, dashes.
-QTS_GROUP = re.compile(r"^[^\W_]([^\W_]|-){0,127}$")
+QTS_GROUP = re.compile(r"^[^\W_]([^\W_]|-){0,127}\Z")
 # QTS "Shared Folders": "The share name does not support " / \ [ ] : ; | = , + * ? < > ` '".
 QTS_SHARE_FORBIDDEN = set("\"/\\[]:;|=,+*?<>`'")
 # QTS's own accounts and shares (names compared without case, as QTS does): its default

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import re
 
-SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)?\s*$", re.IGNORECASE)
+SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTP]?)(i?B?)?\s*\Z", re.IGNORECASE)
 SIZE_FACTORS = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4, "P": 1024**5}
-DURATION_PATTERN = re.compile(r"^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?$")
-PERCENT_PATTERN = re.compile(r"^(\d+(?:\.\d+)?)%$")
-FRACTION_PATTERN = re.compile(r"^(\d+)/(\d+)$")
+DURATION_PATTERN = re.compile(r"^(?:(\d+)y)?(?:(\d+)m)?(?:(\d+)d)?(?:(\d+)h)?\Z")
+PERCENT_PATTERN = re.compile(r"^(\d+(?:\.\d+)?)%\Z")
+FRACTION_PATTERN = re.compile(r"^(\d+)/(\d+)\Z")
 # restic reads a subset size as a whole number and one unit letter (B, K, M, G or T);
 # checked with restic 0.14: "1.5G", "2GiB" and "100" are refused.
 SUBSET_BUCKETS = 256
-SUBSET_SIZE_PATTERN = re.compile(r"^\d+[BKMGT]$", re.IGNORECASE)
+SUBSET_SIZE_PATTERN = re.compile(r"^\d+[BKMGT]\Z", re.IGNORECASE)
 
 
 def parse_size(text: str | int) -> int:

@@ -18,7 +18,7 @@ from nasops.backup.restic.restore import build_restore_argv
 from nasops.backup.session import ResticFeatures, ResticSession
 from nasops.errors import BadInputError
 
-SNAPSHOT_PATTERN = re.compile(r"^(latest|[0-9a-f]{4,64})$")
+SNAPSHOT_PATTERN = re.compile(r"^(latest|[0-9a-f]{4,64})\Z")
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,7 @@ ITERATIONS = 20
 # `Iteration #2`.
 ELAPSE = re.compile(
     r"^\s*(?:Next elapse|Iter\. #\d+|Iteration #\d+):\s+\S+\s+(\S+ \S+)\s+(\S+)\s*$")
-IN_UTC = re.compile(r"^\s*\(in UTC\):\s+\S+\s+(\S+ \S+)\s+UTC\s*$")
+IN_UTC = re.compile(r"^\s*\(in UTC\):\s+\S+\s+(\S+ \S+)\s+UTC\s*\Z")
 
 
 @dataclass(frozen=True)
