@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from os import stat_result
 
 from ansible_collections.nasops.nas.plugins.module_utils.acl import (
-    ALL,
     EXECUTE,
     GROUP,
     GROUP_OBJ,
@@ -190,12 +189,25 @@ def _depth_key(item: Item) -> tuple[str, ...]:
 
 
 def marked(access: Acl) -> Acl:
-    """Given a managed folder's access ACL, return it with nasops' mark (and a mask, which
-    named entries need)."""
-    entries = {*access, MARKER}
-    if not any(tag == MASK for tag, _number, _perm in entries):
-        entries.add((MASK, UNDEFINED_ID, ALL))
-    return tuple(sorted(entries))
+    """Given a managed folder's access ACL, return it with nasops' mark and the mask named
+    entries need: with no other named entry the mask grants nothing (---), so the folder's
+    mode keeps no group bit a copy keeping only modes could hand out."""
+    if any(tag == MASK for tag, _number, _perm in access):
+        return tuple(sorted({*access, MARKER}))
+    mask = 0
+    for tag, _number, perm in access:
+        mask |= perm if tag in (USER, GROUP_OBJ, GROUP) else 0
+    return tuple(sorted({*access, MARKER, (MASK, UNDEFINED_ID, mask)}))
+
+
+def widened(before: Acl, after: Acl) -> list[tuple[int, int]]:
+    """Given two ACLs, return the (tag, id) of every entry ``after`` grants more than
+    ``before`` did (masks applied). What ``other::`` granted everyone counts as had by all:
+    a folder open to everyone (QTS makes a share's folder 0777) is not widened by any."""
+    had = {(tag, number): perm for tag, number, perm in effective_acl(before)}
+    everyone = had.get((OTHER, UNDEFINED_ID), 0)
+    return [(tag, number) for tag, number, perm in effective_acl(after)
+            if perm & ~(had.get((tag, number), 0) | everyone)]
 
 
 def is_marked(access: Acl) -> bool:
@@ -221,6 +233,7 @@ class _Planner:
             while parent and parent not in self.prefixes:
                 self.prefixes.add(parent)
                 parent = posixpath.dirname(parent)
+        self.adopted = True  # set by plan_share from the share's top folder
         # Where renamed folders are now → their name in the spec (walked as the new names).
         self.logical_of = {where: rel for rel, where in tree.actual.items()}
 
@@ -281,9 +294,29 @@ class _Planner:
                 if rel in self.prefixes:
                     governing[rel] = None
             else:
-                self.compare(item, rel, *inner_dir_acls(above))
+                access, default = inner_dir_acls(above)
+                self.adoption_guard(item, rel, access, default)
+                self.compare(item, rel, access, default)
                 governing[rel] = above
         return governing
+
+    def adoption_guard(self, item: Item, rel: str, access: Acl, default: Acl) -> None:
+        """On a share nasops has not marked yet (its first apply, on a NAS that already holds
+        data), refuse to widen a folder whose rights were set by hand: give it its rights in
+        the spec, or remove them, first. Afterwards, as on Debian, folders take their
+        parent's rights."""
+        if self.adopted:
+            return
+        # Without a default ACL, what is made inside takes modes: its access ACL says enough.
+        gained = widened(item.access, access) + (
+            widened(item.default, default) if item.default else [])
+        if gained:
+            names = sorted({self.principals.name_of(tag, number) for tag, number in gained
+                            if tag in (USER, GROUP)} or {"its owner's group or others"})
+            self.plan.tree.refusals.append(
+                f"refused: {rel} has rights set by hand that the first apply would widen "
+                f"(for {', '.join(names)}): list it in the spec with its rights, or remove "
+                "those rights, first")
 
     def files(self, items: Sequence[Item], governing: Mapping[str, Acl | None]) -> None:
         for item in items:
@@ -318,6 +351,8 @@ def plan_share(root: str, folders: Sequence[Mapping[str, object]], principals: P
         plan.changes.append({"kind": "rename", "target": posixpath.join(parent, new),
                              "detail": f"from {posixpath.join(parent, old)}"})
     planner = _Planner(root, folders, principals, tree, plan)
+    top = next((item for item in directories if item.path == posixpath.normpath(root)), None)
+    planner.adopted = top is None or is_marked(top.access)
     for rel in tree.missing:
         access, _default = planner.managed[rel]
         named = [f"{'user' if tag == USER else 'group'}:{principals.name_of(tag, number)}"

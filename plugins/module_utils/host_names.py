@@ -14,7 +14,9 @@ import re
 HOST_LABEL = r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?"
 HOST_NAME = re.compile(rf"^{HOST_LABEL}(?:\.{HOST_LABEL})*\Z")
 # A login on another machine (an SFTP repository's user, the QTS account nasops uses).
-REMOTE_USER = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}\Z")
+REMOTE_USER_TEXT = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}"
+# \Z, not $: Python's $ also matches before a final newline ("admin\n").
+REMOTE_USER = re.compile(rf"^{REMOTE_USER_TEXT}\Z")
 
 
 def is_host(host: str) -> bool:

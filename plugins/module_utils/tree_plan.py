@@ -156,7 +156,7 @@ def parse_mountinfo(text: str, root: str) -> set[str]:
     """Given /proc/self/mountinfo text and a directory, return the mount points below it."""
     below = root.rstrip("/") + "/"
     points = set()
-    for line in text.splitlines():
+    for line in text.split("\n"):  # the kernel escapes \n; splitlines() breaks on more
         fields = line.split()
         if len(fields) > 4:
             # The kernel escapes space, tab, newline and backslash as \ooo.

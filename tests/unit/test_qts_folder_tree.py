@@ -271,3 +271,42 @@ def test_the_spec_s_shares_and_names_are_spelled_as_the_nas_spells_them() -> Non
     names = {entry["name"] for share in shares.values() for folder in share["folders"]
              for entry in folder["entries"]}
     assert {"PVanDamme", "Direction"} <= names and not {"pvandamme", "direction"} & names
+
+
+def test_the_first_apply_never_widens_a_folder_restricted_by_hand(root: Path) -> None:
+    (root / "Salaires").mkdir()
+    (root / "Salaires").chmod(0o700)
+    (root / "Ouvert").mkdir()
+    (root / "Ouvert").chmod(0o777)  # open to everyone: nasops' rights widen nobody there
+    subprocess.run(["setfacl", "-m", "u:65534:rwx", str(root / "Salaires")], check=True)
+    plan = plan_folders(local_shell, [share(root)])
+    assert [refusal for refusal in plan.refusals if "Ouvert" in refusal] == []
+    assert any("Salaires has rights set by hand that the first apply would widen (for "
+               f"{GROUP})" in refusal for refusal in plan.refusals), plan.refusals
+    with pytest.raises(FolderTreeError, match="Salaires has rights set by hand"):
+        apply_folders(local_shell, [share(root)])
+    assert named(getfacl(root / "Salaires")) == ["user:65534:rwx"]
+    # Listed in the spec with its rights, it is managed: the first apply goes ahead, and
+    # afterwards folders take their parent's rights as on Debian.
+    listed = share(root)
+    listed["folders"].append({"path": "Salaires", "entries": [  # type: ignore[attr-defined]
+        {"kind": "user", "name": USER, "level": "write"}]})
+    apply_folders(local_shell, [listed])
+    assert plan_folders(local_shell, [listed]).changes() == []
+    assert f"group:{os.getgid()}:" not in getfacl(root / "Salaires")
+
+
+def test_qts_own_folders_are_left_alone_and_a_link_path_with_a_line_break_is_refused(
+        root: Path, tmp_path: Path) -> None:
+    recycled = root / "@Recycle" / "Privé"
+    recycled.mkdir(parents=True)
+    (recycled / "ancien.txt").write_text("x")
+    before = getfacl(recycled / "ancien.txt")
+    apply_folders(local_shell, [share(root)])
+    assert getfacl(recycled / "ancien.txt") == before
+    odd = root / "Privé" / "X\n"
+    odd.mkdir()
+    (odd / "lien").symlink_to(tmp_path)
+    plan = plan_folders(local_shell, [share(root)])
+    assert any("a link's path there holds a line break" in refusal
+               for refusal in plan.refusals), plan.refusals

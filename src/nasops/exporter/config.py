@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Literal
 
-from ansible_collections.nasops.nas.plugins.module_utils.host_names import REMOTE_USER, is_host
+from ansible_collections.nasops.nas.plugins.module_utils.host_names import REMOTE_USER_TEXT, is_host
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from nasops.errors import BadInputError
@@ -134,7 +134,8 @@ class QtsConfig(ConfigModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 443
     certificate_sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     """The NAS's certificate pin, 64 lowercase hex digits."""
-    user: Annotated[str, Field(pattern=REMOTE_USER.pattern)] = "admin"
+    # pydantic's regex engine (Rust) reads $ as the end of the text and has no \Z.
+    user: Annotated[str, Field(pattern=rf"^{REMOTE_USER_TEXT}$")] = "admin"
     password_file: AbsolutePath
     """Holds the account's password (read at each refresh: a changed password is used)."""
     refresh_interval_seconds: Seconds = 300

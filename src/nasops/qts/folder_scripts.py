@@ -33,6 +33,13 @@ DUMP = "-exec getfacl -p -n -- {} +"
 GONE = re.compile(r"(?m)^(?:find|getfacl|setfacl|mv|mkdir): [^\n]*: No such file or "
                   r"directory$\n?")
 PATHS_PER_CALL = 200  # well under any ARG_MAX, BusyBox's included
+# QTS's own folders inside a share (recycle bin, snapshots, thumbnails, Mac streams): QTS
+# manages them, nasops neither reads nor writes them.
+QTS_OWN = ("@Recycle", "@Recently-Snapshot", ".@__*", "@__*", ".streams")
+PRUNE = ("\\( " + " -o ".join(f"-name {shlex.quote(name)}" for name in QTS_OWN)
+         + " \\) -prune -o")
+# A newline, for find's -path: set once at the top of every script.
+NEWLINE = 'nl="$(printf \'\\n_\')"; nl="${nl%_}"'
 
 
 class FolderTreeError(NasopsError):
@@ -60,13 +67,16 @@ class NasState:
 
 
 def _links(quoted_root: str) -> str:
-    return f"find {quoted_root} -xdev -type l | sort | cksum"
+    """The share's links' fingerprint: how many have a line break in their path (a listing
+    cannot tell those apart: such a share is refused), then the sorted listing's cksum."""
+    return (f'{{ find {quoted_root} -xdev {PRUNE} -type l -path "*$nl*" -print | wc -l; '
+            f"find {quoted_root} -xdev {PRUNE} -type l -print | sort | cksum; }}")
 
 
 def read_script(shares: Sequence[tuple[str, str]]) -> str:
     """Given (name, root) of each share, return the script printing the NAS's account tables,
     its mounts and each share's dumps between marker lines."""
-    lines = ["LC_ALL=C; export LC_ALL",
+    lines = ["LC_ALL=C; export LC_ALL", NEWLINE,
              f"for tool in {' '.join(TOOLS)}; do command -v \"$tool\" >/dev/null || "
              f"echo '{MARK}no-tool '\"$tool\"; done",
              f"echo '{MARK}passwd'; cut -d: -f1,3 /etc/passwd",
@@ -74,11 +84,12 @@ def read_script(shares: Sequence[tuple[str, str]]) -> str:
              f"echo '{MARK}mounts'; cat /proc/self/mountinfo"]
     for number, (_name, root) in enumerate(shares):
         quoted = shlex.quote(root)
+        # The links first: a folder swapped for a link after this is caught before any write.
         lines += [f"echo '{MARK}share {number}'",
                   f"if [ -d {quoted} ] && [ ! -L {quoted} ]; then",
-                  f"  echo '{MARK}directories'; find {quoted} -xdev -type d {DUMP}",
-                  f"  echo '{MARK}files'; find {quoted} -xdev -type f {DUMP}",
                   f"  echo '{MARK}links'; {_links(quoted)}",
+                  f"  echo '{MARK}directories'; find {quoted} -xdev {PRUNE} -type d {DUMP}",
+                  f"  echo '{MARK}files'; find {quoted} -xdev {PRUNE} -type f {DUMP}",
                   f"else echo '{MARK}missing'; fi"]
     return "\n".join(lines) + f"\necho '{MARK}end'\n"
 
@@ -151,7 +162,7 @@ def structure_script(root: str, plan: SharePlan, links: str) -> str:
     """Given a share's root, plan and links' fingerprint, return the script renaming folders
     (parents first, each by its new parent) and making missing ones (0770: their rights come
     with the ACLs written next), refusing a target that appeared meanwhile."""
-    lines = ["LC_ALL=C; export LC_ALL", "set -e", _unchanged_links(root, links)]
+    lines = ["LC_ALL=C; export LC_ALL", NEWLINE, "set -e", _unchanged_links(root, links)]
     for parent, old, new in plan.tree.renames:
         source, target = (shlex.quote(posixpath.join(root, parent, name)) for name in (old, new))
         message = shlex.quote(f"refused: {posixpath.join(parent, new)} appeared meanwhile")
@@ -166,7 +177,7 @@ def write_script(root: str, plan: SharePlan, links: str) -> str:
     """Given a share's root, plan and links' fingerprint, return the script writing its ACLs:
     `setfacl -P --set` per group of paths sharing one ACL (-P: a path that is a link is
     skipped, where --restore would follow it), every call run, the status kept."""
-    lines = ["LC_ALL=C; export LC_ALL", _unchanged_links(root, links), "status=0"]
+    lines = ["LC_ALL=C; export LC_ALL", NEWLINE, _unchanged_links(root, links), "status=0"]
     for acl, paths in set_groups(plan.writes):
         for start in range(0, len(paths), PATHS_PER_CALL):
             chunk = " ".join(shlex.quote(path) for path in paths[start:start + PATHS_PER_CALL])

@@ -13,7 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ansible_collections.nasops.nas.plugins.module_utils.acl_dump import SharePlan, plan_share
+from ansible_collections.nasops.nas.plugins.module_utils.acl_dump import (
+    MARKER_ID,
+    SharePlan,
+    plan_share,
+)
 from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import (
     Principals,
     normalise_folders,
@@ -103,10 +107,16 @@ def plan_folders(shell: Shell, shares: Sequence[Mapping[str, object]], *,
         if read.missing or problems:
             planned.append((read, None))
             continue
+        if read.links.split("\n", 1)[0].strip() != "0":
+            refusals.append(f"share {read.name!r}: refused: a link's path there holds a line "
+                            "break; nasops cannot tell links apart to write safely: rename it")
         plan = plan_share(read.root, folders, principals, read.directories, read.files,
                           refuse_missing=True)
         refusals += [f"share {read.name!r}: {refusal}" for refusal in plan.tree.refusals]
         planned.append((read, plan))
+    if MARKER_ID in state.groups.values() or MARKER_ID in state.users.values():
+        refusals.append(f"refused: an account on the NAS has id {MARKER_ID}, which nasops "
+                        "uses to mark the folders it manages (docs/qts.md)")
     if principals.unknown and refuse_unknown:
         refusals.append("unknown on the NAS: " + ", ".join(principals.unknown)
                         + " (nothing written to the folders)")

@@ -55,7 +55,7 @@ def invisible_character_problem(name: str) -> str | None:
     for char in name:
         category = unicodedata.category(char)
         if category == "Cc":  # a line break or tab would end a line of smb.conf or a unit
-            return (f"'{visible(name)}' contains U+{ord(char):04X} (a control character: a "
+            return (f"'{visible(name)}' contains a control character (U+{ord(char):04X}: a "
                     "line break, a tab…), which names cannot hold; retype the name")
         if category in INVISIBLE_CATEGORIES or (category == "Zs" and char != " "):
             what = unicodedata.name(char, "an invisible or unassigned character")
