@@ -39,6 +39,7 @@ from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import (
     Principals,
     TreePlan,
     plan_tree,
+    prefixes_of,
 )
 
 TAGS = {("user", False): USER_OBJ, ("user", True): USER, ("group", False): GROUP_OBJ,
@@ -227,12 +228,7 @@ class _Planner:
                         for kind, name, level in (entries if isinstance(entries, list) else [])]
             access, default = managed_dir_acls(resolved)
             self.managed[str(folder["path"])] = (marked(access), default)
-        self.prefixes = {""}
-        for rel in self.managed:
-            parent = posixpath.dirname(rel)
-            while parent and parent not in self.prefixes:
-                self.prefixes.add(parent)
-                parent = posixpath.dirname(parent)
+        self.prefixes = prefixes_of(self.managed)
         self.adopted = True  # set by plan_share from the share's top folder
         # Where renamed folders are now → their name in the spec (walked as the new names).
         self.logical_of = {where: rel for rel, where in tree.actual.items()}

@@ -37,6 +37,7 @@ from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import (
     normalise_folders,
     parse_mountinfo,
     plan_tree,
+    prefixes_of,
 )
 
 CHANGES_CAP = 500
@@ -87,13 +88,7 @@ class Converger:
             resolved = [(KIND_TAGS[kind], self.principals.resolve(kind, name), level)
                         for kind, name, level in folder["entries"]]
             self.managed[folder["path"]] = managed_dir_acls(resolved)
-        # Folders on the way to a managed folder: walked even where nothing governs them.
-        self.prefixes = {""}
-        for rel in self.managed:
-            parent = posixpath.dirname(rel)
-            while parent and parent not in self.prefixes:
-                self.prefixes.add(parent)
-                parent = posixpath.dirname(parent)
+        self.prefixes = prefixes_of(self.managed)
         self.changes: list[dict] = []
         self.truncated = 0
         self.changed = False

@@ -11,7 +11,7 @@ import posixpath
 import pwd
 import re
 import stat
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from os import stat_result
 
@@ -150,6 +150,18 @@ class Principals:
                 name = str(number)
             self.names[tag, number] = name
         return self.names[tag, number]
+
+
+def prefixes_of(paths: Iterable[str]) -> set[str]:
+    """Given managed folder paths, return the folders on the way to them (the share's root
+    included): walked even where nothing governs them."""
+    prefixes = {""}
+    for rel in paths:
+        parent = posixpath.dirname(rel)
+        while parent and parent not in prefixes:
+            prefixes.add(parent)
+            parent = posixpath.dirname(parent)
+    return prefixes
 
 
 def parse_mountinfo(text: str, root: str) -> set[str]:

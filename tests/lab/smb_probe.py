@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ import smbclient
 from smbprotocol.exceptions import SMBOSError, SMBResponseException
 
 from nasops.execute import run_command
-from nasops.spec.rights import Access
+from nasops.spec.rights import Access, RightsTable
 
 SEED_FILE = "seed.txt"
 
@@ -133,3 +134,29 @@ def people_work_over_smb(server: str, passwords: dict[str, str],
             smbclient.remove(user.unc(share, original), **user.options)
         finally:
             user.close()
+
+
+def access_mismatches(table: RightsTable, server: str, passwords: dict[str, str],
+                      ) -> tuple[list[str], Counter[Access]]:
+    """Given the access report's table, a server and the people's passwords, probe every
+    (person, folder) over SMB as that person; return each way SMB disagrees with the
+    report (a pass-through person seeing files included) and how often each level was seen."""
+    mismatches: list[str] = []
+    seen: Counter[Access] = Counter()
+    for login in sorted(table.access):
+        user = SmbUser(server, login, passwords[login])
+        try:
+            for folder in table.folders:
+                expected = table.access[login][folder.index]
+                probe = user.probe(folder.path[0], "/".join(folder.path[1:]))
+                observed = probe.access()
+                seen[observed] += 1
+                if observed is not expected:
+                    mismatches.append(f"{login} on {folder.display_path}: report says "
+                                      f"{expected.value}, SMB gives {observed.value} ({probe})")
+                if expected is Access.TRAVERSE and SEED_FILE in probe.visible:
+                    mismatches.append(f"{login} passes through {folder.display_path} but "
+                                      "sees its files")
+        finally:
+            user.close()
+    return mismatches, seen

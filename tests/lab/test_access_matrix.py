@@ -8,35 +8,16 @@ each folder and in the list of shares.
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Any
 
-from smb_probe import SEED_FILE, SmbUser, listed_shares
+from smb_probe import SmbUser, access_mismatches, listed_shares
 
 from nasops.spec.rights import Access
 
 
 def test_every_user_and_folder_behaves_as_the_access_report_says(example_nas: Any) -> None:
-    table = example_nas.rights
-    mismatches: list[str] = []
-    observed_levels: Counter[Access] = Counter()
-    for login in sorted(table.access):
-        user = SmbUser(example_nas.host.address, login, example_nas.passwords[login])
-        try:
-            for folder in table.folders:
-                expected = table.access[login][folder.index]
-                share, inner = folder.path[0], "/".join(folder.path[1:])
-                probe = user.probe(share, inner)
-                observed = probe.access()
-                observed_levels[observed] += 1
-                if observed is not expected:
-                    mismatches.append(f"{login} on {folder.display_path}: report says "
-                                      f"{expected.value}, SMB gives {observed.value} ({probe})")
-                if expected is Access.TRAVERSE and SEED_FILE in probe.visible:
-                    mismatches.append(f"{login} passes through {folder.display_path} but "
-                                      "sees its files")
-        finally:
-            user.close()
+    mismatches, observed_levels = access_mismatches(
+        example_nas.rights, example_nas.host.address, example_nas.passwords)
     assert not mismatches, f"{len(mismatches)} mismatches:\n" + "\n".join(mismatches[:40])
     # The example must exercise every level, or this comparison proves little.
     assert all(observed_levels[level] >= 5 for level in Access), observed_levels

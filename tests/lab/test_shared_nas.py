@@ -29,6 +29,7 @@ from smb_probe import SEED_FILE, SmbUser, listed_shares, people_work_over_smb
 from smbprotocol.exceptions import DiskFull
 from sync_laptop import Laptop, Rest
 
+from conftest import SEED_SCRIPT
 from nasops.ansible.inventory import list_inventory, target_hosts
 from nasops.cli.main import main
 from nasops.lab import LabHost, render_inventory, run_in_host
@@ -40,12 +41,6 @@ from nasops.spec.rights import Access, RightsTable
 
 COLLECTIVE = Path(__file__).resolve().parents[2] / "inventory" / "collective"
 FILES = ("atable.yml", "habitat.yml", "relais.yml", "hosting.yml")
-SEED_SCRIPT = """
-import json, os, sys
-for folder in json.load(sys.stdin):
-    with open(os.path.join(folder, "seed.txt"), "w") as handle:
-        handle.write("seed\\n")
-"""
 
 
 @dataclass

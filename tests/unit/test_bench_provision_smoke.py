@@ -269,5 +269,8 @@ def _load_part(name: str) -> ModuleType:
     specification = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
     assert specification is not None and specification.loader is not None
     module = importlib.util.module_from_spec(specification)
+    # Registered first: its dataclasses look their module up while they are made (the test
+    # failed when run alone, passing only after another test had registered it).
+    sys.modules[name] = module
     specification.loader.exec_module(module)
     return module
