@@ -310,3 +310,19 @@ def test_qts_own_folders_are_left_alone_and_a_link_path_with_a_line_break_is_ref
     plan = plan_folders(local_shell, [share(root)])
     assert any("a link's path there holds a line break" in refusal
                for refusal in plan.refusals), plan.refusals
+
+
+def test_a_volume_mounted_without_acls_is_refused_naming_the_qts_setting(root: Path) -> None:
+    def noacl_shell(script: str) -> ShellResult:
+        done = local_shell(script)
+        line = f"99 1 0:99 / {root.parent} rw,relatime - ext4 /dev/mapper/cachedev1 rw,noacl"
+        return ShellResult(done.returncode, done.stdout.replace(
+            "@@nasops mounts\n", f"@@nasops mounts\n{line}\n", 1), done.stderr)
+
+    plan = plan_folders(noacl_shell, [share(root)])
+    assert any("mounted without POSIX ACLs (noacl): turn Advanced Folder Permissions on "
+               "(Control Panel > Privilege > Shared Folders > Advanced Permissions)" in refusal
+               for refusal in plan.refusals), plan.refusals
+    with pytest.raises(FolderTreeError, match="noacl"):
+        apply_folders(noacl_shell, [share(root)])
+    assert not (root / "Privé").exists()

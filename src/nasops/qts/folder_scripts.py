@@ -11,7 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from ansible_collections.nasops.nas.plugins.module_utils.acl_dump import (
@@ -42,6 +42,18 @@ PRUNE = ("\\( " + " -o ".join(f"-name {shlex.quote(name)}" for name in QTS_OWN)
 NEWLINE = 'nl="$(printf \'\\n_\')"; nl="${nl%_}"'
 
 
+@dataclass(frozen=True)
+class ShellResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+Shell = Callable[[str], ShellResult]
+"""Runs a POSIX shell script as the NAS's administrator (`sh -s` over SSH) and returns what
+it printed; the script is the whole input, nothing else is sent."""
+
+
 class FolderTreeError(NasopsError):
     """The shares' folders cannot be read or converged; the message says why."""
 
@@ -64,6 +76,26 @@ class NasState:
     shares: list[ShareState]
     users: dict[str, int]
     groups: dict[str, int]
+    mounts: str = ""
+    """/proc/self/mountinfo as the NAS printed it."""
+
+
+def without_acls(mountinfo: str, root: str) -> bool:
+    """Given mountinfo and a share's folder, return whether the file system holding it is
+    mounted `noacl` (QTS's data volume, Advanced Folder Permissions off: setfacl would fail
+    "Operation not supported")."""
+    best, options = "", ""
+    for line in mountinfo.split("\n"):
+        fields = line.split()
+        if len(fields) < 6 or "-" not in fields[6:]:
+            continue
+        point = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match[1], 8)), fields[4])
+        inside = point in ("/", root) or root.startswith(point.rstrip("/") + "/")
+        if inside and len(point) >= len(best):
+            separator = fields.index("-", 6)
+            best = point
+            options = ",".join([fields[5], *fields[separator + 3:separator + 4]])
+    return "noacl" in options.split(",")
 
 
 def _links(quoted_root: str) -> str:
@@ -146,7 +178,8 @@ def parse_read(stdout: str, shares: Sequence[tuple[str, str]]) -> NasState:
                 current.links = text.strip()
     except (DumpError, ValueError, IndexError) as error:
         raise FolderTreeError(f"the NAS's folder dump cannot be read: {error}") from error
-    return NasState(states, _accounts(texts.get("passwd", "")), _accounts(texts.get("group", "")))
+    return NasState(states, _accounts(texts.get("passwd", "")), _accounts(texts.get("group", "")),
+                    texts.get("mounts", ""))
 
 
 def _unchanged_links(root: str, links: str) -> str:

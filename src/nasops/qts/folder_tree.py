@@ -28,23 +28,15 @@ from nasops.qts.folder_scripts import (
     FolderTreeError,
     NasState,
     ShareState,
+    Shell,
+    ShellResult,
     parse_read,
     read_script,
     structure_script,
+    without_acls,
     write_script,
 )
-
-
-@dataclass(frozen=True)
-class ShellResult:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-Shell = Callable[[str], ShellResult]
-"""Runs a POSIX shell script as the NAS's administrator (`sh -s` over SSH) and returns what
-it printed; the script is the whole input, nothing else is sent."""
+from nasops.qts.probe import PERMISSIONS_PAGE
 
 
 def _errors(result: ShellResult, what: str) -> None:
@@ -52,7 +44,10 @@ def _errors(result: ShellResult, what: str) -> None:
     real = [line for line in GONE.sub("", result.stderr).split("\n") if line.strip()]
     if real:
         more = f" (and {len(real) - 5} more)" if len(real) > 5 else ""
-        raise FolderTreeError(f"{what} failed on the NAS: " + "; ".join(real[:5]) + more)
+        hint = (f"; the volume takes no POSIX ACLs: turn Advanced Folder Permissions on "
+                f"({PERMISSIONS_PAGE})" if any("Operation not supported" in line
+                                              for line in real) else "")
+        raise FolderTreeError(f"{what} failed on the NAS: " + "; ".join(real[:5]) + more + hint)
 
 
 @dataclass
@@ -107,6 +102,10 @@ def plan_folders(shell: Shell, shares: Sequence[Mapping[str, object]], *,
         if read.missing or problems:
             planned.append((read, None))
             continue
+        if without_acls(state.mounts, read.root):
+            refusals.append(f"share {read.name!r}: refused: its volume is mounted without "
+                            f"POSIX ACLs (noacl): turn Advanced Folder Permissions on "
+                            f"({PERMISSIONS_PAGE})")
         if read.links.split("\n", 1)[0].strip() != "0":
             refusals.append(f"share {read.name!r}: refused: a link's path there holds a line "
                             "break; nasops cannot tell links apart to write safely: rename it")

@@ -21,7 +21,7 @@ from typing import Any
 from ansible_collections.nasops.nas.plugins.module_utils.host_names import REMOTE_USER
 
 from nasops.errors import BadInputError, NasopsError
-from nasops.qts.folder_tree import ShellResult
+from nasops.qts.folder_scripts import ShellResult
 
 HOST_KEY_VARIABLE = "nasops_qts_ssh_host_key"
 USER_VARIABLE = "nasops_qts_ssh_user"
