@@ -189,6 +189,27 @@ def test_simulated_qts_a_new_person_with_a_right_on_an_existing_folder_in_one_ap
     finally:
         user.close()
 
+
+def test_simulated_qts_an_apply_holding_the_nas_stops_another(
+        qts_lab: QtsLab, capsys: pytest.CaptureFixture[str]) -> None:
+    lock = f"{VOLUME}/.nasops-apply.lock"
+    assert run_in_host(qts_lab.host, ["test", "-e", lock], accepted_codes=(0, 1)
+                       ).returncode == 1, "each apply releases the lock"
+    run_in_host(qts_lab.host, ["sh", "-c", f"mkdir {lock} && echo 'laptop-it (process 42) "
+                                           f"since 2026-12-07' > {lock}/holder"])
+    try:
+        run_in_host(qts_lab.host, ["setfacl", "-m", "u:smertens:rwx", f"{VOLUME}/Direction"])
+        capsys.readouterr()
+        code = main(["apply", "-i", str(qts_lab.inventory), "--accept-unverified-firmware"])
+        error = capsys.readouterr().err
+        assert code == 1 and "another apply holds this NAS (laptop-it" in error, error
+        assert "smertens" in run_in_host(qts_lab.host, ["getfacl", "-p",
+                                                        f"{VOLUME}/Direction"]).stdout
+    finally:
+        run_in_host(qts_lab.host, ["rm", "-r", lock])
+    assert main(["apply", "-q", "-i", str(qts_lab.inventory),
+                 "--accept-unverified-firmware"]) == 0
+
 def test_simulated_qts_a_wrong_ssh_host_key_stops_before_any_script_runs(
         qts_lab: QtsLab, capsys: pytest.CaptureFixture[str]) -> None:
     other = Ed25519PrivateKey.generate().public_key().public_bytes(

@@ -31,6 +31,8 @@ from nasops.qts.facts import (
     read_rights,
     read_share_flags,
 )
+from nasops.qts.folder_scripts import Shell
+from nasops.qts.nas_lock import nas_lock
 from nasops.qts.plan import (
     REFUSED_ACTION,
     Change,
@@ -48,6 +50,7 @@ from nasops.qts.probe import (
     switch_problems,
 )
 from nasops.qts.session import Endpoint, QtsSession
+from nasops.qts.ssh import SshShell
 from nasops.qts.writes import QtsWriter, WriteNotMadeError, WriteOutcome
 from nasops.spec.load import LoadedSpec, load_spec
 from nasops.spec.names import visible
@@ -127,7 +130,8 @@ def read_host(host: QtsHost) -> HostReading:
     if host.endpoint.ssh is None:
         return HostReading(facts, [change.words for change in changes], refused)
     # The folders, over SSH, once the web session is over.
-    folders = read_folders(host.endpoint.ssh, host.loaded, facts)
+    with SshShell(host.endpoint.ssh) as shell:
+        folders = read_folders(shell, host.loaded, facts)
     return HostReading(facts, [*(change.words for change in changes), *folders.changes],
                        [*refused, *folders.refused], folders.notes, folders_compared=True)
 
@@ -189,7 +193,17 @@ def firmware_words(firmware: Firmware | None) -> str:
 def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
                say: Callable[[str], None]) -> HostApplied:
     """Given a host prepared with people, read it, refuse as plan does, gate on its
-    firmware, then make every change (nasops.qts.writes); say each change made."""
+    firmware, then make every change (nasops.qts.writes, then the folders over SSH, holding
+    the NAS's apply lock); say each change made."""
+    if host.endpoint.ssh is None:
+        return _apply(host, None, accept_unverified_firmware, say)
+    with SshShell(host.endpoint.ssh) as shell, nas_lock(shell, host.loaded.spec.volume.path,
+                                                        host.target.name):
+        return _apply(host, shell, accept_unverified_firmware, say)
+
+
+def _apply(host: QtsHost, shell: Shell | None, accept_unverified_firmware: bool,
+           say: Callable[[str], None]) -> HostApplied:
     desired = desired_state(host.loaded)
     spec = host.loaded.spec
     with QtsSession(host.endpoint) as session:
@@ -197,8 +211,8 @@ def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
         facts, changes, refused = _read(session, desired)
         firmware = session.firmware
         folders = FolderReading()
-        if host.endpoint.ssh is not None:  # refusals and the firmware gate cover folders too
-            folders = read_folders(host.endpoint.ssh, host.loaded, facts)
+        if shell is not None:  # refusals and the firmware gate cover folders too
+            folders = read_folders(shell, host.loaded, facts)
             refused = [*refused, *folders.refused]
         key = f"{firmware.version}.{firmware.number}" if firmware else None
         profile = profile_status(firmware)
@@ -229,9 +243,9 @@ def apply_host(host: QtsHost, *, accept_unverified_firmware: bool,
                     + (f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else "")
                     + " (nothing was undone: settle it, then run apply again)")
     made_folders = []
-    if host.endpoint.ssh is not None and folders.changes:
+    if shell is not None and folders.changes:
         # After the web API made the people, groups and shares the folders' rights name.
-        made_folders = apply_folder_changes(host.endpoint.ssh, host.loaded, facts, say)
+        made_folders = apply_folder_changes(shell, host.loaded, facts, say)
     return HostApplied(firmware_words(firmware), profile,
                        accept_unverified_firmware and not verified and writes, outcome,
                        made_folders)

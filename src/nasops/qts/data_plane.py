@@ -14,9 +14,15 @@ from typing import Any
 
 from nasops.compile import compile_spec
 from nasops.qts.facts import QtsFacts
-from nasops.qts.folder_tree import FolderPlan, apply_folders, change_words, plan_folders
+from nasops.qts.folder_tree import (
+    FolderPlan,
+    Shell,
+    apply_folders,
+    change_words,
+    plan_folders,
+)
 from nasops.qts.plan import name_key
-from nasops.qts.ssh import HOST_KEY_VARIABLE, SshEndpoint, SshShell
+from nasops.qts.ssh import HOST_KEY_VARIABLE
 from nasops.spec.load import LoadedSpec
 
 NOT_REACHED = (f"the folder tree and its ACLs: no {HOST_KEY_VARIABLE} in the inventory, so "
@@ -60,17 +66,14 @@ def reading_of(plan: FolderPlan) -> FolderReading:
     return reading
 
 
-def read_folders(endpoint: SshEndpoint, loaded: LoadedSpec, facts: QtsFacts
-                 ) -> FolderReading:
-    """Given a host's SSH endpoint, spec and web facts, read its folders (one SSH session)
-    and return how they differ from the spec."""
-    with SshShell(endpoint) as opened:
-        return reading_of(plan_folders(opened, spec_shares(loaded, facts)))
+def read_folders(shell: Shell, loaded: LoadedSpec, facts: QtsFacts) -> FolderReading:
+    """Given a shell on the NAS, a host's spec and web facts, read its folders and return
+    how they differ from the spec."""
+    return reading_of(plan_folders(shell, spec_shares(loaded, facts)))
 
 
-def apply_folder_changes(endpoint: SshEndpoint, loaded: LoadedSpec, facts: QtsFacts,
+def apply_folder_changes(shell: Shell, loaded: LoadedSpec, facts: QtsFacts,
                          say: Callable[[str], None]) -> list[str]:
-    """Given a host's SSH endpoint, spec and web facts read after the web API's writes,
-    converge its folders; say and return each change made."""
-    with SshShell(endpoint) as shell:
-        return apply_folders(shell, spec_shares(loaded, facts), say)
+    """Given a shell on the NAS, a host's spec and web facts read after the web API's
+    writes, converge its folders; say and return each change made."""
+    return apply_folders(shell, spec_shares(loaded, facts), say)

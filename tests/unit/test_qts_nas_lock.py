@@ -1,0 +1,39 @@
+"""The QTS apply lock, with this machine's own shell standing in for the NAS's."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from nasops.qts.folder_scripts import FolderTreeError, ShellResult
+from nasops.qts.nas_lock import LOCK_NAME, nas_lock
+
+
+def local_shell(script: str) -> ShellResult:
+    done = subprocess.run(["sh", "-s"], input=script, capture_output=True, text=True,
+                          check=False)
+    return ShellResult(done.returncode, done.stdout, done.stderr)
+
+
+def test_one_apply_at_a_time_and_a_killed_one_is_named(tmp_path: Path) -> None:
+    with nas_lock(local_shell, str(tmp_path), "wsm-qnap"):
+        holder = (tmp_path / LOCK_NAME / "holder").read_text()
+        assert "(process " in holder and " UTC" in holder
+        with pytest.raises(FolderTreeError, match=r"another apply holds this NAS \(.*process"), \
+                nas_lock(local_shell, str(tmp_path), "wsm-qnap"):
+            pass
+        assert (tmp_path / LOCK_NAME).is_dir(), "a refused taker must not release the lock"
+    assert not (tmp_path / LOCK_NAME).exists()
+    # Released on an error inside, too.
+    with pytest.raises(RuntimeError), nas_lock(local_shell, str(tmp_path), "wsm-qnap"):
+        raise RuntimeError
+    assert not (tmp_path / LOCK_NAME).exists()
+    # A lock left by a killed apply: named, with how to remove it; never taken over.
+    (tmp_path / LOCK_NAME).mkdir()
+    (tmp_path / LOCK_NAME / "holder").write_text("laptop-it (process 42) since 2026-12-01\n")
+    with pytest.raises(FolderTreeError, match=r"laptop-it .* remove .*nasops-apply\.lock"), \
+            nas_lock(local_shell, str(tmp_path), "wsm-qnap"):
+        pass
+    assert (tmp_path / LOCK_NAME / "holder").read_text().startswith("laptop-it")
