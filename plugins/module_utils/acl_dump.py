@@ -36,6 +36,7 @@ from ansible_collections.nasops.nas.plugins.module_utils.acl import (
     owner_perm,
 )
 from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import (
+    CHANGES_CAP,
     Principals,
     TreePlan,
     plan_tree,
@@ -112,11 +113,12 @@ def _entry(line: str, where: str) -> tuple[bool, tuple[int, int, int]]:
     return default, (tag, number, _perm(fields[2], where))
 
 
-def _blocks(text: str) -> list[list[str]]:
-    """Given a dump, return its blocks of lines. Only "\n" ends a line: getfacl escapes it
-    in names, but not other characters Python's splitlines() would break on (U+2028, \x0b)."""
+def _blocks(lines: Sequence[str]) -> list[list[str]]:
+    """Given a dump's lines, return its blocks of lines. Only "\n" ends a line: getfacl
+    escapes it in names, not other characters Python's splitlines() would break on (U+2028,
+    \x0b)."""
     blocks: list[list[str]] = [[]]
-    for line in text.split("\n"):
+    for line in lines:
         if line.strip(" \t"):
             blocks[-1].append(line)
         elif blocks[-1]:
@@ -124,11 +126,17 @@ def _blocks(text: str) -> list[list[str]]:
     return [block for block in blocks if block]
 
 
-def parse_dump(text: str, folders: bool, label: str = "dump") -> list[Item]:
-    """Given ``getfacl -p -n`` output, return its items (folders carry their default ACL,
-    empty when there is none); ``label`` names the dump in errors."""
+def parse_dump(text: str | Sequence[str], folders: bool, label: str = "dump") -> list[Item]:
+    """Given ``getfacl -p -n`` output (text, or its lines split at newlines), return its
+    items (folders carry their default ACL, empty when there is none); ``label`` names the
+    dump in errors."""
     items: list[Item] = []
-    for number, lines in enumerate(_blocks(text)):
+    # A share holds few distinct ACL lines and ACLs: each is kept once, shared by every item
+    # that has it (a dump of 100,000 files would otherwise hold a million small tuples).
+    entries: dict[str, tuple[bool, tuple[int, int, int]]] = {}
+    acls: dict[Acl, Acl] = {}
+    for number, lines in enumerate(_blocks(text.split("\n") if isinstance(text, str)
+                                           else text)):
         where = f"{label}, block {number + 1}"
         if not lines[0].startswith("# file: "):
             raise DumpError(f"{where}: does not start with '# file:'")
@@ -139,13 +147,17 @@ def parse_dump(text: str, folders: bool, label: str = "dump") -> list[Item]:
                 value = line[len("# owner: "):]
                 owner = int(value) if value.isdigit() else None
             elif not line.startswith("#"):
-                is_default, entry = _entry(line, f"{where} ({path!r})")
+                if line not in entries:
+                    entries[line] = _entry(line, f"{where} ({path!r})")
+                is_default, entry = entries[line]
                 (default if is_default else access).append(entry)
         if owner is None or not access or (default and not folders):
             raise DumpError(f"{where} ({path!r}): no numeric owner, no ACL, or a file with a "
                             "default ACL")
-        items.append(Item(posixpath.normpath(path), owner, tuple(sorted(access)),
-                          tuple(sorted(default)) if folders else None))
+        access_acl, default_acl = tuple(sorted(access)), tuple(sorted(default))
+        items.append(Item(posixpath.normpath(path), owner,
+                          acls.setdefault(access_acl, access_acl),
+                          acls.setdefault(default_acl, default_acl) if folders else None))
     return items
 
 
@@ -175,6 +187,8 @@ class SharePlan:
 
     tree: TreePlan
     changes: list[dict[str, str]] = field(default_factory=list)
+    truncated: int = 0
+    """Changes made but not listed (beyond CHANGES_CAP)."""
     writes: list[Item] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("folders", "files", "managed", "unmanaged", "acl_written"), 0))
@@ -230,6 +244,7 @@ class _Planner:
             self.managed[str(folder["path"])] = (marked(access), default)
         self.prefixes = prefixes_of(self.managed)
         self.adopted = True  # set by plan_share from the share's top folder
+        self.granted: dict[Acl, Acl] = {}
         # Where renamed folders are now → their name in the spec (walked as the new names).
         self.logical_of = {where: rel for rel, where in tree.actual.items()}
 
@@ -247,15 +262,24 @@ class _Planner:
             rel = self.logical_of.get(where, posixpath.join(rel, part) if rel else part)
         return rel
 
+    def effective(self, acl: Acl) -> Acl:
+        """What an ACL grants, each distinct ACL worked out once (a share has few)."""
+        if acl not in self.granted:
+            self.granted[acl] = effective_acl(acl)
+        return self.granted[acl]
+
     def compare(self, item: Item, rel: str, access: Acl, default: Acl | None) -> None:
         before_default = item.default
-        access_differs = effective_acl(item.access) != effective_acl(access)
+        access_differs = self.effective(item.access) != self.effective(access)
         default_differs = default is not None and (
-            effective_acl(before_default or ()) != effective_acl(default))
+            self.effective(before_default or ()) != self.effective(default))
         if not access_differs and not default_differs:
             return
         self.plan.counts["acl_written"] += 1
         self.plan.writes.append(Item(item.path, item.owner, access, default))
+        if len(self.plan.changes) >= CHANGES_CAP:  # written, counted, not described
+            self.plan.truncated += 1
+            return
         name_of = self.principals.name_of
         lines = acl_diff(effective_acl(item.access), effective_acl(access), name_of)
         lines += acl_diff(effective_acl(before_default or ()), effective_acl(default or ()),

@@ -33,6 +33,7 @@ from ansible_collections.nasops.nas.plugins.module_utils.forget import (
 from ansible_collections.nasops.nas.plugins.module_utils.forget import MANAGED as MARKER
 from ansible_collections.nasops.nas.plugins.module_utils.forget import read_xattr as _xattr
 from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import (
+    CHANGES_CAP,
     Principals,
     normalise_folders,
     parse_mountinfo,
@@ -40,7 +41,6 @@ from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import (
     prefixes_of,
 )
 
-CHANGES_CAP = 500
 ERRORS_CAP = 20
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 ROOT_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC  # the share path itself may use links

@@ -24,6 +24,9 @@ from ansible_collections.nasops.nas.plugins.module_utils.acl import (
 )
 
 Lstat = Callable[[str], "stat_result | None"]
+# Changes listed per share (the rest counted): a first apply over 100,000 files would
+# otherwise print, and hold, 100,000 lines.
+CHANGES_CAP = 500
 
 
 def _path_problem(path: str) -> str | None:

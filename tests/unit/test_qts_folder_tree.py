@@ -326,3 +326,14 @@ def test_a_volume_mounted_without_acls_is_refused_naming_the_qts_setting(root: P
     with pytest.raises(FolderTreeError, match="noacl"):
         apply_folders(noacl_shell, [share(root)])
     assert not (root / "Privé").exists()
+
+
+def test_a_large_first_apply_lists_500_changes_and_counts_the_rest(root: Path) -> None:
+    for number in range(620):
+        (root / f"fichier {number:03d}.odt").write_text("x")
+    changes = plan_folders(local_shell, [share(root)]).changes()
+    assert len(changes) == 501 and changes[-1][1]["what"] == "more"  # 500, then a count
+    done = apply_folders(local_shell, [share(root)])
+    assert done[-1].startswith("rights of ") and done[-1].endswith(
+        " more files and folders in Projets (not listed)"), done[-1]
+    assert plan_folders(local_shell, [share(root)]).changes() == []

@@ -160,22 +160,23 @@ def parse_read(stdout: str, shares: Sequence[tuple[str, str]]) -> NasState:
     if missing_tools:
         raise FolderTreeError("refused: the NAS lacks " + ", ".join(missing_tools) + " (QTS "
                               "ships them; check the SSH account's PATH)")
-    texts = {words: "\n".join(body) for words, body in sections}
+    # The small sections as text; the dumps (the bulk) are parsed from their lines as read.
+    texts = {words: "\n".join(body) for words, body in sections
+             if words in ("passwd", "group", "mounts")}
     states = [ShareState(name, root) for name, root in shares]
     current: ShareState | None = None
     try:
         for words, body in sections:
-            text = "\n".join(body)
             if words.startswith("share "):
                 current = states[int(words.split()[1])]
             elif current is not None and words in ("directories", "files"):
                 current.missing = False
                 items = _outside_mounts(
-                    parse_dump(text, words == "directories", f"share {current.name!r}, {words}"),
+                    parse_dump(body, words == "directories", f"share {current.name!r}, {words}"),
                     parse_mountinfo(texts.get("mounts", ""), current.root))
                 (current.directories if words == "directories" else current.files).extend(items)
             elif current is not None and words == "links":
-                current.links = text.strip()
+                current.links = "\n".join(body).strip()
     except (DumpError, ValueError, IndexError) as error:
         raise FolderTreeError(f"the NAS's folder dump cannot be read: {error}") from error
     return NasState(states, _accounts(texts.get("passwd", "")), _accounts(texts.get("group", "")),

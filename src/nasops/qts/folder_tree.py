@@ -67,12 +67,17 @@ class FolderPlan:
                                             "the share's folder is not on the NAS yet"}))
             else:
                 listed += [(share.name, change) for change in plan.changes]
+                if plan.truncated:
+                    listed.append((share.name, {"kind": "acl", "target": ".", "what": "more",
+                                                "detail": f"{plan.truncated} more"}))
         return listed
 
 
 def change_words(share: str, change: Mapping[str, str]) -> str:
     """Given a share and one folder change, return it as plan says it."""
     where = share if change["target"] == "." else f"{share}/{change['target']}"
+    if change.get("what") == "more":
+        return f"rights of {change['detail']} files and folders in {share} (not listed)"
     if change["kind"] == "acl":
         return f"rights of {change.get('what', 'folder')} {where}: {change['detail']}"
     if change["kind"] == "rename":
@@ -143,26 +148,35 @@ def _run(shell: Shell, script: str, what: str) -> None:
 def apply_folders(shell: Shell, shares: Sequence[Mapping[str, object]],
                   said: Callable[[str], None] = lambda _words: None) -> list[str]:
     """Converge every share's folders; return what was done, in plan's words. Stops with
-    FolderTreeError at a refusal (before any write) or at what the NAS did not keep."""
+    FolderTreeError at a refusal (before any write) or at what the NAS did not keep. Reads
+    the NAS once when nothing is to change, twice for ACLs alone, three times with renames
+    or new folders (their ACLs and their content's are read after they are made)."""
     done: list[str] = []
-    for read, share_plan in _checked(plan_folders(shell, shares, refuse_unknown=True)):
-        if share_plan.tree.renames or share_plan.tree.missing:
+    checked = _checked(plan_folders(shell, shares, refuse_unknown=True))
+    if any(share_plan.tree.renames or share_plan.tree.missing for _read, share_plan in checked):
+        for read, share_plan in checked:
+            if not (share_plan.tree.renames or share_plan.tree.missing):
+                continue
             _run(shell, structure_script(read.root, share_plan, read.links),
                  f"making the folders of share {read.name!r}")
             for change in share_plan.changes:
                 if change["kind"] in ("rename", "folder"):
                     done.append(change_words(read.name, change))
                     said(done[-1])
-    # After renames and new folders, read again: their ACLs and their content's.
-    for read, share_plan in _checked(plan_folders(shell, shares, refuse_unknown=True)):
+        checked = _checked(plan_folders(shell, shares, refuse_unknown=True))
+    for read, share_plan in checked:
         if not share_plan.writes:
             continue
         _run(shell, write_script(read.root, share_plan, read.links),
              f"writing the ACLs of share {read.name!r}")
-        for change in share_plan.changes:
+        more = [{"kind": "acl", "target": ".", "what": "more",
+                 "detail": f"{share_plan.truncated} more"}] if share_plan.truncated else []
+        for change in [*share_plan.changes, *more]:
             if change["kind"] == "acl":
                 done.append(change_words(read.name, change))
                 said(done[-1])
+    if not done:
+        return done  # nothing written: nothing to read back
     left = [(name, change) for name, change in plan_folders(shell, shares).changes()
             if change["kind"] != "unmanaged"]
     if left:
