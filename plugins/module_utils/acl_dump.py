@@ -54,6 +54,7 @@ TAG_WORDS = {tag: word for (word, _named), tag in TAGS.items()}
 MARKER_ID = 0x7FFFFFFE
 MARKER = (GROUP, MARKER_ID, 0)
 MARKER_NAME = "nasops-managed-mark"
+GUARD_CAP = 20  # folders named in the first apply's refusal, the rest in one line
 PERMS = re.compile(r"^[r-][w-][x-]\Z")
 ESCAPE = re.compile(rb"\\([0-7]{3}|\\)")  # getfacl: \ooo, and \\ for a backslash
 
@@ -70,6 +71,8 @@ class Item:
     owner: int
     access: Acl
     default: Acl | None
+    group: int = -1
+    """The owning group (-1: not read)."""
 
 
 def unescape(text: str) -> str:
@@ -141,11 +144,14 @@ def parse_dump(text: str | Sequence[str], folders: bool, label: str = "dump") ->
         if not lines[0].startswith("# file: "):
             raise DumpError(f"{where}: does not start with '# file:'")
         path = unescape(lines[0][len("# file: "):])
-        owner, access, default = None, [], []
+        owner, group, access, default = None, -1, [], []
         for line in lines[1:]:
             if line.startswith("# owner: "):
                 value = line[len("# owner: "):]
                 owner = int(value) if value.isdigit() else None
+            elif line.startswith("# group: "):
+                value = line[len("# group: "):]
+                group = int(value) if value.isdigit() else -1
             elif not line.startswith("#"):
                 if line not in entries:
                     entries[line] = _entry(line, f"{where} ({path!r})")
@@ -157,7 +163,8 @@ def parse_dump(text: str | Sequence[str], folders: bool, label: str = "dump") ->
         access_acl, default_acl = tuple(sorted(access)), tuple(sorted(default))
         items.append(Item(posixpath.normpath(path), owner,
                           acls.setdefault(access_acl, access_acl),
-                          acls.setdefault(default_acl, default_acl) if folders else None))
+                          acls.setdefault(default_acl, default_acl) if folders else None,
+                          group))
     return items
 
 
@@ -215,14 +222,33 @@ def marked(access: Acl) -> Acl:
     return tuple(sorted({*access, MARKER, (MASK, UNDEFINED_ID, mask)}))
 
 
-def widened(before: Acl, after: Acl) -> list[tuple[int, int]]:
-    """Given two ACLs, return the (tag, id) of every entry ``after`` grants more than
-    ``before`` did (masks applied). What ``other::`` granted everyone counts as had by all:
-    a folder open to everyone (QTS makes a share's folder 0777) is not widened by any."""
-    had = {(tag, number): perm for tag, number, perm in effective_acl(before)}
-    everyone = had.get((OTHER, UNDEFINED_ID), 0)
-    return [(tag, number) for tag, number, perm in effective_acl(after)
-            if perm & ~(had.get((tag, number), 0) | everyone)]
+def widened(before: Acl, after: Acl, owner: int = -1, group: int = -1,
+            everyone: frozenset[int] = frozenset()) -> list[tuple[int, int]]:
+    """Given two ACLs (the item's owner and owning group, and the ids of groups holding every
+    person, QTS's `everyone`), return the (tag, id) of each person or group ``after`` grants
+    more than ``before`` did, masks applied. What reached everyone before (``other::``, a
+    group of everyone) counts as had by whoever had no entry of their own; a named entry
+    that grants less (a deny) counts as it is, and one ``after`` drops widens its holder
+    when what reaches everyone then grants more."""
+    def grants(acl: Acl) -> tuple[dict[tuple[int, int], int], int, int]:
+        had = {(tag, number): perm for tag, number, perm in effective_acl(acl)}
+        if owner >= 0:  # the owner's and owning group's own entries are theirs by name
+            had.setdefault((USER, owner), had.get((USER_OBJ, UNDEFINED_ID), 0))
+        if group >= 0:
+            had.setdefault((GROUP, group), had.get((GROUP_OBJ, UNDEFINED_ID), 0))
+        # A member of any group entry is judged by the group entries alone (acl(5)): a group
+        # of everyone reaches them, other:: does not.
+        all_groups = 0
+        for number in everyone:
+            all_groups |= had.get((GROUP, number), 0)
+        return had, all_groups, had.get((OTHER, UNDEFINED_ID), 0) | all_groups
+    had, all_groups, anyone = grants(before)
+    has, _all_groups, reach = grants(after)
+    found = [(tag, number) for (tag, number), perm in has.items() if tag in (USER, GROUP)
+             and perm & ~(had.get((tag, number), anyone) | (all_groups if tag == GROUP else 0))]
+    found += [(tag, number) for (tag, number), perm in had.items()
+              if tag in (USER, GROUP) and (tag, number) not in has and reach & ~perm]
+    return found
 
 
 def is_marked(access: Acl) -> bool:
@@ -244,6 +270,10 @@ class _Planner:
             self.managed[str(folder["path"])] = (marked(access), default)
         self.prefixes = prefixes_of(self.managed)
         self.adopted = True  # set by plan_share from the share's top folder
+        self.guarded = 0
+        tables = principals.tables or {}
+        self.everyone = frozenset(number for name, number in tables.get(GROUP, {}).items()
+                                  if name == "everyone")  # QTS's group of every person
         self.granted: dict[Acl, Acl] = {}
         # Where renamed folders are now → their name in the spec (walked as the new names).
         self.logical_of = {where: rel for rel, where in tree.actual.items()}
@@ -328,15 +358,21 @@ class _Planner:
         if self.adopted:
             return
         # Without a default ACL, what is made inside takes modes: its access ACL says enough.
-        gained = widened(item.access, access) + (
-            widened(item.default, default) if item.default else [])
-        if gained:
-            names = sorted({self.principals.name_of(tag, number) for tag, number in gained
-                            if tag in (USER, GROUP)} or {"its owner's group or others"})
-            self.plan.tree.refusals.append(
-                f"refused: {rel} has rights set by hand that the first apply would widen "
-                f"(for {', '.join(names)}): list it in the spec with its rights, or remove "
-                "those rights, first")
+        gained = widened(item.access, access, item.owner, item.group, self.everyone) + (
+            widened(item.default, default, item.owner, item.group, self.everyone)
+            if item.default else [])
+        if not gained:
+            return
+        self.guarded += 1
+        if self.guarded > GUARD_CAP:
+            return
+        names = sorted({self.principals.name_of(tag, number) for tag, number in gained})
+        self.plan.tree.refusals.append(
+            f"refused: {rel} has rights set by hand that the first apply would widen "
+            f"(for {', '.join(names)}): list it in the spec with its rights, or remove those "
+            "rights, first" if self.guarded < GUARD_CAP else
+            "refused: more folders have rights set by hand that the first apply would widen "
+            "(not listed)")
 
     def files(self, items: Sequence[Item], governing: Mapping[str, Acl | None]) -> None:
         for item in items:

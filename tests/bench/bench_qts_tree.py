@@ -6,7 +6,7 @@ The same share as bench_tree.py (managed folders holding plain files), converged
 data plane's scripts (nasops.qts.folder_tree) run by this machine's own sh, find, getfacl
 and setfacl: the transport is the only stand-in (no SSH, so no network and no NAS CPU). Times
 the first apply, a no-op plan (the read: two getfacl dumps per share, then the planning on
-the controller), a no-op apply (read, nothing to write, read again) and a one-folder change,
+the controller), a no-op apply (the same read, nothing written) and a one-folder change,
 against the floor `getfacl -R -p <tree>` in the same run. Results go to
 tests/bench/results/qts-tree-<label>.json.
 """
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
                       if folder["path"].count("/") and folder["entries"][0]["level"] == "read")
         target["entries"][0]["level"] = "write"
         one_seconds, one = tree.timed(lambda: apply_folders(local_shell, shares(changed)))
-        assert plan_result.changes() == [] and noop_done == []
+        assert plan_result.changes() == [] and noop_done.words == []
         results = {
             "label": args.label,
             "when": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
                         "noop_apply": noop, "noop_apply_runs": noop_runs,
                         "one_folder_change": round(one_seconds, 3),
                         "getfacl_floor": floor, "getfacl_floor_runs": floor_runs},
-            "changes": {"first_apply": len(first), "one_folder_change": len(one)},
+            "changes": {"first_apply": first.count, "one_folder_change": one.count},
             "max_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
             "noop_plan_over_floor": round(plan / floor, 2),
             "target_noop_plan_over_floor": TARGET_RATIO,

@@ -22,5 +22,5 @@ def test_the_benchmark_runs_and_reports_its_ratio(tmp_path: Path) -> None:
     result = json.loads(output.read_text(encoding="utf-8"))
     assert result["tree"] == {"managed_folders": 60, "files": 300,
                               "build_seconds": result["tree"]["build_seconds"]}
-    assert result["changes"]["first_apply"] > 60 and result["changes"]["one_folder_change"] >= 1
+    assert result["changes"]["first_apply"] >= 360 and result["changes"]["one_folder_change"] >= 1
     assert result["noop_plan_over_floor"] > 0

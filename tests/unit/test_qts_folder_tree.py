@@ -87,7 +87,7 @@ def test_apply_converges_people_files_and_a_second_plan_is_empty(root: Path) -> 
     plan = plan_folders(local_shell, [share(root)])
     kinds = sorted({change["kind"] for _name, change in plan.changes()})
     assert kinds == ["acl", "folder"] and not plan.refusals
-    done = apply_folders(local_shell, [share(root)])
+    done = apply_folders(local_shell, [share(root)]).words
     assert "folder Projets/Privé/Budget 2026: create: group:" + GROUP in done
     assert plan_folders(local_shell, [share(root)]).changes() == []
     assert debian_engine_changes(root, share(root)) == []
@@ -326,6 +326,9 @@ def test_a_volume_mounted_without_acls_is_refused_naming_the_qts_setting(root: P
     with pytest.raises(FolderTreeError, match="noacl"):
         apply_folders(noacl_shell, [share(root)])
     assert not (root / "Privé").exists()
+    # A share the web API has not made yet is refused too: apply's web writes come first.
+    unmade = share(root.parent / "Nouveau")
+    assert any("noacl" in refusal for refusal in plan_folders(noacl_shell, [unmade]).refusals)
 
 
 def test_a_large_first_apply_lists_500_changes_and_counts_the_rest(root: Path) -> None:
@@ -333,7 +336,23 @@ def test_a_large_first_apply_lists_500_changes_and_counts_the_rest(root: Path) -
         (root / f"fichier {number:03d}.odt").write_text("x")
     changes = plan_folders(local_shell, [share(root)]).changes()
     assert len(changes) == 501 and changes[-1][1]["what"] == "more"  # 500, then a count
-    done = apply_folders(local_shell, [share(root)])
+    done = apply_folders(local_shell, [share(root)]).words
     assert done[-1].startswith("rights of ") and done[-1].endswith(
         " more files and folders in Projets (not listed)"), done[-1]
+    assert len(done) == 2 + 501  # two folders made; then 500 rights listed, a line for the rest
     assert plan_folders(local_shell, [share(root)]).changes() == []
+
+
+def test_the_first_apply_guard_sees_denies_and_owning_groups(root: Path) -> None:
+    denied = root / "Refusé"
+    denied.mkdir()
+    denied.chmod(0o777)  # open to everyone, except the group the spec gives write
+    subprocess.run(["setfacl", "-m", f"g:{os.getgid()}:---", str(denied)], check=True)
+    owned = root / "Du groupe"
+    owned.mkdir()
+    owned.chmod(0o770)  # its owning group already changes it: nasops widens nobody
+    os.chown(owned, -1, os.getgid())
+    refusals = plan_folders(local_shell, [share(root)]).refusals
+    assert any(refusal.startswith("share 'Projets': refused: Refusé has rights set by hand")
+               for refusal in refusals), refusals
+    assert not [refusal for refusal in refusals if "Du groupe" in refusal], refusals

@@ -37,3 +37,10 @@ def test_one_apply_at_a_time_and_a_killed_one_is_named(tmp_path: Path) -> None:
             nas_lock(local_shell, str(tmp_path), "wsm-qnap"):
         pass
     assert (tmp_path / LOCK_NAME / "holder").read_text().startswith("laptop-it")
+
+
+def test_a_lock_that_cannot_be_taken_says_why_not_that_another_apply_holds_it(
+        tmp_path: Path) -> None:
+    with pytest.raises(FolderTreeError, match=r"could not be taken: .*No such file"), \
+            nas_lock(local_shell, str(tmp_path / "absent-volume"), "wsm-qnap"):
+        pass

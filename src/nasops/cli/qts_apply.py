@@ -100,7 +100,8 @@ def apply_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
     finally:
         record.close(exit_code)
         # --json: the same hosts as the record, in the run document.
-        report.qts_hosts.update({name: {**host, "change_count": len(host["made"])}
+        report.qts_hosts.update({name: {**host, "change_count": host.get(
+            "change_count", len(host["made"]))}
                                  for name, host in record.hosts.items()})
     if not report.as_json:
         click.echo(f"full log: {record.log.path}")
@@ -126,7 +127,8 @@ def _apply_one(host: QtsHost, record: QtsRunRecord, *,
         record.failed(name, str(error))
         raise
     record.finished(name, done.firmware, done.profile, done.unverified_firmware_accepted)
-    made = len(done.outcome.made) + len(done.folders_made)
+    made = len(done.outcome.made) + done.folders_count
+    record.hosts[name]["change_count"] = made  # 500 folder changes per share are listed
     if record.quiet:
         return
     click.echo(f"{name}: {made} change{'s' * (made != 1)} made, each read back" if made else

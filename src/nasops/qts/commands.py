@@ -32,6 +32,7 @@ from nasops.qts.facts import (
     read_share_flags,
 )
 from nasops.qts.folder_scripts import Shell
+from nasops.qts.folder_tree import FoldersDone
 from nasops.qts.nas_lock import nas_lock
 from nasops.qts.plan import (
     REFUSED_ACTION,
@@ -102,8 +103,14 @@ class HostReading:
     refused: list[str]
     """What apply would refuse to do, each with what to settle first."""
     notes: list[str] = field(default_factory=list)
-    """What is left as it is and said (a folder with rights of its own)."""
+    """What is left as it is and said (a folder that left the spec)."""
     folders_compared: bool = False
+    unlisted: int = 0
+    """Changes counted beyond those listed (500 per share)."""
+
+    @property
+    def count(self) -> int:
+        return len(self.changes) + self.unlisted
 
 
 def _read(session: QtsSession, desired: Desired) -> tuple[QtsFacts, list[Change], list[str]]:
@@ -133,7 +140,8 @@ def read_host(host: QtsHost) -> HostReading:
     with SshShell(host.endpoint.ssh) as shell:
         folders = read_folders(shell, host.loaded, facts)
     return HostReading(facts, [*(change.words for change in changes), *folders.changes],
-                       [*refused, *folders.refused], folders.notes, folders_compared=True)
+                       [*refused, *folders.refused], folders.notes, folders_compared=True,
+                       unlisted=folders.unlisted)
 
 
 def reading_document(reading: HostReading) -> dict[str, Any]:
@@ -143,7 +151,7 @@ def reading_document(reading: HostReading) -> dict[str, Any]:
     firmware = reading.facts.firmware
     return {"status": "refused" if reading.refused else "changed" if reading.changes else "ok",
             "firmware": firmware_words(firmware), "profile": profile_status(firmware),
-            "change_count": len(reading.changes), "changes": reading.changes,
+            "change_count": reading.count, "changes": reading.changes,
             "refused": reading.refused, "kept_as_is": reading.notes,
             "folders_compared": reading.folders_compared}
 
@@ -157,13 +165,13 @@ def check_lines(host: QtsHost, reading: HostReading, *, drift: bool) -> list[str
              f"{profile_status(firmware)}"]
     lines += [f"  refused: {problem}" for problem in reading.refused]
     changes = reading.changes
-    count = f"{len(changes)} difference{'s' * (len(changes) != 1)}"
+    count = f"{reading.count} difference{'s' * (reading.count != 1)}"
     if drift:
         lines.append(f"  drift: {count} from the spec in people, groups, shares and share "
                      "rights" if changes else "  no difference from the spec in people, "
                      "groups, shares and share rights")
     else:
-        lines.append(f"  {len(changes)} change{'s' * (len(changes) != 1)} apply would make")
+        lines.append(f"  {reading.count} change{'s' * (reading.count != 1)} apply would make")
     lines += [f"    {change}" for change in changes]
     lines += [f"  kept as is: {note}" for note in reading.notes]
     lines.append("  not compared yet: " + ("" if reading.folders_compared else
@@ -181,6 +189,8 @@ class HostApplied:
     unverified_firmware_accepted: bool
     outcome: WriteOutcome
     folders_made: list[str] = field(default_factory=list)
+    folders_count: int = 0
+    """Folder changes made: those in folders_made and those only counted."""
 
 
 def firmware_words(firmware: Firmware | None) -> str:
@@ -242,13 +252,13 @@ def _apply(host: QtsHost, shell: Shell | None, accept_unverified_firmware: bool,
                     f"back, reading the NAS again still finds: {'; '.join(found[:SHOWN])}"
                     + (f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else "")
                     + " (nothing was undone: settle it, then run apply again)")
-    made_folders = []
+    made_folders = FoldersDone([], 0)
     if shell is not None and folders.changes:
         # After the web API made the people, groups and shares the folders' rights name.
         made_folders = apply_folder_changes(shell, host.loaded, facts, say)
     return HostApplied(firmware_words(firmware), profile,
                        accept_unverified_firmware and not verified and writes, outcome,
-                       made_folders)
+                       made_folders.words, made_folders.count)
 
 
 def _volume_number(path: str) -> int:

@@ -16,6 +16,7 @@ from nasops.compile import compile_spec
 from nasops.qts.facts import QtsFacts
 from nasops.qts.folder_tree import (
     FolderPlan,
+    FoldersDone,
     Shell,
     apply_folders,
     change_words,
@@ -36,6 +37,8 @@ class FolderReading:
     changes: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    unlisted: int = 0
+    """Changes counted beyond those listed (500 per share)."""
 
 
 def spec_shares(loaded: LoadedSpec, facts: QtsFacts) -> list[dict[str, Any]]:
@@ -60,6 +63,7 @@ def spec_shares(loaded: LoadedSpec, facts: QtsFacts) -> list[dict[str, Any]]:
 
 def reading_of(plan: FolderPlan) -> FolderReading:
     reading = FolderReading(refused=list(plan.refusals))
+    reading.unlisted = plan.count() - len(plan.changes())
     for share, change in plan.changes():
         (reading.notes if change["kind"] == "unmanaged" else reading.changes).append(
             change_words(share, change))
@@ -73,7 +77,7 @@ def read_folders(shell: Shell, loaded: LoadedSpec, facts: QtsFacts) -> FolderRea
 
 
 def apply_folder_changes(shell: Shell, loaded: LoadedSpec, facts: QtsFacts,
-                         say: Callable[[str], None]) -> list[str]:
+                         say: Callable[[str], None]) -> FoldersDone:
     """Given a shell on the NAS, a host's spec and web facts read after the web API's
     writes, converge its folders; say and return each change made."""
     return apply_folders(shell, spec_shares(loaded, facts), say)

@@ -86,7 +86,7 @@ def without_acls(mountinfo: str, root: str) -> bool:
     "Operation not supported")."""
     best, options = "", ""
     for line in mountinfo.split("\n"):
-        fields = line.split()
+        fields = line.split(" ")  # the kernel escapes spaces in paths; other blanks are names
         if len(fields) < 6 or "-" not in fields[6:]:
             continue
         point = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match[1], 8)), fields[4])
@@ -94,7 +94,11 @@ def without_acls(mountinfo: str, root: str) -> bool:
         if inside and len(point) >= len(best):
             separator = fields.index("-", 6)
             best = point
-            options = ",".join([fields[5], *fields[separator + 3:separator + 4]])
+            kind = fields[separator + 1] if len(fields) > separator + 1 else ""
+            # ext4 only: ZFS (QuTS hero) says noacl when its ACLs are not POSIX ones, which
+            # is not Advanced Folder Permissions being off (unverified).
+            options = ",".join([fields[5], *fields[separator + 3:separator + 4]]) \
+                if kind.startswith("ext") else ""
     return "noacl" in options.split(",")
 
 

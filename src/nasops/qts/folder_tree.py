@@ -58,6 +58,11 @@ class FolderPlan:
     shares: list[tuple[ShareState, SharePlan | None]]
     refusals: list[str]
 
+    def count(self) -> int:
+        """How many changes: those listed, and those counted beyond the list."""
+        return len(self.changes()) + sum(plan.truncated - 1 for _read, plan in self.shares
+                                         if plan is not None and plan.truncated)
+
     def changes(self) -> list[tuple[str, dict[str, str]]]:
         """(share name, change) of every share, a missing share as one change."""
         listed: list[tuple[str, dict[str, str]]] = []
@@ -104,13 +109,14 @@ def plan_folders(shell: Shell, shares: Sequence[Mapping[str, object]], *,
     for share, read in zip(shares, state.shares, strict=True):
         folders, problems = normalise_folders(share.get("folders") or [])  # type: ignore[arg-type]
         refusals += [f"share {read.name!r}: {problem}" for problem in problems]
-        if read.missing or problems:
-            planned.append((read, None))
-            continue
+        # Checked for a share not made yet too: apply's web writes come first.
         if without_acls(state.mounts, read.root):
             refusals.append(f"share {read.name!r}: refused: its volume is mounted without "
                             f"POSIX ACLs (noacl): turn Advanced Folder Permissions on "
                             f"({PERMISSIONS_PAGE})")
+        if read.missing or problems:
+            planned.append((read, None))
+            continue
         if read.links.split("\n", 1)[0].strip() != "0":
             refusals.append(f"share {read.name!r}: refused: a link's path there holds a line "
                             "break; nasops cannot tell links apart to write safely: rename it")
@@ -145,13 +151,22 @@ def _run(shell: Shell, script: str, what: str) -> None:
         raise FolderTreeError(f"{what} failed on the NAS (exit {result.returncode})")
 
 
+@dataclass
+class FoldersDone:
+    """What apply did to the folders: in plan's words (500 per share listed), and how many."""
+
+    words: list[str]
+    count: int
+
+
 def apply_folders(shell: Shell, shares: Sequence[Mapping[str, object]],
-                  said: Callable[[str], None] = lambda _words: None) -> list[str]:
+                  said: Callable[[str], None] = lambda _words: None) -> FoldersDone:
     """Converge every share's folders; return what was done, in plan's words. Stops with
     FolderTreeError at a refusal (before any write) or at what the NAS did not keep. Reads
     the NAS once when nothing is to change, twice for ACLs alone, three times with renames
     or new folders (their ACLs and their content's are read after they are made)."""
     done: list[str] = []
+    count = 0
     checked = _checked(plan_folders(shell, shares, refuse_unknown=True))
     if any(share_plan.tree.renames or share_plan.tree.missing for _read, share_plan in checked):
         for read, share_plan in checked:
@@ -162,6 +177,7 @@ def apply_folders(shell: Shell, shares: Sequence[Mapping[str, object]],
             for change in share_plan.changes:
                 if change["kind"] in ("rename", "folder"):
                     done.append(change_words(read.name, change))
+                    count += 1
                     said(done[-1])
         checked = _checked(plan_folders(shell, shares, refuse_unknown=True))
     for read, share_plan in checked:
@@ -171,21 +187,26 @@ def apply_folders(shell: Shell, shares: Sequence[Mapping[str, object]],
              f"writing the ACLs of share {read.name!r}")
         more = [{"kind": "acl", "target": ".", "what": "more",
                  "detail": f"{share_plan.truncated} more"}] if share_plan.truncated else []
+        count += share_plan.counts["acl_written"]
         for change in [*share_plan.changes, *more]:
             if change["kind"] == "acl":
                 done.append(change_words(read.name, change))
                 said(done[-1])
     if not done:
-        return done  # nothing written: nothing to read back
-    left = [(name, change) for name, change in plan_folders(shell, shares).changes()
-            if change["kind"] != "unmanaged"]
+        return FoldersDone(done, 0)  # nothing written: nothing to read back
+    again = plan_folders(shell, shares)
+    left = [(name, change) for name, change in again.changes()
+            if change["kind"] != "unmanaged" and change.get("what") != "more"]
     if left:
+        unmanaged = sum(change["kind"] == "unmanaged" for _name, change in again.changes())
         first = ", ".join(f"{name}/{change['target']} ({change['kind']})"
                           for name, change in left[:5])
-        raise FolderTreeError(f"the NAS did not keep {len(left)} change(s) nasops wrote, "
-                              f"e.g. {first}: {len(done)} change(s) were made before this")
-    return done
+        raise FolderTreeError(f"the NAS did not keep {again.count() - unmanaged} change(s) "
+                              f"nasops wrote, e.g. {first}: {count} change(s) were made "
+                              "before this")
+    return FoldersDone(done, count)
 
 
-__all__ = ["FolderPlan", "FolderTreeError", "Shell", "ShellResult", "apply_folders",
+__all__ = ["FolderPlan", "FolderTreeError", "FoldersDone", "Shell", "ShellResult",
+           "apply_folders",
            "change_words", "plan_folders"]

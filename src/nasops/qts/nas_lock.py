@@ -15,9 +15,11 @@ import os
 import posixpath
 import shlex
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from nasops.errors import NasopsError
 from nasops.qts.folder_scripts import FolderTreeError, Shell
 
 LOCK_NAME = ".nasops-apply.lock"
@@ -32,17 +34,22 @@ def holder() -> str:
 
 
 def take_script(directory: str, who: str) -> str:
+    """Print "taken", "held" and the holder, or "failed" and why (no volume, no right)."""
     quoted = shlex.quote(directory)
-    return (f"if mkdir -m 0700 -- {quoted} 2>/dev/null; then printf '%s\\n' {shlex.quote(who)}"
-            f" > {quoted}/holder && echo taken; else echo held; cat {quoted}/holder "
-            "2>/dev/null; fi\n")
+    return (f"if mkdir -m 0700 -- {quoted} 2>/tmp/.nasops-lock-error.$$; then\n"
+            f"  if printf '%s\\n' {shlex.quote(who)} > {quoted}/holder; then echo taken;\n"
+            f"  else rm -f -- {quoted}/holder; rmdir -- {quoted}; echo failed; "
+            "echo 'the holder could not be written'; fi\n"
+            f"elif [ -d {quoted} ]; then echo held; cat {quoted}/holder 2>/dev/null\n"
+            "else echo failed; cat /tmp/.nasops-lock-error.$$; fi\n"
+            "rm -f /tmp/.nasops-lock-error.$$\n")
 
 
 def release_script(directory: str, who: str) -> str:
     quoted = shlex.quote(directory)
     # Only our own: a lock someone removed and another apply took is not ours to remove.
     return (f'[ "$(cat {quoted}/holder 2>/dev/null)" = {shlex.quote(who)} ] && '
-            f"rm -f -- {quoted}/holder && rmdir -- {quoted}\n")
+            f"rm -f -- {quoted}/holder && rmdir -- {quoted} && echo released\n")
 
 
 @contextmanager
@@ -52,12 +59,29 @@ def nas_lock(shell: Shell, volume: str, host: str) -> Iterator[None]:
     who = holder()
     result = shell(take_script(directory, who))
     words = result.stdout.strip().split("\n", 1)
+    detail = words[1].strip() if len(words) > 1 else ""
+    if words[0] == "failed":
+        raise FolderTreeError(f"{host}: the apply lock {directory} could not be taken: "
+                              f"{detail or 'no reason given'} (is the volume there, and may "
+                              "the SSH account write to it?); nothing was changed")
     if words[0] != "taken":
-        held = words[1].strip() if len(words) > 1 and words[0] == "held" else "unknown"
         raise FolderTreeError(
-            f"{host}: another apply holds this NAS ({held}); nothing was changed. If no apply "
-            f"is running (one was killed), remove {directory} on the NAS, then run apply again")
+            f"{host}: another apply holds this NAS ({detail or 'holder unknown'}); nothing "
+            f"was changed. If no apply is running (one was killed), remove {directory} on "
+            "the NAS, then run apply again")
     try:
         yield
     finally:
-        shell(release_script(directory, who))
+        _release(shell, directory, who, host)
+
+
+def _release(shell: Shell, directory: str, who: str, host: str) -> None:
+    """Release the lock; never raise over the error that may be ending the apply, but say
+    when the lock stays (the next apply would name it)."""
+    try:
+        released = shell(release_script(directory, who)).stdout.strip() == "released"
+    except NasopsError:
+        released = False
+    if not released:
+        print(f"{host}: the apply lock {directory} could not be released: remove it on "
+              "the NAS once no apply runs", file=sys.stderr)
