@@ -85,13 +85,6 @@ def unescape(text: str) -> str:
     return raw.decode("utf-8", "surrogateescape")
 
 
-def escape(path: str) -> str:
-    """Given a path, return it as setfacl reads it back: every byte outside printable ASCII
-    and the backslash as ``\\ooo``, so no name can start a line of its own."""
-    return "".join(chr(byte) if 0x20 <= byte < 0x7F and byte != 0x5C else f"\\{byte:03o}"
-                   for byte in path.encode("utf-8", "surrogateescape"))
-
-
 def _perm(text: str, where: str) -> int:
     if not PERMS.match(text):
         raise DumpError(f"{where}: permissions {text!r} are not rwx")
@@ -420,5 +413,5 @@ def plan_share(root: str, folders: Sequence[Mapping[str, object]], principals: P
     return plan
 
 
-__all__ = ["MARKER_ID", "DumpError", "Item", "SharePlan", "acl_option", "escape",
+__all__ = ["MARKER_ID", "DumpError", "Item", "SharePlan", "acl_option",
            "parse_dump", "plan_share", "set_groups", "unescape"]

@@ -167,18 +167,38 @@ def prefixes_of(paths: Iterable[str]) -> set[str]:
     return prefixes
 
 
+@dataclass(frozen=True)
+class Mount:
+    """One line of /proc/self/mountinfo: where, its options, its file system's type and
+    its super block's options."""
+
+    point: str
+    options: tuple[str, ...]
+    kind: str
+    super_options: tuple[str, ...]
+
+
+def mounts(text: str) -> list[Mount]:
+    """Given /proc/self/mountinfo text (this machine's, or a NAS's), return its mounts."""
+    found = []
+    # Lines end at \n and fields at a space only: the kernel escapes space, tab, newline and
+    # backslash in paths as \ooo; any other blank (U+2028, NBSP) is part of a name.
+    for line in text.split("\n"):
+        fields = line.split(" ")
+        if len(fields) < 7 or "-" not in fields[6:]:
+            continue
+        separator = fields.index("-", 6)
+        tail = [*fields[separator + 1:], "", "", ""]
+        point = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match[1], 8)), fields[4])
+        found.append(Mount(point, tuple(fields[5].split(",")), tail[0],
+                           tuple(tail[2].split(","))))
+    return found
+
+
 def parse_mountinfo(text: str, root: str) -> set[str]:
     """Given /proc/self/mountinfo text and a directory, return the mount points below it."""
     below = root.rstrip("/") + "/"
-    points = set()
-    for line in text.split("\n"):  # the kernel escapes \n; splitlines() breaks on more
-        fields = line.split()
-        if len(fields) > 4:
-            # The kernel escapes space, tab, newline and backslash as \ooo.
-            point = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match[1], 8)), fields[4])
-            if point.startswith(below):
-                points.add(point)
-    return points
+    return {mount.point for mount in mounts(text) if mount.point.startswith(below)}
 
 
 @dataclass

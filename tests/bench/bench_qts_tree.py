@@ -20,7 +20,6 @@ import os
 import platform
 import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,7 +27,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from nasops.qts.folder_scripts import ShellResult
+from nasops.qts.folder_scripts import local_shell
 from nasops.qts.folder_tree import apply_folders, plan_folders
 
 HERE = Path(__file__).resolve().parent
@@ -45,11 +44,6 @@ def bench_tree() -> ModuleType:
     return module
 
 
-def local_shell(script: str) -> ShellResult:
-    done = subprocess.run(["sh", "-s"], input=script.encode("utf-8", "surrogateescape"),
-                          capture_output=True, check=False)
-    return ShellResult(done.returncode, done.stdout.decode("utf-8", "surrogateescape"),
-                       done.stderr.decode("utf-8", "surrogateescape"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             "target_met": plan / floor <= TARGET_RATIO,
         }
     finally:
-        shutil.rmtree(workdir)
+        shutil.rmtree(workdir)  # the benchmark's own mkdtemp tree, never a user's folder
     output = args.output or HERE / "results" / f"qts-tree-{args.label}.json"
     output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(results, indent=2))

@@ -70,7 +70,7 @@ def test_simulated_qts_a_connection_not_kept_is_opened_again_and_pinned_again(
         monkeypatch: pytest.MonkeyPatch, how: str) -> None:
     if how == "the NAS closes each":
         simulated_qts.nas.misbehave = "closes-connections"
-    else:
+    else:  # every request finds the kept connection idle too long (no sleeping in the test)
         monkeypatch.setattr(session, "REUSE_SECONDS", 0.0)
     pinned: list[str] = []
     connect = session.QtsSession._connect
@@ -80,6 +80,7 @@ def test_simulated_qts_a_connection_not_kept_is_opened_again_and_pinned_again(
         pinned.append(self.endpoint.place)
         return connection
 
+    # Wrapped, not replaced: the real connect (TLS, pin check) runs, and is counted.
     monkeypatch.setattr(session.QtsSession, "_connect", counted)
     assert main(["qts", "probe", "-i", str(simulated_qts.inventory)]) == 0, \
         capsys.readouterr().err

@@ -14,7 +14,6 @@ from pathlib import Path
 import pytest
 from ansible_collections.nasops.nas.plugins.module_utils.acl_dump import (
     MARKER_ID,
-    escape,
     parse_dump,
     unescape,
 )
@@ -23,6 +22,7 @@ from ansible_collections.nasops.nas.plugins.module_utils.tree_engine import Conv
 from nasops.qts.answers import Account, Share, ShareList
 from nasops.qts.data_plane import spec_shares
 from nasops.qts.facts import QtsFacts
+from nasops.qts.folder_scripts import local_shell
 from nasops.qts.folder_tree import (
     FolderTreeError,
     ShellResult,
@@ -35,12 +35,6 @@ USER = pwd.getpwuid(65534).pw_name  # nobody
 GROUP = grp.getgrgid(os.getgid()).gr_name
 
 
-def local_shell(script: str) -> ShellResult:
-    """This machine's sh, fed and read as nasops.qts.ssh.SshShell feeds and reads ssh."""
-    done = subprocess.run(["sh", "-s"], input=script.encode("utf-8", "surrogateescape"),
-                          capture_output=True, check=False)
-    return ShellResult(done.returncode, done.stdout.decode("utf-8", "surrogateescape"),
-                       done.stderr.decode("utf-8", "surrogateescape"))
 
 
 def share(root: Path, renamed: str | None = None) -> dict[str, object]:
@@ -244,10 +238,12 @@ def test_unknown_people_and_a_missing_share_are_refused_before_any_write(root: P
         apply_folders(local_shell, [absent])
 
 
-def test_names_round_trip_through_getfacl_escaping() -> None:
-    for name in ("/a b/é", "/x\ny", "/back\\slash", "/\udcff-not-utf8", "/# file: x"):
-        assert unescape(escape(name)) == name
-        assert "\n" not in escape(name)
+def test_names_come_back_from_getfacl_s_own_output(tmp_path: Path) -> None:
+    names = ["a b é", "x\ny", "back\\slash", "\udcff-not-utf8", "# file: x", "tab\there"]
+    for name in names:
+        (tmp_path / name).write_text("x")
+    dump = local_shell(f"LC_ALL=C getfacl -p -n -- {tmp_path}/*").stdout
+    assert {Path(item.path).name for item in parse_dump(dump, folders=False)} == set(names)
     assert unescape("/c\\\\d\\303\\251") == "/c\\dé"  # getfacl doubles a backslash
     text = "# file: /s/a\\012b\n# owner: 0\n# group: 0\nuser::rwx\nuser:7:r-x\t#effective:r--\n"
     text += "group::---\nmask::r--\nother::---\ndefault:user::rwx\n"

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 
-from nasops.qts.folder_scripts import FolderTreeError, ShellResult
+from nasops.qts.folder_scripts import FolderTreeError, local_shell
 from nasops.qts.nas_lock import LOCK_NAME, nas_lock
-
-
-def local_shell(script: str) -> ShellResult:
-    done = subprocess.run(["sh", "-s"], input=script, capture_output=True, text=True,
-                          check=False)
-    return ShellResult(done.returncode, done.stdout, done.stderr)
 
 
 def test_one_apply_at_a_time_and_a_killed_one_is_named(tmp_path: Path) -> None:

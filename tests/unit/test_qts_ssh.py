@@ -16,7 +16,7 @@ PIN = "ab" * 32
 
 
 def test_no_host_key_means_the_folders_are_not_reached() -> None:
-    assert ssh_endpoint_of("nas", "10.0.0.5", {}) is None
+    assert ssh_endpoint_of("nas", "127.0.0.5", {}) is None
     assert endpoint_of("nas", {"ansible_host": "127.0.0.5",
                                "nasops_qts_certificate_sha256": PIN}).ssh is None
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+import subprocess
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,7 +22,7 @@ from ansible_collections.nasops.nas.plugins.module_utils.acl_dump import (
     parse_dump,
     set_groups,
 )
-from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import parse_mountinfo
+from ansible_collections.nasops.nas.plugins.module_utils.tree_plan import mounts, parse_mountinfo
 
 from nasops.errors import NasopsError
 
@@ -54,6 +55,21 @@ Shell = Callable[[str], ShellResult]
 it printed; the script is the whole input, nothing else is sent."""
 
 
+def run_script(argv: Sequence[str], script: str, timeout: float | None = None) -> ShellResult:
+    """Given the command running `sh -s` (ssh to the NAS, or this machine's own sh in tests
+    and benchmarks) and a script, run it with the script on stdin. Bytes both ways, decoded
+    here: text mode would turn a "\\r" the NAS prints into a line end."""
+    done = subprocess.run(list(argv), input=script.encode("utf-8", "surrogateescape"),
+                          capture_output=True, timeout=timeout, check=False)
+    return ShellResult(done.returncode, done.stdout.decode("utf-8", "surrogateescape"),
+                       done.stderr.decode("utf-8", "surrogateescape"))
+
+
+def local_shell(script: str) -> ShellResult:
+    """This machine's own sh as the NAS's (the data plane's tests and benchmark)."""
+    return run_script(["sh", "-s"], script)
+
+
 class FolderTreeError(NasopsError):
     """The shares' folders cannot be read or converged; the message says why."""
 
@@ -84,22 +100,15 @@ def without_acls(mountinfo: str, root: str) -> bool:
     """Given mountinfo and a share's folder, return whether the file system holding it is
     mounted `noacl` (QTS's data volume, Advanced Folder Permissions off: setfacl would fail
     "Operation not supported")."""
-    best, options = "", ""
-    for line in mountinfo.split("\n"):
-        fields = line.split(" ")  # the kernel escapes spaces in paths; other blanks are names
-        if len(fields) < 6 or "-" not in fields[6:]:
-            continue
-        point = re.sub(r"\\([0-7]{3})", lambda match: chr(int(match[1], 8)), fields[4])
-        inside = point in ("/", root) or root.startswith(point.rstrip("/") + "/")
-        if inside and len(point) >= len(best):
-            separator = fields.index("-", 6)
-            best = point
-            kind = fields[separator + 1] if len(fields) > separator + 1 else ""
-            # ext4 only: ZFS (QuTS hero) says noacl when its ACLs are not POSIX ones, which
-            # is not Advanced Folder Permissions being off (unverified).
-            options = ",".join([fields[5], *fields[separator + 3:separator + 4]]) \
-                if kind.startswith("ext") else ""
-    return "noacl" in options.split(",")
+    holding = None
+    for mount in mounts(mountinfo):  # the last of equally long points is the one on top
+        inside = mount.point in ("/", root) or root.startswith(mount.point.rstrip("/") + "/")
+        if inside and (holding is None or len(mount.point) >= len(holding.point)):
+            holding = mount
+    # ext only: ZFS (QuTS hero) says noacl when its ACLs are not POSIX ones, which is not
+    # Advanced Folder Permissions being off (unverified).
+    return holding is not None and holding.kind.startswith("ext") and (
+        "noacl" in holding.options or "noacl" in holding.super_options)
 
 
 def _links(quoted_root: str) -> str:

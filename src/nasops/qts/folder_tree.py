@@ -54,7 +54,6 @@ def _errors(result: ShellResult, what: str) -> None:
 class FolderPlan:
     """Every share's plan, and the refusals that stop apply before any write."""
 
-    state: NasState
     shares: list[tuple[ShareState, SharePlan | None]]
     refusals: list[str]
 
@@ -130,7 +129,7 @@ def plan_folders(shell: Shell, shares: Sequence[Mapping[str, object]], *,
     if principals.unknown and refuse_unknown:
         refusals.append("unknown on the NAS: " + ", ".join(principals.unknown)
                         + " (nothing written to the folders)")
-    return FolderPlan(state, planned, refusals)
+    return FolderPlan(planned, refusals)
 
 
 def _checked(plan: FolderPlan) -> list[tuple[ShareState, SharePlan]]:

@@ -21,7 +21,7 @@ from typing import Any
 from ansible_collections.nasops.nas.plugins.module_utils.host_names import REMOTE_USER
 
 from nasops.errors import BadInputError, NasopsError
-from nasops.qts.folder_scripts import ShellResult
+from nasops.qts.folder_scripts import ShellResult, run_script
 
 HOST_KEY_VARIABLE = "nasops_qts_ssh_host_key"
 USER_VARIABLE = "nasops_qts_ssh_user"
@@ -119,16 +119,12 @@ class SshShell:
             raise RuntimeError("SshShell used outside its with block")
         argv = self.endpoint.argv(Path(self.directory.name) / "known_hosts")
         try:
-            # Bytes, decoded here: text mode would turn a "\r" the NAS prints into a line end.
-            done = subprocess.run(argv, input=script.encode("utf-8", "surrogateescape"),
-                                  capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+            done = run_script(argv, script, TIMEOUT_SECONDS)
         except (OSError, subprocess.TimeoutExpired) as error:
             raise QtsSshError(f"{self.endpoint.host}: ssh: {error}") from None
-        stdout, stderr = (output.decode("utf-8", "surrogateescape")
-                          for output in (done.stdout, done.stderr))
         if done.returncode == SSH_FAILURE:
-            detail = stderr.strip().split("\n")[-1:] or ["no answer"]
+            detail = done.stderr.strip().split("\n")[-1:] or ["no answer"]
             raise QtsSshError(f"{self.endpoint.user}@{self.endpoint.host}:"
                               f"{self.endpoint.port}: ssh failed: {detail[0]} (the host "
                               f"key must match {HOST_KEY_VARIABLE}); nothing was run there")
-        return ShellResult(done.returncode, stdout, stderr)
+        return done
