@@ -34,15 +34,16 @@ def holder() -> str:
 
 
 def take_script(directory: str, who: str) -> str:
-    """Print "taken", "held" and the holder, or "failed" and why (no volume, no right)."""
+    """Print "taken", "held" and the holder, or "failed" and why (no volume, no right).
+    mkdir's message is caught in a variable, never a file: a fixed name in the NAS's /tmp
+    could be a link someone else planted."""
     quoted = shlex.quote(directory)
-    return (f"if mkdir -m 0700 -- {quoted} 2>/tmp/.nasops-lock-error.$$; then\n"
+    return (f"if error=$(mkdir -m 0700 -- {quoted} 2>&1); then\n"
             f"  if printf '%s\\n' {shlex.quote(who)} > {quoted}/holder; then echo taken;\n"
             f"  else rm -f -- {quoted}/holder; rmdir -- {quoted}; echo failed; "
             "echo 'the holder could not be written'; fi\n"
             f"elif [ -d {quoted} ]; then echo held; cat {quoted}/holder 2>/dev/null\n"
-            "else echo failed; cat /tmp/.nasops-lock-error.$$; fi\n"
-            "rm -f /tmp/.nasops-lock-error.$$\n")
+            'else echo failed; printf \'%s\\n\' "$error"; fi\n')
 
 
 def release_script(directory: str, who: str) -> str:
