@@ -6,8 +6,9 @@ field laptops with two plain Syncthing instances listed in that spec as devices:
 - `reader`: a device of mlsimon (Direction: reads Afrique and its Finances, writes nothing).
 
 Both laptops keep their folders send-receive, as a careless laptop would: whatever holds a
-change from the reader back is the NAS. Every wait has a deadline; Syncthing is made to
-rescan through POST /rest/db/scan instead of waiting for its watcher.
+change from the reader back is the NAS. Then the reader does what her handout says and sets
+its folders' types. Every wait has a deadline; Syncthing is made to rescan through POST
+/rest/db/scan instead of waiting for its watcher.
 
 The tests run in order on one NAS. The first convergence and the one that removes a device
 are single real runs of site.yml through the runner `nasops apply` uses (without its check
@@ -21,6 +22,7 @@ import contextlib
 import io
 import json
 import secrets
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +36,9 @@ from polling import wait_until
 from ruamel.yaml import YAML
 from smb_probe import SmbUser
 from sync_laptop import Laptop, Rest, file_acl_of
+
+sys.path.insert(0, str(Path(__file__).parents[1] / "unit"))
+from handout_reading import read_handout  # a helper of the unit tests
 
 from nasops.ansible import read_targets, run_playbook
 from nasops.ansible.events import HostResult
@@ -325,6 +330,53 @@ def test_a_readers_change_on_the_laptop_never_reaches_the_nas(sync_lab: SyncLab)
     assert not nas_has(sync_lab, f"{AFRIQUE}/{REPORTS}/reader-new.txt")
     assert sync_lab.nas_rest.known(sync_lab.folder("Afrique")["id"],
                                    f"{REPORTS}/reader-new.txt") is None
+
+
+def test_the_reader_sets_the_folder_types_her_handout_lists_and_they_fit_the_nas(
+        sync_lab: SyncLab, tmp_path: Path) -> None:
+    # Syncthing lets no device set another's folder types: auto-accepted folders come as the
+    # laptop's default (send-receive). Marie-Line's handout lists each folder that arrives
+    # and the type to choose; she sets them as it says (the GUI's Edit > Advanced > Folder
+    # Type writes this field), read from her handout's HTML, not from the spec.
+    reader, nas_rest = sync_lab.reader, sync_lab.nas_rest
+    nas_id = nas_rest.call("GET", "/rest/system/status")["myID"]
+    code, _, err = nasops("guide", str(sync_lab.directory / "wsm.yml"), "--person", "mlsimon",
+                          "--nas-device-id", nas_id, "--format", "html", "-o", str(tmp_path))
+    assert code == 0, err
+    listed = read_handout((tmp_path / "mlsimon.html").read_text(encoding="utf-8")).laptop
+    arrived = {folder["label"]: folder["id"]
+               for folder in reader.rest.call("GET", "/rest/config/folders")}
+    assert sorted(label for label, _ in listed) == sorted(arrived)  # nothing more, nothing less
+    for label, kind in listed:
+        reader.rest.call("PATCH", f"/rest/config/folders/{arrived[label]}", {"type": kind})
+    # Each laptop folder is then the counterpart of the NAS's: Receive Only where the NAS
+    # sends only (she reads), Send & Receive where it takes changes (she writes).
+    counterpart = {"sendonly": "receiveonly", "sendreceive": "sendreceive"}
+    nas_types = {folder["id"]: folder["type"]
+                 for folder in nas_rest.call("GET", "/rest/config/folders")}
+    laptop_types = {folder["id"]: folder["type"]
+                    for folder in reader.rest.call("GET", "/rest/config/folders")}
+    assert laptop_types == {folder: counterpart[nas_types[folder]] for folder in laptop_types}
+    assert "receiveonly" in laptop_types.values()
+    # What the handout says of a Receive Only folder holds: a change she makes stays on her
+    # laptop, is listed as a local change, never reaches the NAS, and "Revert Local Changes"
+    # brings the NAS's file back.
+    read_only = sync_lab.folder("Afrique (read-only)")
+    smb_write(sync_lab, "pvandamme", f"{REPORTS}/handout.txt", b"as on the NAS\n")
+    sync_lab.scan(nas_rest, read_only)
+    local = reader.path(f"Afrique/{REPORTS}/handout.txt")
+    wait_until("the NAS file reaches the reader", lambda: reader.has(local))
+    run_in_host(reader.host, ["tee", local], input_text="changed on the laptop\n")
+    sync_lab.scan(reader.rest, read_only)
+    wait_until("her laptop lists the change as a local change", lambda: reader.rest.call(
+        "GET", "/rest/db/status", folder=read_only["id"])["receiveOnlyChangedFiles"] >= 1)
+    nas_short = nas_id.split("-", 1)[0]
+    known = nas_rest.known(read_only["id"], f"{REPORTS}/handout.txt") or {}
+    assert known.get("global", {}).get("modifiedBy") == nas_short, known
+    reader.rest.call("POST", "/rest/db/revert", folder=read_only["id"])
+    wait_until("Revert Local Changes brings the NAS's file back",
+               lambda: reader.read(local) == "as on the NAS\n")
+    assert smb_read(sync_lab, "pvandamme", f"{REPORTS}/handout.txt") == b"as on the NAS\n"
 
 
 def test_a_stopped_laptop_shows_disconnected_with_last_seen_and_what_it_needs(

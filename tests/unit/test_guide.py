@@ -4,63 +4,28 @@ value escaped, a QR code for people with laptops."""
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import subprocess
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from handout_reading import read_handout
+from ruamel.yaml import YAML
 
 from nasops.cli.main import main
+from nasops.compile import compile_spec
 from nasops.guide.handout import handout, render_html
 from nasops.guide.texts import TEXTS
 from nasops.report.access import render
 from nasops.spec import load_spec, load_spec_text
 from nasops.spec.rights import resolve_rights
+from nasops.sync.device_id import device_id_from_seed
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example" / "wsm.yml"
 DEVICE = "AAAAAAA-BBBBBBB-CCCCCCC-DDDDDDD-EEEEEEE-FFFFFFF-GGGGGGG-HHHHHHH"
 SECTIONS = {"write": "change", "read": "read", "traverse": "through"}
-
-
-class _Lists(HTMLParser):
-    """Collects a handout's folder lists and its login, as a reader would find them."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lists: dict[str, list[str]] = {"change": [], "read": [], "through": []}
-        self.login: str | None = None
-        self.device_id: str | None = None
-        self.language: str | None = None
-        self._section: str | None = None
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = dict(attrs)
-        if tag == "html":
-            self.language = values.get("lang")
-        if tag == "ul" and "folders" in (values.get("class") or ""):
-            self._section = (values.get("class") or "").split()[1]
-        if tag == "li" and self._section and values.get("data-folder") is not None:
-            self.lists[self._section].append(values["data-folder"] or "")
-        if tag == "code" and values.get("data-login"):
-            self.login = values["data-login"]
-        if values.get("data-device-id"):
-            self.device_id = values["data-device-id"]
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "ul":
-            self._section = None
-
-    def handle_data(self, data: str) -> None:
-        self.text.append(data)
-
-
-def _parsed(page: str) -> _Lists:
-    parser = _Lists()
-    parser.feed(page)
-    return parser
 
 
 def test_every_handout_lists_what_the_access_report_says() -> None:
@@ -75,7 +40,7 @@ def test_every_handout_lists_what_the_access_report_says() -> None:
         for folder, access in zip(report["folders"], user["access"], strict=True):
             if access in SECTIONS:
                 expected[SECTIONS[access]].append(folder)
-        found = _parsed(render_html(handout(spec, table, user["login"])))
+        found = read_handout(render_html(handout(spec, table, user["login"])))
         assert found.lists == expected, user["login"]
         assert found.login == user["login"]
         checked += 1
@@ -89,11 +54,41 @@ def test_a_handout_in_each_language(language: str, phrase: str) -> None:
     spec = load_spec(EXAMPLE).spec
     page = render_html(handout(spec, resolve_rights(spec), "fkabore", language=language,
                                nas_device_id=DEVICE))
-    parsed = _parsed(page)
+    parsed = read_handout(page)
     assert parsed.language == language
     assert phrase in "".join(parsed.text)
     assert "Afrique/Partenaires/Bénin" in parsed.lists["change"]  # accents kept as text
     assert parsed.device_id == DEVICE and "<svg" in page  # fkabore has a laptop
+
+
+def test_a_laptop_owner_s_handout_lists_the_folders_the_nas_offers_with_their_types() -> None:
+    # Against the NAS's own Syncthing configuration (the compiled state the role writes):
+    # each folder offered to one of the person's laptops, read-only where the NAS's side is
+    # send-only for them, and nothing else.
+    # The example's laptop owners all write their synced folders; Marie-Line Simon
+    # (Direction) reads every synced share and its private Finances, changes none.
+    document = YAML(typ="safe").load(EXAMPLE.read_text(encoding="utf-8"))
+    [reader] = [user for user in document["users"] if user["login"] == "mlsimon"]
+    reader["devices"] = [{"name": "laptop-direction", "id": device_id_from_seed("direction")}]
+    text, writer = io.StringIO(), YAML(typ="safe")
+    writer.default_flow_style = False
+    writer.dump(document, text)
+    spec = load_spec_text(text.getvalue(), "wsm.yml").spec
+    table = resolve_rights(spec)
+    folders = compile_spec(spec)["sync"]["folders"]
+    laptop_types = {"sendonly": "receiveonly", "sendreceive": "sendreceive"}
+    owners = [user for user in spec.users if user.devices]
+    assert len(owners) >= 3
+    seen = set()
+    for user in owners:
+        devices = {device.id for device in user.devices}
+        expected = [(folder["label"], laptop_types[folder["type"]]) for folder in folders
+                    if devices & set(folder["devices"])]
+        for language in TEXTS:
+            page = render_html(handout(spec, table, user.login, language=language))
+            assert read_handout(page).laptop == expected, (user.login, language)
+        seen |= {kind for _, kind in expected}
+    assert seen == {"receiveonly", "sendreceive"}  # the example shows both
 
 
 def test_every_language_has_every_text() -> None:
@@ -119,12 +114,12 @@ def test_values_from_the_spec_are_escaped_and_addresses_encoded() -> None:
     spec = load_spec_text(SMALL, "s.yml").spec
     page = render_html(handout(spec, resolve_rights(spec), "zoe"))
     assert "<b>" not in page and "<i>" not in page
-    text = "".join(_parsed(page).text)
+    text = "".join(read_handout(page).text)
     assert "Zoé « la <i>chef</i> »" in text and "Zoé Martin <zoe@asso.example>" in text
     assert "\\\\nas.asso.lan\\R&D été" in text
     assert "smb://nas.asso.lan/R%26D%20%C3%A9t%C3%A9" in text
-    assert _parsed(page).lists["change"] == ["R&D été"]
-    assert _parsed(page).language == "fr"  # the organisation's
+    assert read_handout(page).lists["change"] == ["R&D été"]
+    assert read_handout(page).language == "fr"  # the organisation's
 
 
 def test_guide_command_writes_one_handout_per_person(
@@ -135,7 +130,7 @@ def test_guide_command_writes_one_handout_per_person(
     assert sorted(path.name for path in (tmp_path / "out").iterdir()) == ["marc.html",
                                                                           "zoe.html"]
     assert main(["guide", str(spec), "--person", "marc", "-o", str(tmp_path / "out")]) == 0
-    assert _parsed((tmp_path / "out" / "marc.html").read_text()).language == "nl"
+    assert read_handout((tmp_path / "out" / "marc.html").read_text()).language == "nl"
     capsys.readouterr()
     for arguments, message in (
             (["--person", "nobody"], "no person with the login nobody"),
@@ -174,7 +169,7 @@ def test_on_a_shared_nas_the_handout_names_what_people_type() -> None:
                          "account_prefix: as-,")
     spec = load_spec_text(text, "s.yml").spec
     page = render_html(handout(spec, resolve_rights(spec), "zoe"))
-    parsed = _parsed(page)
+    parsed = read_handout(page)
     assert parsed.login == "as-zoe"
     assert parsed.lists["change"] == ["as-R&D été"]
     assert "\\\\nas.asso.lan\\as-R&D été" in "".join(parsed.text)

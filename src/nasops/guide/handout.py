@@ -15,6 +15,7 @@ from nasops.errors import BadInputError, PrerequisiteError
 from nasops.guide.texts import TEXTS
 from nasops.spec.models import Spec
 from nasops.spec.rights import Access, RightsTable
+from nasops.sync.regions import plan_sync
 
 DEVICE_ID = re.compile(r"^([A-Z2-7]{7}-){7}[A-Z2-7]{7}\Z")
 
@@ -28,6 +29,20 @@ class ShareAddress:
     """Windows: \\\\nas\\Share"""
     url: str
     """macOS, Linux: smb://nas/Share (percent-encoded)"""
+
+
+@dataclass(frozen=True)
+class LaptopFolder:
+    """A Syncthing folder that arrives on the person's laptops, as Syncthing labels it."""
+
+    label: str
+    read_only: bool
+    """True: the person sets Receive Only (the NAS's side is send-only for them)."""
+
+    @property
+    def laptop_type(self) -> str:
+        """The folder type the laptop should have, as Syncthing's configuration names it."""
+        return "receiveonly" if self.read_only else "sendreceive"
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,8 @@ class Handout:
     shares: list[ShareAddress]
     synced_shares: list[str] = field(default_factory=list)
     """Shares that follow the person's laptops (they have devices)."""
+    laptop_folders: list[LaptopFolder] = field(default_factory=list)
+    """The Syncthing folders the NAS offers the person's laptops, in the NAS's order."""
     nas_device_id: str | None = None
 
 
@@ -74,6 +91,11 @@ def handout(spec: Spec, table: RightsTable, login: str, *, language: str | None 
                and any(accesses[folder.index] in (Access.READ, Access.WRITE)
                        for folder in table.folders if folder.share == share.name)]
               if user.devices else [])
+    # The very folders the NAS's Syncthing is configured with (nasops.sync.regions), so
+    # the list cannot disagree with what arrives on the laptop.
+    offered = plan_sync(spec, table, root="").state["folders"]
+    laptop_folders = [LaptopFolder(folder["label"], folder["type"] == "sendonly")
+                      for folder in offered if entry.system_name in folder["owners"]]
     return Handout(
         login=entry.system_name, name=user.name or login,
         language=language or user.language or spec.organization.language,
@@ -81,7 +103,7 @@ def handout(spec: Spec, table: RightsTable, login: str, *, language: str | None 
         contact=spec.organization.contact,
         change=by_access[Access.WRITE], read=by_access[Access.READ],
         through=by_access[Access.TRAVERSE], shares=shares, synced_shares=synced,
-        nas_device_id=nas_device_id)
+        laptop_folders=laptop_folders, nas_device_id=nas_device_id)
 
 
 def qr_svg(text: str) -> str:
