@@ -19,14 +19,13 @@ import importlib.util
 import os
 import pickletools
 import shutil
-import stat
 import sys
 import time
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 
-from nasops.cache import controller_cache
+from nasops.cache import controller_cache, private_directory
 
 # The variable the events callback reads (nasops/ansible/callback/nasops_events.py).
 CACHE_VARIABLE = "NASOPS_MODULE_CACHE"
@@ -85,28 +84,6 @@ def fingerprint(root: Path) -> str:
     return digest.hexdigest()[:32]
 
 
-def _only_trusted_change(path: Path) -> bool:
-    """Given a resolved directory, return whether only this user (or root) can change it
-    or any directory above it: a sticky directory of root's (/tmp) is no way in either."""
-    for directory in (path, *path.parents):
-        info = directory.stat()
-        writable_by_others = info.st_mode & 0o022
-        sticky_of_root = info.st_uid == 0 and info.st_mode & stat.S_ISVTX
-        if info.st_uid not in {0, os.getuid()} or (writable_by_others and not sticky_of_root):
-            return False
-    return True
-
-
-def _private_directory(path: Path) -> bool:
-    """Create path 0700 if missing; return whether it is a directory only this user may
-    change, nor anyone replace (a payload read from it is run as root on the NAS, and
-    Ansible unpickles what it finds there)."""
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    info = path.lstat()
-    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
-            and not info.st_mode & 0o077 and _only_trusted_change(path.resolve()))
-
-
 def _drop_damaged(directory: Path) -> None:
     """Remove payloads Ansible could not read back (a file cut short by a crash would fail
     every later run until the fingerprint changes); Ansible builds them again."""
@@ -130,7 +107,7 @@ def payload_cache(root: Path, base: Path | None = None) -> Path | None:
     base = base or default_base()
     try:
         directory = base / fingerprint(root)
-        if not (_private_directory(base) and _private_directory(directory)):
+        if not (private_directory(base) and private_directory(directory)):
             return None
         directory = directory.resolve()
         _drop_damaged(directory)
