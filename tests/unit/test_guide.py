@@ -20,7 +20,7 @@ from nasops.guide.handout import handout, render_html
 from nasops.guide.texts import TEXTS
 from nasops.report.access import render
 from nasops.spec import load_spec, load_spec_text
-from nasops.spec.rights import resolve_rights
+from nasops.spec.rights import Access, resolve_rights
 from nasops.sync.device_id import device_id_from_seed
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "example" / "wsm.yml"
@@ -87,8 +87,33 @@ def test_a_laptop_owner_s_handout_lists_the_folders_the_nas_offers_with_their_ty
         for language in TEXTS:
             page = render_html(handout(spec, table, user.login, language=language))
             assert read_handout(page).laptop == expected, (user.login, language)
+        # And by the rights resolution itself: read-only exactly where the person reads.
+        accesses = table.access[user.login]
+        for label, kind in expected:
+            access = accesses[table.folder_index(label.removesuffix(" (read-only)"))]
+            assert (access, kind) in {(Access.READ, "receiveonly"),
+                                      (Access.WRITE, "sendreceive")}, (user.login, label)
+            assert label.endswith(" (read-only)") == (access is Access.READ)
         seen |= {kind for _, kind in expected}
     assert seen == {"receiveonly", "sendreceive"}  # the example shows both
+
+
+@pytest.mark.parametrize("language", sorted(TEXTS))
+def test_without_the_nas_device_id_a_laptop_owner_still_gets_every_step(language: str) -> None:
+    spec = load_spec(EXAMPLE).spec
+    page = render_html(handout(spec, resolve_rights(spec), "fkabore", language=language))
+    words = TEXTS[language]
+    text = " ".join(" ".join(read_handout(page).text).split())
+
+    def shown(key: str) -> str:
+        # The sentence before its first placeholder, as the reader sees it.
+        plain = " ".join(words[key].split("{")[0].replace("&amp;", "&").split())
+        return plain[:60]
+
+    for key in ("sync_install", "sync_no_id", "sync_auto", "sync_list"):
+        assert shown(key) in text, key
+    assert read_handout(page).device_id is None and "<svg" not in page
+    assert read_handout(page).laptop == [("Afrique", "sendreceive")]
 
 
 def test_every_language_has_every_text() -> None:

@@ -96,10 +96,10 @@ TEXTS: dict[str, dict[str, str]] = {
                      "\u00ab\u00a0Partages\u00a0\u00bb, cochez \u00ab\u00a0Accepter "
                      "automatiquement\u00a0\u00bb\u00a0: les dossiers auxquels vous avez "
                      "accès arrivent alors d\u2019eux-mêmes sur votre portable, et seulement "
-                     "eux. Syncthing affiche un avertissement\u00a0: pour le NAS de votre "
-                     "organisation, c\u2019est normal. Ne cochez pas \u00ab\u00a0Appareil "
-                     "introducteur\u00a0\u00bb\u00a0: votre portable se connecterait "
-                     "directement aux portables d\u2019autres personnes.",
+                     "eux. Syncthing peut afficher un avertissement\u00a0: pour le NAS de "
+                     "votre organisation, c\u2019est normal. Ne cochez pas "
+                     "\u00ab\u00a0Appareil introducteur\u00a0\u00bb\u00a0: votre portable se "
+                     "connecterait directement aux portables d\u2019autres personnes.",
         "sync_list": "Voici les dossiers qui vont arriver sur votre portable (Syncthing les "
                      "appelle des \u00ab\u00a0partages\u00a0\u00bb). Pour chacun\u00a0: dans "
                      "Syncthing, cliquez sur le dossier, choisissez "

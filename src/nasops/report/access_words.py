@@ -68,11 +68,11 @@ WORDS: dict[str, dict[str, str]] = {
         "people_no_pass": "Ne peuvent plus le traverser",
         "people_no_reach": "N\u2019y ont plus accès",
         "nobody": "personne ne gagne ni ne perd d\u2019accès",
-        "renamed": "renommé : {old} -> {new}",
+        "renamed": "renommé\u00a0: {old} -> {new}",
         "left": "retiré de la spec (le NAS le garde avec ses droits jusqu\u2019à "
-                "`nasops forget`) : {path}",
-        "share_left": "partage retiré de la spec : plus accessible par le réseau (ses "
-                      "fichiers restent sur le NAS) : {share}",
+                "`nasops forget`)\u00a0: {path}",
+        "share_left": "partage retiré de la spec\u00a0: plus accessible par le réseau (ses "
+                      "fichiers restent sur le NAS)\u00a0: {share}",
     },
     "nl": {
         "change": "kan {folder} nu wijzigen",
