@@ -110,6 +110,9 @@ def test_simulated_qts_plan_and_drift_find_nothing_after_apply(
     code, out = nasops(capsys, "plan", "-i", str(qts_lab.inventory))
     assert code == 0, out
     assert "0 changes apply would make" in out and "folder tree" not in out, out
+    # The NAS kept the spec it matches (apply wrote it over SSH): plan compares with it.
+    assert "wsm-qnap: who gains and who loses access (against the specs applied 20" in out
+    assert "nobody gains or loses access" in out, out
     code, out = nasops(capsys, "drift", "-i", str(qts_lab.inventory))
     assert code == 0, out
     # The folders were read over SSH: rights of the example's private folder are on disk.
@@ -177,6 +180,8 @@ def test_simulated_qts_a_new_person_with_a_right_on_an_existing_folder_in_one_ap
     capsys.readouterr()
     code, out = nasops(capsys, "plan", "-i", inventory)
     assert code == 0 and "rights of folder Direction: user:evaneck:absent -> r-x" in out, out
+    # Said first, as the board approves it, against what the NAS last matched.
+    assert "Eva Van Eck (evaneck):\n      can now read Direction\n" in out, out
     code, out = nasops(capsys, "apply", "-i", inventory, "--accept-unverified-firmware")
     assert code == 0, out
     code, out = nasops(capsys, "drift", "-i", inventory)

@@ -210,7 +210,9 @@ class _Board(HTMLParser):
     def __init__(self) -> None:
         super().__init__()
         self.rows: dict[str, dict[str, int]] = {}
+        self.who: dict[str, str] = {}
         self._folder: str | None = None
+        self._in_who = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
@@ -220,6 +222,15 @@ class _Board(HTMLParser):
         for key in ("data-write", "data-read"):
             if tag == "td" and self._folder and values.get(key) is not None:
                 self.rows[self._folder][key.removeprefix("data-")] = int(values[key] or 0)
+        self._in_who = tag == "td" and values.get("class") == "who"
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "td":
+            self._in_who = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_who and self._folder:
+            self.who[self._folder] = self.who.get(self._folder, "") + data
 
 
 def test_the_html_report_opens_with_the_sensitive_folders_and_who_reaches_them() -> None:
@@ -235,3 +246,17 @@ def test_the_html_report_opens_with_the_sensitive_folders_and_who_reaches_them()
                                              "read": len(who[Access.READ])}
     assert expected, "the example has private folders"
     assert board.rows == expected
+    # Who, by name and login, as the board knows them.
+    names = {user.login: f"{user.name} ({user.login})" for user in spec.users}
+    for folder in table.folders:
+        if not folder.inherit:
+            who = table.who(folder.index)
+            expected_who = "; ".join(
+                f"{label}: " + ", ".join(sorted(names[login] for login in who[access]))
+                for label, access in (("can change", Access.WRITE), ("only read", Access.READ),
+                                      ("pass through without seeing its content",
+                                       Access.TRAVERSE)) if who[access]) or "nobody"
+            shown = "; ".join(f"{part.split(': ')[0]}: " + ", ".join(sorted(
+                part.split(": ", 1)[1].split(", "))) for part in
+                board.who[folder.display_path].split("; "))
+            assert shown == expected_who, folder.display_path

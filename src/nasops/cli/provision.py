@@ -115,7 +115,8 @@ def _check_only(report: RunReport, inventory: str, spec_override: str | None,
     targets, hostvars = prepare(inventory, spec_override, limit, vault_password_file,
                                 qts_driver=True)
     if targets and targets[0].platform == "qts":
-        _check_qts(report, targets, hostvars, vault_password_file, drift=drift)
+        _check_qts(report, targets, hostvars, vault_password_file, drift=drift,
+                   show_access=show_access, show_all=show_all)
         return None, []
     with interruptible(), prepared_workspace(targets, vault_password_file) as workspace:
         report.show_warnings(workspace)
@@ -133,8 +134,10 @@ def _check_only(report: RunReport, inventory: str, spec_override: str | None,
 
 
 def _check_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
-               vault_password_file: str | None, *, drift: bool) -> None:
-    """plan and drift on QTS hosts (read-only, nasops.qts.commands); drift found raises."""
+               vault_password_file: str | None, *, drift: bool, show_access: bool = False,
+               show_all: bool = False) -> None:
+    """plan and drift on QTS hosts (read-only, nasops.qts.commands); drift found raises.
+    With show_access, plan says first who gains and who loses access, as on Debian."""
     from nasops.qts.commands import (  # noqa: PLC0415 - QTS only
         check_lines,
         endpoints,
@@ -148,9 +151,15 @@ def _check_qts(report: RunReport, targets: list[TargetHost], hostvars: Hostvars,
     drifted, refused = [], []
     for host in prepared_hosts(endpoints(targets, hostvars), vault_password_file):
         reading = read_host(host)
+        paths = host.target.spec_paths
         if report.as_json:
             report.qts_hosts[host.target.name] = reading_document(reading)
+            if show_access and reading.applied is not None:
+                report.access[host.target.name] = access_document(reading.applied, paths)
         else:
+            if show_access and reading.applied is not None:
+                click.echo("\n".join(access_section(reading.applied, paths,
+                                                     show_all=show_all)))
             click.echo("\n".join(check_lines(host, reading, drift=drift)))
         if reading.refused:
             refused.append(host.target.name)

@@ -129,8 +129,12 @@ def _apply_one(host: QtsHost, record: QtsRunRecord, *,
     record.finished(name, done.firmware, done.profile, done.unverified_firmware_accepted)
     made = len(done.outcome.made) + done.folders_count
     record.hosts[name]["change_count"] = made  # 500 folder changes per share are listed
+    for warning in done.warnings:
+        record.log.write(f"warning: {warning}\n")
     if record.quiet:
         return
+    for warning in done.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(f"{name}: {made} change{'s' * (made != 1)} made, each read back" if made else
                f"{name}: no changes: people, groups, shares and share rights match the spec"
                + ("" if host.endpoint.ssh is None else ", and so do the folders"))

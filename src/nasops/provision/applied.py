@@ -125,14 +125,21 @@ def read_applied(host: str, variables: Mapping[str, Any]) -> AppliedSpecs:
         if answer.get("error"):
             reading.problem = visible(str(answer["error"])[:200])
         elif reading.found:
-            record = answer["record"]
-            # Shown in the plan: no control character from the NAS reaches the terminal.
-            reading.applied_at = visible(str(record.get("applied_at", ""))[:40])
-            reading.texts = [(visible(str(spec["file"])[:200]), str(spec["text"]))
-                             for spec in record["specs"][:MAXIMUM_SPECS]]
+            read_record(reading, answer["record"])
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
         reading.found, reading.problem = True, "not a record nasops wrote"
     return reading
+
+
+def read_record(reading: AppliedSpecs, record: Any) -> None:
+    """Given a reading and the record its NAS keeps (parsed JSON, not trusted), fill in the
+    reading: found, when and the spec texts (KeyError, TypeError… on a record nasops did not
+    write)."""
+    reading.found = True
+    # Shown in the plan: no control character from the NAS reaches the terminal.
+    reading.applied_at = visible(str(record.get("applied_at", ""))[:40])
+    reading.texts = [(visible(str(spec["file"])[:200]), str(spec["text"]))
+                     for spec in record["specs"][:MAXIMUM_SPECS]]
 
 
 def _run_capped(argv: list[str]) -> tuple[int, bytes | None, bytes]:

@@ -16,7 +16,9 @@ from typing import Any
 
 from nasops.ansible.inventory import TargetHost
 from nasops.errors import BadInputError
+from nasops.provision.applied import AppliedSpecs
 from nasops.qts.answers import Firmware
+from nasops.qts.applied_record import keep_applied, read_applied_record
 from nasops.qts.connection import endpoint_of, qts_password, qts_secrets, user_passwords
 from nasops.qts.data_plane import (
     NOT_REACHED,
@@ -51,12 +53,16 @@ from nasops.qts.probe import (
     switch_problems,
 )
 from nasops.qts.session import Endpoint, QtsSession
-from nasops.qts.ssh import SshShell
+from nasops.qts.ssh import HOST_KEY_VARIABLE, SshShell
 from nasops.qts.writes import QtsWriter, WriteNotMadeError, WriteOutcome
 from nasops.spec.load import LoadedSpec, load_spec
 from nasops.spec.names import visible
 from nasops.spec.qts import QTS_VOLUME
 from nasops.spec.rights import resolve_rights
+
+# Without SSH nothing is kept on the NAS, so plan cannot compare with it.
+NOT_KEPT = (f"no {HOST_KEY_VARIABLE} in the inventory: nasops reaches the NAS only through "
+            "its web interface, and keeps no record of the specs applied there")
 
 
 @dataclass(frozen=True)
@@ -107,6 +113,8 @@ class HostReading:
     folders_compared: bool = False
     unlisted: int = 0
     """Changes counted beyond those listed (500 per share)."""
+    applied: AppliedSpecs | None = None
+    """The specs the NAS last matched, as kept on it (plan's who gains and who loses)."""
 
     @property
     def count(self) -> int:
@@ -134,14 +142,17 @@ def read_host(host: QtsHost) -> HostReading:
     with QtsSession(host.endpoint) as session:
         session.login(host.password)
         facts, changes, refused = _read(session, desired_state(host.loaded))
+    name = host.target.name
     if host.endpoint.ssh is None:
-        return HostReading(facts, [change.words for change in changes], refused)
+        return HostReading(facts, [change.words for change in changes], refused,
+                           applied=AppliedSpecs(name, problem=NOT_KEPT))
     # The folders, over SSH, once the web session is over.
     with SshShell(host.endpoint.ssh) as shell:
         folders = read_folders(shell, host.loaded, facts)
+        applied = read_applied_record(shell, host.loaded.spec.volume.path, name)
     return HostReading(facts, [*(change.words for change in changes), *folders.changes],
                        [*refused, *folders.refused], folders.notes, folders_compared=True,
-                       unlisted=folders.unlisted)
+                       unlisted=folders.unlisted, applied=applied)
 
 
 def reading_document(reading: HostReading) -> dict[str, Any]:
@@ -191,6 +202,8 @@ class HostApplied:
     folders_made: list[str] = field(default_factory=list)
     folders_count: int = 0
     """Folder changes made: those in folders_made and those only counted."""
+    warnings: list[str] = field(default_factory=list)
+    """Said after a successful apply (the specs it matched could not be kept)."""
 
 
 def firmware_words(firmware: Firmware | None) -> str:
@@ -253,12 +266,17 @@ def _apply(host: QtsHost, shell: Shell | None, accept_unverified_firmware: bool,
                     + (f"; and {len(found) - SHOWN} more" if len(found) > SHOWN else "")
                     + " (nothing was undone: settle it, then run apply again)")
     made_folders = FoldersDone([], 0)
-    if shell is not None and folders.changes:
-        # After the web API made the people, groups and shares the folders' rights name.
-        made_folders = apply_folder_changes(shell, host.loaded, facts, say)
+    warnings = []
+    if shell is not None:
+        if folders.changes:
+            # After the web API made the people, groups and shares the folders' rights name.
+            made_folders = apply_folder_changes(shell, host.loaded, facts, say)
+        # The NAS now matches the spec (also when nothing was to do): it keeps it for plan.
+        warning = keep_applied(shell, spec.volume.path, host.target)
+        warnings = [warning] if warning else []
     return HostApplied(firmware_words(firmware), profile,
                        accept_unverified_firmware and not verified and writes, outcome,
-                       made_folders.words, made_folders.count)
+                       made_folders.words, made_folders.count, warnings)
 
 
 def _volume_number(path: str) -> int:
