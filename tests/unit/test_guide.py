@@ -181,12 +181,24 @@ def test_a_pdf_handout_reads_back_with_the_folders_in_order(
     text = subprocess.run([pdftotext, "-raw", str(pdf), "-"], capture_output=True,
                           text=True, check=True).stdout
     spec = load_spec(EXAMPLE).spec
-    person = handout(spec, resolve_rights(spec), "fkabore")
-    positions = [text.find(folder) for folder in [*person.change, *person.read]]
-    assert -1 not in positions, text
-    assert positions == sorted(positions), text  # in reading order
+    table = resolve_rights(spec)
+    person = handout(spec, table, "fkabore")
+    # Each folder on a line of its own, in reading order: every line naming a folder, in
+    # the order the PDF gives them, is the handout's lists one after the other.
+    folders = {folder.display_path for folder in table.folders}
+    assert [line for line in text.splitlines() if line in folders] == [
+        *person.change, *person.read, *person.through], text
     assert "Les dossiers que vous pouvez modifier" in text and "Bénin" in text
     assert DEVICE in text.replace("\n", "")
+    # And for someone with all three lists.
+    assert main(["guide", str(EXAMPLE), "--person", "cleroy", "--format", "pdf", "-o",
+                 str(tmp_path)]) == 0
+    person = handout(spec, table, "cleroy")
+    assert person.change and person.read and person.through
+    text = subprocess.run([pdftotext, "-raw", str(tmp_path / "cleroy.pdf"), "-"],
+                          capture_output=True, text=True, check=True).stdout
+    assert [line for line in text.splitlines() if line in folders] == [
+        *person.change, *person.read, *person.through], text
 
 
 def test_on_a_shared_nas_the_handout_names_what_people_type() -> None:
