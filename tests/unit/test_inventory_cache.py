@@ -6,8 +6,11 @@ counted by wrapping nasops's command runner."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -144,3 +147,117 @@ def test_an_answer_unused_for_a_week_is_removed(tmp_path: Path,
     inventory.write_text(INVENTORY + "\n", encoding="utf-8")
     list_inventory(str(inventory))
     assert old not in list(directory.iterdir()) and len(list(directory.iterdir())) == 1
+
+
+def _site(tmp_path: Path) -> Path:
+    inventory = tmp_path / "site" / "inventory.yml"
+    inventory.parent.mkdir(exist_ok=True)
+    inventory.write_text(INVENTORY, encoding="utf-8")
+    return inventory
+
+
+def test_a_vault_password_from_the_environment_keeps_nothing(
+        tmp_path: Path, runs: list[list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    # ansible-inventory decrypts vaulted group_vars when a password is configured: the
+    # decrypted values must never reach the cache, whatever their names.
+    inventory = _site(tmp_path)
+    password = tmp_path / "vault-password"
+    password.write_text("correct horse\n", encoding="utf-8")
+    plain = tmp_path / "plain.yml"
+    plain.write_text("colour: hunter2\n", encoding="utf-8")
+    (inventory.parent / "group_vars").mkdir()
+    vaulted = inventory.parent / "group_vars" / "nas.yml"
+    subprocess.run([str(Path(sys.executable).parent / "ansible-vault"), "encrypt",
+                    "--vault-password-file", str(password), "--output", str(vaulted),
+                    str(plain)], check=True, capture_output=True)
+    monkeypatch.setenv("ANSIBLE_VAULT_PASSWORD_FILE", str(password))
+    for _ in range(2):
+        assert _host(list_inventory(str(inventory)))["colour"] == "hunter2"
+    assert len(runs) == 2
+    assert not any((tmp_path / "cache").rglob("*.json"))
+
+
+def test_ansible_cfg_is_part_of_the_question_and_far_reading_settings_keep_nothing(
+        tmp_path: Path, runs: list[list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    inventory = _site(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    configuration = tmp_path / "configuration"
+    configuration.mkdir()
+    (configuration / "ansible.cfg").write_text("[defaults]\nforks = 5\n", encoding="utf-8")
+    # ANSIBLE_CONFIG naming a folder: Ansible reads the ansible.cfg in it.
+    monkeypatch.setenv("ANSIBLE_CONFIG", str(configuration))
+    list_inventory(str(inventory))
+    list_inventory(str(inventory))
+    assert len(runs) == 1
+    (configuration / "ansible.cfg").write_text("[defaults]\nforks = 6\n", encoding="utf-8")
+    list_inventory(str(inventory))
+    assert len(runs) == 2
+    (configuration / "ansible.cfg").write_text(
+        "[defaults]\nplaybook_dir = /srv\n", encoding="utf-8")
+    list_inventory(str(inventory))
+    list_inventory(str(inventory))
+    assert len(runs) == 4
+    monkeypatch.delenv("ANSIBLE_CONFIG")
+    for name in ("ANSIBLE_PLAYBOOK_DIR", "ANSIBLE_VARS_ENABLED", "ANSIBLE_HOME"):
+        monkeypatch.setenv(name, str(tmp_path))
+        list_inventory(str(inventory))
+        list_inventory(str(inventory))
+        monkeypatch.delenv(name)
+    assert len(runs) == 10
+
+
+def test_linked_folders_limit_files_and_quoted_plugin_keys_keep_nothing(
+        tmp_path: Path, runs: list[list[str]]) -> None:
+    inventory = _site(tmp_path)
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "main.yml").write_text("colour: blue\n", encoding="utf-8")
+    (inventory.parent / "group_vars").mkdir()
+    (inventory.parent / "group_vars" / "nas").symlink_to(tmp_path / "shared")
+    assert _host(list_inventory(str(inventory)))["colour"] == "blue"
+    (tmp_path / "shared" / "main.yml").write_text("colour: red\n", encoding="utf-8")
+    assert _host(list_inventory(str(inventory)))["colour"] == "red"
+    (inventory.parent / "group_vars" / "nas").unlink()
+    (tmp_path / "hosts.txt").write_text("nas1\n", encoding="utf-8")
+    for _ in range(2):
+        list_inventory(str(inventory), limit=f"nas1,@{tmp_path / 'hosts.txt'}")
+    quoted = tmp_path / "quoted.yml"
+    quoted.write_text('"plugin": ansible.builtin.constructed\n', encoding="utf-8")
+    for _ in range(2):
+        with contextlib.suppress(BadInputError):
+            list_inventory(str(quoted))
+    assert len(runs) == 6
+
+
+def test_a_file_changed_while_ansible_reads_it_is_not_kept_under_its_old_name(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    inventory = _site(tmp_path)
+
+    def edited_meanwhile(argv: list[str], **options: Any) -> Any:
+        done = run_command(argv, **options)
+        inventory.write_text(INVENTORY.replace("127.0.0.40", "127.0.0.41"), encoding="utf-8")
+        return done
+
+    monkeypatch.setattr(inventory_module, "run_command", edited_meanwhile)
+    list_inventory(str(inventory))
+    assert not any((tmp_path / "cache").rglob("*.json"))
+
+
+def test_a_cache_that_cannot_be_written_or_odd_names_never_stop_a_command(
+        tmp_path: Path, runs: list[list[str]], monkeypatch: pytest.MonkeyPatch) -> None:
+    inventory = _site(tmp_path)
+    (inventory.parent / "host_vars").mkdir()
+    (inventory.parent / "host_vars" / os.fsdecode(b"notes-\xe9.txt")).write_bytes(b"x\n")
+    monkeypatch.setenv("ANSIBLE_NOCOLOR", os.fsdecode(b"\xff"))
+    real_open = os.open
+
+    def read_only(path: Any, flags: int, *arguments: Any) -> int:
+        if flags & os.O_CREAT:  # a read-only disk: creating and removing both refused
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *arguments)
+
+    monkeypatch.setattr(os, "open", read_only)
+    monkeypatch.setattr(Path, "unlink", lambda *_, **__: (_ for _ in ()).throw(
+        OSError(errno.EROFS, "Read-only file system")))
+    assert _host(list_inventory(str(inventory)))["ansible_host"] == "127.0.0.40"
+    assert len(runs) == 1

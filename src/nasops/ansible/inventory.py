@@ -100,7 +100,7 @@ def list_inventory(
     kept = None
     # Kept between commands only when read from files alone (not a host list, a vault
     # password or a `--limit @file`): nasops.ansible.inventory_cache says which.
-    if "," not in inventory and not vault_password_file and not (limit or "").startswith("@"):
+    if "," not in inventory and not vault_password_file and "@" not in (limit or ""):
         # The variables ansible-inventory runs with: this process's, then the command's.
         kept = inventory_cache.entry_name(argv, Path(inventory).expanduser(),
                                           {**os.environ, **(environment or {})})
@@ -116,7 +116,10 @@ def list_inventory(
         raise BadInputError(f"{inventory}: ansible-inventory printed no JSON ({error})") from None
     if not isinstance(data, dict):
         raise BadInputError(f"{inventory}: ansible-inventory printed an unexpected document")
-    if kept is not None:
+    # Named again after the run: a file changed while Ansible read it is not kept under
+    # the name of what it was before.
+    if kept is not None and kept == inventory_cache.entry_name(
+            argv, Path(inventory).expanduser(), {**os.environ, **(environment or {})}):
         inventory_cache.keep(kept, data)
     return data
 

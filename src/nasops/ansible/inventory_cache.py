@@ -2,24 +2,27 @@
 
 Why: every nasops command reads the inventory through ansible-inventory (nasops.ansible.
 inventory), about 0.7 s of CPU of which 0.5 s is Ansible importing itself, for an answer
-that only changes when a file changes. Only a static inventory is kept: one regular,
-non-executable file read by Ansible's yaml, ini or toml plugin (a `plugin:` file or a script
-may answer differently each time), with no vault password given and nothing vaulted or
-secret-looking in it (the cache is a copy; no secret is copied). The name covers
-ansible-core's version and the tool run, the arguments, every ANSIBLE_* variable, the
-working directory, the bytes of the file, of everything under its group_vars and host_vars,
-and of every ansible.cfg Ansible could read. Entries unused for a week are removed.
+that only changes when a file changes. Only an answer read from known files alone is kept:
+one regular, non-executable inventory file that never says `plugin`, its group_vars and
+host_vars (no linked folder among them, at most 500 files), no vault anywhere (no password
+given or configured, nothing vaulted), no setting that makes Ansible read elsewhere
+(playbook_dir, vars plugins, inventory plugins, ANSIBLE_HOME, `--limit @file`), and no
+variable named like a secret in the answer. The name covers ansible-core's version and the
+tool run, the arguments, every ANSIBLE_* variable, the working directory, the bytes of those
+files and of every ansible.cfg Ansible could read; it is taken again after the run, and an
+answer whose files changed meanwhile is not kept. Entries unused for a week are removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import stat
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -33,17 +36,84 @@ VARIABLE_DIRECTORIES = ("group_vars", "host_vars")
 # Larger files are read by ansible-inventory every time (hashing them costs more than it saves).
 LARGEST_FILE = 4 * 1024 * 1024
 # Variables whose values may be secrets: an answer holding one is never written to disk.
-SECRET_NAME = re.compile(r"pass|secret|token|credential|vault", re.IGNORECASE)
-PLUGIN_KEY = re.compile(rb"^plugin\s*:", re.MULTILINE)
+SECRET_NAME = re.compile(r"pass|secret|token|credential|vault|key|pw|pin|psk|cert|auth",
+                         re.IGNORECASE)
 VAULT_MARK = b"$ANSIBLE_VAULT"
+# Settings that make Ansible read other files, or decrypt, while reading an inventory: with
+# any of them set (in a variable or an ansible.cfg), nothing is kept.
+FAR_READING_VARIABLE = re.compile(r"VAULT|PLAYBOOK|VARS|INVENTORY|PLUGIN|HOME|LIMIT")
+FAR_READING_SETTING = re.compile(
+    rb"vault|playbook_dir|vars_plugin|enable_plugins|inventory_plugins|\[inventory\]|home",
+    re.IGNORECASE)
+# Vars plugins found there run without being enabled (REQUIRES_ENABLED = False).
+VARS_PLUGIN_DIRECTORIES = ("~/.ansible/plugins/vars", "/usr/share/ansible/plugins/vars")
+# More files than this under group_vars/host_vars cost more to hash than a run.
+MOST_FILES = 500
 
 
-def _variable_files(base: Path) -> Iterator[Path]:
+def _variable_files(base: Path) -> list[Path] | None:
+    """Every file under base's group_vars and host_vars (None: a linked folder among them,
+    which Ansible follows and a walk may not, or too many files to be worth it)."""
+    found: list[Path] = []
     for name in VARIABLE_DIRECTORIES:
         directory = base / name
-        if directory.is_dir():
-            yield from sorted(path for path in directory.rglob("*") if not path.is_dir())
-        yield from sorted(base.glob(f"{name}.*"))  # not read by Ansible; harmless to name
+        if not directory.is_dir():
+            continue
+        for root, folders, files in os.walk(directory):
+            if any(Path(root, folder).is_symlink() for folder in folders):
+                return None
+            found += [Path(root, file) for file in files]
+            if len(found) > MOST_FILES:
+                return None
+    return sorted(found)
+
+
+def _configuration_files(environment: Mapping[str, str]) -> list[Path]:
+    """Every ansible.cfg Ansible could read (ANSIBLE_CONFIG may name a folder)."""
+    configured = environment.get("ANSIBLE_CONFIG")
+    found = []
+    if configured:
+        path = Path(configured).expanduser()
+        found.append(path / "ansible.cfg" if path.is_dir() else path)
+    return found + [Path(name).expanduser() for name in CONFIG_FILES]
+
+
+def _encoded(text: str) -> bytes:
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _far_reading(inventory: Path, environment: Mapping[str, str]) -> bool:
+    """Whether Ansible may read more than the inventory's own files for this answer."""
+    plugins = [Path(place).expanduser() for place in VARS_PLUGIN_DIRECTORIES]
+    return (any(FAR_READING_VARIABLE.search(key) for key in environment
+                if key.startswith("ANSIBLE_"))
+            or "$" in str(inventory)  # Ansible expands variables in -i
+            or any(place.is_dir() and any(place.iterdir()) for place in plugins))
+
+
+def _inputs(inventory: Path) -> list[Path] | None:
+    """The inventory file and every file under its group_vars and host_vars, or None."""
+    info = inventory.stat()
+    if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o111:
+        return None  # a directory or a script: Ansible may read anything, any time
+    # Ansible reads group_vars beside the path as given, normalised as text (link/.. is
+    # not the link's parent); beside the file a link names too.
+    given = Path(os.path.normpath(os.path.abspath(inventory)))
+    files: list[Path] = [given]
+    for base in dict.fromkeys([given.parent, given.resolve().parent]):
+        found = _variable_files(base)
+        if found is None:
+            return None
+        files += found
+    return files
+
+
+def _unkeepable(content: bytes | None, *, inventory: bool, configuration: bool) -> bool:
+    """Whether a file's content (None: too large to hash) forbids keeping the answer."""
+    return (content is None or VAULT_MARK in content
+            # A plugin file (`plugin:` however written) makes Ansible ask elsewhere.
+            or (inventory and b"plugin" in content.lower())
+            or (configuration and FAR_READING_SETTING.search(content) is not None))
 
 
 def entry_name(argv: Sequence[str], inventory: Path,
@@ -51,32 +121,26 @@ def entry_name(argv: Sequence[str], inventory: Path,
     """Given ansible-inventory's argv, the inventory file and the variables it runs with,
     return the cache entry's name, or None when the answer must not be kept."""
     try:
-        info = inventory.stat()
-        if not stat.S_ISREG(info.st_mode) or info.st_mode & 0o111:
-            return None  # a directory or a script: Ansible may read anything, any time
-        # Ansible reads group_vars beside the path given; beside the file a link names too.
-        bases = dict.fromkeys([inventory.absolute().parent, inventory.resolve().parent])
-        files = [inventory, *(path for base in bases for path in _variable_files(base))]
-        configured = environment.get("ANSIBLE_CONFIG")
-        configs = [Path(configured)] if configured else []
-        configs += [Path(name).expanduser() for name in CONFIG_FILES]
+        files = None if _far_reading(inventory, environment) else _inputs(inventory)
+        if files is None:
+            return None
         tool = Path(argv[0]).stat()
-        digest = hashlib.sha256("\n".join([
+        digest = hashlib.sha256(_encoded("\n".join([
             metadata.version("ansible-core"), argv[0], f"{tool.st_size}:{tool.st_mtime_ns}",
             *argv[1:], os.getcwd(),
             *sorted(f"{key}={value}" for key, value in environment.items()
-                    if key.startswith("ANSIBLE_")), ""]).encode())
+                    if key.startswith("ANSIBLE_")), ""])))
+        configs = _configuration_files(environment)
         for path in [*files, *configs]:
-            if path.is_file():
-                content = path.read_bytes() if path.stat().st_size <= LARGEST_FILE else None
-                if content is None or VAULT_MARK in content:
-                    return None
-                if path == inventory and PLUGIN_KEY.search(content):
-                    return None
-                digest.update(f"{path.resolve()}:{len(content)}\n".encode() + content)
-            else:
-                digest.update(f"{path}: none\n".encode())
-    except (OSError, metadata.PackageNotFoundError):
+            if not path.is_file():
+                digest.update(_encoded(f"{path}: none\n"))
+                continue
+            content = path.read_bytes() if path.stat().st_size <= LARGEST_FILE else None
+            if _unkeepable(content, inventory=path == files[0],
+                           configuration=path in configs) or content is None:
+                return None
+            digest.update(_encoded(f"{path}:{len(content)}\n") + content)
+    except (OSError, ValueError, metadata.PackageNotFoundError):
         return None
     return digest.hexdigest()[:40]
 
@@ -136,4 +200,5 @@ def keep(name: str, data: dict[str, Any]) -> None:
             if now - entry.lstat().st_mtime > UNUSED_SECONDS:
                 entry.unlink(missing_ok=True)
     except OSError:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only disk refuses this too
+            partial.unlink(missing_ok=True)
