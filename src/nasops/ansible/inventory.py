@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nasops.ansible import inventory_cache
 from nasops.ansible.tools import ansible_tool
 from nasops.errors import BadInputError
 from nasops.execute import run_command
@@ -97,15 +96,6 @@ def list_inventory(
         argv += ["--limit", limit]
     if vault_password_file:
         argv += ["--vault-password-file", vault_password_file]
-    kept = None
-    # Kept between commands only when read from files alone (not a host list, a vault
-    # password or a `--limit @file`): nasops.ansible.inventory_cache says which.
-    if "," not in inventory and not vault_password_file and "@" not in (limit or ""):
-        # The variables ansible-inventory runs with: this process's, then the command's.
-        kept = inventory_cache.entry_name(argv, Path(inventory).expanduser(),
-                                          {**os.environ, **(environment or {})})
-    if kept is not None and (data := inventory_cache.read(kept)) is not None:
-        return data
     result = run_command(argv, environment=environment, accepted_codes=range(256))
     if result.returncode != 0:
         detail = (result.stderr or result.stdout).strip()
@@ -116,11 +106,6 @@ def list_inventory(
         raise BadInputError(f"{inventory}: ansible-inventory printed no JSON ({error})") from None
     if not isinstance(data, dict):
         raise BadInputError(f"{inventory}: ansible-inventory printed an unexpected document")
-    # Named again after the run: a file changed while Ansible read it is not kept under
-    # the name of what it was before.
-    if kept is not None and kept == inventory_cache.entry_name(
-            argv, Path(inventory).expanduser(), {**os.environ, **(environment or {})}):
-        inventory_cache.keep(kept, data)
     return data
 
 
