@@ -222,7 +222,8 @@ class _Board(HTMLParser):
         for key in ("data-write", "data-read"):
             if tag == "td" and self._folder and values.get(key) is not None:
                 self.rows[self._folder][key.removeprefix("data-")] = int(values[key] or 0)
-        self._in_who = tag == "td" and values.get("class") == "who"
+        if tag == "td":
+            self._in_who = values.get("class") == "who"
 
     def handle_endtag(self, tag: str) -> None:
         if tag == "td":
@@ -260,3 +261,23 @@ def test_the_html_report_opens_with_the_sensitive_folders_and_who_reaches_them()
                 part.split(": ", 1)[1].split(", "))) for part in
                 board.who[folder.display_path].split("; "))
             assert shown == expected_who, folder.display_path
+
+
+def test_the_board_names_people_with_the_login_they_type_on_a_shared_nas() -> None:
+    spec = load_spec_text("""version: 1
+organization: {id: asso, name: Asso, account_prefix: as-}
+groups: [{name: Bureau}]
+users:
+  - {login: zoe, name: "Zoé \u202eMartin", groups: [Bureau]}
+  - {login: marc, groups: [Bureau]}
+shares:
+  - name: Bureau
+    access: {Bureau: write}
+    folders:
+      - {name: Paie, inherit: false, access: {zoe: write, marc: read}}
+""", "s.yml").spec
+    board = _Board()
+    page = render(spec, resolve_rights(spec), "html")
+    board.feed(page)
+    assert board.who["Bureau/Paie"] == "can change: Zoé \u202eMartin (as-zoe); only read: as-marc"
+    assert "<bdi>Zoé \u202eMartin (as-zoe)</bdi>" in page  # a bidi override stays in its name

@@ -8,14 +8,14 @@ import os
 from pathlib import Path
 
 from nasops.ansible.inventory import TargetHost
-from nasops.provision.applied import MAXIMUM_RECORD_BYTES, access_section
+from nasops.provision.applied import MAXIMUM_RECORD_BYTES, access_section, applied_record
 from nasops.qts.applied_record import (
     RECORD_NAME,
     keep_applied,
     read_applied_record,
 )
 from nasops.qts.folder_scripts import local_shell
-from nasops.qts.nas_lock import LOCK_NAME, nas_lock
+from nasops.qts.nas_lock import LOCK_NAME, PARTIAL_RECORD, nas_lock
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "inventory" / "qts" / "wsm.yml"
 
@@ -35,8 +35,12 @@ def test_kept_under_the_lock_read_back_and_compared_as_on_debian(tmp_path: Path)
     # Before any apply: nothing kept, and plan says how to see who will reach what.
     reading = read_applied_record(local_shell, str(volume), "wsm-qnap")
     assert (reading.found, reading.problem) == (False, "")
+    record = applied_record(target)  # read with the spec, before the apply
+    # Someone saves the spec while the apply runs: the NAS keeps what was applied.
+    target.spec_path.write_text(text + "# saved meanwhile\n", encoding="utf-8")
     with nas_lock(local_shell, str(volume), "wsm-qnap"):
-        assert keep_applied(local_shell, str(volume), target) is None
+        assert keep_applied(local_shell, str(volume), "wsm-qnap", record) is None
+    target.spec_path.write_text(text, encoding="utf-8")
     assert sorted(os.listdir(volume)) == [RECORD_NAME]  # the lock and its partial file gone
     assert (volume / RECORD_NAME).stat().st_mode & 0o077 == 0
     reading = read_applied_record(local_shell, str(volume), "wsm-qnap")
@@ -61,13 +65,13 @@ def test_a_link_or_a_folder_in_the_record_s_place_is_never_written_through(
     odd = read_applied_record(local_shell, str(volume), "wsm-qnap")
     assert odd.found and "not a regular file" in odd.problem
     with nas_lock(local_shell, str(volume), "wsm-qnap"):
-        assert keep_applied(local_shell, str(volume), target) is None
+        assert keep_applied(local_shell, str(volume), "wsm-qnap", applied_record(target)) is None
     assert elsewhere.read_text(encoding="utf-8") == "not nasops'\n"  # replaced, not followed
     assert not (volume / RECORD_NAME).is_symlink()
     (volume / RECORD_NAME).unlink()
     (volume / RECORD_NAME).mkdir()
     with nas_lock(local_shell, str(volume), "wsm-qnap"):
-        warning = keep_applied(local_shell, str(volume), target)
+        warning = keep_applied(local_shell, str(volume), "wsm-qnap", applied_record(target))
     assert warning is not None and "could not be kept" in warning
     assert not (volume / LOCK_NAME).exists()  # released: nothing of the record left in it
     assert list((volume / RECORD_NAME).iterdir()) == []
@@ -95,3 +99,13 @@ def test_what_the_nas_sends_back_is_bounded_and_checked(tmp_path: Path) -> None:
     (volume / "fifo").rename(record)
     reading = read_applied_record(local_shell, str(volume), "wsm-qnap")
     assert reading.found and "not a regular file" in reading.problem  # no hang on a FIFO
+
+
+def test_an_apply_stopped_while_keeping_the_record_still_releases_the_lock(
+        tmp_path: Path) -> None:
+    volume = tmp_path / "volume"
+    volume.mkdir()
+    with nas_lock(local_shell, str(volume), "wsm-qnap"):
+        # What a kill in the middle of the keep script's cat leaves behind.
+        (volume / LOCK_NAME / PARTIAL_RECORD).write_text('{"vers', encoding="utf-8")
+    assert os.listdir(volume) == []

@@ -24,7 +24,7 @@ RECORD_VERSION = 1
 class QtsRunRecord:
     """The kept directory of a QTS apply: each change made in its log, and result.json
     (version, command, platform, exit_code, log, hosts {name: status, firmware, profile,
-    unverified_firmware_accepted, made, error})."""
+    unverified_firmware_accepted, made, error, warnings})."""
 
     def __init__(self, inventory: str, *, quiet: bool) -> None:
         try:
@@ -39,7 +39,8 @@ class QtsRunRecord:
 
     def start(self, name: str) -> None:
         self.hosts[name] = {"status": "started", "firmware": None, "profile": None,
-                            "unverified_firmware_accepted": False, "made": [], "error": None}
+                            "unverified_firmware_accepted": False, "made": [], "error": None,
+                            "warnings": []}
         self.log.write(f"{name}: apply on QTS\n")
 
     def made(self, name: str, words: str) -> None:
@@ -129,12 +130,12 @@ def _apply_one(host: QtsHost, record: QtsRunRecord, *,
     record.finished(name, done.firmware, done.profile, done.unverified_firmware_accepted)
     made = len(done.outcome.made) + done.folders_count
     record.hosts[name]["change_count"] = made  # 500 folder changes per share are listed
-    for warning in done.warnings:
+    record.hosts[name]["warnings"] = list(done.warnings)
+    for warning in done.warnings:  # on stderr also with --json, as Debian's warnings
         record.log.write(f"warning: {warning}\n")
+        click.echo(f"warning: {warning}", err=True)
     if record.quiet:
         return
-    for warning in done.warnings:
-        click.echo(f"warning: {warning}", err=True)
     click.echo(f"{name}: {made} change{'s' * (made != 1)} made, each read back" if made else
                f"{name}: no changes: people, groups, shares and share rights match the spec"
                + ("" if host.endpoint.ssh is None else ", and so do the folders"))

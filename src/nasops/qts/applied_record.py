@@ -16,17 +16,17 @@ import json
 import posixpath
 import secrets
 import shlex
+from collections.abc import Mapping
+from typing import Any
 
-from nasops.ansible.inventory import TargetHost
 from nasops.errors import NasopsError
 from nasops.provision.applied import (
     MAXIMUM_RECORD_BYTES,
     AppliedSpecs,
-    applied_record,
     read_record,
 )
 from nasops.qts.folder_scripts import Shell
-from nasops.qts.nas_lock import LOCK_NAME
+from nasops.qts.nas_lock import LOCK_NAME, PARTIAL_RECORD
 from nasops.spec.names import visible
 
 RECORD_NAME = ".nasops-applied.json"
@@ -40,7 +40,7 @@ def record_path(volume: str) -> str:
 def keep_script(volume: str, text: str) -> str:
     """Given the volume and the record (one line of ASCII JSON), return the script that
     keeps it; it prints "kept" once the record is in place."""
-    partial = shlex.quote(posixpath.join(volume, LOCK_NAME, "applied.part"))
+    partial = shlex.quote(posixpath.join(volume, LOCK_NAME, PARTIAL_RECORD))
     final = shlex.quote(record_path(volume))
     # A JSON line starts with "{": it can never be the heredoc's closing word.
     end = f"NASOPS_RECORD_{secrets.token_hex(8)}"
@@ -50,16 +50,19 @@ def keep_script(volume: str, text: str) -> str:
             f"rm -f -- {partial}\n")
 
 
-def keep_applied(shell: Shell, volume: str, target: TargetHost) -> str | None:
-    """Given the SSH shell (the apply lock held), the volume and the target just applied,
-    keep its specs on the NAS; return a warning when they could not be kept (the apply
-    itself succeeded: plan then cannot say who gains and who loses access)."""
-    record = applied_record(target)
-    record["applied_at"] = datetime.datetime.now(datetime.UTC).strftime(
-        "%Y-%m-%d %H:%M:%S UTC")
-    text = json.dumps(record, ensure_ascii=True, separators=(",", ":"))
+def keep_applied(shell: Shell, volume: str, host: str,
+                 record: Mapping[str, Any] | None) -> str | None:
+    """Given the SSH shell (the apply lock held), the volume, the host's name and what it
+    keeps (nasops.provision.applied.applied_record, read with the spec before the apply),
+    keep it on the NAS; return a warning when it could not be kept (the apply itself
+    succeeded: plan then cannot say who gains and who loses access)."""
+    if record is None:
+        return f"{host}: no record of the specs applied was prepared: none kept"
+    stamped = {**record, "applied_at": datetime.datetime.now(datetime.UTC).strftime(
+        "%Y-%m-%d %H:%M:%S UTC")}
+    text = json.dumps(stamped, ensure_ascii=True, separators=(",", ":"))
     if len(text) > MAXIMUM_RECORD_BYTES - 4096:
-        return (f"{target.name}: its specs are larger than plan reads back "
+        return (f"{host}: its specs are larger than plan reads back "
                 f"({MAXIMUM_RECORD_BYTES // 2**20} MiB): they are not kept, and plan cannot "
                 "say who gains and who loses access there")
     try:
@@ -67,8 +70,8 @@ def keep_applied(shell: Shell, volume: str, target: TargetHost) -> str | None:
     except NasopsError:
         kept = False
     return None if kept else (
-        f"{target.name}: the specs just applied could not be kept in "
-        f"{record_path(volume)}: plan cannot say who gains and who loses access there")
+        f"{host}: the specs just applied could not be kept in {record_path(volume)}: plan "
+        "cannot say who gains and who loses access there")
 
 
 def read_script(volume: str) -> str:

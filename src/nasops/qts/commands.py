@@ -16,7 +16,7 @@ from typing import Any
 
 from nasops.ansible.inventory import TargetHost
 from nasops.errors import BadInputError
-from nasops.provision.applied import AppliedSpecs
+from nasops.provision.applied import AppliedSpecs, applied_record
 from nasops.qts.answers import Firmware
 from nasops.qts.applied_record import keep_applied, read_applied_record
 from nasops.qts.connection import endpoint_of, qts_password, qts_secrets, user_passwords
@@ -75,6 +75,9 @@ class QtsHost:
     password: str = field(repr=False)
     user_passwords: Mapping[str, str] = field(default_factory=dict, repr=False)
     """Each person's password (apply only: given at creation)."""
+    applied: Mapping[str, Any] | None = field(default=None, repr=False)
+    """Apply only: what the NAS keeps once it matches the spec, read with the spec (the
+    text applied, not one saved meanwhile)."""
 
 
 def endpoints(targets: Sequence[TargetHost], hostvars: Mapping[str, Mapping[str, Any]],
@@ -92,10 +95,11 @@ def prepared_hosts(hosts: Sequence[tuple[TargetHost, Endpoint]],
     prepared = []
     for target, endpoint in hosts:
         loaded = load_spec(target.spec_path)
+        applied = applied_record(target) if people else None
         secrets = qts_secrets(target, vault_password_file)
         logins = list(desired_state(loaded).people) if people else []
         prepared.append(QtsHost(target, endpoint, loaded, qts_password(target, secrets),
-                                user_passwords(target, secrets, logins)))
+                                user_passwords(target, secrets, logins), applied))
     return prepared
 
 
@@ -272,7 +276,7 @@ def _apply(host: QtsHost, shell: Shell | None, accept_unverified_firmware: bool,
             # After the web API made the people, groups and shares the folders' rights name.
             made_folders = apply_folder_changes(shell, host.loaded, facts, say)
         # The NAS now matches the spec (also when nothing was to do): it keeps it for plan.
-        warning = keep_applied(shell, spec.volume.path, host.target)
+        warning = keep_applied(shell, spec.volume.path, host.target.name, host.applied)
         warnings = [warning] if warning else []
     return HostApplied(firmware_words(firmware), profile,
                        accept_unverified_firmware and not verified and writes, outcome,

@@ -23,6 +23,9 @@ from nasops.errors import NasopsError
 from nasops.qts.folder_scripts import FolderTreeError, Shell
 
 LOCK_NAME = ".nasops-apply.lock"
+# Where the applied record is written before it is renamed into place (nasops.qts.
+# applied_record): inside the lock, which this apply made 0700.
+PARTIAL_RECORD = "applied.part"
 
 
 def holder() -> str:
@@ -49,7 +52,9 @@ def take_script(directory: str, who: str) -> str:
 def release_script(directory: str, who: str) -> str:
     quoted = shlex.quote(directory)
     # Only our own: a lock someone removed and another apply took is not ours to remove.
+    # The applied record's partial file first (an apply stopped while keeping it).
     return (f'[ "$(cat {quoted}/holder 2>/dev/null)" = {shlex.quote(who)} ] && '
+            f"rm -f -- {quoted}/{PARTIAL_RECORD} && "
             f"rm -f -- {quoted}/holder && rmdir -- {quoted} && echo released\n")
 
 

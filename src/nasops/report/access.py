@@ -211,9 +211,12 @@ def render_html(spec: Spec, table: RightsTable) -> str:
     # The grid's cells come from HTML_CELLS only (no text from the spec), so they are safe.
     cells = {login: Markup("".join(map(HTML_CELLS.__getitem__, levels)))  # noqa: S704
              for login, levels in table.access.items()}
-    # The board's page names people as the board knows them: "Sofie Mertens (smertens)".
-    names = {user.login: f"{user.name} ({user.login})" if user.name else user.login
-             for user in spec.users}
+    # The board's page names people as the board knows them: "Sofie Mertens (smertens)",
+    # with the login they type (prefixed on a shared NAS).
+    logins = {user.login: table.directory.users[user.login].system_name
+              for user in spec.users}
+    names = {user.login: f"{user.name} ({logins[user.login]})" if user.name
+             else logins[user.login] for user in spec.users}
     return template.render(document=_document(spec, table), summaries=summarize(table),
                            legend=LEGEND, cells=cells, names=names)
 
