@@ -293,6 +293,9 @@ def test_simulated_qts_plan_lists_what_apply_would_do_reading_only(
     assert host["status"] == "changed" and host["refused"] == []
     assert "create person pvandamme" in host["changes"]
     assert document["change_count"] == host["change_count"] == len(host["changes"])
+    # No SSH host key here: nothing is kept on the NAS, and the document says why.
+    access = document["access"]["wsm-qnap"]
+    assert access["known"] is False and "nasops_qts_ssh_host_key" in access["problem"]
 
 
 def test_simulated_qts_drift_is_clean_on_a_nas_as_the_spec_says_and_names_each_difference(

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from nasops.errors import BadInputError
-from nasops.guide.handout import handout, render_html, render_pdf
+from nasops.guide.handout import handout, offered_folders, render_html, render_pdf
 from nasops.spec import load_spec
 from nasops.spec.rights import resolve_rights
 
@@ -47,8 +47,10 @@ def guide(*, spec_path: str, logins: tuple[str, ...], everyone: bool, language: 
     chosen = list(logins) or [user.login for user in spec.users if user.state == "present"]
     table = resolve_rights(spec)
     render = render_pdf if output_format == "pdf" else render_html
+    offered = offered_folders(spec, table)  # once, not once per person
     pages = {login: render(handout(spec, table, login, language=language,
-                                   nas_device_id=nas_device_id)) for login in chosen}
+                                   nas_device_id=nas_device_id, offered=offered))
+             for login in chosen}
     target = Path(directory)
     try:
         target.mkdir(parents=True, exist_ok=True)

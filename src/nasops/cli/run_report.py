@@ -137,7 +137,7 @@ class RunReport:
             document.update(platform="qts", check_mode=check, log=self.qts_log,
                             hosts=self.qts_hosts, change_count=sum(counted),
                             drift=any(counted) if check and self.qts_hosts else None)
-        if self.command == "plan" and (self.access or not self.qts_hosts):
+        if self.command == "plan":  # Debian and QTS hosts alike
             document["access"] = self.access
         return document
 

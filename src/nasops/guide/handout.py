@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import Any
 
 from nasops.errors import BadInputError, PrerequisiteError
 from nasops.guide.texts import TEXTS
@@ -71,10 +72,19 @@ def _address(server: str, share: str) -> ShareAddress:
                         f"smb://{server}/{urllib.parse.quote(share)}")
 
 
+def offered_folders(spec: Spec, table: RightsTable) -> list[dict[str, Any]]:
+    """Given a spec and its rights table, return the Syncthing folders the NAS offers
+    laptops: the very ones its Syncthing is configured with (nasops.sync.regions), so a
+    handout cannot disagree with what arrives. Computed once for all handouts."""
+    return list(plan_sync(spec, table, root="").state["folders"])
+
+
 def handout(spec: Spec, table: RightsTable, login: str, *, language: str | None = None,
-            nas_device_id: str | None = None) -> Handout:
+            nas_device_id: str | None = None,
+            offered: list[dict[str, Any]] | None = None) -> Handout:
     """Given a spec, its rights table and a login of the spec, return that person's
-    handout (in `language`, else theirs, else the organisation's)."""
+    handout (in `language`, else theirs, else the organisation's); `offered` is
+    offered_folders' answer when the caller makes several handouts."""
     user = next(user for user in spec.users if user.login == login)
     entry = table.directory.users[login]
     accesses = table.access[login]
@@ -91,9 +101,8 @@ def handout(spec: Spec, table: RightsTable, login: str, *, language: str | None 
                and any(accesses[folder.index] in (Access.READ, Access.WRITE)
                        for folder in table.folders if folder.share == share.name)]
               if user.devices else [])
-    # The very folders the NAS's Syncthing is configured with (nasops.sync.regions), so
-    # the list cannot disagree with what arrives on the laptop.
-    offered = plan_sync(spec, table, root="").state["folders"]
+    if offered is None:
+        offered = offered_folders(spec, table)
     laptop_folders = [LaptopFolder(folder["label"], folder["type"] == "sendonly")
                       for folder in offered if entry.system_name in folder["owners"]]
     return Handout(
